@@ -1,0 +1,219 @@
+//! Who is signed in: sign-in, sign-out and the checks every server function
+//! makes before it does anything.
+
+use std::fmt;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the browser learns about the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub email: String,
+    pub role: ViewerRole,
+    pub organisation: String,
+    pub subscription: Subscription,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ViewerRole {
+    OrgAdmin,
+    Campaigner,
+}
+
+impl ViewerRole {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OrgAdmin => "Org Admin",
+            Self::Campaigner => "Campaigner",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Subscription {
+    Active,
+    Inactive,
+    Requested { at: String, by: String },
+}
+
+/// A password on its way to the server. Server function arguments are
+/// `Debug`; this keeps the password out of anything that prints them.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+#[server(endpoint = "current_viewer")]
+pub async fn current_viewer() -> Result<Viewer, AppError> {
+    let user = ssr::require_user().await?;
+    ssr::viewer(&user).await
+}
+
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: Password) -> Result<(), AppError> {
+    use domain::sign_in::SignInError;
+    use secrecy::SecretString;
+
+    let state = ssr::state()?;
+    let session = ssr::request_session().await?;
+    let outcome = domain::sign_in::sign_in(
+        &state.pool,
+        &email,
+        SecretString::from(password.0),
+        session.token.as_ref(),
+        domain::clock::now(),
+    )
+    .await;
+    match outcome {
+        Ok(token) => {
+            ssr::set_session_cookie(&state, Some(&token));
+            leptos_axum::redirect(crate::routes::HOME);
+            Ok(())
+        }
+        Err(SignInError::InvalidCredentials) => Err(AppError::InvalidCredentials),
+        Err(SignInError::Throttled { retry_after_secs }) => Err(AppError::TooManyAttempts {
+            minutes: (retry_after_secs + 59) / 60,
+        }),
+        Err(SignInError::Internal(e)) => Err(AppError::internal(e)),
+    }
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let state = ssr::state()?;
+    let session = ssr::request_session().await?;
+    if let Some(token) = &session.token {
+        domain::sign_in::sign_out(&state.pool, token)
+            .await
+            .map_err(AppError::internal)?;
+    }
+    ssr::set_session_cookie(&state, None);
+    leptos_axum::redirect(crate::routes::SIGN_IN);
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use axum::{
+        Extension,
+        http::{HeaderValue, header::SET_COOKIE},
+    };
+    use domain::{
+        organisations::SubscriptionState,
+        sign_in::{SessionToken, SignedInUser},
+        users::Role,
+    };
+    use leptos::prelude::*;
+
+    use super::{Subscription, Viewer, ViewerRole};
+    use crate::{error::AppError, state::AppState};
+
+    pub const SESSION_COOKIE: &str = "outreach_session";
+
+    /// The session the request carried, resolved once per request by the
+    /// server's session middleware.
+    #[derive(Debug, Clone, Default)]
+    pub struct RequestSession {
+        pub token: Option<SessionToken>,
+        pub user: Option<SignedInUser>,
+    }
+
+    /// The session token in a `Cookie` header, if there is one.
+    pub fn session_token_from_cookies(header: &str) -> Option<SessionToken> {
+        header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+            .map(|(_, value)| SessionToken::from_cookie(value))
+    }
+
+    /// `Some` sets a new session cookie, `None` clears it.
+    pub fn session_cookie(token: Option<&SessionToken>, secure: bool) -> String {
+        let secure = if secure { "; Secure" } else { "" };
+        match token {
+            Some(token) => format!(
+                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                token.cookie_value()
+            ),
+            None => format!(
+                "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+            ),
+        }
+    }
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("AppState is missing from the server context"))
+        })
+    }
+
+    pub async fn request_session() -> Result<RequestSession, AppError> {
+        leptos_axum::extract::<Extension<RequestSession>>()
+            .await
+            .map(|Extension(session)| session)
+            .map_err(|e| {
+                AppError::internal(anyhow::anyhow!("the session middleware did not run: {e}"))
+            })
+    }
+
+    pub(crate) fn set_session_cookie(state: &AppState, token: Option<&SessionToken>) {
+        let cookie = session_cookie(token, state.secure_cookies);
+        if let (Some(response), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            HeaderValue::from_str(&cookie),
+        ) {
+            response.append_header(SET_COOKIE, value);
+        }
+    }
+
+    /// Every server function starts here (or with [`require_org_admin`]).
+    pub async fn require_user() -> Result<SignedInUser, AppError> {
+        request_session().await?.user.ok_or(AppError::NotSignedIn)
+    }
+
+    pub async fn require_org_admin() -> Result<SignedInUser, AppError> {
+        let user = require_user().await?;
+        match user.role {
+            Role::OrgAdmin => Ok(user),
+            Role::Campaigner => Err(AppError::NotOrgAdmin),
+        }
+    }
+
+    pub(crate) async fn viewer(user: &SignedInUser) -> Result<Viewer, AppError> {
+        let state = state()?;
+        let organisation = domain::organisations::fetch_organisation(&state.pool, user.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(Viewer {
+            email: user.email.clone(),
+            role: match user.role {
+                Role::OrgAdmin => ViewerRole::OrgAdmin,
+                Role::Campaigner => ViewerRole::Campaigner,
+            },
+            organisation: organisation.name.clone(),
+            subscription: subscription_view(&organisation),
+        })
+    }
+
+    pub(crate) fn subscription_view(organisation: &domain::organisations::Organisation) -> Subscription {
+        match organisation.subscription {
+            SubscriptionState::Active => Subscription::Active,
+            SubscriptionState::Inactive => Subscription::Inactive,
+            SubscriptionState::Requested => Subscription::Requested {
+                at: organisation
+                    .access_requested_at
+                    .map(domain::clock::format_utc)
+                    .unwrap_or_else(|| "an unknown time".to_owned()),
+                by: organisation.access_requested_by.clone().unwrap_or_default(),
+            },
+        }
+    }
+}

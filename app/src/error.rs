@@ -1,0 +1,48 @@
+//! The errors server functions return to the browser: each one a fixed,
+//! helpful sentence. Internal causes go to the log, never over the wire.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("You are not signed in, or your session has ended. Sign in again.")]
+    NotSignedIn,
+    #[error("You need to be an Org Admin to do this.")]
+    NotOrgAdmin,
+    #[error("The email or password is incorrect.")]
+    InvalidCredentials,
+    #[error(
+        "Too many failed sign-in attempts for this email. Try again in {minutes} minute{}.",
+        if *minutes == 1 { "" } else { "s" }
+    )]
+    TooManyAttempts { minutes: i64 },
+    #[error("Outreach needs an active subscription for your organisation.")]
+    SubscriptionRequired,
+    #[error("Something went wrong on our side and nothing was changed. Try again in a moment.")]
+    Internal,
+    /// The request itself failed (network, or a malformed request).
+    #[error("The request could not be completed: {0}")]
+    Request(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Request(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// Logs an unexpected failure with its cause chain, once, at the
+    /// boundary, and hides it from the browser.
+    pub fn internal(error: anyhow::Error) -> Self {
+        tracing::error!(error = ?error, "a server function failed");
+        Self::Internal
+    }
+}

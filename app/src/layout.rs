@@ -1,0 +1,100 @@
+//! The frame of every Outreach page: navigation by role, the signed-in
+//! person, sign-out, and the subscription gate in front of the content.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+
+use crate::{
+    auth::{SignOut, Subscription, Viewer, ViewerRole, current_viewer},
+    error::AppError,
+    subscription::{RequestAccess, SubscriptionGate},
+};
+
+#[component]
+pub fn OutreachLayout() -> impl IntoView {
+    let request_access = ServerAction::<RequestAccess>::new();
+    let viewer = Resource::new(move || request_access.version().get(), |_| current_viewer());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted page-loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(viewer) => view! { <SignedInFrame viewer request_access/> }.into_any(),
+                    Err(AppError::NotSignedIn) => view! { <Redirect path=crate::routes::SIGN_IN/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) -> impl IntoView {
+    provide_context(viewer.clone());
+    let sign_out = ServerAction::<SignOut>::new();
+    let is_admin = viewer.role == ViewerRole::OrgAdmin;
+    let content = if viewer.subscription == Subscription::Active {
+        view! { <Outlet/> }.into_any()
+    } else {
+        view! { <SubscriptionGate viewer=viewer.clone() action=request_access/> }.into_any()
+    };
+    view! {
+        <div class="frame">
+            <header class="topbar">
+                <a class="brand" href=crate::routes::HOME>"Outreach"</a>
+                <div class="who">
+                    <span class="who-name">{viewer.email.clone()}</span>
+                    <span class="muted">{format!("{} · {}", viewer.role.label(), viewer.organisation)}</span>
+                    <ActionForm action=sign_out>
+                        <button type="submit" class="button link">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </header>
+            <nav class="sidenav" aria-label="Main">
+                <p class="nav-group">"Outreach"</p>
+                <ul>
+                    <li><A href=crate::routes::CAMPAIGNS>"Campaigns"</A></li>
+                    {is_admin.then(|| view! { <li><A href=crate::routes::SETTINGS>"Settings"</A></li> })}
+                </ul>
+            </nav>
+            <main class="content" id="main">{content}</main>
+        </div>
+    }
+}
+
+/// Shown, with a 403 status, to anyone who is signed in but not allowed here.
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <leptos_meta::Title text="Org Admins only"/>
+        <section class="panel" aria-labelledby="forbidden-title">
+            <h1 id="forbidden-title">"You need to be an Org Admin"</h1>
+            <p>
+                "Settings are managed by your organisation's Org Admins. "
+                "Ask one of them if something here needs changing."
+            </p>
+            <p><A href=crate::routes::CAMPAIGNS>"Back to Campaigns"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <leptos_meta::Title text="Page not found"/>
+        <main class="standalone">
+            <section class="panel">
+                <h1>"Page not found"</h1>
+                <p>"There is nothing at this address."</p>
+                <p><a href=crate::routes::HOME>"Go to Outreach"</a></p>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,85 @@
+//! Outreach's UI and the typed server functions behind it.
+//!
+//! Compiled twice: with `ssr` for the server (where server functions run and
+//! call into `domain`) and with `hydrate` for the browser (where they are
+//! HTTP calls). Everything server-only sits behind `ssr`.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+pub mod auth;
+pub mod campaigns;
+pub mod error;
+pub mod layout;
+pub mod settings;
+pub mod sign_in_page;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod subscription;
+
+use crate::{
+    campaigns::CampaignsPage,
+    layout::{NotFound, OutreachLayout},
+    settings::{OrganisationSettings, SettingsLayout},
+    sign_in_page::SignInPage,
+};
+
+/// Addresses that more than one page links to.
+pub mod routes {
+    pub const HOME: &str = "/outreach/campaigns";
+    pub const SIGN_IN: &str = "/login";
+    pub const CAMPAIGNS: &str = "/outreach/campaigns";
+    pub const SETTINGS: &str = "/outreach/settings";
+}
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // End-to-end tests wait for this before clicking: until the WASM has
+    // hydrated, forms fall back to plain posts.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/outreach.css"/>
+        <Title formatter=|title: String| format!("{title} · Outreach")/>
+        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            <Router>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/login") view=SignInPage ssr=leptos_router::SsrMode::Async/>
+                    <ParentRoute path=path!("/outreach") view=OutreachLayout ssr=leptos_router::SsrMode::Async>
+                        <Route path=path!("campaigns") view=CampaignsPage ssr=leptos_router::SsrMode::Async/>
+                        <ParentRoute path=path!("settings") view=SettingsLayout ssr=leptos_router::SsrMode::Async>
+                            <Route path=path!("") view=OrganisationSettings ssr=leptos_router::SsrMode::Async/>
+                        </ParentRoute>
+                    </ParentRoute>
+                </Routes>
+            </Router>
+        </div>
+    }
+}

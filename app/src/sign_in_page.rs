@@ -1,0 +1,33 @@
+//! `/login`: the only page open to people who are not signed in.
+
+use leptos::prelude::*;
+
+use crate::auth::SignIn;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let error = move || sign_in.value().get().and_then(Result::err);
+    view! {
+        <leptos_meta::Title text="Sign in"/>
+        <main class="standalone">
+            <section class="panel sign-in" aria-labelledby="sign-in-title">
+                <h1 id="sign-in-title">"Sign in to Outreach"</h1>
+                <ActionForm action=sign_in>
+                    <div class="field">
+                        <label for="email">"Email"</label>
+                        <input id="email" name="email" type="email" autocomplete="username" required/>
+                    </div>
+                    <div class="field">
+                        <label for="password">"Password"</label>
+                        <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                    </div>
+                    {move || error().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                    <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
+                        {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}

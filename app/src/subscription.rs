@@ -1,0 +1,67 @@
+//! The Outreach subscription gate: what an organisation without an active
+//! subscription sees on every Outreach page, and its `Request access` button.
+
+use leptos::prelude::*;
+
+use crate::{
+    auth::{Subscription, Viewer},
+    error::AppError,
+};
+
+#[server(endpoint = "request_access")]
+pub async fn request_access() -> Result<Subscription, AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::state()?;
+    let email = domain::users::EmailAddress::parse(&user.email)
+        .map_err(|e| AppError::internal(e.into()))?;
+    let organisation = domain::organisations::request_access(
+        &state.pool,
+        user.organisation_id,
+        &email,
+        domain::clock::now(),
+    )
+    .await
+    .map_err(AppError::internal)?;
+    tracing::info!(organisation_id = organisation.id, user_id = user.user_id, "Outreach access requested");
+    Ok(crate::auth::ssr::subscription_view(&organisation))
+}
+
+#[component]
+pub fn SubscriptionGate(viewer: Viewer, action: ServerAction<RequestAccess>) -> impl IntoView {
+    let requested = match &viewer.subscription {
+        Subscription::Requested { at, by } => Some((at.clone(), by.clone())),
+        _ => None,
+    };
+    view! {
+        <section class="panel gate" aria-labelledby="gate-title">
+            <h1 id="gate-title">"Outreach needs a subscription"</h1>
+            <p>
+                {viewer.organisation.clone()}
+                " does not have an active Outreach subscription, so campaigns and settings are unavailable."
+            </p>
+            {match requested {
+                Some((at, by)) => view! {
+                    <p class="notice" role="status">
+                        "Access was requested on " {at} " by " {by} ". We will let you know when it is granted."
+                    </p>
+                }
+                .into_any(),
+                None => view! {
+                    <ActionForm action=action>
+                        <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                            "Request access"
+                        </button>
+                    </ActionForm>
+                    {move || {
+                        action
+                            .value()
+                            .get()
+                            .and_then(Result::err)
+                            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+                    }}
+                }
+                .into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,11 @@
+//! Outreach's server-side rules and storage.
+//!
+//! Plain Rust over SQLite: no Leptos, no Axum. The web layer (`app`'s server
+//! functions, `server`'s routes and CLI) parses input into the types defined
+//! here and calls these functions; nothing past that edge re-checks a string.
+
+pub mod clock;
+pub mod db;
+pub mod organisations;
+pub mod sign_in;
+pub mod users;

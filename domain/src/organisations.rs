@@ -1,0 +1,351 @@
+//! Organisations and their Outreach subscription.
+
+use std::fmt;
+
+use anyhow::Context;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::{
+    clock::UnixTime,
+    db::is_unique_violation,
+    users::{EmailAddress, Role},
+};
+
+pub type OrganisationId = i64;
+
+/// A trimmed, non-empty organisation name of at most 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidOrganisationName {
+    #[error("the organisation name is empty")]
+    Empty,
+    #[error("the organisation name is longer than {max} characters", max = OrganisationName::MAX_CHARS)]
+    TooLong,
+    #[error("the organisation name contains a control character")]
+    ControlCharacter,
+}
+
+impl OrganisationName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidOrganisationName> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(InvalidOrganisationName::Empty);
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidOrganisationName::TooLong);
+        }
+        if name.chars().any(char::is_control) {
+            return Err(InvalidOrganisationName::ControlCharacter);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrganisationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether the organisation may use Outreach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubscriptionState {
+    Active,
+    Inactive,
+    /// Inactive, and someone in the organisation has asked for access.
+    Requested,
+}
+
+impl SubscriptionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Requested => "requested",
+        }
+    }
+
+    fn from_db(raw: &str) -> anyhow::Result<Self> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "inactive" => Ok(Self::Inactive),
+            "requested" => Ok(Self::Requested),
+            other => anyhow::bail!("unknown subscription state in the database: {other}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: OrganisationId,
+    pub name: String,
+    pub public_id: String,
+    pub subscription: SubscriptionState,
+    pub access_requested_at: Option<UnixTime>,
+    pub access_requested_by: Option<String>,
+}
+
+#[derive(FromRow)]
+struct OrganisationRow {
+    id: i64,
+    name: String,
+    public_id: String,
+    subscription_state: String,
+    access_requested_at: Option<i64>,
+    access_requested_by: Option<String>,
+}
+
+impl TryFrom<OrganisationRow> for Organisation {
+    type Error = anyhow::Error;
+
+    fn try_from(row: OrganisationRow) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: row.id,
+            name: row.name,
+            public_id: row.public_id,
+            subscription: SubscriptionState::from_db(&row.subscription_state)?,
+            access_requested_at: row.access_requested_at,
+            access_requested_by: row.access_requested_by,
+        })
+    }
+}
+
+const ORGANISATION_COLUMNS: &str = "id, name, public_id, subscription_state, \
+     access_requested_at, access_requested_by";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateOrganisationError {
+    #[error("an organisation named \"{0}\" already exists")]
+    DuplicateName(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// `subscription` is `Active` or `Inactive`: a request is something a user does.
+pub async fn insert_organisation(
+    pool: &SqlitePool,
+    name: &OrganisationName,
+    active: bool,
+    now: UnixTime,
+) -> Result<Organisation, CreateOrganisationError> {
+    let state = if active {
+        SubscriptionState::Active
+    } else {
+        SubscriptionState::Inactive
+    };
+    let result = sqlx::query_as::<_, OrganisationRow>(&format!(
+        "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+         VALUES (?, ?, ?, ?) RETURNING {ORGANISATION_COLUMNS}"
+    ))
+    .bind(name.as_str())
+    .bind(new_public_id())
+    .bind(state.as_str())
+    .bind(now)
+    .fetch_one(pool)
+    .await;
+    match result {
+        Ok(row) => Ok(row.try_into()?),
+        Err(e) if is_unique_violation(&e) => {
+            Err(CreateOrganisationError::DuplicateName(name.to_string()))
+        }
+        Err(e) => Err(anyhow::Error::new(e)
+            .context("could not insert the organisation")
+            .into()),
+    }
+}
+
+/// 128 random bits, hex: safe to put in a URL, impossible to guess.
+fn new_public_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn fetch_organisation_by_name(
+    pool: &SqlitePool,
+    name: &OrganisationName,
+) -> anyhow::Result<Option<Organisation>> {
+    sqlx::query_as::<_, OrganisationRow>(&format!(
+        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE name = ?"
+    ))
+    .bind(name.as_str())
+    .fetch_optional(pool)
+    .await
+    .context("could not look up the organisation by name")?
+    .map(Organisation::try_from)
+    .transpose()
+}
+
+pub async fn fetch_organisation(
+    pool: &SqlitePool,
+    id: OrganisationId,
+) -> anyhow::Result<Organisation> {
+    sqlx::query_as::<_, OrganisationRow>(&format!(
+        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .context("could not fetch the organisation")?
+    .try_into()
+}
+
+/// Grants (`active = true`) or withdraws Outreach. Withdrawing clears any
+/// earlier access request, so the organisation can ask again.
+/// Returns `false` when no organisation has that name.
+pub async fn set_subscription(
+    pool: &SqlitePool,
+    name: &OrganisationName,
+    active: bool,
+) -> anyhow::Result<bool> {
+    let state = if active {
+        SubscriptionState::Active
+    } else {
+        SubscriptionState::Inactive
+    };
+    let updated = sqlx::query(
+        "UPDATE organisations
+         SET subscription_state = ?,
+             access_requested_at = CASE WHEN ? THEN access_requested_at END,
+             access_requested_by = CASE WHEN ? THEN access_requested_by END
+         WHERE name = ?",
+    )
+    .bind(state.as_str())
+    .bind(active)
+    .bind(active)
+    .bind(name.as_str())
+    .execute(pool)
+    .await
+    .context("could not update the subscription")?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Records that `requested_by` asked for Outreach. The first request's time is
+/// kept if people press the button again; an active organisation is left alone.
+pub async fn request_access(
+    pool: &SqlitePool,
+    id: OrganisationId,
+    requested_by: &EmailAddress,
+    now: UnixTime,
+) -> anyhow::Result<Organisation> {
+    sqlx::query(
+        "UPDATE organisations
+         SET subscription_state = 'requested',
+             access_requested_at = COALESCE(access_requested_at, ?),
+             access_requested_by = COALESCE(access_requested_by, ?)
+         WHERE id = ? AND subscription_state <> 'active'",
+    )
+    .bind(now)
+    .bind(requested_by.as_str())
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not record the access request")?;
+    fetch_organisation(pool, id).await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub email: String,
+    pub role: Role,
+    pub joined_at: UnixTime,
+}
+
+pub async fn fetch_members(pool: &SqlitePool, id: OrganisationId) -> anyhow::Result<Vec<Member>> {
+    let rows = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT email, role, created_at FROM users WHERE organisation_id = ? ORDER BY email",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .context("could not list the organisation's members")?;
+    rows.into_iter()
+        .map(|(email, role, joined_at)| {
+            Ok(Member {
+                email,
+                role: Role::from_db(&role)?,
+                joined_at,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::test_support::fresh_database;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(OrganisationName::parse("  Acme  ").unwrap().as_str(), "Acme");
+        assert_eq!(OrganisationName::parse("   "), Err(InvalidOrganisationName::Empty));
+        assert_eq!(
+            OrganisationName::parse(&"x".repeat(101)),
+            Err(InvalidOrganisationName::TooLong)
+        );
+        assert_eq!(
+            OrganisationName::parse("a\u{0}b"),
+            Err(InvalidOrganisationName::ControlCharacter)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_organisation_with_the_same_name_in_another_case_is_refused() {
+        let (pool, _dir) = fresh_database().await;
+        let name = OrganisationName::parse("Acme").unwrap();
+        insert_organisation(&pool, &name, true, 1).await.unwrap();
+
+        let again = OrganisationName::parse("ACME").unwrap();
+        let result = insert_organisation(&pool, &again, false, 2).await;
+
+        assert!(matches!(result, Err(CreateOrganisationError::DuplicateName(_))));
+    }
+
+    #[tokio::test]
+    async fn requesting_access_keeps_the_first_request_and_granting_clears_nothing_else() {
+        let (pool, _dir) = fresh_database().await;
+        let name = OrganisationName::parse("Acme").unwrap();
+        let org = insert_organisation(&pool, &name, false, 1).await.unwrap();
+        let alice = EmailAddress::parse("alice@example.com").unwrap();
+        let bob = EmailAddress::parse("bob@example.com").unwrap();
+
+        let first = request_access(&pool, org.id, &alice, 100).await.unwrap();
+        let second = request_access(&pool, org.id, &bob, 200).await.unwrap();
+
+        assert_eq!(first.subscription, SubscriptionState::Requested);
+        assert_eq!(second.access_requested_at, Some(100));
+        assert_eq!(second.access_requested_by.as_deref(), Some("alice@example.com"));
+
+        assert!(set_subscription(&pool, &name, true).await.unwrap());
+        let granted = fetch_organisation(&pool, org.id).await.unwrap();
+        assert_eq!(granted.subscription, SubscriptionState::Active);
+
+        assert!(set_subscription(&pool, &name, false).await.unwrap());
+        let withdrawn = fetch_organisation(&pool, org.id).await.unwrap();
+        assert_eq!(withdrawn.subscription, SubscriptionState::Inactive);
+        assert_eq!(withdrawn.access_requested_at, None);
+    }
+
+    #[tokio::test]
+    async fn an_active_organisation_stays_active_when_someone_requests_access() {
+        let (pool, _dir) = fresh_database().await;
+        let name = OrganisationName::parse("Acme").unwrap();
+        let org = insert_organisation(&pool, &name, true, 1).await.unwrap();
+        let alice = EmailAddress::parse("alice@example.com").unwrap();
+
+        let after = request_access(&pool, org.id, &alice, 100).await.unwrap();
+
+        assert_eq!(after.subscription, SubscriptionState::Active);
+        assert_eq!(after.access_requested_at, None);
+    }
+}

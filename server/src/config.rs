@@ -1,0 +1,154 @@
+//! Configuration from the environment, read once at start-up.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
+use leptos::config::{Env, LeptosOptions};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/outreach.db?mode=rwc";
+pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    /// Where people reach Outreach, as configured; when unset, the address
+    /// the server listens on is used.
+    pub public_url: Option<PublicUrl>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let database_url =
+            env_or("OUTREACH_DATABASE_URL", DEFAULT_DATABASE_URL);
+        let site_addr = env_or("LEPTOS_SITE_ADDR", DEFAULT_SITE_ADDR)
+            .parse()
+            .context("LEPTOS_SITE_ADDR must be an address such as 127.0.0.1:3000")?;
+        let public_url = std::env::var("OUTREACH_PUBLIC_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| PublicUrl::parse(&v))
+            .transpose()?;
+        Ok(Self {
+            database_url,
+            site_addr,
+            public_url,
+            leptos_options: leptos_options(site_addr),
+        })
+    }
+
+    /// A configuration for tests and tools: the given database, port 0.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        let site_addr: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
+        Self {
+            database_url: database_url.into(),
+            site_addr,
+            public_url: None,
+            leptos_options: leptos_options(site_addr),
+        }
+    }
+}
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// The site options cargo-leptos passes in the environment, with the
+/// defaults of this workspace's `[[workspace.metadata.leptos]]` so the
+/// binary also runs on its own.
+fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
+    let output_name = std::env::var("LEPTOS_OUTPUT_NAME")
+        .ok()
+        .or_else(|| option_env!("LEPTOS_OUTPUT_NAME").map(str::to_owned))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "outreach".to_owned());
+    let production = std::env::var("LEPTOS_ENV")
+        .map(|env| env.eq_ignore_ascii_case("prod") || env.eq_ignore_ascii_case("production"))
+        .unwrap_or(cfg!(not(debug_assertions)));
+    LeptosOptions::builder()
+        .output_name(output_name)
+        .site_root(env_or("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(env_or("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .env(if production { Env::PROD } else { Env::DEV })
+        .site_addr(site_addr)
+        .build()
+}
+
+/// `OUTREACH_PUBLIC_URL`: scheme, host and optional port, nothing else that
+/// matters for origins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    /// `https://example.org` or `http://127.0.0.1:3000`: no path, no slash.
+    origin: String,
+    https: bool,
+}
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let raw = raw.trim().trim_end_matches('/');
+        let (scheme, rest) = raw
+            .split_once("://")
+            .with_context(|| format!("OUTREACH_PUBLIC_URL must start with http:// or https://, got {raw:?}"))?;
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "https" => true,
+            "http" => false,
+            _ => bail!("OUTREACH_PUBLIC_URL must start with http:// or https://, got {raw:?}"),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() || authority.contains('@') {
+            bail!("OUTREACH_PUBLIC_URL must name a host, got {raw:?}");
+        }
+        let authority = authority.to_ascii_lowercase();
+        // Browsers leave the default port out of the Origin header.
+        let authority = match (https, authority.rsplit_once(':')) {
+            (true, Some((host, "443"))) | (false, Some((host, "80"))) => host.to_owned(),
+            _ => authority,
+        };
+        Ok(Self {
+            origin: format!("{}://{authority}", if https { "https" } else { "http" }),
+            https,
+        })
+    }
+
+    pub fn from_listen_address(addr: SocketAddr) -> Self {
+        Self {
+            origin: format!("http://{addr}"),
+            https: false,
+        }
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_is_reduced_to_its_origin() {
+        let url = PublicUrl::parse("https://Outreach.Example.org:443/some/path/").unwrap();
+        assert_eq!(url.origin(), "https://outreach.example.org");
+        assert!(url.is_https());
+
+        let url = PublicUrl::parse("http://127.0.0.1:3000").unwrap();
+        assert_eq!(url.origin(), "http://127.0.0.1:3000");
+        assert!(!url.is_https());
+    }
+
+    #[test]
+    fn a_public_url_without_a_web_scheme_is_refused() {
+        for raw in ["outreach.example.org", "ftp://example.org", "https://", "https://user@example.org"] {
+            assert!(PublicUrl::parse(raw).is_err(), "{raw} was accepted");
+        }
+    }
+}

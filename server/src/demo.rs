@@ -1,0 +1,99 @@
+//! Demo mode: a ready-to-try organisation with an Org Admin and a
+//! campaigner, whose passwords are random, kept across restarts in a file
+//! only the current user can read, and printed at start-up.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use domain::{
+    db::SqlitePool,
+    organisations::{self, OrganisationName},
+    users::{self, EmailAddress, Role},
+};
+use rand::RngCore;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+pub const ORGANISATION: &str = "Demo Organisation";
+pub const ADMIN_EMAIL: &str = "admin@demo.outreach.test";
+pub const CAMPAIGNER_EMAIL: &str = "campaigner@demo.outreach.test";
+const CREDENTIALS_FILE: &str = "demo-credentials.json";
+
+#[derive(Serialize, Deserialize)]
+pub struct DemoCredentials {
+    pub admin_password: String,
+    pub campaigner_password: String,
+}
+
+impl std::fmt::Debug for DemoCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoCredentials([REDACTED])")
+    }
+}
+
+/// Creates (or re-synchronises) the demo organisation and its two users.
+pub async fn seed(pool: &SqlitePool, data_dir: &Path) -> anyhow::Result<(PathBuf, DemoCredentials)> {
+    let path = data_dir.join(CREDENTIALS_FILE);
+    let credentials = load_or_create(&path)?;
+
+    let name = OrganisationName::parse(ORGANISATION).expect("a valid name");
+    let organisation = match organisations::fetch_organisation_by_name(pool, &name).await? {
+        Some(existing) => existing,
+        None => organisations::insert_organisation(pool, &name, true, domain::clock::now()).await?,
+    };
+    if organisation.subscription != organisations::SubscriptionState::Active {
+        organisations::set_subscription(pool, &name, true).await?;
+    }
+
+    for (email, role, password) in [
+        (ADMIN_EMAIL, Role::OrgAdmin, &credentials.admin_password),
+        (CAMPAIGNER_EMAIL, Role::Campaigner, &credentials.campaigner_password),
+    ] {
+        let email = EmailAddress::parse(email).expect("a valid email");
+        let password = SecretString::from(password.clone());
+        match users::insert_user(pool, organisation.id, &email, role, password.clone(), domain::clock::now()).await {
+            Ok(_) => {}
+            // Already there: make sure the printed password is the one that works.
+            Err(users::CreateUserError::DuplicateEmail(_)) => {
+                users::set_password(pool, &email, password).await?;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("could not create a demo user")),
+        }
+    }
+    Ok((path, credentials))
+}
+
+fn load_or_create(path: &Path) -> anyhow::Result<DemoCredentials> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{} is damaged: delete it to get new passwords", path.display()));
+    }
+    let credentials = DemoCredentials {
+        admin_password: random_password(),
+        campaigner_password: random_password(),
+    };
+    let mut file = create_private_file(path)?;
+    file.write_all(serde_json::to_string_pretty(&credentials)?.as_bytes())
+        .with_context(|| format!("could not write {}", path.display()))?;
+    Ok(credentials)
+}
+
+fn random_password() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("could not create {}", path.display()))
+}

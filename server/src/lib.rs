@@ -1,0 +1,9 @@
+//! The `outreach` binary's wiring: configuration, HTTP, command line.
+//! Business rules live in `domain`; pages and server functions in `app`.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

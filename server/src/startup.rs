@@ -1,0 +1,82 @@
+//! Building and running the web server.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use app::state::AppState;
+use domain::db::SqlitePool;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Config, PublicUrl},
+    web,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    public_url: PublicUrl,
+}
+
+impl Application {
+    /// Binds the listening socket (port 0 picks a free one) and wires the
+    /// router to an already opened database.
+    pub async fn build(config: Config, pool: SqlitePool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .with_context(|| format!("could not listen on {}", config.site_addr))?;
+        let local_addr = listener.local_addr().context("no local address")?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl::from_listen_address(local_addr));
+        let mut leptos_options = config.leptos_options;
+        leptos_options.site_addr = local_addr;
+        let state = AppState {
+            leptos_options,
+            pool,
+            secure_cookies: public_url.is_https(),
+        };
+        Ok(Self {
+            listener,
+            router: web::router(state, public_url.clone()),
+            public_url,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn public_url(&self) -> &PublicUrl {
+        &self.public_url
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("the HTTP server failed")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

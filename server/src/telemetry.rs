@@ -1,0 +1,24 @@
+//! Logging: human-readable by default, JSON with `OUTREACH_LOG_FORMAT=json`,
+//! filtered by `RUST_LOG` (default `info`).
+
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+pub fn init() {
+    // sqlx logs every statement at INFO; that is noise, not operations.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("OUTREACH_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry().with(filter);
+    // Logs go to stderr; stdout is for what commands print for people.
+    let result = if json {
+        registry
+            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .try_init()
+    } else {
+        registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init()
+    };
+    // A second initialisation (in tests) keeps the first subscriber.
+    let _ = result;
+}
