@@ -143,15 +143,15 @@ pub mod ssr {
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
                 token.cookie_value()
             ),
-            None => format!(
-                "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-            ),
+            None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
         }
     }
 
     pub fn state() -> Result<AppState, AppError> {
         use_context::<AppState>().ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("AppState is missing from the server context"))
+            AppError::internal(anyhow::anyhow!(
+                "AppState is missing from the server context"
+            ))
         })
     }
 
@@ -189,9 +189,10 @@ pub mod ssr {
 
     pub(crate) async fn viewer(user: &SignedInUser) -> Result<Viewer, AppError> {
         let state = state()?;
-        let organisation = domain::organisations::fetch_organisation(&state.pool, user.organisation_id)
-            .await
-            .map_err(AppError::internal)?;
+        let organisation =
+            domain::organisations::fetch_organisation(&state.pool, user.organisation_id)
+                .await
+                .map_err(AppError::internal)?;
         Ok(Viewer {
             email: user.email.clone(),
             role: match user.role {
@@ -203,7 +204,9 @@ pub mod ssr {
         })
     }
 
-    pub(crate) fn subscription_view(organisation: &domain::organisations::Organisation) -> Subscription {
+    pub(crate) fn subscription_view(
+        organisation: &domain::organisations::Organisation,
+    ) -> Subscription {
         match organisation.subscription {
             SubscriptionState::Active => Subscription::Active,
             SubscriptionState::Inactive => Subscription::Inactive,

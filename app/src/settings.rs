@@ -12,7 +12,7 @@ use crate::{
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrganisationOverview {
+pub struct OrganisationDetails {
     pub name: String,
     pub subscription_active: bool,
     pub members: Vec<MemberRow>,
@@ -26,7 +26,7 @@ pub struct MemberRow {
 }
 
 #[server(endpoint = "organisation_overview")]
-pub async fn organisation_overview() -> Result<OrganisationOverview, AppError> {
+pub async fn organisation_overview() -> Result<OrganisationDetails, AppError> {
     use domain::{organisations, users::Role};
 
     let user = crate::auth::ssr::require_org_admin().await?;
@@ -37,7 +37,7 @@ pub async fn organisation_overview() -> Result<OrganisationOverview, AppError> {
     let members = organisations::fetch_members(&state.pool, user.organisation_id)
         .await
         .map_err(AppError::internal)?;
-    Ok(OrganisationOverview {
+    Ok(OrganisationDetails {
         name: organisation.name,
         subscription_active: organisation.subscription == organisations::SubscriptionState::Active,
         members: members
@@ -95,7 +95,7 @@ pub fn OrganisationSettings() -> impl IntoView {
 }
 
 #[component]
-fn OrganisationPanel(overview: OrganisationOverview) -> impl IntoView {
+fn OrganisationPanel(overview: OrganisationDetails) -> impl IntoView {
     let (badge_class, badge_text) = if overview.subscription_active {
         ("badge ok", "Active")
     } else {

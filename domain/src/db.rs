@@ -26,8 +26,9 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
 
     let file = options.get_filename().to_path_buf();
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("could not create the database directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!("could not create the database directory {}", dir.display())
+        })?;
     }
 
     let pool = SqlitePoolOptions::new()
@@ -47,7 +48,11 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
 pub fn database_directory(url: &str) -> Option<std::path::PathBuf> {
     let options = SqliteConnectOptions::from_str(url).ok()?;
     let dir = options.get_filename().parent()?.to_path_buf();
-    Some(if dir.as_os_str().is_empty() { ".".into() } else { dir })
+    Some(if dir.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        dir
+    })
 }
 
 pub async fn is_reachable(pool: &SqlitePool) -> bool {

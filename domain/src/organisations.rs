@@ -287,8 +287,14 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(OrganisationName::parse("  Acme  ").unwrap().as_str(), "Acme");
-        assert_eq!(OrganisationName::parse("   "), Err(InvalidOrganisationName::Empty));
+        assert_eq!(
+            OrganisationName::parse("  Acme  ").unwrap().as_str(),
+            "Acme"
+        );
+        assert_eq!(
+            OrganisationName::parse("   "),
+            Err(InvalidOrganisationName::Empty)
+        );
         assert_eq!(
             OrganisationName::parse(&"x".repeat(101)),
             Err(InvalidOrganisationName::TooLong)
@@ -308,7 +314,10 @@ mod tests {
         let again = OrganisationName::parse("ACME").unwrap();
         let result = insert_organisation(&pool, &again, false, 2).await;
 
-        assert!(matches!(result, Err(CreateOrganisationError::DuplicateName(_))));
+        assert!(matches!(
+            result,
+            Err(CreateOrganisationError::DuplicateName(_))
+        ));
     }
 
     #[tokio::test]
@@ -324,7 +333,10 @@ mod tests {
 
         assert_eq!(first.subscription, SubscriptionState::Requested);
         assert_eq!(second.access_requested_at, Some(100));
-        assert_eq!(second.access_requested_by.as_deref(), Some("alice@example.com"));
+        assert_eq!(
+            second.access_requested_by.as_deref(),
+            Some("alice@example.com")
+        );
 
         assert!(set_subscription(&pool, &name, true).await.unwrap());
         let granted = fetch_organisation(&pool, org.id).await.unwrap();

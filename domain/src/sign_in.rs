@@ -128,7 +128,10 @@ pub async fn sign_in(
     };
 
     let token = SessionToken::generate();
-    let mut tx = pool.begin().await.context("could not start a transaction")?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
     sqlx::query("DELETE FROM sign_in_failures WHERE email = ?")
         .bind(&throttle_key)
         .execute(&mut *tx)
@@ -264,7 +267,10 @@ mod tests {
             .await
             .unwrap();
 
-        let user = fetch_session_user(&pool, &token, 1001).await.unwrap().unwrap();
+        let user = fetch_session_user(&pool, &token, 1001)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(user.email, "alice@example.com");
         assert_eq!(user.role, Role::OrgAdmin);
     }
@@ -278,22 +284,41 @@ mod tests {
 
         let later = 1000 + SESSION_LIFETIME_SECS;
 
-        assert_eq!(fetch_session_user(&pool, &token, later).await.unwrap(), None);
+        assert_eq!(
+            fetch_session_user(&pool, &token, later).await.unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
     async fn the_sixth_attempt_within_fifteen_minutes_is_refused_even_with_the_right_password() {
         let (pool, _dir) = database_with_alice().await;
         for minute in 0..5 {
-            let result = sign_in(&pool, "alice@example.com", "wrong password!".into(), None, minute * 60).await;
+            let result = sign_in(
+                &pool,
+                "alice@example.com",
+                "wrong password!".into(),
+                None,
+                minute * 60,
+            )
+            .await;
             assert!(matches!(result, Err(SignInError::InvalidCredentials)));
         }
 
         let result = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 300).await;
 
         // The first failure (t=0) leaves the window at t=900.
-        assert!(matches!(result, Err(SignInError::Throttled { retry_after_secs: 600 })));
-        assert!(sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 901).await.is_ok());
+        assert!(matches!(
+            result,
+            Err(SignInError::Throttled {
+                retry_after_secs: 600
+            })
+        ));
+        assert!(
+            sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 901)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -312,21 +337,36 @@ mod tests {
     #[tokio::test]
     async fn signing_in_ends_the_session_the_browser_presented() {
         let (pool, _dir) = database_with_alice().await;
-        let first = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 10).await.unwrap();
-
-        let second = sign_in(&pool, "alice@example.com", PASSWORD.into(), Some(&first), 20)
+        let first = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 10)
             .await
             .unwrap();
 
+        let second = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            Some(&first),
+            20,
+        )
+        .await
+        .unwrap();
+
         assert_ne!(first.cookie_value(), second.cookie_value());
         assert_eq!(fetch_session_user(&pool, &first, 21).await.unwrap(), None);
-        assert!(fetch_session_user(&pool, &second, 21).await.unwrap().is_some());
+        assert!(
+            fetch_session_user(&pool, &second, 21)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test]
     async fn signing_out_ends_the_session() {
         let (pool, _dir) = database_with_alice().await;
-        let token = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 10).await.unwrap();
+        let token = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 10)
+            .await
+            .unwrap();
 
         sign_out(&pool, &token).await.unwrap();
 

@@ -164,8 +164,12 @@ pub async fn insert_user(
     .await;
     match result {
         Ok(id) => Ok(id),
-        Err(e) if is_unique_violation(&e) => Err(CreateUserError::DuplicateEmail(email.to_string())),
-        Err(e) => Err(anyhow::Error::new(e).context("could not insert the user").into()),
+        Err(e) if is_unique_violation(&e) => {
+            Err(CreateUserError::DuplicateEmail(email.to_string()))
+        }
+        Err(e) => Err(anyhow::Error::new(e)
+            .context("could not insert the user")
+            .into()),
     }
 }
 
@@ -178,7 +182,10 @@ pub async fn set_password(
 ) -> Result<bool, CreateUserError> {
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
-    let mut tx = pool.begin().await.context("could not start a transaction")?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
     let updated = sqlx::query("UPDATE users SET password_hash = ? WHERE email = ?")
         .bind(hash)
         .bind(email.as_str())
@@ -190,7 +197,9 @@ pub async fn set_password(
         .execute(&mut *tx)
         .await
         .context("could not end the user's sessions")?;
-    tx.commit().await.context("could not commit the new password")?;
+    tx.commit()
+        .await
+        .context("could not commit the new password")?;
     Ok(updated.rows_affected() == 1)
 }
 
@@ -202,21 +211,36 @@ mod tests {
     #[test]
     fn email_addresses_are_trimmed_and_lower_cased() {
         assert_eq!(
-            EmailAddress::parse("  Alice@Example.COM ").unwrap().as_str(),
+            EmailAddress::parse("  Alice@Example.COM ")
+                .unwrap()
+                .as_str(),
             "alice@example.com"
         );
     }
 
     #[test]
     fn implausible_email_addresses_are_refused() {
-        for raw in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b@c.com", "a@.com", "a@com."] {
+        for raw in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+            "a@com.",
+        ] {
             assert!(EmailAddress::parse(raw).is_err(), "{raw:?} was accepted");
         }
     }
 
     #[test]
     fn passwords_shorter_than_twelve_characters_are_weak() {
-        assert_eq!(check_new_password(&"elevenchars".into()), Err(WeakPassword::TooShort));
+        assert_eq!(
+            check_new_password(&"elevenchars".into()),
+            Err(WeakPassword::TooShort)
+        );
         assert_eq!(check_new_password(&"twelve chars".into()), Ok(()));
         // Characters, not bytes: twelve accented letters are enough.
         assert_eq!(check_new_password(&"éééééééééééé".into()), Ok(()));
@@ -226,8 +250,16 @@ mod tests {
     async fn a_hash_verifies_its_own_password_only() {
         let hash = hash_password("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), hash.clone()).await.unwrap());
-        assert!(!verify_password("correct horse battery!".into(), hash).await.unwrap());
+        assert!(
+            verify_password("correct horse battery".into(), hash.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("correct horse battery!".into(), hash)
+                .await
+                .unwrap()
+        );
     }
 
     proptest! {

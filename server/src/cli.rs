@@ -117,7 +117,9 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli.command.unwrap_or(Command::Serve(ServeArgs::default())))) {
+    match runtime.block_on(execute(
+        cli.command.unwrap_or(Command::Serve(ServeArgs::default())),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             match e.downcast_ref::<UserError>() {
@@ -185,7 +187,11 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                     }
                     CreateUserError::Internal(e) => e,
                 })?;
-            println!("Created {} {email} in \"{}\".", role_label(role), organisation.name);
+            println!(
+                "Created {} {email} in \"{}\".",
+                role_label(role),
+                organisation.name
+            );
             Ok(())
         }
     }
@@ -205,15 +211,20 @@ fn read_password(email: &EmailAddress) -> anyhow::Result<SecretString> {
     let first = rpassword::prompt_password(format!("Password for {email}: ")).map_err(|_| {
         user_error("no password given: set OUTREACH_PASSWORD or run this in a terminal")
     })?;
-    let second = rpassword::prompt_password("Repeat the password: ")
-        .map_err(|_| user_error("no password given: set OUTREACH_PASSWORD or run this in a terminal"))?;
+    let second = rpassword::prompt_password("Repeat the password: ").map_err(|_| {
+        user_error("no password given: set OUTREACH_PASSWORD or run this in a terminal")
+    })?;
     if first != second {
         return Err(user_error("the two passwords differ; nothing was created"));
     }
     Ok(first.into())
 }
 
-async fn serve(config: Config, pool: domain::db::SqlitePool, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    pool: domain::db::SqlitePool,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let demo = if args.demo {
         let data_dir = domain::db::database_directory(&config.database_url)
             .context("demo mode needs a file database")?;
@@ -228,10 +239,21 @@ async fn serve(config: Config, pool: domain::db::SqlitePool, args: ServeArgs) ->
         println!();
         println!("Outreach demo is running at {url}");
         println!();
-        println!("  Sign in as the Org Admin:  {}  /  {}", demo::ADMIN_EMAIL, credentials.admin_password);
-        println!("  Sign in as a campaigner:   {}  /  {}", demo::CAMPAIGNER_EMAIL, credentials.campaigner_password);
+        println!(
+            "  Sign in as the Org Admin:  {}  /  {}",
+            demo::ADMIN_EMAIL,
+            credentials.admin_password
+        );
+        println!(
+            "  Sign in as a campaigner:   {}  /  {}",
+            demo::CAMPAIGNER_EMAIL,
+            credentials.campaigner_password
+        );
         println!();
-        println!("  (The passwords are kept in {}, readable only by you.)", path.display());
+        println!(
+            "  (The passwords are kept in {}, readable only by you.)",
+            path.display()
+        );
         println!();
     }
     application.run_until_stopped().await

@@ -20,8 +20,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
-        let database_url =
-            env_or("OUTREACH_DATABASE_URL", DEFAULT_DATABASE_URL);
+        let database_url = env_or("OUTREACH_DATABASE_URL", DEFAULT_DATABASE_URL);
         let site_addr = env_or("LEPTOS_SITE_ADDR", DEFAULT_SITE_ADDR)
             .parse()
             .context("LEPTOS_SITE_ADDR must be an address such as 127.0.0.1:3000")?;
@@ -90,9 +89,9 @@ pub struct PublicUrl {
 impl PublicUrl {
     pub fn parse(raw: &str) -> anyhow::Result<Self> {
         let raw = raw.trim().trim_end_matches('/');
-        let (scheme, rest) = raw
-            .split_once("://")
-            .with_context(|| format!("OUTREACH_PUBLIC_URL must start with http:// or https://, got {raw:?}"))?;
+        let (scheme, rest) = raw.split_once("://").with_context(|| {
+            format!("OUTREACH_PUBLIC_URL must start with http:// or https://, got {raw:?}")
+        })?;
         let https = match scheme.to_ascii_lowercase().as_str() {
             "https" => true,
             "http" => false,
@@ -147,7 +146,12 @@ mod tests {
 
     #[test]
     fn a_public_url_without_a_web_scheme_is_refused() {
-        for raw in ["outreach.example.org", "ftp://example.org", "https://", "https://user@example.org"] {
+        for raw in [
+            "outreach.example.org",
+            "ftp://example.org",
+            "https://",
+            "https://user@example.org",
+        ] {
             assert!(PublicUrl::parse(raw).is_err(), "{raw} was accepted");
         }
     }

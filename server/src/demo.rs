@@ -36,7 +36,10 @@ impl std::fmt::Debug for DemoCredentials {
 }
 
 /// Creates (or re-synchronises) the demo organisation and its two users.
-pub async fn seed(pool: &SqlitePool, data_dir: &Path) -> anyhow::Result<(PathBuf, DemoCredentials)> {
+pub async fn seed(
+    pool: &SqlitePool,
+    data_dir: &Path,
+) -> anyhow::Result<(PathBuf, DemoCredentials)> {
     let path = data_dir.join(CREDENTIALS_FILE);
     let credentials = load_or_create(&path)?;
 
@@ -51,11 +54,24 @@ pub async fn seed(pool: &SqlitePool, data_dir: &Path) -> anyhow::Result<(PathBuf
 
     for (email, role, password) in [
         (ADMIN_EMAIL, Role::OrgAdmin, &credentials.admin_password),
-        (CAMPAIGNER_EMAIL, Role::Campaigner, &credentials.campaigner_password),
+        (
+            CAMPAIGNER_EMAIL,
+            Role::Campaigner,
+            &credentials.campaigner_password,
+        ),
     ] {
         let email = EmailAddress::parse(email).expect("a valid email");
         let password = SecretString::from(password.clone());
-        match users::insert_user(pool, organisation.id, &email, role, password.clone(), domain::clock::now()).await {
+        match users::insert_user(
+            pool,
+            organisation.id,
+            &email,
+            role,
+            password.clone(),
+            domain::clock::now(),
+        )
+        .await
+        {
             Ok(_) => {}
             // Already there: make sure the printed password is the one that works.
             Err(users::CreateUserError::DuplicateEmail(_)) => {
@@ -69,8 +85,12 @@ pub async fn seed(pool: &SqlitePool, data_dir: &Path) -> anyhow::Result<(PathBuf
 
 fn load_or_create(path: &Path) -> anyhow::Result<DemoCredentials> {
     if let Ok(text) = std::fs::read_to_string(path) {
-        return serde_json::from_str(&text)
-            .with_context(|| format!("{} is damaged: delete it to get new passwords", path.display()));
+        return serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is damaged: delete it to get new passwords",
+                path.display()
+            )
+        });
     }
     let credentials = DemoCredentials {
         admin_password: random_password(),

@@ -6,8 +6,7 @@ use std::{sync::Arc, time::Duration};
 use app::{
     App,
     auth::ssr::{RequestSession, session_token_from_cookies},
-    routes,
-    shell,
+    routes, shell,
     state::AppState,
 };
 use axum::{
@@ -88,7 +87,9 @@ async fn resolve_session(
         .find_map(session_token_from_cookies);
     let user = match &token {
         Some(token) => {
-            match domain::sign_in::fetch_session_user(&state.pool, token, domain::clock::now()).await {
+            match domain::sign_in::fetch_session_user(&state.pool, token, domain::clock::now())
+                .await
+            {
                 Ok(user) => user,
                 Err(e) => {
                     tracing::error!(error = ?e, "could not resolve the session");
@@ -130,7 +131,10 @@ async fn refuse_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    let safe_method = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe_method = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe_method && is_cross_site(request.headers(), &public_url) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
         return (
@@ -178,8 +182,14 @@ async fn security_headers(
     mut response: Response,
 ) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let pkg = format!("/{}/", state.leptos_options.site_pkg_dir);
     if !request_parts.uri.path().starts_with(&pkg) {
@@ -205,13 +215,34 @@ mod tests {
         let ours = PublicUrl::parse("https://outreach.example.org").unwrap();
         let cases = [
             (headers(&[]), false),
-            (headers(&[("origin", "https://outreach.example.org")]), false),
+            (
+                headers(&[("origin", "https://outreach.example.org")]),
+                false,
+            ),
             (headers(&[("origin", "https://evil.example")]), true),
             (headers(&[("origin", "null")]), true),
             (headers(&[("sec-fetch-site", "cross-site")]), true),
-            (headers(&[("sec-fetch-site", "same-origin"), ("origin", "https://outreach.example.org")]), false),
-            (headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), false),
-            (headers(&[("origin", "http://evil.example"), ("host", "localhost:3000")]), true),
+            (
+                headers(&[
+                    ("sec-fetch-site", "same-origin"),
+                    ("origin", "https://outreach.example.org"),
+                ]),
+                false,
+            ),
+            (
+                headers(&[
+                    ("origin", "http://localhost:3000"),
+                    ("host", "localhost:3000"),
+                ]),
+                false,
+            ),
+            (
+                headers(&[
+                    ("origin", "http://evil.example"),
+                    ("host", "localhost:3000"),
+                ]),
+                true,
+            ),
         ];
         for (headers, expected) in cases {
             assert_eq!(is_cross_site(&headers, &ours), expected, "{headers:?}");

@@ -1,1 +1,9 @@
+//! Integration tests: the real router over real HTTP, one fresh SQLite file
+//! per test, and the real `outreach` binary for the command line.
 
+mod cli;
+mod health;
+mod helpers;
+mod roles_and_organisations;
+mod sign_in;
+mod subscription;

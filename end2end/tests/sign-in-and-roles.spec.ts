@@ -1,0 +1,65 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, signIn } from "./helpers";
+
+test("an Org Admin signs in and reaches Outreach > Settings", async ({ page }) => {
+  await signIn(page, "admin@acme.test");
+
+  await expect(page).toHaveURL(/\/outreach\/campaigns$/);
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByText("Outreach")).toBeVisible();
+  await nav.getByRole("link", { name: "Settings" }).click();
+
+  await expect(page).toHaveURL(/\/outreach\/settings$/);
+  await expect(page.getByRole("heading", { name: "Settings", level: 1 })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Organisation" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "campaigner@acme.test" })).toBeVisible();
+});
+
+test("a campaigner has no Settings link and is refused at the settings URL", async ({ page }) => {
+  await signIn(page, "campaigner@acme.test");
+
+  await expect(page).toHaveURL(/\/outreach\/campaigns$/);
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "Campaigns" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Settings" })).toHaveCount(0);
+
+  const response = await page.goto("/outreach/settings");
+  expect(response?.status()).toBe(403);
+  await expect(page.getByRole("heading", { name: "You need to be an Org Admin" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Organisation" })).toHaveCount(0);
+});
+
+test("a wrong password is refused with a message and no session", async ({ page }) => {
+  await signIn(page, "admin@acme.test", "not the right password");
+
+  await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/outreach/campaigns");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("signing out ends the session", async ({ page }) => {
+  await signIn(page, "admin@acme.test");
+  await expect(page).toHaveURL(/\/outreach\/campaigns$/);
+  await hydrated(page);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/outreach/settings");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("an organisation without a subscription sees Request access and can request it", async ({ page }) => {
+  await signIn(page, "admin@dormant.test");
+
+  await expect(page.getByRole("heading", { name: "Outreach needs a subscription" })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Request access" }).click();
+
+  await expect(page.getByRole("status")).toContainText("Access was requested on");
+  await expect(page.getByRole("button", { name: "Request access" })).toHaveCount(0);
+  // The request was recorded, not just shown.
+  await page.reload();
+  await expect(page.getByRole("status")).toContainText("by admin@dormant.test");
+});

@@ -1,0 +1,163 @@
+//! A real `outreach` server on port 0 with a fresh SQLite file per test.
+
+use app::error::AppError;
+use domain::{
+    db::SqlitePool,
+    organisations::{self, Organisation, OrganisationName},
+    users::{self, EmailAddress, Role},
+};
+use reqwest::{Response, StatusCode, header};
+use server::{
+    config::{Config, PublicUrl},
+    startup::Application,
+};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: SqlitePool,
+    pub client: reqwest::Client,
+    /// Keeps the database directory alive for the test.
+    _dir: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("outreach.db").display()
+    );
+    let pool = domain::db::connect(&url).await.expect("the database opens");
+    let mut config = Config::for_database(url);
+    configure(&mut config);
+    let application = Application::build(config, pool.clone())
+        .await
+        .expect("the application builds");
+    let address = format!("http://{}", application.local_addr());
+    tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::builder()
+        // Tests look at redirects themselves.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    TestApp {
+        address,
+        pool,
+        client,
+        _dir: dir,
+    }
+}
+
+pub fn https_public_url(config: &mut Config) {
+    config.public_url = Some(PublicUrl::parse("https://outreach.example.org").unwrap());
+}
+
+impl TestApp {
+    pub async fn create_organisation(&self, name: &str, active: bool) -> Organisation {
+        let name = OrganisationName::parse(name).unwrap();
+        organisations::insert_organisation(&self.pool, &name, active, domain::clock::now())
+            .await
+            .expect("the organisation is created")
+    }
+
+    pub async fn create_user(&self, organisation: &Organisation, email: &str, role: Role) {
+        let email = EmailAddress::parse(email).unwrap();
+        users::insert_user(
+            &self.pool,
+            organisation.id,
+            &email,
+            role,
+            PASSWORD.into(),
+            domain::clock::now(),
+        )
+        .await
+        .expect("the user is created");
+    }
+
+    pub async fn organisation(&self, id: i64) -> Organisation {
+        organisations::fetch_organisation(&self.pool, id)
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function the way the hydrated app does.
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(format!("{}/api/{endpoint}", self.address))
+            .form(form);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send().await.expect("the request is answered")
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.call("sign_in", None, &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Signs in and returns the `Cookie` header value to send afterwards.
+    pub async fn signed_in(&self, email: &str) -> String {
+        let response = self.sign_in(email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "sign-in of {email} failed"
+        );
+        session_cookie(&response).expect("a session cookie is set")
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send().await.expect("the request is answered")
+    }
+}
+
+/// `outreach_session=...` from a response's `Set-Cookie`, when it sets one.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    set_cookie_header(response)?
+        .split(';')
+        .next()
+        .map(str::to_owned)
+        .filter(|pair| pair != "outreach_session=")
+}
+
+pub fn set_cookie_header(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("outreach_session="))
+        .map(str::to_owned)
+}
+
+/// The error a server function answered with.
+pub async fn app_error(response: Response) -> AppError {
+    assert!(
+        response.status().is_server_error() || response.status().is_client_error(),
+        "expected an error, got {}",
+        response.status()
+    );
+    let body = response.text().await.unwrap();
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not an AppError ({e}): {body}"))
+}
+
+pub fn location(response: &Response) -> Option<&str> {
+    response.headers().get(header::LOCATION)?.to_str().ok()
+}
