@@ -220,3 +220,37 @@ pub mod ssr {
         }
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::ssr::{session_cookie, session_token_from_cookies};
+
+    #[test]
+    fn the_session_token_is_found_among_other_cookies() {
+        let token = session_token_from_cookies("theme=dark; outreach_session=abc123; other=1");
+        assert_eq!(
+            token.map(|t| t.cookie_value().to_owned()),
+            Some("abc123".to_owned())
+        );
+        assert!(session_token_from_cookies("theme=dark").is_none());
+        assert!(session_token_from_cookies("outreach_session=").is_none());
+        assert!(session_token_from_cookies("xoutreach_session=abc").is_none());
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_and_lax_and_secure_only_over_https() {
+        let token = session_token_from_cookies("outreach_session=abc").unwrap();
+        assert_eq!(
+            session_cookie(Some(&token), false),
+            "outreach_session=abc; Path=/; HttpOnly; SameSite=Lax"
+        );
+        assert!(session_cookie(Some(&token), true).ends_with("; Secure"));
+        assert!(session_cookie(None, false).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let password: super::Password = serde_json::from_str("\"hunter2 hunter2\"").unwrap();
+        assert_eq!(format!("{password:?}"), "Password([REDACTED])");
+    }
+}

@@ -46,3 +46,20 @@ impl AppError {
         Self::Internal
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn the_throttle_message_counts_minutes_in_words() {
+        assert_eq!(
+            AppError::TooManyAttempts { minutes: 1 }.to_string(),
+            "Too many failed sign-in attempts for this email. Try again in 1 minute."
+        );
+        assert_eq!(
+            AppError::TooManyAttempts { minutes: 15 }.to_string(),
+            "Too many failed sign-in attempts for this email. Try again in 15 minutes."
+        );
+    }
+}
