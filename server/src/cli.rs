@@ -236,25 +236,28 @@ async fn serve(
     let url = application.public_url().origin().to_owned();
     tracing::info!(address = %application.local_addr(), public_url = %url, "Outreach is listening");
     if let Some((path, credentials)) = demo {
-        println!();
-        println!("Outreach demo is running at {url}");
-        println!();
-        println!(
-            "  Sign in as the Org Admin:  {}  /  {}",
-            demo::ADMIN_EMAIL,
-            credentials.admin_password
-        );
-        println!(
-            "  Sign in as a campaigner:   {}  /  {}",
-            demo::CAMPAIGNER_EMAIL,
-            credentials.campaigner_password
-        );
-        println!();
-        println!(
-            "  (The passwords are kept in {}, readable only by you.)",
-            path.display()
-        );
-        println!();
+        print_demo_banner(&url, &path, &credentials);
     }
     application.run_until_stopped().await
+}
+
+/// What a newcomer needs to try the demo. Printing must not fail the server
+/// when stdout has gone away (piped into `head`, say).
+fn print_demo_banner(url: &str, path: &std::path::Path, credentials: &demo::DemoCredentials) {
+    use std::io::Write;
+
+    let banner = format!(
+        "\nOutreach demo is running at {url}\n\n\
+         \x20 Sign in as the Org Admin:  {}  /  {}\n\
+         \x20 Sign in as a campaigner:   {}  /  {}\n\n\
+         \x20 (The passwords are kept in {}, readable only by you.)\n",
+        demo::ADMIN_EMAIL,
+        credentials.admin_password,
+        demo::CAMPAIGNER_EMAIL,
+        credentials.campaigner_password,
+        path.display(),
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(banner.as_bytes());
+    let _ = stdout.flush();
 }

@@ -2,6 +2,7 @@
 //! per test, and the real `outreach` binary for the command line.
 
 mod cli;
+mod demo;
 mod health;
 mod helpers;
 mod roles_and_organisations;
