@@ -5,7 +5,10 @@
 //! here and calls these functions; nothing past that edge re-checks a string.
 
 pub mod clock;
+pub mod crypto;
 pub mod db;
 pub mod organisations;
 pub mod sign_in;
+pub mod sms_settings;
+pub mod twilio;
 pub mod users;

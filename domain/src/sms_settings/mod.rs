@@ -1,0 +1,4 @@
+//! Outreach > Settings > SMS: the organisation's Twilio Integration.
+
+pub mod capability;
+pub mod credentials;
