@@ -2,3 +2,5 @@
 
 pub mod capability;
 pub mod credentials;
+pub mod integration;
+pub mod validation;

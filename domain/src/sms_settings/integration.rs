@@ -1,0 +1,517 @@
+//! The stored Twilio Integration: saving (validated, encrypted, versioned,
+//! audited), re-checking its health, and rewrapping tokens under a new key.
+
+use anyhow::Context;
+use secrecy::SecretString;
+use sqlx::{FromRow, SqlitePool};
+
+use super::{
+    capability::SmsConfiguration,
+    credentials::{AccountSid, AuthToken, MessagingServiceSid},
+    validation::{Credentials, Problems, validate_with_twilio},
+};
+use crate::{
+    clock::UnixTime,
+    crypto::{Keyring, Purpose},
+    organisations::OrganisationId,
+    twilio::TwilioClient,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Valid,
+    Invalid { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioIntegration {
+    pub organisation_id: OrganisationId,
+    pub account_sid: String,
+    auth_token_envelope: String,
+    pub messaging_service_sid: Option<String>,
+    pub account_type: Option<String>,
+    pub health: Health,
+    pub checked_at: UnixTime,
+    pub updated_by: String,
+    pub updated_at: UnixTime,
+    pub version: i64,
+}
+
+impl TwilioIntegration {
+    pub fn is_trial(&self) -> bool {
+        self.account_type.as_deref() == Some("Trial")
+    }
+}
+
+/// The configuration state of the capability table.
+pub fn configuration(integration: Option<&TwilioIntegration>) -> SmsConfiguration {
+    match integration {
+        None => SmsConfiguration::NoCredentials,
+        Some(i) if i.health != Health::Valid => SmsConfiguration::InvalidCredentials,
+        Some(i) if i.messaging_service_sid.is_none() => {
+            SmsConfiguration::ValidWithoutMessagingService
+        }
+        Some(_) => SmsConfiguration::ValidWithMessagingService,
+    }
+}
+
+#[derive(FromRow)]
+struct IntegrationRow {
+    organisation_id: i64,
+    account_sid: String,
+    auth_token_envelope: String,
+    messaging_service_sid: Option<String>,
+    account_type: Option<String>,
+    health: String,
+    health_reason: Option<String>,
+    checked_at: i64,
+    updated_by: String,
+    updated_at: i64,
+    version: i64,
+}
+
+impl From<IntegrationRow> for TwilioIntegration {
+    fn from(row: IntegrationRow) -> Self {
+        Self {
+            organisation_id: row.organisation_id,
+            account_sid: row.account_sid,
+            auth_token_envelope: row.auth_token_envelope,
+            messaging_service_sid: row.messaging_service_sid,
+            account_type: row.account_type,
+            health: match row.health.as_str() {
+                "valid" => Health::Valid,
+                _ => Health::Invalid {
+                    reason: row
+                        .health_reason
+                        .unwrap_or_else(|| "Twilio rejected the credentials.".to_owned()),
+                },
+            },
+            checked_at: row.checked_at,
+            updated_by: row.updated_by,
+            updated_at: row.updated_at,
+            version: row.version,
+        }
+    }
+}
+
+pub async fn fetch_integration(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+) -> anyhow::Result<Option<TwilioIntegration>> {
+    Ok(sqlx::query_as::<_, IntegrationRow>(
+        "SELECT organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
+                health, health_reason, checked_at, updated_by, updated_at, version
+         FROM twilio_integrations WHERE organisation_id = ?",
+    )
+    .bind(organisation)
+    .fetch_optional(pool)
+    .await
+    .context("could not fetch the Twilio integration")?
+    .map(TwilioIntegration::from))
+}
+
+pub const UNDECRYPTABLE_TOKEN: &str = "The saved Auth Token can no longer be decrypted (its master key is not available). Re-enter the Auth Token.";
+
+/// The saved Auth Token, decrypted, or why it cannot be.
+pub fn saved_auth_token(
+    keyring: &Keyring,
+    integration: &TwilioIntegration,
+) -> Result<AuthToken, String> {
+    let plaintext = keyring
+        .open(Purpose::TwilioAuthToken, integration.organisation_id, &integration.auth_token_envelope)
+        .map_err(|e| {
+            tracing::warn!(organisation_id = integration.organisation_id, error = %e, "a stored Auth Token does not decrypt");
+            UNDECRYPTABLE_TOKEN.to_owned()
+        })?;
+    let text = String::from_utf8(plaintext.to_vec()).map_err(|_| UNDECRYPTABLE_TOKEN.to_owned())?;
+    AuthToken::parse(SecretString::from(text)).map_err(|_| UNDECRYPTABLE_TOKEN.to_owned())
+}
+
+/// What an Org Admin submits: one of the panel's sections.
+pub enum Change {
+    /// The whole panel, when nothing is configured yet.
+    Everything {
+        account_sid: AccountSid,
+        auth_token: AuthToken,
+        messaging_service_sid: Option<MessagingServiceSid>,
+    },
+    /// Section "Account SID and Auth Token": a new token is always required.
+    AccountSidAndAuthToken {
+        account_sid: AccountSid,
+        auth_token: AuthToken,
+    },
+    /// Section "Messaging Service SID"; `None` removes it.
+    MessagingServiceSid(Option<MessagingServiceSid>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("Twilio did not accept the credentials")]
+    Rejected(Problems),
+    #[error("the settings changed since the form was opened")]
+    Stale,
+    #[error("nothing is configured yet to change")]
+    NotConfigured,
+    #[error("{0}")]
+    SavedTokenUnusable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub struct Saved {
+    pub integration: TwilioIntegration,
+    pub trial: bool,
+}
+
+/// Validates the change together with the other saved values, and applies
+/// it only if Twilio accepts the result and nobody saved in between.
+/// `expected_version` is the version the form was loaded at (0: not configured).
+#[allow(clippy::too_many_arguments)]
+pub async fn save_integration(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    twilio: &TwilioClient,
+    organisation: OrganisationId,
+    actor: &str,
+    change: Change,
+    expected_version: i64,
+    now: UnixTime,
+) -> Result<Saved, SaveError> {
+    let current = fetch_integration(pool, organisation).await?;
+    if current.as_ref().map_or(0, |c| c.version) != expected_version {
+        return Err(SaveError::Stale);
+    }
+    let (credentials, action) = match (change, &current) {
+        (
+            Change::Everything {
+                account_sid,
+                auth_token,
+                messaging_service_sid,
+            },
+            None,
+        ) => {
+            let action = format!(
+                "Configured the Twilio Integration (Account SID {account_sid}, Messaging Service SID {})",
+                messaging_service_sid
+                    .as_ref()
+                    .map_or("not set".to_owned(), ToString::to_string)
+            );
+            (
+                Credentials {
+                    account_sid,
+                    auth_token,
+                    messaging_service_sid,
+                },
+                action,
+            )
+        }
+        (Change::Everything { .. }, Some(_)) => return Err(SaveError::Stale),
+        (_, None) => return Err(SaveError::NotConfigured),
+        (
+            Change::AccountSidAndAuthToken {
+                account_sid,
+                auth_token,
+            },
+            Some(current),
+        ) => {
+            let messaging_service_sid = current
+                .messaging_service_sid
+                .as_deref()
+                .map(MessagingServiceSid::parse)
+                .transpose()
+                .context("a stored Messaging Service SID is malformed")?;
+            let action = if account_sid.as_str() == current.account_sid {
+                "Replaced the Auth Token".to_owned()
+            } else {
+                format!("Changed the Account SID to {account_sid} and replaced the Auth Token")
+            };
+            (
+                Credentials {
+                    account_sid,
+                    auth_token,
+                    messaging_service_sid,
+                },
+                action,
+            )
+        }
+        (Change::MessagingServiceSid(messaging_service_sid), Some(current)) => {
+            let account_sid = AccountSid::parse(&current.account_sid)
+                .context("a stored Account SID is malformed")?;
+            let auth_token =
+                saved_auth_token(keyring, current).map_err(SaveError::SavedTokenUnusable)?;
+            let action = match &messaging_service_sid {
+                Some(mg) => format!("Set the Messaging Service SID to {mg}"),
+                None => "Removed the Messaging Service SID".to_owned(),
+            };
+            (
+                Credentials {
+                    account_sid,
+                    auth_token,
+                    messaging_service_sid,
+                },
+                action,
+            )
+        }
+    };
+
+    let accepted = validate_with_twilio(twilio, &credentials)
+        .await
+        .map_err(SaveError::Rejected)?;
+
+    let envelope = keyring.seal(
+        Purpose::TwilioAuthToken,
+        organisation,
+        credentials.auth_token.expose_secret().as_bytes(),
+    );
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let written = sqlx::query(
+        "INSERT INTO twilio_integrations
+             (organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
+              health, health_reason, checked_at, updated_by, updated_at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'valid', NULL, ?6, ?7, ?6, 1)
+         ON CONFLICT (organisation_id) DO UPDATE SET
+             account_sid = excluded.account_sid,
+             auth_token_envelope = excluded.auth_token_envelope,
+             messaging_service_sid = excluded.messaging_service_sid,
+             account_type = excluded.account_type,
+             health = 'valid',
+             health_reason = NULL,
+             checked_at = excluded.checked_at,
+             updated_by = excluded.updated_by,
+             updated_at = excluded.updated_at,
+             version = twilio_integrations.version + 1
+         WHERE twilio_integrations.version = ?8",
+    )
+    .bind(organisation)
+    .bind(credentials.account_sid.as_str())
+    .bind(&envelope)
+    .bind(credentials.messaging_service_sid.as_ref().map(MessagingServiceSid::as_str))
+    .bind(accepted.account_type.as_deref())
+    .bind(now)
+    .bind(actor)
+    .bind(expected_version)
+    .execute(&mut *tx)
+    .await;
+    match written {
+        Ok(result) if result.rows_affected() == 1 => {}
+        // Another save got in between the check above and this write.
+        Ok(_) => return Err(SaveError::Stale),
+        Err(e) if crate::db::is_unique_violation(&e) => return Err(SaveError::Stale),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context("could not save the Twilio integration")
+                .into());
+        }
+    }
+    insert_audit_event(&mut tx, organisation, actor, &action, now).await?;
+    tx.commit()
+        .await
+        .context("could not commit the Twilio integration")?;
+    tracing::info!(
+        organisation_id = organisation,
+        actor,
+        action,
+        "Twilio integration saved"
+    );
+
+    let integration = fetch_integration(pool, organisation)
+        .await?
+        .context("the integration vanished right after it was saved")?;
+    Ok(Saved {
+        integration,
+        trial: accepted.trial,
+    })
+}
+
+async fn insert_audit_event(
+    tx: &mut sqlx::SqliteConnection,
+    organisation: OrganisationId,
+    actor: &str,
+    action: &str,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (organisation_id, actor, action, at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(organisation)
+    .bind(actor)
+    .bind(action)
+    .bind(now)
+    .execute(tx)
+    .await
+    .context("could not record the audit event")?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub actor: String,
+    pub action: String,
+    pub at: UnixTime,
+}
+
+pub async fn fetch_audit_events(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    limit: i64,
+) -> anyhow::Result<Vec<AuditEvent>> {
+    let rows = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT actor, action, at FROM audit_events WHERE organisation_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+    )
+    .bind(organisation)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("could not fetch the audit trail")?;
+    Ok(rows
+        .into_iter()
+        .map(|(actor, action, at)| AuditEvent { actor, action, at })
+        .collect())
+}
+
+/// The result of re-checking saved credentials with Twilio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    NotConfigured,
+    Valid,
+    Invalid {
+        reason: String,
+    },
+    /// Twilio could not answer; the saved health is left as it was.
+    Inconclusive {
+        reason: String,
+    },
+}
+
+/// Asks Twilio whether the saved credentials still work and records the
+/// answer. A rejected token (20003, e.g. rotated in Twilio) or a suspended
+/// account makes them invalid; a network error changes nothing.
+pub async fn check_integration(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    twilio: &TwilioClient,
+    organisation: OrganisationId,
+    now: UnixTime,
+) -> anyhow::Result<CheckOutcome> {
+    let Some(integration) = fetch_integration(pool, organisation).await? else {
+        return Ok(CheckOutcome::NotConfigured);
+    };
+    let outcome = match saved_auth_token(keyring, &integration) {
+        Err(reason) => CheckOutcome::Invalid { reason },
+        Ok(auth_token) => {
+            let credentials = Credentials {
+                account_sid: AccountSid::parse(&integration.account_sid)
+                    .context("a stored Account SID is malformed")?,
+                auth_token,
+                messaging_service_sid: integration
+                    .messaging_service_sid
+                    .as_deref()
+                    .map(MessagingServiceSid::parse)
+                    .transpose()
+                    .context("a stored Messaging Service SID is malformed")?,
+            };
+            match validate_with_twilio(twilio, &credentials).await {
+                Ok(_) => CheckOutcome::Valid,
+                Err(problems) if problems.inconclusive => CheckOutcome::Inconclusive {
+                    reason: problems
+                        .summary()
+                        .replace(" Nothing was saved; try again.", ""),
+                },
+                Err(problems) => CheckOutcome::Invalid {
+                    reason: invalid_reason(&problems),
+                },
+            }
+        }
+    };
+    let (health, reason) = match &outcome {
+        CheckOutcome::Valid => ("valid", None),
+        CheckOutcome::Invalid { reason } => ("invalid", Some(reason.as_str())),
+        CheckOutcome::Inconclusive { .. } | CheckOutcome::NotConfigured => return Ok(outcome),
+    };
+    // Only if nobody saved new credentials while Twilio was being asked.
+    sqlx::query(
+        "UPDATE twilio_integrations SET health = ?, health_reason = ?, checked_at = ?
+         WHERE organisation_id = ? AND version = ?",
+    )
+    .bind(health)
+    .bind(reason)
+    .bind(now)
+    .bind(organisation)
+    .bind(integration.version)
+    .execute(pool)
+    .await
+    .context("could not record the credential check")?;
+    if integration.health == Health::Valid && health == "invalid" {
+        tracing::warn!(
+            organisation_id = organisation,
+            reason,
+            "saved Twilio credentials are no longer valid"
+        );
+    }
+    Ok(outcome)
+}
+
+fn invalid_reason(problems: &Problems) -> String {
+    if problems.auth_token.is_some() {
+        "Twilio rejected the saved Auth Token (error 20003): it was probably rotated in Twilio. Enter the current Auth Token.".to_owned()
+    } else {
+        problems.summary()
+    }
+}
+
+/// Every organisation with saved credentials, for the periodic re-check.
+pub async fn configured_organisations(pool: &SqlitePool) -> anyhow::Result<Vec<OrganisationId>> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT organisation_id FROM twilio_integrations ORDER BY organisation_id",
+    )
+    .fetch_all(pool)
+    .await
+    .context("could not list configured organisations")
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RewrapReport {
+    pub rewrapped: usize,
+    pub already_current: usize,
+    /// Organisations whose token no key in the keyring decrypts.
+    pub undecryptable: Vec<OrganisationId>,
+}
+
+/// Re-encrypts every stored token under the keyring's active key, so that
+/// older keys can be retired.
+pub async fn rewrap_tokens(pool: &SqlitePool, keyring: &Keyring) -> anyhow::Result<RewrapReport> {
+    let rows = sqlx::query_as::<_, (i64, String)>(
+        "SELECT organisation_id, auth_token_envelope FROM twilio_integrations",
+    )
+    .fetch_all(pool)
+    .await
+    .context("could not read the stored tokens")?;
+    let mut report = RewrapReport::default();
+    for (organisation, envelope) in rows {
+        if Keyring::envelope_key_id(&envelope) == Some(keyring.active_key_id()) {
+            report.already_current += 1;
+            continue;
+        }
+        let Ok(plaintext) = keyring.open(Purpose::TwilioAuthToken, organisation, &envelope) else {
+            report.undecryptable.push(organisation);
+            continue;
+        };
+        let rewrapped = keyring.seal(Purpose::TwilioAuthToken, organisation, &plaintext);
+        // Compare-and-swap: a concurrent save keeps its own, newer envelope.
+        sqlx::query(
+            "UPDATE twilio_integrations SET auth_token_envelope = ?
+             WHERE organisation_id = ? AND auth_token_envelope = ?",
+        )
+        .bind(&rewrapped)
+        .bind(organisation)
+        .bind(&envelope)
+        .execute(pool)
+        .await
+        .context("could not store a rewrapped token")?;
+        report.rewrapped += 1;
+    }
+    Ok(report)
+}

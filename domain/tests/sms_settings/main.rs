@@ -1,0 +1,8 @@
+//! Saving and checking the Twilio Integration against the Twilio simulator
+//! over real HTTP, with a real SQLite file. Every failure asserts that
+//! nothing was saved.
+
+mod check;
+mod helpers;
+mod keys;
+mod save;
