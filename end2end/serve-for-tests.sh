@@ -15,6 +15,7 @@ export OUTREACH_PASSWORD="end-to-end password"
 "$bin" org create --name "Dormant" --subscription inactive
 "$bin" user create --org "Dormant" --email admin@dormant.test --role org-admin
 unset OUTREACH_PASSWORD
+export RUST_LOG="${RUST_LOG:-warn}"
 
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
 export LEPTOS_SITE_ROOT="$root/target/site"
