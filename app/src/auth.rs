@@ -39,15 +39,23 @@ pub enum Subscription {
     Requested { at: String, by: String },
 }
 
-/// A password on its way to the server. Server function arguments are
-/// `Debug`; this keeps the password out of anything that prints them.
+/// A password or Auth Token on its way to the server. Server function
+/// arguments are `Debug`; this keeps the secret out of anything that prints
+/// them. It is never sent the other way.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Password(String);
+pub struct SecretInput(String);
 
-impl fmt::Debug for Password {
+impl SecretInput {
+    #[cfg(feature = "ssr")]
+    pub(crate) fn into_secret(self) -> secrecy::SecretString {
+        secrecy::SecretString::from(self.0)
+    }
+}
+
+impl fmt::Debug for SecretInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password([REDACTED])")
+        f.write_str("SecretInput([REDACTED])")
     }
 }
 
@@ -58,16 +66,15 @@ pub async fn current_viewer() -> Result<Viewer, AppError> {
 }
 
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: Password) -> Result<(), AppError> {
+pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppError> {
     use domain::sign_in::SignInError;
-    use secrecy::SecretString;
 
     let state = ssr::state()?;
     let session = ssr::request_session().await?;
     let outcome = domain::sign_in::sign_in(
         &state.pool,
         &email,
-        SecretString::from(password.0),
+        password.into_secret(),
         session.token.as_ref(),
         domain::clock::now(),
     )
@@ -250,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_password_never_shows_in_debug_output() {
-        let password: super::Password = serde_json::from_str("\"hunter2 hunter2\"").unwrap();
-        assert_eq!(format!("{password:?}"), "Password([REDACTED])");
+        let password: super::SecretInput = serde_json::from_str("\"hunter2 hunter2\"").unwrap();
+        assert_eq!(format!("{password:?}"), "SecretInput([REDACTED])");
     }
 }

@@ -22,11 +22,40 @@ pub enum AppError {
     TooManyAttempts { minutes: i64 },
     #[error("Outreach needs an active subscription for your organisation.")]
     SubscriptionRequired,
+    /// Field by field: what is wrong with what was typed, or what Twilio said.
+    #[error("{}", .0.summary())]
+    Invalid(FieldErrors),
+    #[error(
+        "Someone else changed these settings since you opened the form. Nothing was saved: reload the page to see their change, then edit again."
+    )]
+    SettingsChanged,
     #[error("Something went wrong on our side and nothing was changed. Try again in a moment.")]
     Internal,
     /// The request itself failed (network, or a malformed request).
     #[error("The request could not be completed: {0}")]
     Request(String),
+}
+
+/// Errors to show under form fields; `form` is for the form as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldErrors {
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    pub messaging_service_sid: Option<String>,
+    pub form: Option<String>,
+}
+
+impl FieldErrors {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    pub fn summary(&self) -> String {
+        match &self.form {
+            Some(form) => form.clone(),
+            None => "Nothing was saved: correct the fields marked below.".to_owned(),
+        }
+    }
 }
 
 impl FromServerFnError for AppError {

@@ -24,7 +24,7 @@ pub mod subscription;
 use crate::{
     campaigns::CampaignsPage,
     layout::{NotFound, OutreachLayout},
-    settings::{OrganisationSettings, SettingsLayout},
+    settings::{OrganisationSettings, SettingsLayout, sms::SmsSettingsPage},
     sign_in_page::SignInPage,
 };
 
@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("campaigns") view=CampaignsPage ssr=leptos_router::SsrMode::Async/>
                         <ParentRoute path=path!("settings") view=SettingsLayout ssr=leptos_router::SsrMode::Async>
                             <Route path=path!("") view=OrganisationSettings ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("sms") view=SmsSettingsPage ssr=leptos_router::SsrMode::Async/>
                         </ParentRoute>
                     </ParentRoute>
                 </Routes>

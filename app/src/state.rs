@@ -1,7 +1,9 @@
 //! What every server function and page render can reach on the server.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
-use domain::db::SqlitePool;
+use domain::{crypto::Keyring, db::SqlitePool, twilio::TwilioClient};
 use leptos::config::LeptosOptions;
 
 #[derive(Clone)]
@@ -10,6 +12,9 @@ pub struct AppState {
     pub pool: SqlitePool,
     /// Set when `OUTREACH_PUBLIC_URL` is https: cookies then carry `Secure`.
     pub secure_cookies: bool,
+    /// Master keys for the Auth Token envelope.
+    pub keyring: Arc<Keyring>,
+    pub twilio: TwilioClient,
 }
 
 impl FromRef<AppState> for LeptosOptions {

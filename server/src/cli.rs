@@ -4,8 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use std::sync::Arc;
+
 use domain::{
+    crypto::Keyring,
     organisations::{self, CreateOrganisationError, OrganisationName},
+    sms_settings::integration::rewrap_tokens,
     users::{self, CreateUserError, EmailAddress, Role},
 };
 use secrecy::SecretString;
@@ -34,6 +38,25 @@ enum Command {
     /// Manage the people who sign in.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the master keys that encrypt stored Auth Tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Run the local Twilio simulator, seeded with accounts to try.
+    TwilioSim {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3010")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new random key to the keyring file (OUTREACH_MASTER_KEY_FILE)
+    /// and make it the active one. Older keys keep decrypting.
+    Rotate,
+    /// Re-encrypt every stored Auth Token under the active key, so older
+    /// keys can be removed from the keyring.
+    Rewrap,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -134,6 +157,12 @@ pub fn run() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env()?;
+    // Commands that need no database.
+    match command {
+        Command::TwilioSim { listen } => return twilio_sim(listen).await,
+        Command::Keys(KeysCommand::Rotate) => return rotate_keys(),
+        _ => {}
+    }
     let pool = domain::db::connect(&config.database_url).await?;
     let now = domain::clock::now();
     match command {
@@ -166,6 +195,27 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 "The Outreach subscription of \"{name}\" is now {}.",
                 if active { "active" } else { "inactive" }
             );
+            Ok(())
+        }
+        Command::TwilioSim { .. } | Command::Keys(KeysCommand::Rotate) => {
+            unreachable!("handled above")
+        }
+        Command::Keys(KeysCommand::Rewrap) => {
+            let keyring = Keyring::from_env().map_err(|e| user_error(e.to_string()))?;
+            let report = rewrap_tokens(&pool, &keyring).await?;
+            println!(
+                "Rewrapped {} stored Auth Token(s) under key {}; {} already used it.",
+                report.rewrapped,
+                keyring.active_key_id(),
+                report.already_current
+            );
+            if !report.undecryptable.is_empty() {
+                return Err(user_error(format!(
+                    "{} stored Auth Token(s) could not be decrypted with any key (organisation ids {:?}); their Org Admins must re-enter them",
+                    report.undecryptable.len(),
+                    report.undecryptable
+                )));
+            }
             Ok(())
         }
         Command::User(UserCommand::Create { org, email, role }) => {
@@ -221,32 +271,124 @@ fn read_password(email: &EmailAddress) -> anyhow::Result<SecretString> {
 }
 
 async fn serve(
-    config: Config,
+    mut config: Config,
     pool: domain::db::SqlitePool,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
-    let demo = if args.demo {
-        let data_dir = domain::db::database_directory(&config.database_url)
-            .context("demo mode needs a file database")?;
-        Some(demo::seed(&pool, &data_dir).await?)
-    } else {
-        None
-    };
-    let application = Application::build(config, pool).await?;
-    let url = application.public_url().origin().to_owned();
-    tracing::info!(address = %application.local_addr(), public_url = %url, "Outreach is listening");
-    if let Some((path, credentials)) = demo {
-        print_demo_banner(&url, &path, &credentials);
+    if !args.demo {
+        // Refuse to start without a usable key: nothing could be saved.
+        let keyring = Keyring::from_env().map_err(|e| user_error(e.to_string()))?;
+        let application = Application::build(config, pool, Arc::new(keyring)).await?;
+        tracing::info!(
+            address = %application.local_addr(),
+            public_url = %application.public_url().origin(),
+            "Outreach is listening"
+        );
+        return application.run_until_stopped().await;
     }
-    application.run_until_stopped().await
+
+    let data_dir = domain::db::database_directory(&config.database_url)
+        .context("demo mode needs a file database")?;
+    let (credentials_path, credentials) = demo::seed(&pool, &data_dir).await?;
+    let (keyring, key_note) = match Keyring::from_env() {
+        Ok(keyring) => (keyring, None),
+        Err(domain::crypto::KeyringError::Missing) => {
+            let (keyring, path, created) = demo::master_key(&data_dir)?;
+            let note = format!(
+                "{} master key in {} (mode 0600); set OUTREACH_MASTER_KEY or OUTREACH_MASTER_KEY_FILE outside demo mode.",
+                if created { "Created a" } else { "Using the" },
+                path.display()
+            );
+            (keyring, Some(note))
+        }
+        Err(e) => return Err(user_error(e.to_string())),
+    };
+    // The simulator stands in for Twilio unless a Twilio URL was configured.
+    let simulator =
+        if config.twilio.api_base_url.is_none() && config.twilio.messaging_base_url.is_none() {
+            let running = demo::start_twilio_simulator(&credentials).await?;
+            config.twilio.api_base_url = Some(running.url.clone());
+            config.twilio.messaging_base_url = Some(running.url.clone());
+            Some(running)
+        } else {
+            None
+        };
+    let application = Application::build(config, pool, Arc::new(keyring)).await?;
+    let url = application.public_url().origin().to_owned();
+    tracing::info!(address = %application.local_addr(), public_url = %url, "Outreach is listening in demo mode");
+    print_demo_banner(
+        &url,
+        &credentials_path,
+        &credentials,
+        key_note.as_deref(),
+        simulator.is_some(),
+    );
+    let served = application.run_until_stopped().await;
+    drop(simulator);
+    served
+}
+
+fn rotate_keys() -> anyhow::Result<()> {
+    let Some(path) = std::env::var("OUTREACH_MASTER_KEY_FILE")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    else {
+        return Err(user_error(
+            "rotation needs a keyring file: set OUTREACH_MASTER_KEY_FILE (a single OUTREACH_MASTER_KEY cannot hold two keys)",
+        ));
+    };
+    let keyring = Keyring::rotate_file(std::path::Path::new(&path))
+        .map_err(|e| user_error(format!("{e:#}")))?;
+    println!(
+        "Key {} is now active in {path}. Run `outreach keys rewrap` to re-encrypt the stored Auth Tokens under it; after that, older keys can be removed from the file.",
+        keyring.active_key_id()
+    );
+    Ok(())
+}
+
+async fn twilio_sim(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    use domain::twilio::simulator::Simulator;
+
+    let simulator = Simulator::new();
+    let full = simulator.add_account("Full");
+    let service = simulator.add_service(&full.sid, &["+15005550006"]);
+    let trial = simulator.add_account("Trial");
+    let running = simulator
+        .start(listen)
+        .await
+        .with_context(|| format!("could not listen on {listen}"))?;
+    println!("Twilio simulator listening on {}", running.url);
+    println!(
+        "Point Outreach at it with TWILIO_API_BASE_URL={0} TWILIO_MESSAGING_BASE_URL={0}",
+        running.url
+    );
+    println!();
+    println!("  Account SID:            {}", full.sid);
+    println!("  Auth Token:             {}", full.auth_token);
+    println!("  Messaging Service SID:  {}", service.sid);
+    println!(
+        "  Trial account:          {} / {}",
+        trial.sid, trial.auth_token
+    );
+    println!();
+    tokio::signal::ctrl_c()
+        .await
+        .context("could not wait for Ctrl-C")?;
+    Ok(())
 }
 
 /// What a newcomer needs to try the demo. Printing must not fail the server
 /// when stdout has gone away (piped into `head`, say).
-fn print_demo_banner(url: &str, path: &std::path::Path, credentials: &demo::DemoCredentials) {
+fn print_demo_banner(
+    url: &str,
+    path: &std::path::Path,
+    credentials: &demo::DemoCredentials,
+    key_note: Option<&str>,
+    simulated_twilio: bool,
+) {
     use std::io::Write;
 
-    let banner = format!(
+    let mut banner = format!(
         "\nOutreach demo is running at {url}\n\n\
          \x20 Sign in as the Org Admin:  {}  /  {}\n\
          \x20 Sign in as a campaigner:   {}  /  {}\n\n\
@@ -257,6 +399,22 @@ fn print_demo_banner(url: &str, path: &std::path::Path, credentials: &demo::Demo
         credentials.campaigner_password,
         path.display(),
     );
+    if simulated_twilio {
+        banner.push_str(&format!(
+            "\n  Twilio is simulated locally. In Outreach > Settings > SMS, try:\n\
+             \x20   Account SID:            {}\n\
+             \x20   Auth Token:             {}\n\
+             \x20   Messaging Service SID:  {}\n\
+             \x20   A wrong Auth Token, to see a failure: {}\n",
+            credentials.twilio_account_sid,
+            credentials.twilio_auth_token,
+            credentials.twilio_messaging_service_sid,
+            "0".repeat(32),
+        ));
+    }
+    if let Some(note) = key_note {
+        banner.push_str(&format!("\n  {note}\n"));
+    }
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(banner.as_bytes());
     let _ = stdout.flush();

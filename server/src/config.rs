@@ -1,6 +1,6 @@
 //! Configuration from the environment, read once at start-up.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 use leptos::config::{Env, LeptosOptions};
@@ -16,6 +16,66 @@ pub struct Config {
     /// the server listens on is used.
     pub public_url: Option<PublicUrl>,
     pub leptos_options: LeptosOptions,
+    pub twilio: TwilioConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    /// `TWILIO_API_BASE_URL`, when set.
+    pub api_base_url: Option<String>,
+    /// `TWILIO_MESSAGING_BASE_URL`, when set.
+    pub messaging_base_url: Option<String>,
+    /// `OUTREACH_TWILIO_TIMEOUT_SECS`: how long one call to Twilio may take.
+    pub timeout: Duration,
+    /// `OUTREACH_TWILIO_RECHECK_SECS`: how often saved credentials are re-checked.
+    pub recheck_interval: Duration,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            api_base_url: None,
+            messaging_base_url: None,
+            timeout: Duration::from_secs(10),
+            recheck_interval: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+impl TwilioConfig {
+    fn from_env() -> anyhow::Result<Self> {
+        let seconds = |key: &str, default: Duration| -> anyhow::Result<Duration> {
+            match std::env::var(key).ok().filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(value) => match value.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+                    _ => bail!("{key} must be a whole number of seconds above 0, got {value:?}"),
+                },
+            }
+        };
+        let defaults = Self::default();
+        Ok(Self {
+            api_base_url: non_empty_env("TWILIO_API_BASE_URL"),
+            messaging_base_url: non_empty_env("TWILIO_MESSAGING_BASE_URL"),
+            timeout: seconds("OUTREACH_TWILIO_TIMEOUT_SECS", defaults.timeout)?,
+            recheck_interval: seconds("OUTREACH_TWILIO_RECHECK_SECS", defaults.recheck_interval)?,
+        })
+    }
+
+    pub fn client(&self) -> domain::twilio::TwilioClient {
+        use domain::twilio::{DEFAULT_API_BASE_URL, DEFAULT_MESSAGING_BASE_URL};
+        domain::twilio::TwilioClient::new(
+            self.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE_URL),
+            self.messaging_base_url
+                .as_deref()
+                .unwrap_or(DEFAULT_MESSAGING_BASE_URL),
+            self.timeout,
+        )
+    }
+}
+
+fn non_empty_env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl Config {
@@ -34,6 +94,7 @@ impl Config {
             site_addr,
             public_url,
             leptos_options: leptos_options(site_addr),
+            twilio: TwilioConfig::from_env()?,
         })
     }
 
@@ -45,6 +106,7 @@ impl Config {
             site_addr,
             public_url: None,
             leptos_options: leptos_options(site_addr),
+            twilio: TwilioConfig::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Demo mode: a ready-to-try organisation with an Org Admin and a
 //! campaigner, whose passwords are random, kept across restarts in a file
-//! only the current user can read, and printed at start-up.
+//! only the current user can read, and printed at start-up; a master key
+//! file; and the Twilio simulator, seeded with an account to try.
 
 use std::{
     io::Write,
@@ -10,8 +11,10 @@ use std::{
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use domain::{
+    crypto::Keyring,
     db::SqlitePool,
     organisations::{self, OrganisationName},
+    twilio::simulator::{RunningSimulator, SimAccount, SimService, Simulator},
     users::{self, EmailAddress, Role},
 };
 use rand::RngCore;
@@ -27,6 +30,10 @@ const CREDENTIALS_FILE: &str = "demo-credentials.json";
 pub struct DemoCredentials {
     pub admin_password: String,
     pub campaigner_password: String,
+    /// The simulated Twilio account: stable so saved settings keep working.
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: String,
+    pub twilio_messaging_service_sid: String,
 }
 
 impl std::fmt::Debug for DemoCredentials {
@@ -95,6 +102,9 @@ fn load_or_create(path: &Path) -> anyhow::Result<DemoCredentials> {
     let credentials = DemoCredentials {
         admin_password: random_password(),
         campaigner_password: random_password(),
+        twilio_account_sid: format!("AC{}", random_hex(16)),
+        twilio_auth_token: random_hex(16),
+        twilio_messaging_service_sid: format!("MG{}", random_hex(16)),
     };
     let mut file = create_private_file(path)?;
     file.write_all(serde_json::to_string_pretty(&credentials)?.as_bytes())
@@ -106,6 +116,48 @@ fn random_password() -> String {
     let mut bytes = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The demo's master keyring: `data/master.key`, created (mode 0600) on
+/// first start. Returns whether it was created, so the banner can say so.
+pub fn master_key(data_dir: &Path) -> anyhow::Result<(Keyring, PathBuf, bool)> {
+    let path = data_dir.join("master.key");
+    if path.exists() {
+        return Ok((Keyring::load_file(&path)?, path, false));
+    }
+    Ok((Keyring::create_file(&path)?, path, true))
+}
+
+/// A Twilio simulator on a free local port, seeded with the demo account,
+/// its Messaging Service, and a trial account.
+pub async fn start_twilio_simulator(
+    credentials: &DemoCredentials,
+) -> anyhow::Result<RunningSimulator> {
+    let simulator = Simulator::new();
+    simulator.insert_account(SimAccount {
+        sid: credentials.twilio_account_sid.clone(),
+        auth_token: credentials.twilio_auth_token.clone(),
+        friendly_name: "Demo account".to_owned(),
+        status: "active".to_owned(),
+        kind: "Full".to_owned(),
+    });
+    simulator.insert_service(SimService {
+        sid: credentials.twilio_messaging_service_sid.clone(),
+        account_sid: credentials.twilio_account_sid.clone(),
+        friendly_name: "Demo Messaging Service".to_owned(),
+        phone_numbers: vec!["+15005550006".to_owned()],
+        forbidden_to: Vec::new(),
+    });
+    simulator
+        .start("127.0.0.1:0".parse().expect("a valid address"))
+        .await
+        .context("could not start the Twilio simulator")
 }
 
 fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod recheck;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

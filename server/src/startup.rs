@@ -1,10 +1,10 @@
 //! Building and running the web server.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use app::state::AppState;
-use domain::db::SqlitePool;
+use domain::{crypto::Keyring, db::SqlitePool};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -16,12 +16,18 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     public_url: PublicUrl,
+    state: AppState,
+    recheck_interval: std::time::Duration,
 }
 
 impl Application {
     /// Binds the listening socket (port 0 picks a free one) and wires the
-    /// router to an already opened database.
-    pub async fn build(config: Config, pool: SqlitePool) -> anyhow::Result<Self> {
+    /// router to an already opened database and loaded keyring.
+    pub async fn build(
+        config: Config,
+        pool: SqlitePool,
+        keyring: Arc<Keyring>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
@@ -36,11 +42,15 @@ impl Application {
             leptos_options,
             pool,
             secure_cookies: public_url.is_https(),
+            keyring,
+            twilio: config.twilio.client(),
         };
         Ok(Self {
             listener,
-            router: web::router(state, public_url.clone()),
+            router: web::router(state.clone(), public_url.clone()),
             public_url,
+            state,
+            recheck_interval: config.twilio.recheck_interval,
         })
     }
 
@@ -55,10 +65,18 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        let recheck = crate::recheck::spawn(
+            self.state.pool.clone(),
+            self.state.keyring.clone(),
+            self.state.twilio.clone(),
+            self.recheck_interval,
+        );
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .context("the HTTP server failed")
+            .context("the HTTP server failed");
+        recheck.abort();
+        served
     }
 }
 

@@ -5,5 +5,6 @@ mod client;
 pub mod simulator;
 
 pub use client::{
-    Account, AccountStatus, AccountType, MessagingService, TwilioClient, TwilioError,
+    Account, AccountStatus, AccountType, DEFAULT_API_BASE_URL, DEFAULT_MESSAGING_BASE_URL,
+    MessagingService, TwilioClient, TwilioError,
 };

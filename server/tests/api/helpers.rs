@@ -1,9 +1,14 @@
 //! A real `outreach` server on port 0 with a fresh SQLite file per test.
 
+use std::{sync::Arc, time::Duration};
+
 use app::error::AppError;
+use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
+    crypto::Keyring,
     db::SqlitePool,
     organisations::{self, Organisation, OrganisationName},
+    twilio::simulator::{RunningSimulator, SimAccount, SimService, Simulator},
     users::{self, EmailAddress, Role},
 };
 use reqwest::{Response, StatusCode, header};
@@ -19,6 +24,12 @@ pub struct TestApp {
     pub address: String,
     pub pool: SqlitePool,
     pub client: reqwest::Client,
+    /// The Twilio this app talks to, seeded with `account` and `service`.
+    pub twilio: Simulator,
+    pub account: SimAccount,
+    pub service: SimService,
+    pub db_path: std::path::PathBuf,
+    _simulator: RunningSimulator,
     /// Keeps the database directory alive for the test.
     _dir: TempDir,
 }
@@ -28,15 +39,27 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    crate::logs::capture();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("outreach.db").display()
-    );
+    let db_path = dir.path().join("outreach.db");
+    let url = format!("sqlite://{}?mode=rwc", db_path.display());
     let pool = domain::db::connect(&url).await.expect("the database opens");
+
+    let twilio = Simulator::new();
+    let account = twilio.add_account("Full");
+    let service = twilio.add_service(&account.sid, &["+15005550006"]);
+    let simulator = twilio
+        .start("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the Twilio simulator starts");
+
     let mut config = Config::for_database(url);
+    config.twilio.api_base_url = Some(simulator.url.clone());
+    config.twilio.messaging_base_url = Some(simulator.url.clone());
+    config.twilio.timeout = Duration::from_secs(2);
     configure(&mut config);
-    let application = Application::build(config, pool.clone())
+    let keyring = Keyring::from_base64_key(&STANDARD.encode([11u8; 32]), "test key").unwrap();
+    let application = Application::build(config, pool.clone(), Arc::new(keyring))
         .await
         .expect("the application builds");
     let address = format!("http://{}", application.local_addr());
@@ -50,6 +73,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         address,
         pool,
         client,
+        twilio,
+        account,
+        service,
+        db_path,
+        _simulator: simulator,
         _dir: dir,
     }
 }

@@ -5,6 +5,8 @@ mod cli;
 mod demo;
 mod health;
 mod helpers;
+mod logs;
 mod roles_and_organisations;
 mod sign_in;
+mod sms_settings;
 mod subscription;

@@ -1,6 +1,8 @@
 //! Outreach > Settings: Org Admins only. The organisation section lives here;
 //! each further section (SMS) is its own module.
 
+pub mod sms;
+
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 use serde::{Deserialize, Serialize};
@@ -69,6 +71,7 @@ pub fn SettingsLayout() -> impl IntoView {
         <div class="settings">
             <nav class="subnav" aria-label="Settings sections">
                 <A href="/outreach/settings" exact=true>"Organisation"</A>
+                <A href=sms::PAGE>"SMS"</A>
             </nav>
             <div class="settings-body">
                 <Outlet/>

@@ -1,0 +1,663 @@
+//! Outreach > Settings > SMS: the Twilio Integration panel.
+//!
+//! Every page works before the WASM loads: `Edit` and `Cancel` are GET
+//! forms that change `?edit=`, and saving is a plain form post.
+
+use leptos::{either::Either, prelude::*};
+use leptos_router::{components::Form, hooks::use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::SecretInput,
+    error::{AppError, FieldErrors},
+};
+
+pub const PAGE: &str = "/outreach/settings/sms";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsSettingsView {
+    pub integration: Option<IntegrationView>,
+    /// What campaigners can do now, in a sentence.
+    pub campaigners: String,
+    pub changes: Vec<ChangeRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationView {
+    pub account_sid: String,
+    pub messaging_service_sid: Option<String>,
+    pub health: HealthView,
+    pub checked_at: String,
+    /// Shown while the account is a Twilio trial.
+    pub trial_warning: Option<String>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HealthView {
+    Valid,
+    Invalid { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+}
+
+/// Which part of the panel a save comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// All three fields, when nothing is configured yet.
+    Everything,
+    AccountSidAndAuthToken,
+    MessagingServiceSid,
+}
+
+impl Section {
+    fn from_query(value: &str) -> Option<Self> {
+        match value {
+            "everything" => Some(Self::Everything),
+            "account_sid_and_auth_token" => Some(Self::AccountSidAndAuthToken),
+            "messaging_service_sid" => Some(Self::MessagingServiceSid),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Everything => "everything",
+            Self::AccountSidAndAuthToken => "account_sid_and_auth_token",
+            Self::MessagingServiceSid => "messaging_service_sid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckResult {
+    NotConfigured,
+    Valid,
+    Invalid { reason: String },
+    Inconclusive { reason: String },
+}
+
+/// The capability rule, for the campaign wizard and anything else that
+/// renders from it. Any signed-in member may ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsCapabilityView {
+    pub sms_option_enabled: bool,
+    pub can_create: bool,
+    pub can_run: bool,
+    /// Why SMS cannot be used (or run), when it cannot.
+    pub reason: Option<String>,
+}
+
+#[server(endpoint = "sms_settings")]
+pub async fn sms_settings() -> Result<SmsSettingsView, AppError> {
+    let user = crate::auth::ssr::require_org_admin().await?;
+    let state = crate::auth::ssr::state()?;
+    ssr::load(&state, user.organisation_id).await
+}
+
+#[server(endpoint = "save_twilio_integration")]
+pub async fn save_twilio_integration(
+    section: Section,
+    account_sid: Option<String>,
+    auth_token: Option<SecretInput>,
+    messaging_service_sid: Option<String>,
+    version: i64,
+) -> Result<Saved, AppError> {
+    let user = crate::auth::ssr::require_org_admin().await?;
+    let state = crate::auth::ssr::state()?;
+    let change = ssr::parse_change(section, account_sid, auth_token, messaging_service_sid)?;
+    let saved = ssr::save(&state, &user, change, version).await?;
+    leptos_axum::redirect(PAGE);
+    Ok(saved)
+}
+
+#[server(endpoint = "check_twilio_now")]
+pub async fn check_twilio_now() -> Result<CheckResult, AppError> {
+    let user = crate::auth::ssr::require_org_admin().await?;
+    let state = crate::auth::ssr::state()?;
+    ssr::check(&state, user.organisation_id).await
+}
+
+#[server(endpoint = "sms_capability")]
+pub async fn sms_capability() -> Result<SmsCapabilityView, AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::state()?;
+    ssr::capability(&state, user.organisation_id).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use domain::{
+        clock::{format_utc, now},
+        organisations::OrganisationId,
+        sign_in::SignedInUser,
+        sms_settings::{
+            capability::{RunPermission, sms_capability},
+            credentials::{AccountSid, AuthToken, MessagingServiceSid},
+            integration::{
+                Change, CheckOutcome, Health, SaveError, check_integration, configuration,
+                fetch_audit_events, fetch_integration, save_integration,
+            },
+            validation::TRIAL_WARNING,
+        },
+    };
+
+    use super::*;
+    use crate::state::AppState;
+
+    pub async fn load(
+        state: &AppState,
+        organisation: OrganisationId,
+    ) -> Result<SmsSettingsView, AppError> {
+        let integration = fetch_integration(&state.pool, organisation)
+            .await
+            .map_err(AppError::internal)?;
+        let changes = fetch_audit_events(&state.pool, organisation, 50)
+            .await
+            .map_err(AppError::internal)?;
+        let capability = sms_capability(configuration(integration.as_ref()));
+        let campaigners = match (capability.can_create, capability.run) {
+            (true, RunPermission::Allowed) => "Campaigners can create and run SMS campaigns.".to_owned(),
+            (true, run) => format!(
+                "Campaigners can create SMS campaigns but cannot run them: {}.",
+                run.reason().unwrap_or_default().to_lowercase()
+            ),
+            (false, _) => "Campaigners cannot select SMS in the campaign wizard until valid Twilio credentials are saved.".to_owned(),
+        };
+        Ok(SmsSettingsView {
+            integration: integration.map(|i| IntegrationView {
+                trial_warning: i.is_trial().then(|| TRIAL_WARNING.to_owned()),
+                account_sid: i.account_sid,
+                messaging_service_sid: i.messaging_service_sid,
+                health: match i.health {
+                    Health::Valid => HealthView::Valid,
+                    Health::Invalid { reason } => HealthView::Invalid { reason },
+                },
+                checked_at: format_utc(i.checked_at),
+                version: i.version,
+            }),
+            campaigners,
+            changes: changes
+                .into_iter()
+                .map(|e| ChangeRow {
+                    at: format_utc(e.at),
+                    actor: e.actor,
+                    action: e.action,
+                })
+                .collect(),
+        })
+    }
+
+    /// Local checks first: each a field error, and no call to Twilio.
+    pub fn parse_change(
+        section: Section,
+        account_sid: Option<String>,
+        auth_token: Option<SecretInput>,
+        messaging_service_sid: Option<String>,
+    ) -> Result<Change, AppError> {
+        let mut errors = FieldErrors::default();
+        let mut parse_account_sid =
+            || match AccountSid::parse(account_sid.as_deref().unwrap_or_default()) {
+                Ok(sid) => Some(sid),
+                Err(e) => {
+                    errors.account_sid = Some(e.to_string());
+                    None
+                }
+            };
+        let account = match section {
+            Section::MessagingServiceSid => None,
+            _ => parse_account_sid(),
+        };
+        let token = match section {
+            Section::MessagingServiceSid => None,
+            _ => {
+                match AuthToken::parse(auth_token.map(SecretInput::into_secret).unwrap_or_default())
+                {
+                    Ok(token) => Some(token),
+                    Err(e) => {
+                        errors.auth_token = Some(e.to_string());
+                        None
+                    }
+                }
+            }
+        };
+        // The help page lets the Messaging Service SID be left empty.
+        let service = match messaging_service_sid
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(raw) => match MessagingServiceSid::parse(raw) {
+                Ok(sid) => Some(sid),
+                Err(e) => {
+                    errors.messaging_service_sid = Some(e.to_string());
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        Ok(match section {
+            Section::Everything => Change::Everything {
+                account_sid: account.expect("checked above"),
+                auth_token: token.expect("checked above"),
+                messaging_service_sid: service,
+            },
+            Section::AccountSidAndAuthToken => Change::AccountSidAndAuthToken {
+                account_sid: account.expect("checked above"),
+                auth_token: token.expect("checked above"),
+            },
+            Section::MessagingServiceSid => Change::MessagingServiceSid(service),
+        })
+    }
+
+    pub async fn save(
+        state: &AppState,
+        user: &SignedInUser,
+        change: Change,
+        version: i64,
+    ) -> Result<Saved, AppError> {
+        let saved = save_integration(
+            &state.pool,
+            &state.keyring,
+            &state.twilio,
+            user.organisation_id,
+            &user.email,
+            change,
+            version,
+            now(),
+        )
+        .await
+        .map_err(|e| match e {
+            SaveError::Rejected(problems) => AppError::Invalid(FieldErrors {
+                account_sid: problems.account_sid,
+                auth_token: problems.auth_token,
+                messaging_service_sid: problems.messaging_service_sid,
+                form: problems.form,
+            }),
+            SaveError::Stale | SaveError::NotConfigured => AppError::SettingsChanged,
+            SaveError::SavedTokenUnusable(reason) => AppError::Invalid(FieldErrors {
+                form: Some(format!("{reason} Nothing was saved.")),
+                ..FieldErrors::default()
+            }),
+            SaveError::Internal(e) => AppError::internal(e),
+        })?;
+        Ok(Saved {
+            warning: saved.trial.then(|| TRIAL_WARNING.to_owned()),
+        })
+    }
+
+    pub async fn check(
+        state: &AppState,
+        organisation: OrganisationId,
+    ) -> Result<CheckResult, AppError> {
+        let outcome = check_integration(
+            &state.pool,
+            &state.keyring,
+            &state.twilio,
+            organisation,
+            now(),
+        )
+        .await
+        .map_err(AppError::internal)?;
+        Ok(match outcome {
+            CheckOutcome::NotConfigured => CheckResult::NotConfigured,
+            CheckOutcome::Valid => CheckResult::Valid,
+            CheckOutcome::Invalid { reason } => CheckResult::Invalid { reason },
+            CheckOutcome::Inconclusive { reason } => CheckResult::Inconclusive { reason },
+        })
+    }
+
+    pub async fn capability(
+        state: &AppState,
+        organisation: OrganisationId,
+    ) -> Result<SmsCapabilityView, AppError> {
+        let integration = fetch_integration(&state.pool, organisation)
+            .await
+            .map_err(AppError::internal)?;
+        let capability = sms_capability(configuration(integration.as_ref()));
+        Ok(SmsCapabilityView {
+            sms_option_enabled: capability.sms_option_enabled,
+            can_create: capability.can_create,
+            can_run: capability.run == RunPermission::Allowed,
+            reason: capability.run.reason().map(str::to_owned),
+        })
+    }
+}
+
+/// The page.
+#[component]
+pub fn SmsSettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveTwilioIntegration>::new();
+    let check = ServerAction::<CheckTwilioNow>::new();
+    // Reload after a successful save or a check, not after a failed save:
+    // the form keeps what the user typed.
+    let (saves, set_saves) = signal(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            set_saves.update(|n| *n += 1);
+        }
+    });
+    let settings = Resource::new(
+        move || (saves.get(), check.version().get()),
+        |_| sms_settings(),
+    );
+    view! {
+        <leptos_meta::Title text="SMS settings"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(settings) => Either::Left(view! { <TwilioIntegrationPanel settings save check/> }),
+                    Err(e) => Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TwilioIntegrationPanel(
+    settings: SmsSettingsView,
+    save: ServerAction<SaveTwilioIntegration>,
+    check: ServerAction<CheckTwilioNow>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let editing = move || {
+        query
+            .read()
+            .get("edit")
+            .as_deref()
+            .and_then(Section::from_query)
+    };
+    let SmsSettingsView {
+        integration,
+        campaigners,
+        changes,
+    } = settings;
+    let version = integration.as_ref().map_or(0, |i| i.version);
+    let saved_warning = move || {
+        save.value()
+            .get()
+            .and_then(Result::ok)
+            .and_then(|s| s.warning)
+    };
+
+    let body = match integration {
+        None => Either::Left(view! {
+            <p class="status-line"><span class="badge warn">"Not configured"</span></p>
+            {move || match editing() {
+                Some(Section::Everything) => Either::Left(view! {
+                    <CredentialsForm section=Section::Everything save version account_sid=String::new() messaging_service_sid=String::new()/>
+                }),
+                _ => Either::Right(view! {
+                    <p>"No Twilio credentials are saved. SMS campaigns cannot be created or run until an Org Admin saves a valid Account SID and Auth Token."</p>
+                }),
+            }}
+        }),
+        Some(integration) => Either::Right(
+            view! { <ConfiguredIntegration integration save check editing=Signal::derive(editing)/> },
+        ),
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="twilio-title">
+            <header class="panel-header">
+                <div>
+                    <h2 id="twilio-title">"Twilio Integration"</h2>
+                    <p class="muted">"SMS campaigns are sent through your Twilio account and Messaging Service."</p>
+                </div>
+                {(version == 0).then(|| view! { <EditButton section=Section::Everything/> })}
+            </header>
+            {move || saved_warning().map(|w| view! { <p class="notice" role="status">{w}</p> })}
+            {body}
+            <p class="muted small campaigners">{campaigners}</p>
+        </section>
+        <ChangesPanel changes/>
+    }
+}
+
+#[component]
+fn ConfiguredIntegration(
+    integration: IntegrationView,
+    save: ServerAction<SaveTwilioIntegration>,
+    check: ServerAction<CheckTwilioNow>,
+    editing: Signal<Option<Section>>,
+) -> impl IntoView {
+    let IntegrationView {
+        account_sid,
+        messaging_service_sid,
+        health,
+        checked_at,
+        trial_warning,
+        version,
+    } = integration;
+    let (badge, reason) = match health {
+        HealthView::Valid => (
+            view! { <span class="badge ok">"Valid"</span> }.into_any(),
+            None,
+        ),
+        HealthView::Invalid { reason } => (
+            view! { <span class="badge bad">"Invalid"</span> }.into_any(),
+            Some(reason),
+        ),
+    };
+    let check_message = move || {
+        check.value().get().map(|result| match result {
+            Ok(CheckResult::Inconclusive { reason }) => view! {
+                <p class="notice" role="status">{format!("Could not check just now: {reason} The saved status is unchanged.")}</p>
+            }.into_any(),
+            Ok(_) => view! { <p class="muted small" role="status">"Checked with Twilio just now."</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    let sid_for_form = account_sid.clone();
+    let mg_for_form = messaging_service_sid.clone().unwrap_or_default();
+    view! {
+        <div class="status-line">
+            <span class="muted">"Status"</span>
+            {badge}
+            <span class="muted small">"Last checked " {checked_at}</span>
+            <ActionForm action=check attr:class="inline">
+                <button type="submit" class="button small" disabled=move || check.pending().get()>
+                    {move || if check.pending().get() { "Checking…" } else { "Check now" }}
+                </button>
+            </ActionForm>
+        </div>
+        {reason.map(|r| view! { <p class="error" role="alert">{r}</p> })}
+        {check_message}
+        {trial_warning.map(|w| view! { <p class="notice">{w}</p> })}
+
+        <section class="subsection" aria-labelledby="credentials-title">
+            <header class="subsection-header">
+                <h3 id="credentials-title">"Account SID and Auth Token"</h3>
+                {move || (editing.get() != Some(Section::AccountSidAndAuthToken)).then(|| view! { <EditButton section=Section::AccountSidAndAuthToken/> })}
+            </header>
+            {move || if editing.get() == Some(Section::AccountSidAndAuthToken) {
+                Either::Left(view! {
+                    <CredentialsForm section=Section::AccountSidAndAuthToken save version account_sid=sid_for_form.clone() messaging_service_sid=String::new()/>
+                })
+            } else {
+                Either::Right(view! {
+                    <dl class="facts">
+                        <dt>"Account SID"</dt>
+                        <dd><code>{account_sid.clone()}</code></dd>
+                        <dt>"Auth Token"</dt>
+                        // Never the value, its length or its last characters.
+                        <dd><span class="masked" aria-label="Auth Token saved, hidden">"••••••••••••"</span>
+                            <span class="muted small">" Saved and encrypted; it cannot be shown. Edit to enter a new one."</span></dd>
+                    </dl>
+                })
+            }}
+        </section>
+
+        <section class="subsection" aria-labelledby="messaging-service-title">
+            <header class="subsection-header">
+                <h3 id="messaging-service-title">"Messaging Service SID"</h3>
+                {move || (editing.get() != Some(Section::MessagingServiceSid)).then(|| view! { <EditButton section=Section::MessagingServiceSid/> })}
+            </header>
+            {move || if editing.get() == Some(Section::MessagingServiceSid) {
+                Either::Left(view! {
+                    <CredentialsForm section=Section::MessagingServiceSid save version account_sid=String::new() messaging_service_sid=mg_for_form.clone()/>
+                })
+            } else {
+                Either::Right(view! {
+                    <dl class="facts">
+                        <dt>"Messaging Service SID"</dt>
+                        <dd>{match messaging_service_sid.clone() {
+                            Some(sid) => Either::Left(view! { <code>{sid}</code> }),
+                            None => Either::Right(view! { <span class="badge warn">"Not set — required to run SMS campaigns"</span> }),
+                        }}</dd>
+                    </dl>
+                })
+            }}
+        </section>
+    }
+}
+
+/// `Edit` opens a section; as a GET form it works without JavaScript.
+#[component]
+fn EditButton(section: Section) -> impl IntoView {
+    view! {
+        <Form method="GET" action=PAGE attr:class="inline">
+            <input type="hidden" name="edit" value=section.as_str()/>
+            <button type="submit" class="button" aria-describedby=format!("{}-title", section_title_id(section))>"Edit"</button>
+        </Form>
+    }
+}
+
+fn section_title_id(section: Section) -> &'static str {
+    match section {
+        Section::Everything => "twilio",
+        Section::AccountSidAndAuthToken => "credentials",
+        Section::MessagingServiceSid => "messaging-service",
+    }
+}
+
+#[component]
+fn CredentialsForm(
+    section: Section,
+    save: ServerAction<SaveTwilioIntegration>,
+    version: i64,
+    account_sid: String,
+    messaging_service_sid: String,
+) -> impl IntoView {
+    let errors = move || match save.value().get() {
+        Some(Err(AppError::Invalid(errors))) => errors,
+        Some(Err(other)) => FieldErrors {
+            form: Some(other.to_string()),
+            ..FieldErrors::default()
+        },
+        _ => FieldErrors::default(),
+    };
+    let form_id = format!("twilio-form-{}", section.as_str());
+    let shows_sid_and_token = section != Section::MessagingServiceSid;
+    let shows_service = section != Section::AccountSidAndAuthToken;
+    view! {
+        <ActionForm action=save attr:id=form_id.clone() attr:class="credentials-form" attr:novalidate=true>
+            <input type="hidden" name="section" value=section.as_str()/>
+            <input type="hidden" name="version" value=version.to_string()/>
+            {shows_sid_and_token.then(|| view! {
+                <Field id="account_sid" label="Account SID" hint="Starts with AC. Found in your Twilio Console under Account Info."
+                    error=Signal::derive(move || errors().account_sid)>
+                    <input id="account_sid" name="account_sid" type="text" value=account_sid.clone()
+                        autocomplete="off" spellcheck="false" maxlength="64" required
+                        aria-describedby="account_sid-hint account_sid-error"
+                        aria-invalid=move || errors().account_sid.is_some().to_string()/>
+                </Field>
+                <Field id="auth_token" label="Auth Token" hint="Found in your Twilio Console under Account Info. It is encrypted when saved and never shown again."
+                    error=Signal::derive(move || errors().auth_token)>
+                    // Never pre-filled, not even after a failed save.
+                    <input id="auth_token" name="auth_token" type="password" autocomplete="off"
+                        spellcheck="false" maxlength="256" required
+                        aria-describedby="auth_token-hint auth_token-error"
+                        aria-invalid=move || errors().auth_token.is_some().to_string()/>
+                </Field>
+            })}
+            {shows_service.then(|| view! {
+                <Field id="messaging_service_sid" label="Messaging Service SID"
+                    hint="Starts with MG. Found under Messaging → Services. Optional now, but required to run SMS campaigns."
+                    error=Signal::derive(move || errors().messaging_service_sid)>
+                    <input id="messaging_service_sid" name="messaging_service_sid" type="text"
+                        value=messaging_service_sid.clone() autocomplete="off" spellcheck="false" maxlength="64"
+                        aria-describedby="messaging_service_sid-hint messaging_service_sid-error"
+                        aria-invalid=move || errors().messaging_service_sid.is_some().to_string()/>
+                </Field>
+            })}
+            {move || errors().form.map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            {move || {
+                let e = errors();
+                (e.form.is_none() && !e.is_empty())
+                    .then(|| view! { <p class="error" role="alert">"Nothing was saved: correct the fields marked above."</p> })
+            }}
+        </ActionForm>
+        <div class="form-actions">
+            <button type="submit" form=form_id class="button primary" disabled=move || save.pending().get()>
+                {move || if save.pending().get() { "Checking with Twilio…" } else { "Save" }}
+            </button>
+            <Form method="GET" action=PAGE attr:class="inline">
+                <button type="submit" class="button">"Cancel"</button>
+            </Form>
+        </div>
+    }
+}
+
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    error: Signal<Option<String>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {children()}
+            <p class="hint muted small" id=format!("{id}-hint")>{hint}</p>
+            <p class="field-error" id=format!("{id}-error")>{move || error.get()}</p>
+        </div>
+    }
+}
+
+#[component]
+fn ChangesPanel(changes: Vec<ChangeRow>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="changes-title">
+            <header class="panel-header">
+                <div>
+                    <h2 id="changes-title">"Changes"</h2>
+                    <p class="muted">"Who saved or changed the Twilio Integration, and when. Secrets are never recorded."</p>
+                </div>
+            </header>
+            {if changes.is_empty() {
+                Either::Left(view! { <p class="muted">"No changes yet."</p> })
+            } else {
+                Either::Right(view! {
+                    <div class="table-scroll">
+                        <table>
+                            <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th></tr></thead>
+                            <tbody>
+                                {changes.into_iter().map(|c| view! {
+                                    <tr><td>{c.at}</td><td>{c.actor}</td><td>{c.action}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                })
+            }}
+        </section>
+    }
+}

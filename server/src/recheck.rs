@@ -1,0 +1,61 @@
+//! The periodic re-check of saved Twilio credentials: a token rotated in
+//! Twilio or a suspended account shows up as invalid without anyone having
+//! to press `Check now`.
+
+use std::{sync::Arc, time::Duration};
+
+use domain::{
+    clock::now,
+    crypto::Keyring,
+    db::SqlitePool,
+    sms_settings::integration::{CheckOutcome, check_integration, configured_organisations},
+    twilio::TwilioClient,
+};
+use tokio::task::JoinHandle;
+
+pub fn spawn(
+    pool: SqlitePool,
+    keyring: Arc<Keyring>,
+    twilio: TwilioClient,
+    every: Duration,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate; credentials were checked when saved.
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            recheck_all(&pool, &keyring, &twilio).await;
+        }
+    })
+}
+
+async fn recheck_all(pool: &SqlitePool, keyring: &Keyring, twilio: &TwilioClient) {
+    let organisations = match configured_organisations(pool).await {
+        Ok(organisations) => organisations,
+        Err(e) => {
+            tracing::error!(error = ?e, "could not list integrations to re-check");
+            return;
+        }
+    };
+    for organisation in organisations {
+        match check_integration(pool, keyring, twilio, organisation, now()).await {
+            Ok(CheckOutcome::Inconclusive { reason }) => {
+                tracing::warn!(
+                    organisation_id = organisation,
+                    reason,
+                    "could not re-check Twilio credentials"
+                )
+            }
+            Ok(outcome) => tracing::debug!(
+                organisation_id = organisation,
+                ?outcome,
+                "re-checked Twilio credentials"
+            ),
+            Err(e) => {
+                tracing::error!(organisation_id = organisation, error = ?e, "re-checking Twilio credentials failed")
+            }
+        }
+    }
+}

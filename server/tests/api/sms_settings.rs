@@ -1,0 +1,423 @@
+//! Outreach > Settings > SMS through its server functions and pages, with
+//! the Twilio simulator behind the app.
+
+use std::time::Duration;
+
+use app::{
+    error::{AppError, FieldErrors},
+    settings::sms::{SmsCapabilityView, SmsSettingsView},
+};
+use domain::{sms_settings::integration::fetch_integration, users::Role};
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, app_error, spawn_app, spawn_app_with};
+
+async fn admin_of_acme(app: &TestApp) -> (String, i64) {
+    let acme = app.create_organisation("Acme", true).await;
+    app.create_user(&acme, "alice@acme.test", Role::OrgAdmin)
+        .await;
+    (app.signed_in("alice@acme.test").await, acme.id)
+}
+
+async fn save(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    app.call("save_twilio_integration", Some(cookie), fields)
+        .await
+}
+
+fn everything<'a>(sid: &'a str, token: &'a str, service: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("section", "everything"),
+        ("account_sid", sid),
+        ("auth_token", token),
+        ("messaging_service_sid", service),
+        ("version", "0"),
+    ]
+}
+
+async fn field_errors(response: reqwest::Response) -> FieldErrors {
+    match app_error(response).await {
+        AppError::Invalid(errors) => errors,
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}
+
+async fn nothing_saved(app: &TestApp, organisation: i64) -> bool {
+    fetch_integration(&app.pool, organisation)
+        .await
+        .unwrap()
+        .is_none()
+}
+
+#[tokio::test]
+async fn an_org_admin_saves_valid_credentials_and_sees_the_sid_but_only_a_mask_for_the_token() {
+    let app = spawn_app().await;
+    let (cookie, _) = admin_of_acme(&app).await;
+
+    let response = save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = app.get("/outreach/settings/sms", Some(&cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&app.account.sid));
+    assert!(html.contains(&app.service.sid));
+    assert!(html.contains("••••••••••••"));
+    assert!(html.contains("Valid"));
+    assert!(!html.contains(&app.account.auth_token));
+}
+
+#[tokio::test]
+async fn malformed_values_are_field_errors_and_twilio_is_not_asked() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+
+    let response = save(&app, &cookie, &everything("AC123", "two words", "MGnope")).await;
+
+    let errors = field_errors(response).await;
+    assert!(errors.account_sid.unwrap().contains("starts with AC"));
+    assert!(errors.auth_token.unwrap().contains("cannot contain spaces"));
+    assert!(
+        errors
+            .messaging_service_sid
+            .unwrap()
+            .contains("starts with MG")
+    );
+    assert!(app.twilio.requests().is_empty());
+    assert!(nothing_saved(&app, organisation).await);
+}
+
+#[tokio::test]
+async fn surrounding_whitespace_from_copy_paste_is_trimmed_not_an_error() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    let sid = format!("  {} ", app.account.sid);
+    let token = format!("{}\n", app.account.auth_token);
+    let service = format!("\t{}", app.service.sid);
+
+    let response = save(&app, &cookie, &everything(&sid, &token, &service)).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let saved = fetch_integration(&app.pool, organisation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.account_sid, app.account.sid);
+}
+
+#[tokio::test]
+async fn a_rotated_token_is_refused_next_to_the_auth_token_and_nothing_is_saved() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    app.twilio.rotate_token(&app.account.sid);
+
+    let response = save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+
+    let errors = field_errors(response).await;
+    assert!(errors.auth_token.unwrap().contains("rotated"));
+    assert!(nothing_saved(&app, organisation).await);
+}
+
+#[tokio::test]
+async fn an_unknown_messaging_service_is_refused_next_to_its_field() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+
+    let response = save(
+        &app,
+        &cookie,
+        &everything(
+            &app.account.sid,
+            &app.account.auth_token,
+            "MG11111111111111111111111111111111",
+        ),
+    )
+    .await;
+
+    let errors = field_errors(response).await;
+    assert!(
+        errors
+            .messaging_service_sid
+            .unwrap()
+            .contains("no Messaging Service")
+    );
+    assert!(nothing_saved(&app, organisation).await);
+}
+
+#[tokio::test]
+async fn editing_one_section_keeps_the_other_and_a_stale_form_is_refused() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, ""),
+    )
+    .await;
+    let second_service = app.twilio.add_service(&app.account.sid, &[]);
+
+    let response = save(
+        &app,
+        &cookie,
+        &[
+            ("section", "messaging_service_sid"),
+            ("messaging_service_sid", &second_service.sid),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    let stale = save(
+        &app,
+        &cookie,
+        &[
+            ("section", "messaging_service_sid"),
+            ("messaging_service_sid", ""),
+            ("version", "1"),
+        ],
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app_error(stale).await, AppError::SettingsChanged);
+    let saved = fetch_integration(&app.pool, organisation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.account_sid, app.account.sid);
+    assert_eq!(saved.messaging_service_sid, Some(second_service.sid));
+    assert_eq!(saved.version, 2);
+}
+
+#[tokio::test]
+async fn a_campaigner_is_refused_the_sms_settings_page_and_every_settings_function() {
+    let app = spawn_app().await;
+    let acme = app.create_organisation("Acme", true).await;
+    app.create_user(&acme, "carol@acme.test", Role::Campaigner)
+        .await;
+    let cookie = app.signed_in("carol@acme.test").await;
+
+    let page = app.get("/outreach/settings/sms", Some(&cookie)).await;
+    let read = app.call("sms_settings", Some(&cookie), &[]).await;
+    let write = save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+    let check = app.call("check_twilio_now", Some(&cookie), &[]).await;
+
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app_error(read).await, AppError::NotOrgAdmin);
+    assert_eq!(app_error(write).await, AppError::NotOrgAdmin);
+    assert_eq!(app_error(check).await, AppError::NotOrgAdmin);
+    assert!(app.twilio.requests().is_empty());
+    assert!(nothing_saved(&app, acme.id).await);
+}
+
+#[tokio::test]
+async fn an_admin_only_ever_sees_their_own_organisations_integration() {
+    let app = spawn_app().await;
+    let (acme_cookie, _) = admin_of_acme(&app).await;
+    save(
+        &app,
+        &acme_cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+    let globex = app.create_organisation("Globex", true).await;
+    app.create_user(&globex, "gina@globex.test", Role::OrgAdmin)
+        .await;
+    let globex_cookie = app.signed_in("gina@globex.test").await;
+
+    let response = app.call("sms_settings", Some(&globex_cookie), &[]).await;
+
+    let settings: SmsSettingsView = response.json().await.unwrap();
+    assert_eq!(settings.integration, None);
+    assert!(settings.changes.is_empty());
+}
+
+#[tokio::test]
+async fn check_now_marks_credentials_invalid_after_the_token_is_rotated_in_twilio() {
+    let app = spawn_app().await;
+    let (cookie, _) = admin_of_acme(&app).await;
+    save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+    app.twilio.rotate_token(&app.account.sid);
+
+    let response = app.call("check_twilio_now", Some(&cookie), &[]).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = app
+        .get("/outreach/settings/sms", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Invalid"));
+    assert!(html.contains("rotated in Twilio"));
+}
+
+#[tokio::test]
+async fn the_server_re_checks_saved_credentials_periodically() {
+    let app =
+        spawn_app_with(|config| config.twilio.recheck_interval = Duration::from_millis(300)).await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+
+    app.twilio.set_account_status(&app.account.sid, "suspended");
+
+    let mut invalid = false;
+    for _ in 0..50 {
+        let saved = fetch_integration(&app.pool, organisation)
+            .await
+            .unwrap()
+            .unwrap();
+        if saved.health != domain::sms_settings::integration::Health::Valid {
+            invalid = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        invalid,
+        "the periodic check never marked the suspended account invalid"
+    );
+}
+
+#[tokio::test]
+async fn campaigners_learn_what_sms_allows_through_the_capability_function() {
+    let app = spawn_app().await;
+    let (admin, _) = admin_of_acme(&app).await;
+    let capability = |cookie: String| {
+        let app = &app;
+        async move {
+            let response = app.call("sms_capability", Some(&cookie), &[]).await;
+            response.json::<SmsCapabilityView>().await.unwrap()
+        }
+    };
+
+    let none = capability(admin.clone()).await;
+    save(
+        &app,
+        &admin,
+        &everything(&app.account.sid, &app.account.auth_token, ""),
+    )
+    .await;
+    let without_service = capability(admin.clone()).await;
+    save(
+        &app,
+        &admin,
+        &[
+            ("section", "messaging_service_sid"),
+            ("messaging_service_sid", &app.service.sid),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    let full = capability(admin.clone()).await;
+
+    assert!(!none.sms_option_enabled && !none.can_create && !none.can_run);
+    assert!(
+        without_service.sms_option_enabled
+            && without_service.can_create
+            && !without_service.can_run
+    );
+    assert_eq!(
+        without_service.reason.as_deref(),
+        Some("A Messaging Service SID is required to run SMS campaigns")
+    );
+    assert!(full.can_run);
+}
+
+/// The Auth Token crosses the wire once, inbound. It must never come back in
+/// a response (server functions, SSR HTML, hydration data), a log line (at
+/// TRACE), or any byte of the SQLite file, its WAL or its SHM.
+#[tokio::test]
+async fn the_auth_token_appears_in_no_response_no_log_line_and_no_database_byte() {
+    let app = spawn_app().await;
+    let (cookie, _) = admin_of_acme(&app).await;
+    let token = app.account.auth_token.clone();
+    let mut bodies = Vec::new();
+
+    let failed = save(
+        &app,
+        &cookie,
+        &everything(
+            &app.account.sid,
+            &token,
+            "MG22222222222222222222222222222222",
+        ),
+    )
+    .await;
+    bodies.push(failed.text().await.unwrap());
+    let saved = save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &token, &app.service.sid),
+    )
+    .await;
+    bodies.push(saved.text().await.unwrap());
+    for path in [
+        "/outreach/settings/sms",
+        "/outreach/settings/sms?edit=account_sid_and_auth_token",
+        "/outreach/settings",
+    ] {
+        bodies.push(app.get(path, Some(&cookie)).await.text().await.unwrap());
+    }
+    for endpoint in [
+        "sms_settings",
+        "check_twilio_now",
+        "sms_capability",
+        "current_viewer",
+    ] {
+        bodies.push(
+            app.call(endpoint, Some(&cookie), &[])
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+
+    for body in &bodies {
+        assert!(
+            !body.contains(&token),
+            "a response contains the token: {body:.200}"
+        );
+    }
+    assert!(
+        crate::logs::captured().contains("Twilio integration saved"),
+        "logs were captured"
+    );
+    assert!(
+        !crate::logs::captured().contains(&token),
+        "a log line contains the token"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{path} contains the token"
+            );
+        }
+    }
+}
