@@ -1,6 +1,14 @@
+import * as os from "node:os";
+import * as path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
+const twilioPort = Number(process.env.E2E_TWILIO_PORT ?? 3110);
+const twilioUrl = `http://127.0.0.1:${twilioPort}`;
+// The simulator writes the accounts it was seeded with here; specs read it.
+process.env.E2E_TWILIO_ACCOUNTS ??= path.join(os.tmpdir(), `outreach-e2e-twilio-${twilioPort}.json`);
+process.env.E2E_TWILIO_URL = twilioUrl;
+const binary = process.env.OUTREACH_BIN ?? "../target/release/outreach";
 
 export default defineConfig({
   testDir: "./tests",
@@ -33,12 +41,23 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    command: "./serve-for-tests.sh",
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      command: `${binary} twilio-sim --listen 127.0.0.1:${twilioPort} --write-accounts ${process.env.E2E_TWILIO_ACCOUNTS}`,
+      url: `${twilioUrl}/_simulator/health`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    {
+      command: "./serve-for-tests.sh",
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { E2E_TWILIO_URL: twilioUrl },
+    },
+  ],
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the release `outreach` binary on a fresh database holding the
-# organisations and people the specs sign in as. Playwright runs this and
-# stops it when the specs are done.
+# organisations and people the specs sign in as, talking to the Twilio
+# simulator that Playwright started first (E2E_TWILIO_URL). Playwright runs
+# this and stops it when the specs are done.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${OUTREACH_BIN:-$root/target/release/outreach}
@@ -14,9 +15,20 @@ export OUTREACH_PASSWORD="end-to-end password"
 "$bin" user create --org "Acme" --email campaigner@acme.test --role campaigner
 "$bin" org create --name "Dormant" --subscription inactive
 "$bin" user create --org "Dormant" --email admin@dormant.test --role org-admin
+# One organisation per SMS spec file, so specs running side by side never
+# see each other's settings.
+for org in configure validate edit; do
+  "$bin" org create --name "SMS $org" --subscription active
+  "$bin" user create --org "SMS $org" --email "admin@$org.test" --role org-admin
+done
 unset OUTREACH_PASSWORD
-export RUST_LOG="${RUST_LOG:-warn}"
 
+export RUST_LOG="${RUST_LOG:-warn}"
+OUTREACH_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+export OUTREACH_MASTER_KEY
+export TWILIO_API_BASE_URL="$E2E_TWILIO_URL"
+export TWILIO_MESSAGING_BASE_URL="$E2E_TWILIO_URL"
+export OUTREACH_TWILIO_TIMEOUT_SECS=3
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
 export LEPTOS_SITE_ROOT="$root/target/site"
 exec "$bin" serve

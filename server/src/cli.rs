@@ -46,6 +46,10 @@ enum Command {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:3010")]
         listen: std::net::SocketAddr,
+        /// Also write the seeded accounts, tokens and services to this JSON
+        /// file (mode 0600), for scripts and end-to-end tests.
+        #[arg(long)]
+        write_accounts: Option<std::path::PathBuf>,
     },
 }
 
@@ -159,7 +163,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     // Commands that need no database.
     match command {
-        Command::TwilioSim { listen } => return twilio_sim(listen).await,
+        Command::TwilioSim {
+            listen,
+            write_accounts,
+        } => return twilio_sim(listen, write_accounts).await,
         Command::Keys(KeysCommand::Rotate) => return rotate_keys(),
         _ => {}
     }
@@ -346,25 +353,51 @@ fn rotate_keys() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn twilio_sim(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+async fn twilio_sim(
+    listen: std::net::SocketAddr,
+    write_accounts: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     use domain::twilio::simulator::Simulator;
 
     let simulator = Simulator::new();
-    let full = simulator.add_account("Full");
-    let service = simulator.add_service(&full.sid, &["+15005550006"]);
+    let main = simulator.add_account("Full");
+    let service = simulator.add_service(&main.sid, &["+15005550006"]);
+    let second_service = simulator.add_service(&main.sid, &["+15005550007"]);
     let trial = simulator.add_account("Trial");
+    let other = simulator.add_account("Full");
+    let others_service = simulator.add_service(&other.sid, &["+15005550008"]);
+    // A service the main account can see but may not use (Twilio answers 403).
+    let forbidden_service = simulator.add_service(&other.sid, &[]);
+    simulator.forbid_service(&forbidden_service.sid, &main.sid);
     let running = simulator
         .start(listen)
         .await
         .with_context(|| format!("could not listen on {listen}"))?;
+
+    let seeded = serde_json::json!({
+        "url": running.url,
+        "account_sid": main.sid,
+        "auth_token": main.auth_token,
+        "messaging_service_sid": service.sid,
+        "second_messaging_service_sid": second_service.sid,
+        "trial_account_sid": trial.sid,
+        "trial_auth_token": trial.auth_token,
+        "other_account_sid": other.sid,
+        "other_auth_token": other.auth_token,
+        "other_accounts_messaging_service_sid": others_service.sid,
+        "forbidden_messaging_service_sid": forbidden_service.sid,
+    });
+    if let Some(path) = write_accounts {
+        demo::write_private_file(&path, serde_json::to_string_pretty(&seeded)?.as_bytes())?;
+    }
     println!("Twilio simulator listening on {}", running.url);
     println!(
         "Point Outreach at it with TWILIO_API_BASE_URL={0} TWILIO_MESSAGING_BASE_URL={0}",
         running.url
     );
     println!();
-    println!("  Account SID:            {}", full.sid);
-    println!("  Auth Token:             {}", full.auth_token);
+    println!("  Account SID:            {}", main.sid);
+    println!("  Auth Token:             {}", main.auth_token);
     println!("  Messaging Service SID:  {}", service.sid);
     println!(
         "  Trial account:          {} / {}",

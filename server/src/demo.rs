@@ -106,9 +106,7 @@ fn load_or_create(path: &Path) -> anyhow::Result<DemoCredentials> {
         twilio_auth_token: random_hex(16),
         twilio_messaging_service_sid: format!("MG{}", random_hex(16)),
     };
-    let mut file = create_private_file(path)?;
-    file.write_all(serde_json::to_string_pretty(&credentials)?.as_bytes())
-        .with_context(|| format!("could not write {}", path.display()))?;
+    write_private_file(path, serde_json::to_string_pretty(&credentials)?.as_bytes())?;
     Ok(credentials)
 }
 
@@ -160,12 +158,15 @@ pub async fn start_twilio_simulator(
         .context("could not start the Twilio simulator")
 }
 
-fn create_private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+/// Creates `path` readable only by the current user and writes `contents`.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
+    let mut file = options
         .open(path)
-        .with_context(|| format!("could not create {}", path.display()))
+        .with_context(|| format!("could not create {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("could not write {}", path.display()))
 }

@@ -562,6 +562,14 @@ fn CredentialsForm(
         },
         _ => FieldErrors::default(),
     };
+    // A rejected token is cleared: it is not worth keeping, and the field
+    // must never hold a secret longer than needed.
+    let token_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let (Some(Err(_)), Some(input)) = (save.value().get(), token_input.get()) {
+            input.set_value("");
+        }
+    });
     let form_id = format!("twilio-form-{}", section.as_str());
     let shows_sid_and_token = section != Section::MessagingServiceSid;
     let shows_service = section != Section::AccountSidAndAuthToken;
@@ -580,7 +588,7 @@ fn CredentialsForm(
                 <Field id="auth_token" label="Auth Token" hint="Found in your Twilio Console under Account Info. It is encrypted when saved and never shown again."
                     error=Signal::derive(move || errors().auth_token)>
                     // Never pre-filled, not even after a failed save.
-                    <input id="auth_token" name="auth_token" type="password" autocomplete="off"
+                    <input node_ref=token_input id="auth_token" name="auth_token" type="password" autocomplete="off"
                         spellcheck="false" maxlength="256" required
                         aria-describedby="auth_token-hint auth_token-error"
                         aria-invalid=move || errors().auth_token.is_some().to_string()/>
@@ -651,7 +659,7 @@ fn ChangesPanel(changes: Vec<ChangeRow>) -> impl IntoView {
                             <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th></tr></thead>
                             <tbody>
                                 {changes.into_iter().map(|c| view! {
-                                    <tr><td>{c.at}</td><td>{c.actor}</td><td>{c.action}</td></tr>
+                                    <tr><td class="nowrap">{c.at}</td><td>{c.actor}</td><td>{c.action}</td></tr>
                                 }).collect_view()}
                             </tbody>
                         </table>

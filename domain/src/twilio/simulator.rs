@@ -206,6 +206,10 @@ impl Simulator {
     }
 
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if let Some(control) = request.uri().path().strip_prefix("/_simulator/") {
+            let (status, body) = self.control(request.method(), control);
+            return json_response(status, &body);
+        }
         let latency = self.with_state(|s| s.latency);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -222,12 +226,61 @@ impl Simulator {
                 status: status.as_u16(),
             })
         });
-        Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .expect("a valid response")
+        json_response(status, &body)
     }
+
+    /// Controls for tests driving a simulator in another process (the
+    /// end-to-end specs). Twilio has no such paths; nothing under
+    /// `/_simulator/` pretends to be Twilio.
+    fn control(&self, method: &Method, path: &str) -> (StatusCode, Value) {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method, segments.as_slice()) {
+            (&Method::GET, ["health"]) => (StatusCode::OK, json!({ "status": "ok" })),
+            (&Method::POST, ["accounts", sid, "rotate-token"]) => {
+                if !self.with_state(|s| s.accounts.contains_key(*sid)) {
+                    return (StatusCode::NOT_FOUND, json!({ "error": "no such account" }));
+                }
+                (
+                    StatusCode::OK,
+                    json!({ "auth_token": self.rotate_token(sid) }),
+                )
+            }
+            (
+                &Method::POST,
+                [
+                    "accounts",
+                    sid,
+                    "status",
+                    status @ ("active" | "suspended" | "closed"),
+                ],
+            ) => {
+                self.set_account_status(sid, status);
+                (StatusCode::OK, json!({ "status": status }))
+            }
+            (&Method::POST, ["latency", millis]) => match millis.parse::<u64>() {
+                Ok(millis) => {
+                    self.set_latency(Duration::from_millis(millis));
+                    (StatusCode::OK, json!({ "latency_ms": millis }))
+                }
+                Err(_) => (
+                    StatusCode::BAD_REQUEST,
+                    json!({ "error": "latency is whole milliseconds" }),
+                ),
+            },
+            _ => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": "unknown simulator control" }),
+            ),
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a valid response")
 }
 
 fn basic_auth(request: &Request<Incoming>) -> Option<(String, String)> {

@@ -29,7 +29,7 @@ pub struct TestApp {
     pub account: SimAccount,
     pub service: SimService,
     pub db_path: std::path::PathBuf,
-    _simulator: RunningSimulator,
+    simulator: RunningSimulator,
     /// Keeps the database directory alive for the test.
     _dir: TempDir,
 }
@@ -77,7 +77,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         account,
         service,
         db_path,
-        _simulator: simulator,
+        simulator,
         _dir: dir,
     }
 }
@@ -87,6 +87,10 @@ pub fn https_public_url(config: &mut Config) {
 }
 
 impl TestApp {
+    pub fn twilio_url(&self) -> String {
+        self.simulator.url.clone()
+    }
+
     pub async fn create_organisation(&self, name: &str, active: bool) -> Organisation {
         let name = OrganisationName::parse(name).unwrap();
         organisations::insert_organisation(&self.pool, &name, active, domain::clock::now())

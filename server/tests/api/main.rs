@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod health;
 mod helpers;
+mod keys;
 mod logs;
 mod roles_and_organisations;
 mod sign_in;
