@@ -162,7 +162,8 @@ pub mod ssr {
     ) -> Result<SmsSettingsView, AppError> {
         let integration = fetch_integration(&state.pool, organisation)
             .await
-            .map_err(AppError::internal)?;
+            .map_err(AppError::internal)?
+            .map(|i| i.with_effective_health(&state.keyring));
         let changes = fetch_audit_events(&state.pool, organisation, 50)
             .await
             .map_err(AppError::internal)?;
@@ -327,7 +328,8 @@ pub mod ssr {
     ) -> Result<SmsCapabilityView, AppError> {
         let integration = fetch_integration(&state.pool, organisation)
             .await
-            .map_err(AppError::internal)?;
+            .map_err(AppError::internal)?
+            .map(|i| i.with_effective_health(&state.keyring));
         let capability = sms_capability(configuration(integration.as_ref()));
         Ok(SmsCapabilityView {
             sms_option_enabled: capability.sms_option_enabled,

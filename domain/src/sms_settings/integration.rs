@@ -41,6 +41,15 @@ impl TwilioIntegration {
     pub fn is_trial(&self) -> bool {
         self.account_type.as_deref() == Some("Trial")
     }
+
+    /// The health to show and enforce: a token that no key in the keyring
+    /// decrypts is invalid, whatever Twilio last said about it.
+    pub fn with_effective_health(mut self, keyring: &Keyring) -> Self {
+        if let Err(reason) = saved_auth_token(keyring, &self) {
+            self.health = Health::Invalid { reason };
+        }
+        self
+    }
 }
 
 /// The configuration state of the capability table.

@@ -2,8 +2,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
     crypto::Keyring,
     sms_settings::integration::{
-        Change, CheckOutcome, SaveError, UNDECRYPTABLE_TOKEN, check_integration, rewrap_tokens,
-        saved_auth_token,
+        Change, CheckOutcome, Health, SaveError, UNDECRYPTABLE_TOKEN, check_integration,
+        rewrap_tokens, saved_auth_token,
     },
 };
 
@@ -52,6 +52,24 @@ async fn a_token_no_key_can_decrypt_shows_as_invalid_and_asks_for_it_again() {
     let w = world().await;
     w.configured().await;
     let stranger = Keyring::from_base64_key(&STANDARD.encode([1u8; 32]), "another key").unwrap();
+    // Before any check: the page and the capability rule already see it.
+    let shown = w
+        .integration()
+        .await
+        .unwrap()
+        .with_effective_health(&stranger);
+    assert_eq!(
+        shown.health,
+        Health::Invalid {
+            reason: UNDECRYPTABLE_TOKEN.to_owned()
+        }
+    );
+    let with_own_key = w
+        .integration()
+        .await
+        .unwrap()
+        .with_effective_health(&w.keyring);
+    assert_eq!(with_own_key.health, Health::Valid);
 
     let outcome = check_integration(&w.pool, &stranger, &w.twilio, w.organisation.id, 3_000)
         .await
