@@ -4,6 +4,7 @@
 //! functions, `server`'s routes and CLI) parses input into the types defined
 //! here and calls these functions; nothing past that edge re-checks a string.
 
+pub mod campaigns;
 pub mod clock;
 pub mod crypto;
 pub mod db;

@@ -1,0 +1,2 @@
+pub mod audience;
+pub mod message;

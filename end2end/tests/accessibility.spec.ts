@@ -1,0 +1,41 @@
+// WCAG 2 A/AA checks (axe) of the pages people use, light and dark.
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page, test } from "@playwright/test";
+import { hydrated, openSmsSettings, panel, signIn } from "./helpers";
+
+async function audit(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`)).toEqual([]);
+}
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test.describe(`${colorScheme} mode`, () => {
+    test.use({ colorScheme });
+
+    test("the sign-in page passes axe", async ({ page }) => {
+      await page.goto("/login");
+      await hydrated(page);
+      await audit(page);
+    });
+
+    test("the SMS settings page and its form pass axe", async ({ page }) => {
+      await signIn(page, "admin@acme.test");
+      await expect(page).toHaveURL(/campaigns$/);
+      await openSmsSettings(page);
+      await audit(page);
+      await panel(page).getByRole("button", { name: "Edit" }).click();
+      await page.getByRole("button", { name: "Save" }).click();
+      await expect(page.locator("#account_sid-error")).not.toBeEmpty();
+      await audit(page);
+    });
+  });
+}
+
+test("the pages are usable 360 px wide", async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await signIn(page, "admin@acme.test");
+  await expect(page).toHaveURL(/campaigns$/);
+  await openSmsSettings(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});
