@@ -421,3 +421,68 @@ async fn the_auth_token_appears_in_no_response_no_log_line_and_no_database_byte(
         }
     }
 }
+
+/// Before the WASM loads, the panel is a plain HTML form: the browser posts
+/// it and follows the redirect.
+async fn post_form_without_javascript(
+    app: &TestApp,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/save_twilio_integration", app.address))
+        .header("cookie", cookie)
+        .header("accept", "text/html")
+        .header(
+            "referer",
+            format!("{}/outreach/settings/sms?edit=everything", app.address),
+        )
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_javascript_a_failed_save_returns_to_the_form_with_the_errors_under_their_fields() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+
+    let response = post_form_without_javascript(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, "wrong-token", ""),
+    )
+    .await;
+
+    assert!(response.status().is_redirection());
+    let location = crate::helpers::location(&response).unwrap().to_owned();
+    assert!(location.contains("edit=everything"), "{location}");
+    let path = location.trim_start_matches(&app.address);
+    let html = app.get(path, Some(&cookie)).await.text().await.unwrap();
+    assert!(
+        html.contains("incorrect or has been rotated"),
+        "the error is not on the page"
+    );
+    assert!(nothing_saved(&app, organisation).await);
+}
+
+#[tokio::test]
+async fn without_javascript_a_successful_save_lands_on_the_settings_page() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+
+    let response = post_form_without_javascript(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+
+    assert!(response.status().is_redirection());
+    assert_eq!(
+        crate::helpers::location(&response),
+        Some("/outreach/settings/sms")
+    );
+    assert!(!nothing_saved(&app, organisation).await);
+}
