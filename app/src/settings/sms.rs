@@ -287,7 +287,9 @@ pub mod ssr {
                 account_sid: problems.account_sid,
                 auth_token: problems.auth_token,
                 messaging_service_sid: problems.messaging_service_sid,
-                form: problems.form,
+                form: problems
+                    .form
+                    .map(|f| format!("{f} Nothing was saved; try again.")),
             }),
             SaveError::Stale | SaveError::NotConfigured => AppError::SettingsChanged,
             SaveError::SavedTokenUnusable(reason) => AppError::Invalid(FieldErrors {

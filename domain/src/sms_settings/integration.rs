@@ -425,9 +425,7 @@ pub async fn check_integration(
             match validate_with_twilio(twilio, &credentials).await {
                 Ok(_) => CheckOutcome::Valid,
                 Err(problems) if problems.inconclusive => CheckOutcome::Inconclusive {
-                    reason: problems
-                        .summary()
-                        .replace(" Nothing was saved; try again.", ""),
+                    reason: problems.summary(),
                 },
                 Err(problems) => CheckOutcome::Invalid {
                     reason: invalid_reason(&problems),

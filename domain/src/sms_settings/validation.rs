@@ -20,7 +20,8 @@ pub struct Accepted {
 }
 
 /// Why credentials were not accepted, per field, in words that say what to
-/// do. `form` is for failures no field caused (Twilio unreachable).
+/// do. `form` is for failures no field caused (Twilio unreachable); the
+/// caller says what that meant (nothing saved, status unchanged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Problems {
     pub account_sid: Option<String>,
@@ -137,14 +138,13 @@ fn transport_or_credentials_problem(error: &TwilioError, problems: &mut Problems
             );
         }
         TwilioError::Unreachable(reason) => {
-            problems.form = Some(format!(
-                "Twilio could not be reached ({reason}). Nothing was saved; try again."
-            ));
+            problems.form = Some(format!("Twilio could not be reached ({reason})."));
             problems.inconclusive = true;
         }
         TwilioError::RateLimited => {
             problems.form = Some(
-                "Twilio is receiving too many requests right now. Nothing was saved; try again in a minute.".to_owned(),
+                "Twilio is receiving too many requests right now; try again in a minute."
+                    .to_owned(),
             );
             problems.inconclusive = true;
         }
@@ -160,7 +160,7 @@ fn transport_or_credentials_problem(error: &TwilioError, problems: &mut Problems
             message,
         } => {
             problems.form = Some(format!(
-                "Twilio answered with an error ({status}{}): {message}. Nothing was saved; try again.",
+                "Twilio answered with an error ({status}{}): {message}.",
                 code.map(|c| format!(", code {c}")).unwrap_or_default()
             ));
             problems.inconclusive = *status >= 500;

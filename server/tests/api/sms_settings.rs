@@ -486,3 +486,24 @@ async fn without_javascript_a_successful_save_lands_on_the_settings_page() {
     );
     assert!(!nothing_saved(&app, organisation).await);
 }
+
+#[tokio::test]
+async fn twilio_timing_out_saves_nothing_and_says_to_try_again() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    app.twilio.set_latency(Duration::from_secs(3));
+
+    let response = save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, ""),
+    )
+    .await;
+
+    let message = field_errors(response).await.form.unwrap();
+    assert_eq!(
+        message,
+        "Twilio could not be reached (the request timed out). Nothing was saved; try again."
+    );
+    assert!(nothing_saved(&app, organisation).await);
+}
