@@ -27,6 +27,7 @@ pub struct World {
     pub account: SimAccount,
     pub service: SimService,
     pub db_path: std::path::PathBuf,
+    pub twilio_url: String,
     _running: RunningSimulator,
     _dir: tempfile::TempDir,
 }
@@ -59,6 +60,7 @@ pub async fn world() -> World {
         account,
         service,
         db_path,
+        twilio_url: running.url.clone(),
         _running: running,
         _dir: dir,
     }

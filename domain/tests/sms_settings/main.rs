@@ -6,3 +6,4 @@ mod check;
 mod helpers;
 mod keys;
 mod save;
+mod twilio_client;
