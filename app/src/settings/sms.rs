@@ -423,7 +423,8 @@ fn TwilioIntegrationPanel(
                     <h2 id="twilio-title">"Twilio Integration"</h2>
                     <p class="muted">"SMS campaigns are sent through your Twilio account and Messaging Service."</p>
                 </div>
-                {(version == 0).then(|| view! { <EditButton section=Section::Everything/> })}
+                {move || (version == 0 && editing() != Some(Section::Everything))
+                    .then(|| view! { <EditButton section=Section::Everything/> })}
             </header>
             {move || saved_warning().map(|w| view! { <p class="notice" role="status">{w}</p> })}
             {body}
