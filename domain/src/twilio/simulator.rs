@@ -64,6 +64,8 @@ struct State {
     latency: Duration,
     rate_limit_next: usize,
     requests: Vec<RecordedRequest>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// Cheap to clone; every clone controls the same simulated Twilio.
@@ -172,6 +174,11 @@ impl Simulator {
         self.with_state(|s| s.rate_limit_next = count);
     }
 
+    /// The most Twilio API requests that were being answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.with_state(|s| s.max_in_flight)
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.with_state(|s| s.requests.clone())
     }
@@ -210,10 +217,15 @@ impl Simulator {
             let (status, body) = self.control(request.method(), control);
             return json_response(status, &body);
         }
-        let latency = self.with_state(|s| s.latency);
+        let latency = self.with_state(|s| {
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            s.latency
+        });
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
+        self.with_state(|s| s.in_flight -= 1);
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let query = request.uri().query().unwrap_or_default().to_owned();

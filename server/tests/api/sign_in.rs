@@ -79,7 +79,8 @@ async fn an_unknown_email_and_a_wrong_password_get_the_same_answer() {
 }
 
 /// Not a benchmark: it only guards against an unknown email skipping the
-/// password hash, which would make it answer many times faster.
+/// password hash, which would make it answer tens of times faster. The
+/// margin (3x, medians of 5) keeps it steady on a loaded machine.
 #[tokio::test]
 async fn an_unknown_email_costs_about_as_much_as_a_wrong_password() {
     let app = spawn_app().await;
@@ -91,7 +92,7 @@ async fn an_unknown_email_costs_about_as_much_as_a_wrong_password() {
 
     let mut wrong = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..4 {
+    for i in 0..5 {
         let started = Instant::now();
         app.sign_in("alice@acme.test", "not the password").await;
         wrong.push(started.elapsed());
@@ -106,7 +107,7 @@ async fn an_unknown_email_costs_about_as_much_as_a_wrong_password() {
     };
     let (wrong, unknown) = (median(wrong), median(unknown));
     assert!(
-        unknown * 2 >= wrong,
+        unknown * 3 >= wrong,
         "unknown email took {unknown:?}, wrong password {wrong:?}"
     );
 }
