@@ -54,3 +54,20 @@ test("Cancel closes the form without saving anything", async ({ page }) => {
   await expect(page.getByRole("textbox", { name: "Messaging Service SID", exact: true })).toHaveCount(0);
   await expect(section(page, "Messaging Service SID").getByText(twilio().messaging_service_sid)).toBeVisible();
 });
+
+test("an error from a cancelled form does not follow into the next one", async ({ page }) => {
+  const t = twilio();
+  await signIn(page, "admin@configure.test");
+  await openSmsSettings(page);
+  const messaging = section(page, "Messaging Service SID");
+  await messaging.getByRole("button", { name: "Edit" }).click();
+  await fill(page, { messagingServiceSid: t.other_accounts_messaging_service_sid });
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#messaging_service_sid-error")).toContainText("no Messaging Service");
+
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await messaging.getByRole("button", { name: "Edit" }).click();
+
+  await expect(page.locator("#messaging_service_sid-error")).toBeEmpty();
+  await expect(page.getByRole("textbox", { name: "Messaging Service SID", exact: true })).toHaveValue(t.messaging_service_sid);
+});

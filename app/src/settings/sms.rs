@@ -392,6 +392,16 @@ fn TwilioIntegrationPanel(
         changes,
     } = settings;
     let version = integration.as_ref().map_or(0, |i| i.version);
+    // Errors belong to the form they came from: opening another section (or
+    // cancelling) starts clean. Not on the first run, which may carry the
+    // error of a plain form post that came back through the URL.
+    Effect::new(move |previous: Option<Option<Section>>| {
+        let now = editing();
+        if previous.is_some_and(|previous| previous != now) {
+            save.value().set(None);
+        }
+        now
+    });
     let saved_warning = move || {
         save.value()
             .get()
