@@ -22,7 +22,7 @@ pub mod state;
 pub mod subscription;
 
 use crate::{
-    campaigns::CampaignsPage,
+    campaigns::{CampaignPage, CampaignsPage, NewCampaignPage},
     layout::{NotFound, OutreachLayout},
     settings::{OrganisationSettings, SettingsLayout, sms::SmsSettingsPage},
     sign_in_page::SignInPage,
@@ -74,6 +74,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=SignInPage ssr=leptos_router::SsrMode::Async/>
                     <ParentRoute path=path!("/outreach") view=OutreachLayout ssr=leptos_router::SsrMode::Async>
                         <Route path=path!("campaigns") view=CampaignsPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns/new") view=NewCampaignPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns/:id") view=CampaignPage ssr=leptos_router::SsrMode::Async/>
                         <ParentRoute path=path!("settings") view=SettingsLayout ssr=leptos_router::SsrMode::Async>
                             <Route path=path!("") view=OrganisationSettings ssr=leptos_router::SsrMode::Async/>
                             <Route path=path!("sms") view=SmsSettingsPage ssr=leptos_router::SsrMode::Async/>

@@ -93,6 +93,8 @@ pub struct Organisation {
     pub subscription: SubscriptionState,
     pub access_requested_at: Option<UnixTime>,
     pub access_requested_by: Option<String>,
+    /// ISO 3166 alpha-2: how phone numbers without a country code are read.
+    pub default_country: String,
 }
 
 #[derive(FromRow)]
@@ -103,6 +105,7 @@ struct OrganisationRow {
     subscription_state: String,
     access_requested_at: Option<i64>,
     access_requested_by: Option<String>,
+    default_country: String,
 }
 
 impl TryFrom<OrganisationRow> for Organisation {
@@ -116,12 +119,13 @@ impl TryFrom<OrganisationRow> for Organisation {
             subscription: SubscriptionState::from_db(&row.subscription_state)?,
             access_requested_at: row.access_requested_at,
             access_requested_by: row.access_requested_by,
+            default_country: row.default_country,
         })
     }
 }
 
 const ORGANISATION_COLUMNS: &str = "id, name, public_id, subscription_state, \
-     access_requested_at, access_requested_by";
+     access_requested_at, access_requested_by, default_country";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateOrganisationError {

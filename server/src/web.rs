@@ -12,7 +12,7 @@ use app::{
 use axum::{
     Router,
     body::Body,
-    extract::{Request, State},
+    extract::{DefaultBodyLimit, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
@@ -37,6 +37,8 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // An audience of 100,000 numbers is a few megabytes of text.
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
         // Outermost last: trace -> cross-site refusal -> session -> headers.
         .layer(middleware::map_response_with_state(
             state.clone(),

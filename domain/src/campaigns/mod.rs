@@ -1,2 +1,3 @@
 pub mod audience;
 pub mod message;
+pub mod store;

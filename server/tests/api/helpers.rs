@@ -135,6 +135,22 @@ impl TestApp {
         request.send().await.expect("the request is answered")
     }
 
+    /// Calls a server function that takes JSON (the campaign ones).
+    pub async fn call_json(
+        &self,
+        endpoint: &str,
+        cookie: &str,
+        body: serde_json::Value,
+    ) -> Response {
+        self.client
+            .post(format!("{}/api/{endpoint}", self.address))
+            .header(header::COOKIE, cookie)
+            .json(&body)
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
         self.call("sign_in", None, &[("email", email), ("password", password)])
             .await

@@ -1,6 +1,7 @@
 //! Integration tests: the real router over real HTTP, one fresh SQLite file
 //! per test, and the real `outreach` binary for the command line.
 
+mod campaigns;
 mod cli;
 mod demo;
 mod health;

@@ -1,0 +1,338 @@
+//! Outreach > Campaigns: the list, the wizard, and a campaign's page.
+//! Every server function enforces the SMS capability rule itself.
+
+use std::collections::BTreeMap;
+
+use leptos::{either::Either, prelude::*};
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+mod page;
+mod wizard;
+
+pub use page::CampaignPage;
+pub use wizard::NewCampaignPage;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub body: String,
+    pub audience_size: i64,
+    pub estimated_segments: i64,
+    pub created_by: String,
+    pub created_at: String,
+    /// Outbound messages per state, once it has run.
+    pub messages: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidLine {
+    pub line: usize,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudiencePreview {
+    pub recipients: usize,
+    pub duplicates: usize,
+    pub opted_out: usize,
+    /// The first invalid rows (up to 100) and how many there are in all.
+    pub invalid: Vec<InvalidLine>,
+    pub invalid_total: usize,
+    pub columns: Vec<String>,
+    pub default_country: String,
+    /// The first recipient's columns, for the message preview.
+    pub sample: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePreview {
+    pub characters: usize,
+    pub encoding: String,
+    pub non_gsm_characters: String,
+    pub segments: usize,
+    /// The message as the sample recipient would receive it.
+    pub rendered: String,
+    pub rendered_segments: usize,
+    pub placeholders: Vec<String>,
+}
+
+#[server(endpoint = "list_campaigns")]
+pub async fn list_campaigns() -> Result<Vec<CampaignRow>, AppError> {
+    let (user, state) = ssr::member().await?;
+    let campaigns = domain::campaigns::store::list_campaigns(&state.pool, user.organisation_id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(campaigns.into_iter().map(ssr::row).collect())
+}
+
+#[server(endpoint = "preview_audience", input = leptos::server_fn::codec::Json)]
+pub async fn preview_audience(audience: String) -> Result<AudiencePreview, AppError> {
+    let (user, state) = ssr::member().await?;
+    let (audience, country) = ssr::parse_audience(&state, user.organisation_id, &audience).await?;
+    Ok(AudiencePreview {
+        recipients: audience.recipients.len(),
+        duplicates: audience.duplicates,
+        opted_out: audience.opted_out,
+        invalid_total: audience.invalid.len(),
+        invalid: audience
+            .invalid
+            .iter()
+            .take(100)
+            .map(|row| InvalidLine {
+                line: row.line,
+                value: row.value.clone(),
+                reason: row.reason.clone(),
+            })
+            .collect(),
+        sample: audience
+            .recipients
+            .first()
+            .map(|r| {
+                let mut fields = r.fields.clone();
+                fields.insert("phone".to_owned(), r.phone.as_str().to_owned());
+                fields
+            })
+            .unwrap_or_default(),
+        columns: audience.columns,
+        default_country: country,
+    })
+}
+
+#[server(endpoint = "preview_message", input = leptos::server_fn::codec::Json)]
+pub async fn preview_message(
+    body: String,
+    sample: BTreeMap<String, String>,
+) -> Result<MessagePreview, AppError> {
+    use domain::campaigns::message::{Encoding, Template, count_segments};
+
+    ssr::member().await?;
+    let count = count_segments(&body);
+    let template = Template::parse(&body);
+    let rendered = template.render(|name| sample.get(name).map(String::as_str));
+    Ok(MessagePreview {
+        characters: count.characters,
+        encoding: match count.encoding {
+            Encoding::Gsm7 => "GSM-7".to_owned(),
+            Encoding::Ucs2 => "UCS-2".to_owned(),
+        },
+        non_gsm_characters: count.non_gsm_characters.iter().collect(),
+        segments: count.segments,
+        rendered_segments: count_segments(&rendered).segments,
+        rendered,
+        placeholders: template.placeholders().map(|p| p.name.clone()).collect(),
+    })
+}
+
+#[server(endpoint = "create_campaign", input = leptos::server_fn::codec::Json)]
+pub async fn create_campaign(
+    name: String,
+    channel: String,
+    audience: String,
+    body: String,
+) -> Result<i64, AppError> {
+    use domain::campaigns::store::{
+        CampaignName, CreateError, NewCampaign, SmsBody, insert_campaign,
+    };
+
+    let (user, state) = ssr::member().await?;
+    if channel != "sms" {
+        return Err(AppError::Invalid(crate::error::FieldErrors {
+            form: Some("Choose a delivery channel.".to_owned()),
+            ..Default::default()
+        }));
+    }
+    let name = CampaignName::parse(&name).map_err(ssr::form_error)?;
+    let body = SmsBody::parse(&body).map_err(ssr::form_error)?;
+    let (audience, _) = ssr::parse_audience(&state, user.organisation_id, &audience).await?;
+    let configuration = ssr::configuration(&state, user.organisation_id).await?;
+    let created = insert_campaign(
+        &state.pool,
+        user.organisation_id,
+        &user.email,
+        NewCampaign {
+            name,
+            body,
+            audience,
+        },
+        configuration,
+        domain::clock::now(),
+    )
+    .await;
+    match created {
+        Ok(id) => Ok(id),
+        Err(CreateError::NotAllowed(reason)) => Err(ssr::form_error(reason.to_owned())),
+        Err(CreateError::DuplicateName) => Err(ssr::form_error(
+            "A campaign with this name already exists in your organisation: go back to Details and choose another.".to_owned(),
+        )),
+        Err(CreateError::NoRecipients) => Err(ssr::form_error("The audience has no recipients.".to_owned())),
+        Err(CreateError::Internal(e)) => Err(AppError::internal(e)),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use domain::{
+        campaigns::{audience::Audience, store::CampaignSummary},
+        organisations::{OrganisationId, SubscriptionState, fetch_organisation},
+        sign_in::SignedInUser,
+        sms_settings::{
+            capability::SmsConfiguration,
+            integration::{configuration as configuration_of, fetch_integration},
+        },
+    };
+
+    use super::CampaignRow;
+    use crate::{
+        error::{AppError, FieldErrors},
+        state::AppState,
+    };
+
+    /// Any signed-in member of an organisation with an active subscription.
+    pub async fn member() -> Result<(SignedInUser, AppState), AppError> {
+        let user = crate::auth::ssr::require_user().await?;
+        let state = crate::auth::ssr::state()?;
+        let organisation = fetch_organisation(&state.pool, user.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        if organisation.subscription != SubscriptionState::Active {
+            return Err(AppError::SubscriptionRequired);
+        }
+        Ok((user, state))
+    }
+
+    pub fn form_error(message: String) -> AppError {
+        AppError::Invalid(FieldErrors {
+            form: Some(message),
+            ..FieldErrors::default()
+        })
+    }
+
+    pub async fn configuration(
+        state: &AppState,
+        organisation: OrganisationId,
+    ) -> Result<SmsConfiguration, AppError> {
+        let integration = fetch_integration(&state.pool, organisation)
+            .await
+            .map_err(AppError::internal)?
+            .map(|i| i.with_effective_health(&state.keyring));
+        Ok(configuration_of(integration.as_ref()))
+    }
+
+    pub async fn parse_audience(
+        state: &AppState,
+        organisation: OrganisationId,
+        text: &str,
+    ) -> Result<(Audience, String), AppError> {
+        let country = fetch_organisation(&state.pool, organisation)
+            .await
+            .map_err(AppError::internal)?
+            .default_country;
+        let opted_out = domain::campaigns::store::opted_out_numbers(&state.pool, organisation)
+            .await
+            .map_err(AppError::internal)?;
+        // Parsing 100,000 numbers takes a moment: off the async threads.
+        let text = text.to_owned();
+        let parse_country = country.clone();
+        let audience = tokio::task::spawn_blocking(move || {
+            domain::campaigns::audience::parse_audience(&text, &parse_country, &opted_out)
+        })
+        .await
+        .map_err(|e| AppError::internal(e.into()))?
+        .map_err(|e| form_error(e.to_string()))?;
+        Ok((audience, country))
+    }
+
+    pub fn row(c: CampaignSummary) -> CampaignRow {
+        CampaignRow {
+            id: c.id,
+            name: c.name,
+            status: c.status,
+            body: c.body,
+            audience_size: c.audience_size,
+            estimated_segments: c.estimated_segments,
+            created_by: c.created_by,
+            created_at: domain::clock::format_utc(c.created_at),
+            messages: c.messages.into_iter().collect(),
+        }
+    }
+}
+
+pub fn status_badge(status: &str) -> impl IntoView + use<> {
+    let (class, label) = match status {
+        "draft" => ("badge", "Draft"),
+        "running" => ("badge ok", "Running"),
+        "paused" => ("badge warn", "Paused"),
+        "completed" => ("badge ok", "Completed"),
+        "cancelled" => ("badge bad", "Cancelled"),
+        _ => ("badge", "Unknown"),
+    };
+    view! { <span class=class>{label}</span> }
+}
+
+#[component]
+pub fn CampaignsPage() -> impl IntoView {
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    view! {
+        <leptos_meta::Title text="Campaigns"/>
+        <div class="page-heading">
+            <h1>"Campaigns"</h1>
+            <A href="/outreach/campaigns/new" attr:class="button primary">"New campaign"</A>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match campaigns.await {
+                    Ok(rows) if rows.is_empty() => Either::Left(view! {
+                        <section class="panel empty" aria-label="Campaign list"><p>"No campaigns yet."</p></section>
+                    }),
+                    Ok(rows) => Either::Right(Either::Left(view! { <CampaignTable rows/> })),
+                    Err(e) => Either::Right(Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> })),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CampaignTable(rows: Vec<CampaignRow>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-label="Campaign list">
+            <div class="table-scroll">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Audience"</th>
+                            <th scope="col">"Messages"</th>
+                            <th scope="col">"Created"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows.into_iter().map(|c| {
+                            let messages = if c.messages.is_empty() {
+                                "—".to_owned()
+                            } else {
+                                c.messages.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")
+                            };
+                            view! {
+                                <tr>
+                                    <td><A href=format!("/outreach/campaigns/{}", c.id)>{c.name}</A></td>
+                                    <td>{status_badge(&c.status)}</td>
+                                    <td>{format!("{} recipients", c.audience_size)}</td>
+                                    <td>{messages}</td>
+                                    <td>{format!("{} by {}", c.created_at, c.created_by)}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,273 @@
+//! The campaign wizard: Details, Delivery channel, Audience, Message,
+//! Review. State lives in the page, so going Back keeps everything.
+
+use std::collections::BTreeMap;
+
+use leptos::{either::Either, prelude::*};
+use leptos_router::hooks::use_navigate;
+
+use super::{AudiencePreview, CreateCampaign, preview_audience, preview_message};
+use crate::{
+    auth::{Viewer, ViewerRole},
+    error::AppError,
+    settings::sms::{SmsCapabilityView, sms_capability},
+};
+
+const STEPS: [&str; 5] = [
+    "Details",
+    "Delivery channel",
+    "Audience",
+    "Message",
+    "Review",
+];
+
+#[component]
+pub fn NewCampaignPage() -> impl IntoView {
+    let capability = Resource::new(|| (), |_| sms_capability());
+    view! {
+        <leptos_meta::Title text="New campaign"/>
+        <div class="page-heading"><h1>"New campaign"</h1></div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match capability.await {
+                    Ok(capability) => Either::Left(view! { <Wizard capability/> }),
+                    Err(e) => Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
+    let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
+    let step = RwSignal::new(0usize);
+    let name = RwSignal::new(String::new());
+    let channel = RwSignal::new(None::<String>);
+    let audience = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let check_audience = Action::new(|text: &String| preview_audience(text.clone()));
+    let preview: Signal<Option<AudiencePreview>> =
+        Signal::derive(move || check_audience.value().get().and_then(Result::ok));
+    let sample = move || preview.get().map(|p| p.sample).unwrap_or_default();
+    let message = Resource::new(
+        move || (body.get(), sample()),
+        |(body, sample): (String, BTreeMap<String, String>)| preview_message(body, sample),
+    );
+    let create = ServerAction::<CreateCampaign>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = create.value().get() {
+            navigate(&format!("/outreach/campaigns/{id}"), Default::default());
+        }
+    });
+
+    let can_continue = move || match step.get() {
+        0 => !name.read().trim().is_empty(),
+        1 => channel.read().is_some(),
+        2 => preview.get().is_some_and(|p| p.recipients > 0),
+        3 => !body.read().trim().is_empty() && body.read().chars().count() <= 1600,
+        _ => true,
+    };
+    let sms_reason = capability.reason.clone().unwrap_or_default();
+
+    view! {
+        <ol class="steps" aria-label="Steps">
+            {STEPS.iter().enumerate().map(|(i, label)| view! {
+                <li class:done=move || i < step.get() aria-current=move || (i == step.get()).then_some("step")>
+                    {format!("{}. {label}", i + 1)}
+                </li>
+            }).collect_view()}
+        </ol>
+        <section class="panel wizard" aria-labelledby="step-title">
+            <h2 id="step-title">{move || STEPS[step.get()]}</h2>
+            <Show when=move || step.get() == 0>
+                <div class="field">
+                    <label for="campaign-name">"Campaign name"</label>
+                    <input id="campaign-name" type="text" maxlength="100" required
+                        prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+                    <p class="hint muted small">"Unique within your organisation, e.g. “Spring appeal”."</p>
+                </div>
+            </Show>
+            <Show when=move || step.get() == 1>
+                <fieldset class="channels">
+                    <legend>"Delivery channel"</legend>
+                    <label class:disabled=!capability.sms_option_enabled>
+                        <input type="radio" name="channel" value="sms"
+                            disabled=!capability.sms_option_enabled
+                            aria-describedby="sms-availability"
+                            prop:checked=move || channel.get().as_deref() == Some("sms")
+                            on:change=move |_| channel.set(Some("sms".to_owned()))/>
+                        "SMS"
+                    </label>
+                    <p id="sms-availability" class="hint small">
+                        {if capability.sms_option_enabled {
+                            Either::Left(view! { <span class="muted">"Text messages sent through your organisation's Twilio Messaging Service."</span> })
+                        } else {
+                            Either::Right(view! {
+                                <span>{format!("SMS is unavailable. {}.", sms_reason)}</span>
+                                {is_admin.then(|| view! { " " <a href="/outreach/settings/sms">"Configure SMS"</a> })}
+                            })
+                        }}
+                    </p>
+                </fieldset>
+            </Show>
+            <Show when=move || step.get() == 2>
+                <AudienceStep audience check_audience/>
+            </Show>
+            <Show when=move || step.get() == 3>
+                <MessageStep body message preview/>
+            </Show>
+            <Show when=move || step.get() == 4>
+                <dl class="facts">
+                    <dt>"Name"</dt><dd>{move || name.get()}</dd>
+                    <dt>"Delivery channel"</dt><dd>"SMS"</dd>
+                    <dt>"Recipients"</dt><dd>{move || preview.get().map(|p| p.recipients).unwrap_or_default()}</dd>
+                    <dt>"Message"</dt><dd class="message-body">{move || body.get()}</dd>
+                    <dt>"Estimated segments"</dt>
+                    <dd>
+                        <Suspense fallback=|| "…">
+                            {move || Suspend::new(async move {
+                                let recipients = preview.get_untracked().map(|p| p.recipients).unwrap_or_default();
+                                message.await.map(|m| format!("about {} in total ({} per message)", m.rendered_segments * recipients, m.rendered_segments)).unwrap_or_default()
+                            })}
+                        </Suspense>
+                    </dd>
+                </dl>
+                {move || create.value().get().and_then(Result::err).map(|e| view! {
+                    <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+                })}
+            </Show>
+            <div class="wizard-actions">
+                <Show when=move || { step.get() > 0 }>
+                    <button type="button" class="button" on:click=move |_| step.update(|s| *s -= 1)>"Back"</button>
+                </Show>
+                <Show when=move || { step.get() < 4 }>
+                    <button type="button" class="button primary" disabled=move || !can_continue()
+                        on:click=move |_| step.update(|s| *s += 1)>"Next"</button>
+                </Show>
+                <Show when=move || step.get() == 4>
+                    <button type="button" class="button primary" disabled=move || create.pending().get()
+                        on:click=move |_| {
+                            create.dispatch(CreateCampaign {
+                                name: name.get_untracked(),
+                                channel: channel.get_untracked().unwrap_or_default(),
+                                audience: audience.get_untracked(),
+                                body: body.get_untracked(),
+                            });
+                        }>
+                        {move || if create.pending().get() { "Creating…" } else { "Create campaign" }}
+                    </button>
+                </Show>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn AudienceStep(
+    audience: RwSignal<String>,
+    check_audience: Action<String, Result<AudiencePreview, AppError>>,
+) -> impl IntoView {
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            let input: leptos::web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+            if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                leptos::task::spawn_local(async move {
+                    if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                        audience.set(text.as_string().unwrap_or_default());
+                        check_audience.dispatch(audience.get_untracked());
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <div class="field">
+            <label for="audience">"Phone numbers or CSV"</label>
+            <textarea id="audience" rows="8" spellcheck="false"
+                prop:value=move || audience.get()
+                on:input=move |e| audience.set(event_target_value(&e))></textarea>
+            <p class="hint muted small">
+                "One or more numbers per line, or a CSV with a phone column; other columns such as first_name become placeholders."
+            </p>
+        </div>
+        <div class="field">
+            <label for="audience-file">"Upload a CSV"</label>
+            <input id="audience-file" type="file" accept=".csv,text/csv,text/plain" on:change=on_file/>
+        </div>
+        <button type="button" class="button" disabled=move || check_audience.pending().get()
+            on:click=move |_| { check_audience.dispatch(audience.get_untracked()); }>
+            {move || if check_audience.pending().get() { "Checking…" } else { "Check audience" }}
+        </button>
+        {move || check_audience.value().get().map(|result| match result {
+            Ok(p) => Either::Left(view! { <AudienceSummary preview=p/> }),
+            Err(e) => Either::Right(view! {
+                <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+            }),
+        })}
+    }
+}
+
+#[component]
+fn AudienceSummary(preview: AudiencePreview) -> impl IntoView {
+    view! {
+        <div class="audience-summary" role="status">
+            <p><strong>{format!("{} recipients", preview.recipients)}</strong>
+                {format!(" · {} duplicates merged · {} opted out excluded · {} invalid", preview.duplicates, preview.opted_out, preview.invalid_total)}
+            </p>
+            <p class="muted small">{format!("Numbers without a country code were read as {} numbers.", preview.default_country)}</p>
+            {(!preview.columns.is_empty()).then(|| view! {
+                <p class="small">"Placeholders: " {preview.columns.iter().map(|c| format!("{{{c}}}")).collect::<Vec<_>>().join(" ")}</p>
+            })}
+            {(!preview.invalid.is_empty()).then(|| view! {
+                <table class="invalid-rows">
+                    <thead><tr><th scope="col">"Line"</th><th scope="col">"Value"</th><th scope="col">"Why"</th></tr></thead>
+                    <tbody>
+                        {preview.invalid.into_iter().map(|row| view! {
+                            <tr><td>{row.line}</td><td>{row.value}</td><td>{row.reason}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn MessageStep(
+    body: RwSignal<String>,
+    message: Resource<Result<super::MessagePreview, AppError>>,
+    preview: Signal<Option<AudiencePreview>>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="message">"Message"</label>
+            <textarea id="message" rows="6" maxlength="1600" aria-describedby="message-counter"
+                prop:value=move || body.get()
+                on:input=move |e| body.set(event_target_value(&e))></textarea>
+            <p class="hint muted small">"Placeholders such as {first_name} are filled in per recipient; {first_name|there} gives a fallback for recipients without one."</p>
+        </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                message.await.ok().map(|m| {
+                    let recipient = preview.get_untracked().and_then(|p| p.sample.get("phone").cloned()).unwrap_or_default();
+                    view! {
+                        <p id="message-counter" class="counter" aria-live="polite">
+                            {format!("{} / 1600 characters · {} · {} segment{}", m.characters, m.encoding, m.segments, if m.segments == 1 { "" } else { "s" })}
+                            {(!m.non_gsm_characters.is_empty()).then(|| format!(" · UCS-2 because of: {}", m.non_gsm_characters))}
+                        </p>
+                        <div class="preview">
+                            <p class="muted small">{format!("Preview for {recipient}")}</p>
+                            <p class="message-body">{m.rendered}</p>
+                        </div>
+                    }
+                })
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,415 @@
+//! Campaigns in the database: created as drafts (if the capability rule
+//! allows), listed, deleted while drafts, and run exactly once.
+
+use std::collections::{BTreeMap, HashSet};
+
+use anyhow::Context;
+use sqlx::{FromRow, SqlitePool};
+
+use super::{
+    audience::Audience,
+    message::{MAX_BODY_CHARS, Template, count_segments},
+};
+use crate::{
+    clock::UnixTime,
+    db::is_unique_violation,
+    organisations::OrganisationId,
+    sms_settings::capability::{RunPermission, SmsConfiguration, sms_capability},
+};
+
+pub type CampaignId = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignName(String);
+
+impl CampaignName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("Enter a name for the campaign.".to_owned());
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(format!("Use at most {} characters.", Self::MAX_CHARS));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message body: not blank, at most 1,600 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsBody(String);
+
+impl SmsBody {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.trim().is_empty() {
+            return Err("Write the message.".to_owned());
+        }
+        let chars = raw.chars().count();
+        if chars > MAX_BODY_CHARS {
+            return Err(format!(
+                "The message is {chars} characters; the most is {MAX_BODY_CHARS}."
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub struct NewCampaign {
+    pub name: CampaignName,
+    pub body: SmsBody,
+    pub audience: Audience,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    #[error("a campaign with this name already exists")]
+    DuplicateName,
+    #[error("the audience has no recipients")]
+    NoRecipients,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+const SMS_NOT_AVAILABLE: &str = "SMS is not available: an Org Admin must save valid Twilio credentials in Outreach > Settings > SMS.";
+
+/// The segments billed if every recipient gets the body with their own
+/// placeholders filled in.
+pub fn estimate_segments(body: &SmsBody, audience: &Audience) -> i64 {
+    let template = Template::parse(body.as_str());
+    audience
+        .recipients
+        .iter()
+        .map(|r| {
+            count_segments(&template.render(|name| r.fields.get(name).map(String::as_str))).segments
+                as i64
+        })
+        .sum()
+}
+
+pub async fn insert_campaign(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    actor: &str,
+    campaign: NewCampaign,
+    configuration: SmsConfiguration,
+    now: UnixTime,
+) -> Result<CampaignId, CreateError> {
+    // Enforced here, whatever the browser sent.
+    if !sms_capability(configuration).can_create {
+        return Err(CreateError::NotAllowed(SMS_NOT_AVAILABLE));
+    }
+    if campaign.audience.recipients.is_empty() {
+        return Err(CreateError::NoRecipients);
+    }
+    let segments = estimate_segments(&campaign.body, &campaign.audience);
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
+         VALUES (?, ?, 'sms', ?, 'draft', ?, ?, ?) RETURNING id",
+    )
+    .bind(organisation)
+    .bind(campaign.name.as_str())
+    .bind(campaign.body.as_str())
+    .bind(actor)
+    .bind(now)
+    .bind(segments)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => return Err(CreateError::DuplicateName),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context("could not insert the campaign")
+                .into());
+        }
+    };
+    for recipient in &campaign.audience.recipients {
+        let fields = serde_json::to_string(&recipient.fields)
+            .context("could not encode recipient fields")?;
+        sqlx::query(
+            "INSERT INTO campaign_recipients (campaign_id, phone, fields) VALUES (?, ?, ?)",
+        )
+        .bind(id)
+        .bind(recipient.phone.as_str())
+        .bind(fields)
+        .execute(&mut *tx)
+        .await
+        .context("could not insert a recipient")?;
+    }
+    tx.commit().await.context("could not commit the campaign")?;
+    tracing::info!(
+        organisation_id = organisation,
+        campaign_id = id,
+        actor,
+        recipients = campaign.audience.recipients.len(),
+        "campaign created"
+    );
+    Ok(id)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignSummary {
+    pub id: CampaignId,
+    pub name: String,
+    pub status: String,
+    pub body: String,
+    pub audience_size: i64,
+    pub estimated_segments: i64,
+    pub created_by: String,
+    pub created_at: UnixTime,
+    /// Outbound messages per state (`queued`, ...), once it has run.
+    pub messages: BTreeMap<String, i64>,
+}
+
+#[derive(FromRow)]
+struct SummaryRow {
+    id: i64,
+    name: String,
+    status: String,
+    body: String,
+    audience_size: i64,
+    estimated_segments: i64,
+    created_by: String,
+    created_at: i64,
+}
+
+const SUMMARY_SELECT: &str =
+    "SELECT c.id, c.name, c.status, c.body, c.estimated_segments, c.created_by, c.created_at,
+        (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id) AS audience_size
+     FROM campaigns c";
+
+async fn message_counts(
+    pool: &SqlitePool,
+    campaign: CampaignId,
+) -> anyhow::Result<BTreeMap<String, i64>> {
+    let rows = sqlx::query_as::<_, (String, i64)>(
+        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = ? GROUP BY state",
+    )
+    .bind(campaign)
+    .fetch_all(pool)
+    .await
+    .context("could not count the campaign's messages")?;
+    Ok(rows.into_iter().collect())
+}
+
+fn summary(row: SummaryRow, messages: BTreeMap<String, i64>) -> CampaignSummary {
+    CampaignSummary {
+        id: row.id,
+        name: row.name,
+        status: row.status,
+        body: row.body,
+        audience_size: row.audience_size,
+        estimated_segments: row.estimated_segments,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        messages,
+    }
+}
+
+pub async fn list_campaigns(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+) -> anyhow::Result<Vec<CampaignSummary>> {
+    let rows = sqlx::query_as::<_, SummaryRow>(&format!(
+        "{SUMMARY_SELECT} WHERE c.organisation_id = ? ORDER BY c.created_at DESC, c.id DESC"
+    ))
+    .bind(organisation)
+    .fetch_all(pool)
+    .await
+    .context("could not list campaigns")?;
+    let mut campaigns = Vec::with_capacity(rows.len());
+    for row in rows {
+        let messages = message_counts(pool, row.id).await?;
+        campaigns.push(summary(row, messages));
+    }
+    Ok(campaigns)
+}
+
+/// `None` when there is no such campaign in this organisation.
+pub async fn fetch_campaign(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    id: CampaignId,
+) -> anyhow::Result<Option<CampaignSummary>> {
+    let Some(row) = sqlx::query_as::<_, SummaryRow>(&format!(
+        "{SUMMARY_SELECT} WHERE c.organisation_id = ? AND c.id = ?"
+    ))
+    .bind(organisation)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .context("could not fetch the campaign")?
+    else {
+        return Ok(None);
+    };
+    let messages = message_counts(pool, row.id).await?;
+    Ok(Some(summary(row, messages)))
+}
+
+/// The first recipients, for the campaign page.
+pub async fn fetch_recipients(
+    pool: &SqlitePool,
+    campaign: CampaignId,
+    limit: i64,
+) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT phone FROM campaign_recipients WHERE campaign_id = ? ORDER BY phone LIMIT ?",
+    )
+    .bind(campaign)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("could not fetch recipients")
+}
+
+/// Deletes a draft. Returns `false` if there is no such draft (running and
+/// finished campaigns are never deleted).
+pub async fn delete_draft(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    id: CampaignId,
+) -> anyhow::Result<bool> {
+    let deleted = sqlx::query(
+        "DELETE FROM campaigns WHERE id = ? AND organisation_id = ? AND status = 'draft'",
+    )
+    .bind(id)
+    .bind(organisation)
+    .execute(pool)
+    .await
+    .context("could not delete the campaign")?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    Started {
+        messages: usize,
+    },
+    /// Someone (or an earlier click) already started it: nothing was added.
+    AlreadyStarted,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    #[error("no such campaign")]
+    NotFound,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Moves a draft to `running` and creates one queued outbound message per
+/// recipient, in one transaction. The status change is the gate: a second
+/// click, or a second person, finds it no longer a draft and adds nothing.
+pub async fn run_campaign(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    id: CampaignId,
+    configuration: SmsConfiguration,
+    now: UnixTime,
+) -> Result<RunOutcome, RunError> {
+    let run = sms_capability(configuration).run;
+    if run != RunPermission::Allowed {
+        return Err(RunError::NotAllowed(
+            run.reason().unwrap_or(SMS_NOT_AVAILABLE),
+        ));
+    }
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let started = sqlx::query(
+        "UPDATE campaigns SET status = 'running', started_at = ?
+         WHERE id = ? AND organisation_id = ? AND status = 'draft'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(organisation)
+    .execute(&mut *tx)
+    .await
+    .context("could not start the campaign")?;
+    if started.rows_affected() == 0 {
+        let exists = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM campaigns WHERE id = ? AND organisation_id = ?",
+        )
+        .bind(id)
+        .bind(organisation)
+        .fetch_one(&mut *tx)
+        .await
+        .context("could not look up the campaign")?;
+        return if exists == 0 {
+            Err(RunError::NotFound)
+        } else {
+            Ok(RunOutcome::AlreadyStarted)
+        };
+    }
+    let body = sqlx::query_scalar::<_, String>("SELECT body FROM campaigns WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .context("could not read the campaign's message")?;
+    let template = Template::parse(&body);
+    let recipients = sqlx::query_as::<_, (String, String)>(
+        "SELECT phone, fields FROM campaign_recipients WHERE campaign_id = ? ORDER BY phone",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .context("could not read the recipients")?;
+    for (phone, fields) in &recipients {
+        let fields: BTreeMap<String, String> = serde_json::from_str(fields).unwrap_or_default();
+        let rendered = template.render(|name| fields.get(name).map(String::as_str));
+        sqlx::query(
+            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at) VALUES (?, ?, ?, 'queued', ?)",
+        )
+        .bind(id)
+        .bind(phone)
+        .bind(rendered)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("could not queue a message")?;
+    }
+    tx.commit().await.context("could not commit the run")?;
+    tracing::info!(
+        organisation_id = organisation,
+        campaign_id = id,
+        messages = recipients.len(),
+        "campaign started"
+    );
+    Ok(RunOutcome::Started {
+        messages: recipients.len(),
+    })
+}
+
+pub async fn opted_out_numbers(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+) -> anyhow::Result<HashSet<String>> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT phone FROM opt_outs WHERE organisation_id = ?")
+            .bind(organisation)
+            .fetch_all(pool)
+            .await
+            .context("could not read opt-outs")?
+            .into_iter()
+            .collect(),
+    )
+}

@@ -1,0 +1,278 @@
+//! Campaigns through their server functions: the capability rule holds on
+//! the server whatever the browser sends, and a run happens exactly once.
+
+use app::error::AppError;
+use domain::users::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, app_error, spawn_app};
+
+const AUDIENCE: &str = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n+14155552671,Ada again\nnot a number,Bob\n";
+
+async fn member(app: &TestApp, org: &str, email: &str, role: Role) -> String {
+    let organisation = app.create_organisation(org, true).await;
+    app.create_user(&organisation, email, role).await;
+    app.signed_in(email).await
+}
+
+async fn configure(app: &TestApp, admin: &str, with_service: bool) {
+    let service = if with_service {
+        app.service.sid.as_str()
+    } else {
+        ""
+    };
+    let response = app
+        .call(
+            "save_twilio_integration",
+            Some(admin),
+            &[
+                ("section", "everything"),
+                ("account_sid", &app.account.sid),
+                ("auth_token", &app.account.auth_token),
+                ("messaging_service_sid", service),
+                ("version", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn create(app: &TestApp, cookie: &str, name: &str) -> reqwest::Response {
+    app.call_json(
+        "create_campaign",
+        cookie,
+        json!({ "name": name, "channel": "sms", "audience": AUDIENCE, "body": "Hi {first_name|there}!" }),
+    )
+    .await
+}
+
+async fn campaign_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM campaigns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn outbound(app: &TestApp) -> Vec<(String, String)> {
+    sqlx::query_as::<_, (String, String)>(
+        "SELECT phone, body FROM outbound_messages ORDER BY phone",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+fn form_message(error: AppError) -> String {
+    match error {
+        AppError::Invalid(fields) => fields.form.unwrap_or_default(),
+        other => panic!("expected a form error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn without_twilio_credentials_the_server_refuses_to_create_an_sms_campaign() {
+    let app = spawn_app().await;
+    let campaigner = member(&app, "Acme", "carol@acme.test", Role::Campaigner).await;
+
+    let response = create(&app, &campaigner, "Spring appeal").await;
+
+    assert!(form_message(app_error(response).await).contains("SMS is not available"));
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn with_invalid_credentials_the_server_refuses_to_create_an_sms_campaign() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    app.twilio.rotate_token(&app.account.sid);
+    app.call("check_twilio_now", Some(&admin), &[]).await;
+
+    let response = create(&app, &admin, "Spring appeal").await;
+
+    assert!(form_message(app_error(response).await).contains("SMS is not available"));
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn without_a_messaging_service_a_campaign_is_created_but_the_server_refuses_to_run_it() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, false).await;
+
+    let created = create(&app, &admin, "Spring appeal").await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let id: i64 = created.json().await.unwrap();
+    let run = app
+        .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+
+    assert_eq!(
+        form_message(app_error(run).await),
+        "A Messaging Service SID is required to run SMS campaigns"
+    );
+    assert!(outbound(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn running_twice_at_once_creates_each_message_exactly_once() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = id.to_string();
+    let form = [("id", id.as_str())];
+
+    let (first, second) = tokio::join!(
+        app.call("run_campaign", Some(&admin), &form),
+        app.call("run_campaign", Some(&admin), &form),
+    );
+    let third = app.call("run_campaign", Some(&admin), &form).await;
+
+    let started: Vec<usize> = vec![
+        first.json().await.unwrap(),
+        second.json().await.unwrap(),
+        third.json().await.unwrap(),
+    ];
+    assert_eq!(started.iter().sum::<usize>(), 2, "{started:?}");
+    // Duplicates merged, the invalid row left out, placeholders filled in.
+    assert_eq!(
+        outbound(&app).await,
+        [
+            ("+12127365000".to_owned(), "Hi Grace!".to_owned()),
+            ("+14155552671".to_owned(), "Hi Ada!".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn campaigns_are_only_ever_seen_and_changed_by_their_own_organisation() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let outsider = member(&app, "Globex", "gus@globex.test", Role::OrgAdmin).await;
+
+    let listed: Vec<serde_json::Value> = app
+        .call("list_campaigns", Some(&outsider), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let details: serde_json::Value = app
+        .call(
+            "campaign_details",
+            Some(&outsider),
+            &[("id", &id.to_string())],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run = app
+        .call("run_campaign", Some(&outsider), &[("id", &id.to_string())])
+        .await;
+    let delete = app
+        .call(
+            "delete_campaign",
+            Some(&outsider),
+            &[("id", &id.to_string())],
+        )
+        .await;
+
+    assert!(listed.is_empty());
+    assert!(details.is_null());
+    assert!(run.status().is_server_error());
+    assert!(delete.status().is_server_error());
+    assert_eq!(campaign_count(&app).await, 1);
+    assert!(outbound(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn names_are_unique_within_an_organisation_and_drafts_can_be_deleted_but_not_running_campaigns()
+ {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let draft: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let duplicate = create(&app, &admin, "spring appeal").await;
+    let running: i64 = create(&app, &admin, "Summer appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.call(
+        "run_campaign",
+        Some(&admin),
+        &[("id", &running.to_string())],
+    )
+    .await;
+
+    let deleted_draft = app
+        .call(
+            "delete_campaign",
+            Some(&admin),
+            &[("id", &draft.to_string())],
+        )
+        .await;
+    let deleted_running = app
+        .call(
+            "delete_campaign",
+            Some(&admin),
+            &[("id", &running.to_string())],
+        )
+        .await;
+
+    assert!(form_message(app_error(duplicate).await).contains("already exists"));
+    assert_eq!(deleted_draft.status(), StatusCode::OK);
+    assert!(form_message(app_error(deleted_running).await).contains("Only draft campaigns"));
+    assert_eq!(campaign_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn the_audience_preview_lists_invalid_rows_with_their_line_numbers() {
+    let app = spawn_app().await;
+    let campaigner = member(&app, "Acme", "carol@acme.test", Role::Campaigner).await;
+
+    let response = app
+        .call_json(
+            "preview_audience",
+            &campaigner,
+            json!({ "audience": AUDIENCE }),
+        )
+        .await;
+
+    let preview: app::campaigns::AudiencePreview = response.json().await.unwrap();
+    assert_eq!(preview.recipients, 2);
+    assert_eq!(preview.duplicates, 1);
+    assert_eq!(preview.invalid_total, 1);
+    assert_eq!(preview.invalid[0].line, 5);
+    assert_eq!(preview.columns, ["first_name"]);
+    assert_eq!(preview.sample["first_name"], "Ada");
+}
+
+#[tokio::test]
+async fn an_organisation_without_a_subscription_cannot_use_campaigns() {
+    let app = spawn_app().await;
+    let dormant = app.create_organisation("Dormant", false).await;
+    app.create_user(&dormant, "dora@dormant.test", Role::OrgAdmin)
+        .await;
+    let cookie = app.signed_in("dora@dormant.test").await;
+
+    let response = app.call("list_campaigns", Some(&cookie), &[]).await;
+
+    assert_eq!(app_error(response).await, AppError::SubscriptionRequired);
+}
