@@ -21,6 +21,12 @@ for org in configure validate edit; do
   "$bin" org create --name "SMS $org" --subscription active
   "$bin" user create --org "SMS $org" --email "admin@$org.test" --role org-admin
 done
+# One organisation per row of the help page's "Impact on Campaigners" table.
+for row in one two three four; do
+  "$bin" org create --name "Row $row" --subscription active
+  "$bin" user create --org "Row $row" --email "admin@row-$row.test" --role org-admin
+  "$bin" user create --org "Row $row" --email "campaigner@row-$row.test" --role campaigner
+done
 unset OUTREACH_PASSWORD
 
 export RUST_LOG="${RUST_LOG:-warn}"
