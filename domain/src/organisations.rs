@@ -365,3 +365,36 @@ mod tests {
         assert_eq!(after.access_requested_at, None);
     }
 }
+
+/// Sets how phone numbers without a country code are read, as an ISO 3166
+/// alpha-2 code the phone-number library knows (`GB`, `US`, ...).
+pub async fn set_default_country(
+    pool: &SqlitePool,
+    id: OrganisationId,
+    code: &CountryCode,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE organisations SET default_country = ? WHERE id = ?")
+        .bind(&code.0)
+        .bind(id)
+        .execute(pool)
+        .await
+        .context("could not set the default country")?;
+    Ok(())
+}
+
+/// An ISO 3166 alpha-2 country code that the phone-number library knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() != 2 || code.parse::<phonenumber::country::Id>().is_err() {
+            return Err(format!(
+                "\"{}\" is not a country code such as GB or US",
+                raw.trim()
+            ));
+        }
+        Ok(Self(code))
+    }
+}

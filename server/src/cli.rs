@@ -81,6 +81,9 @@ enum OrgCommand {
         /// Whether it may use Outreach straight away.
         #[arg(long, value_enum, default_value_t = SubscriptionArg::Inactive)]
         subscription: SubscriptionArg,
+        /// How phone numbers without a country code are read (ISO 3166 alpha-2).
+        #[arg(long, default_value = "US")]
+        default_country: String,
     },
     /// Grant or withdraw an organisation's Outreach subscription.
     Subscription {
@@ -174,8 +177,14 @@ async fn execute(command: Command) -> anyhow::Result<()> {
     let now = domain::clock::now();
     match command {
         Command::Serve(args) => serve(config, pool, args).await,
-        Command::Org(OrgCommand::Create { name, subscription }) => {
+        Command::Org(OrgCommand::Create {
+            name,
+            subscription,
+            default_country,
+        }) => {
             let name = OrganisationName::parse(&name).map_err(|e| user_error(e.to_string()))?;
+            let country =
+                organisations::CountryCode::parse(&default_country).map_err(user_error)?;
             let active = subscription == SubscriptionArg::Active;
             let organisation = organisations::insert_organisation(&pool, &name, active, now)
                 .await
@@ -183,6 +192,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                     CreateOrganisationError::DuplicateName(_) => user_error(e.to_string()),
                     CreateOrganisationError::Internal(e) => e,
                 })?;
+            organisations::set_default_country(&pool, organisation.id, &country).await?;
             println!("Created organisation \"{}\".", organisation.name);
             if !active {
                 println!(

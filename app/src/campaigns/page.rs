@@ -65,6 +65,48 @@ pub async fn run_campaign(id: i64) -> Result<usize, AppError> {
     }
 }
 
+#[server(endpoint = "update_draft")]
+pub async fn update_draft(
+    id: i64,
+    name: String,
+    body: String,
+    audience: Option<String>,
+) -> Result<(), AppError> {
+    use domain::campaigns::store::{CampaignName, DraftChanges, SmsBody, UpdateError};
+
+    let (user, state) = super::ssr::member().await?;
+    let name = CampaignName::parse(&name).map_err(super::ssr::form_error)?;
+    let body = SmsBody::parse(&body).map_err(super::ssr::form_error)?;
+    let audience = match audience.filter(|a| !a.trim().is_empty()) {
+        Some(text) => Some(
+            super::ssr::parse_audience(&state, user.organisation_id, &text)
+                .await?
+                .0,
+        ),
+        None => None,
+    };
+    let changes = DraftChanges {
+        name,
+        body,
+        audience,
+    };
+    match domain::campaigns::store::update_draft(&state.pool, user.organisation_id, id, changes)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(UpdateError::NotADraft) => Err(super::ssr::form_error(
+            "Only draft campaigns can be edited; this one has already run.".to_owned(),
+        )),
+        Err(UpdateError::DuplicateName) => Err(super::ssr::form_error(
+            "A campaign with this name already exists in your organisation.".to_owned(),
+        )),
+        Err(UpdateError::NoRecipients) => Err(super::ssr::form_error(
+            "The new audience has no recipients.".to_owned(),
+        )),
+        Err(UpdateError::Internal(e)) => Err(AppError::internal(e)),
+    }
+}
+
 #[server(endpoint = "delete_campaign")]
 pub async fn delete_campaign(id: i64) -> Result<(), AppError> {
     let (user, state) = super::ssr::member().await?;
@@ -91,15 +133,16 @@ pub fn CampaignPage() -> impl IntoView {
             .unwrap_or_default()
     };
     let run = ServerAction::<RunCampaign>::new();
+    let update = ServerAction::<UpdateDraft>::new();
     let details = Resource::new(
-        move || (id(), run.version().get()),
-        |(id, _)| campaign_details(id),
+        move || (id(), run.version().get(), update.version().get()),
+        |(id, _, _)| campaign_details(id),
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(Some(details)) => Either::Left(view! { <CampaignView details run/> }),
+                    Ok(Some(details)) => Either::Left(view! { <CampaignView details run update/> }),
                     Ok(None) => Either::Right(view! { <p class="panel">"There is no such campaign."</p> }.into_any()),
                     Err(e) => Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
                 }
@@ -109,7 +152,11 @@ pub fn CampaignPage() -> impl IntoView {
 }
 
 #[component]
-fn CampaignView(details: CampaignDetailsView, run: ServerAction<RunCampaign>) -> impl IntoView {
+fn CampaignView(
+    details: CampaignDetailsView,
+    run: ServerAction<RunCampaign>,
+    update: ServerAction<UpdateDraft>,
+) -> impl IntoView {
     let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
     let CampaignDetailsView {
         campaign,
@@ -123,6 +170,7 @@ fn CampaignView(details: CampaignDetailsView, run: ServerAction<RunCampaign>) ->
     let reason = capability.reason.clone();
     let recipients = campaign.audience_size;
     let segments = campaign.estimated_segments;
+    let (draft_name, draft_body) = (campaign.name.clone(), campaign.body.clone());
     view! {
         <leptos_meta::Title text=campaign.name.clone()/>
         <div class="page-heading">
@@ -179,6 +227,32 @@ fn CampaignView(details: CampaignDetailsView, run: ServerAction<RunCampaign>) ->
                 <ActionForm action=delete attr:class="inline">
                     <input type="hidden" name="id" value=id.to_string()/>
                     <button type="submit" class="button link danger">"Delete draft"</button>
+                </ActionForm>
+            </section>
+            <section class="panel" aria-labelledby="edit-title">
+                <h2 id="edit-title">"Edit draft"</h2>
+                <ActionForm action=update attr:class="credentials-form">
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <div class="field">
+                        <label for="edit-name">"Campaign name"</label>
+                        <input id="edit-name" name="name" type="text" maxlength="100" value=draft_name.clone()/>
+                    </div>
+                    <div class="field">
+                        <label for="edit-body">"Message"</label>
+                        <textarea id="edit-body" name="body" rows="5" maxlength="1600">{draft_body.clone()}</textarea>
+                    </div>
+                    <div class="field">
+                        <label for="edit-audience">"Replace the audience"</label>
+                        <textarea id="edit-audience" name="audience" rows="4" spellcheck="false"></textarea>
+                        <p class="hint muted small">"Leave empty to keep the current recipients."</p>
+                    </div>
+                    {move || update.value().get().map(|result| match result {
+                        Ok(()) => Either::Left(view! { <p class="muted small" role="status">"Saved."</p> }),
+                        Err(e) => Either::Right(view! {
+                            <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+                        }),
+                    })}
+                    <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
                 </ActionForm>
             </section>
         })}

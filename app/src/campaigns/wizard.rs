@@ -105,7 +105,7 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
                             Either::Left(view! { <span class="muted">"Text messages sent through your organisation's Twilio Messaging Service."</span> })
                         } else {
                             Either::Right(view! {
-                                <span>{format!("SMS is unavailable. {}.", sms_reason)}</span>
+                                <span>{format!("{sms_reason}.")}</span>
                                 {is_admin.then(|| view! { " " <a href="/outreach/settings/sms">"Configure SMS"</a> })}
                             })
                         }}

@@ -17,6 +17,7 @@ use crate::{
 pub struct OrganisationDetails {
     pub name: String,
     pub subscription_active: bool,
+    pub default_country: String,
     pub members: Vec<MemberRow>,
 }
 
@@ -42,6 +43,7 @@ pub async fn organisation_overview() -> Result<OrganisationDetails, AppError> {
     Ok(OrganisationDetails {
         name: organisation.name,
         subscription_active: organisation.subscription == organisations::SubscriptionState::Active,
+        default_country: organisation.default_country,
         members: members
             .into_iter()
             .map(|m| MemberRow {
@@ -117,6 +119,8 @@ fn OrganisationPanel(overview: OrganisationDetails) -> impl IntoView {
                 <dd>{overview.name}</dd>
                 <dt>"Outreach subscription"</dt>
                 <dd><span class=badge_class>{badge_text}</span></dd>
+                <dt>"Default country"</dt>
+                <dd>{overview.default_country}<span class="muted small">" — phone numbers without a country code are read as numbers of this country"</span></dd>
             </dl>
             <h3>"Members"</h3>
             <div class="table-scroll">

@@ -86,16 +86,38 @@ const SMS_NOT_AVAILABLE: &str = "SMS is not available: an Org Admin must save va
 
 /// The segments billed if every recipient gets the body with their own
 /// placeholders filled in.
-pub fn estimate_segments(body: &SmsBody, audience: &Audience) -> i64 {
+pub fn estimate_segments<'a>(
+    body: &SmsBody,
+    recipients: impl Iterator<Item = &'a BTreeMap<String, String>>,
+) -> i64 {
     let template = Template::parse(body.as_str());
-    audience
-        .recipients
-        .iter()
-        .map(|r| {
-            count_segments(&template.render(|name| r.fields.get(name).map(String::as_str))).segments
+    recipients
+        .map(|fields| {
+            count_segments(&template.render(|name| fields.get(name).map(String::as_str))).segments
                 as i64
         })
         .sum()
+}
+
+async fn insert_recipients(
+    tx: &mut sqlx::SqliteConnection,
+    campaign: CampaignId,
+    audience: &Audience,
+) -> anyhow::Result<()> {
+    for recipient in &audience.recipients {
+        let fields = serde_json::to_string(&recipient.fields)
+            .context("could not encode recipient fields")?;
+        sqlx::query(
+            "INSERT INTO campaign_recipients (campaign_id, phone, fields) VALUES (?, ?, ?)",
+        )
+        .bind(campaign)
+        .bind(recipient.phone.as_str())
+        .bind(fields)
+        .execute(&mut *tx)
+        .await
+        .context("could not insert a recipient")?;
+    }
+    Ok(())
 }
 
 pub async fn insert_campaign(
@@ -113,7 +135,10 @@ pub async fn insert_campaign(
     if campaign.audience.recipients.is_empty() {
         return Err(CreateError::NoRecipients);
     }
-    let segments = estimate_segments(&campaign.body, &campaign.audience);
+    let segments = estimate_segments(
+        &campaign.body,
+        campaign.audience.recipients.iter().map(|r| &r.fields),
+    );
     let mut tx = pool
         .begin()
         .await
@@ -139,19 +164,7 @@ pub async fn insert_campaign(
                 .into());
         }
     };
-    for recipient in &campaign.audience.recipients {
-        let fields = serde_json::to_string(&recipient.fields)
-            .context("could not encode recipient fields")?;
-        sqlx::query(
-            "INSERT INTO campaign_recipients (campaign_id, phone, fields) VALUES (?, ?, ?)",
-        )
-        .bind(id)
-        .bind(recipient.phone.as_str())
-        .bind(fields)
-        .execute(&mut *tx)
-        .await
-        .context("could not insert a recipient")?;
-    }
+    insert_recipients(&mut tx, id, &campaign.audience).await?;
     tx.commit().await.context("could not commit the campaign")?;
     tracing::info!(
         organisation_id = organisation,
@@ -276,6 +289,92 @@ pub async fn fetch_recipients(
     .fetch_all(pool)
     .await
     .context("could not fetch recipients")
+}
+
+pub struct DraftChanges {
+    pub name: CampaignName,
+    pub body: SmsBody,
+    /// `None` keeps the current audience.
+    pub audience: Option<Audience>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("only draft campaigns can be edited")]
+    NotADraft,
+    #[error("a campaign with this name already exists")]
+    DuplicateName,
+    #[error("the audience has no recipients")]
+    NoRecipients,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Changes a draft's name, message and (optionally) audience. Running and
+/// finished campaigns are never edited.
+pub async fn update_draft(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    id: CampaignId,
+    changes: DraftChanges,
+) -> Result<(), UpdateError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let status = sqlx::query_scalar::<_, String>(
+        "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
+    )
+    .bind(id)
+    .bind(organisation)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("could not look up the campaign")?;
+    if status.as_deref() != Some("draft") {
+        return Err(UpdateError::NotADraft);
+    }
+    if let Some(audience) = &changes.audience {
+        if audience.recipients.is_empty() {
+            return Err(UpdateError::NoRecipients);
+        }
+        sqlx::query("DELETE FROM campaign_recipients WHERE campaign_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("could not replace the audience")?;
+        insert_recipients(&mut tx, id, audience).await?;
+    }
+    let fields: Vec<BTreeMap<String, String>> = sqlx::query_scalar::<_, String>(
+        "SELECT fields FROM campaign_recipients WHERE campaign_id = ?",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .context("could not read the recipients")?
+    .iter()
+    .map(|json| serde_json::from_str(json).unwrap_or_default())
+    .collect();
+    let segments = estimate_segments(&changes.body, fields.iter());
+    let updated = sqlx::query(
+        "UPDATE campaigns SET name = ?, body = ?, estimated_segments = ? WHERE id = ? AND status = 'draft'",
+    )
+    .bind(changes.name.as_str())
+    .bind(changes.body.as_str())
+    .bind(segments)
+    .bind(id)
+    .execute(&mut *tx)
+    .await;
+    match updated {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(UpdateError::DuplicateName),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context("could not update the campaign")
+                .into());
+        }
+    }
+    tx.commit().await.context("could not commit the changes")?;
+    Ok(())
 }
 
 /// Deletes a draft. Returns `false` if there is no such draft (running and

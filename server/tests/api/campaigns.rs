@@ -276,3 +276,54 @@ async fn an_organisation_without_a_subscription_cannot_use_campaigns() {
 
     assert_eq!(app_error(response).await, AppError::SubscriptionRequired);
 }
+
+#[tokio::test]
+async fn a_draft_can_be_edited_but_a_running_campaign_cannot() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = id.to_string();
+
+    let edited = app
+        .call(
+            "update_draft",
+            Some(&admin),
+            &[
+                ("id", &id),
+                ("name", "Spring appeal, take two"),
+                ("body", "Hello {first_name|friend}"),
+                ("audience", "+14155552671"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    app.call("run_campaign", Some(&admin), &[("id", &id)]).await;
+    let too_late = app
+        .call(
+            "update_draft",
+            Some(&admin),
+            &[
+                ("id", &id),
+                ("name", "Renamed"),
+                ("body", "Changed"),
+                ("audience", ""),
+            ],
+        )
+        .await;
+
+    assert!(form_message(app_error(too_late).await).contains("Only draft campaigns can be edited"));
+    assert_eq!(
+        outbound(&app).await,
+        [("+14155552671".to_owned(), "Hello friend".to_owned())]
+    );
+    let name: String = sqlx::query_scalar("SELECT name FROM campaigns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "Spring appeal, take two");
+}

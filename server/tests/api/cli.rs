@@ -254,3 +254,30 @@ fn every_command_has_help() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_organisation_reads_local_numbers_in_its_default_country() {
+    let cli = Cli::new();
+
+    let bad = cli.run(&[
+        "org",
+        "create",
+        "--name",
+        "Acme",
+        "--default-country",
+        "Narnia",
+    ]);
+    let good = cli.run(&["org", "create", "--name", "Acme", "--default-country", "gb"]);
+
+    assert_eq!(
+        one_line_error(&bad),
+        r#"error: "Narnia" is not a country code such as GB or US"#
+    );
+    assert!(succeeded(&good));
+    let pool = cli.pool().await;
+    let acme = fetch_organisation_by_name(&pool, &OrganisationName::parse("Acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acme.default_country, "GB");
+}
