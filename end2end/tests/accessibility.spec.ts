@@ -28,6 +28,19 @@ for (const colorScheme of ["light", "dark"] as const) {
       await expect(page.locator("#account_sid-error")).not.toBeEmpty();
       await audit(page);
     });
+
+    test("the campaign wizard passes axe", async ({ page }) => {
+      await signIn(page, "campaigner@acme.test");
+      await expect(page).toHaveURL(/campaigns$/);
+      await audit(page);
+      await page.getByRole("link", { name: "New campaign" }).click();
+      await hydrated(page);
+      await audit(page);
+      await page.getByLabel("Campaign name").fill("Accessible appeal");
+      await page.getByRole("button", { name: "Next" }).click();
+      await expect(page.getByRole("group", { name: "Delivery channel" })).toBeVisible();
+      await audit(page);
+    });
   });
 }
 
