@@ -19,7 +19,10 @@ use axum::{
     routing::get,
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
 use tracing::Level;
 
 use crate::config::PublicUrl;
@@ -39,6 +42,8 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // An audience of 100,000 numbers is a few megabytes of text.
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        // The WASM bundle shrinks to about a third with gzip.
+        .layer(CompressionLayer::new())
         // Outermost last: trace -> cross-site refusal -> session -> headers.
         .layer(middleware::map_response_with_state(
             state.clone(),

@@ -20,3 +20,18 @@ async fn healthz_answers_503_when_the_database_does_not() {
 
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn responses_are_compressed_for_browsers_that_accept_gzip() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .get(format!("{}/login", app.address))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
