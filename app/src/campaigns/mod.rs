@@ -64,7 +64,7 @@ pub struct MessagePreview {
 
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<CampaignRow>, AppError> {
-    let (user, state) = ssr::member().await?;
+    let (user, state, _) = ssr::member().await?;
     let campaigns = domain::campaigns::store::list_campaigns(&state.pool, user.organisation_id)
         .await
         .map_err(AppError::internal)?;
@@ -73,8 +73,8 @@ pub async fn list_campaigns() -> Result<Vec<CampaignRow>, AppError> {
 
 #[server(endpoint = "preview_audience", input = leptos::server_fn::codec::Json)]
 pub async fn preview_audience(audience: String) -> Result<AudiencePreview, AppError> {
-    let (user, state) = ssr::member().await?;
-    let (audience, country) = ssr::parse_audience(&state, user.organisation_id, &audience).await?;
+    let (_, state, organisation) = ssr::member().await?;
+    let (audience, country) = ssr::parse_audience(&state, &organisation, &audience).await?;
     Ok(AudiencePreview {
         recipients: audience.recipients.len(),
         duplicates: audience.duplicates,
@@ -140,7 +140,7 @@ pub async fn create_campaign(
         CampaignName, CreateError, NewCampaign, SmsBody, insert_campaign,
     };
 
-    let (user, state) = ssr::member().await?;
+    let (user, state, organisation) = ssr::member().await?;
     if channel != "sms" {
         return Err(AppError::Invalid(crate::error::FieldErrors {
             form: Some("Choose a delivery channel.".to_owned()),
@@ -149,8 +149,9 @@ pub async fn create_campaign(
     }
     let name = CampaignName::parse(&name).map_err(ssr::form_error)?;
     let body = SmsBody::parse(&body).map_err(ssr::form_error)?;
-    let (audience, _) = ssr::parse_audience(&state, user.organisation_id, &audience).await?;
-    let configuration = ssr::configuration(&state, user.organisation_id).await?;
+    let (audience, _) = ssr::parse_audience(&state, &organisation, &audience).await?;
+    let configuration =
+        crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
     let created = insert_campaign(
         &state.pool,
         user.organisation_id,
@@ -179,12 +180,8 @@ pub async fn create_campaign(
 pub(crate) mod ssr {
     use domain::{
         campaigns::{audience::Audience, store::CampaignSummary},
-        organisations::{OrganisationId, SubscriptionState, fetch_organisation},
+        organisations::{Organisation, SubscriptionState, fetch_organisation},
         sign_in::SignedInUser,
-        sms_settings::{
-            capability::SmsConfiguration,
-            integration::{configuration as configuration_of, fetch_integration},
-        },
     };
 
     use super::CampaignRow;
@@ -193,8 +190,9 @@ pub(crate) mod ssr {
         state::AppState,
     };
 
-    /// Any signed-in member of an organisation with an active subscription.
-    pub async fn member() -> Result<(SignedInUser, AppState), AppError> {
+    /// Any signed-in member of an organisation with an active subscription,
+    /// with that organisation (its default country reads the audience).
+    pub async fn member() -> Result<(SignedInUser, AppState, Organisation), AppError> {
         let user = crate::auth::ssr::require_user().await?;
         let state = crate::auth::ssr::state()?;
         let organisation = fetch_organisation(&state.pool, user.organisation_id)
@@ -203,7 +201,7 @@ pub(crate) mod ssr {
         if organisation.subscription != SubscriptionState::Active {
             return Err(AppError::SubscriptionRequired);
         }
-        Ok((user, state))
+        Ok((user, state, organisation))
     }
 
     pub fn form_error(message: String) -> AppError {
@@ -213,27 +211,13 @@ pub(crate) mod ssr {
         })
     }
 
-    pub async fn configuration(
-        state: &AppState,
-        organisation: OrganisationId,
-    ) -> Result<SmsConfiguration, AppError> {
-        let integration = fetch_integration(&state.pool, organisation)
-            .await
-            .map_err(AppError::internal)?
-            .map(|i| i.with_effective_health(&state.keyring));
-        Ok(configuration_of(integration.as_ref()))
-    }
-
     pub async fn parse_audience(
         state: &AppState,
-        organisation: OrganisationId,
+        organisation: &Organisation,
         text: &str,
     ) -> Result<(Audience, String), AppError> {
-        let country = fetch_organisation(&state.pool, organisation)
-            .await
-            .map_err(AppError::internal)?
-            .default_country;
-        let opted_out = domain::campaigns::store::opted_out_numbers(&state.pool, organisation)
+        let country = organisation.default_country.clone();
+        let opted_out = domain::campaigns::store::opted_out_numbers(&state.pool, organisation.id)
             .await
             .map_err(AppError::internal)?;
         // Parsing 100,000 numbers takes a moment: off the async threads.

@@ -20,7 +20,7 @@ pub struct CampaignDetailsView {
 
 #[server(endpoint = "campaign_details")]
 pub async fn campaign_details(id: i64) -> Result<Option<CampaignDetailsView>, AppError> {
-    let (user, state) = super::ssr::member().await?;
+    let (user, state, _) = super::ssr::member().await?;
     let Some(campaign) =
         domain::campaigns::store::fetch_campaign(&state.pool, user.organisation_id, id)
             .await
@@ -43,9 +43,10 @@ pub async fn campaign_details(id: i64) -> Result<Option<CampaignDetailsView>, Ap
 pub async fn run_campaign(id: i64) -> Result<usize, AppError> {
     use domain::campaigns::store::{RunError, RunOutcome};
 
-    let (user, state) = super::ssr::member().await?;
+    let (user, state, _) = super::ssr::member().await?;
     // The capability rule is checked again now, whatever the page showed.
-    let configuration = super::ssr::configuration(&state, user.organisation_id).await?;
+    let configuration =
+        crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
     match domain::campaigns::store::run_campaign(
         &state.pool,
         user.organisation_id,
@@ -74,12 +75,12 @@ pub async fn update_draft(
 ) -> Result<(), AppError> {
     use domain::campaigns::store::{CampaignName, DraftChanges, SmsBody, UpdateError};
 
-    let (user, state) = super::ssr::member().await?;
+    let (user, state, organisation) = super::ssr::member().await?;
     let name = CampaignName::parse(&name).map_err(super::ssr::form_error)?;
     let body = SmsBody::parse(&body).map_err(super::ssr::form_error)?;
     let audience = match audience.filter(|a| !a.trim().is_empty()) {
         Some(text) => Some(
-            super::ssr::parse_audience(&state, user.organisation_id, &text)
+            super::ssr::parse_audience(&state, &organisation, &text)
                 .await?
                 .0,
         ),
@@ -109,7 +110,7 @@ pub async fn update_draft(
 
 #[server(endpoint = "delete_campaign")]
 pub async fn delete_campaign(id: i64) -> Result<(), AppError> {
-    let (user, state) = super::ssr::member().await?;
+    let (user, state, _) = super::ssr::member().await?;
     let deleted = domain::campaigns::store::delete_draft(&state.pool, user.organisation_id, id)
         .await
         .map_err(AppError::internal)?;

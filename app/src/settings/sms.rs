@@ -143,11 +143,12 @@ pub mod ssr {
         organisations::OrganisationId,
         sign_in::SignedInUser,
         sms_settings::{
-            capability::{RunPermission, sms_capability},
+            capability::{RunPermission, SmsConfiguration, sms_capability},
             credentials::{AccountSid, AuthToken, MessagingServiceSid},
             integration::{
-                Change, CheckOutcome, Health, SaveError, check_integration, configuration,
-                fetch_audit_events, fetch_integration, save_integration,
+                Change, CheckOutcome, Health, SaveError, check_integration,
+                configuration as configuration_of, fetch_audit_events, fetch_integration,
+                save_integration,
             },
             validation::TRIAL_WARNING,
         },
@@ -167,7 +168,7 @@ pub mod ssr {
         let changes = fetch_audit_events(&state.pool, organisation, 50)
             .await
             .map_err(AppError::internal)?;
-        let capability = sms_capability(configuration(integration.as_ref()));
+        let capability = sms_capability(configuration_of(integration.as_ref()));
         let campaigners = match (capability.can_create, capability.run) {
             (true, RunPermission::Allowed) => "Campaigners can create and run SMS campaigns.".to_owned(),
             (true, run) => format!(
@@ -324,15 +325,24 @@ pub mod ssr {
         })
     }
 
-    pub async fn capability(
+    /// The organisation's row of the capability table, as enforced: a saved
+    /// token no key decrypts counts as invalid.
+    pub async fn configuration(
         state: &AppState,
         organisation: OrganisationId,
-    ) -> Result<SmsCapabilityView, AppError> {
+    ) -> Result<SmsConfiguration, AppError> {
         let integration = fetch_integration(&state.pool, organisation)
             .await
             .map_err(AppError::internal)?
             .map(|i| i.with_effective_health(&state.keyring));
-        let capability = sms_capability(configuration(integration.as_ref()));
+        Ok(configuration_of(integration.as_ref()))
+    }
+
+    pub async fn capability(
+        state: &AppState,
+        organisation: OrganisationId,
+    ) -> Result<SmsCapabilityView, AppError> {
+        let capability = sms_capability(configuration(state, organisation).await?);
         Ok(SmsCapabilityView {
             sms_option_enabled: capability.sms_option_enabled,
             can_create: capability.can_create,

@@ -148,6 +148,14 @@ async fn running_twice_at_once_creates_each_message_exactly_once() {
             ("+14155552671".to_owned(), "Hi Ada!".to_owned()),
         ]
     );
+    let listed: Vec<app::campaigns::CampaignRow> = app
+        .call("list_campaigns", Some(&admin), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0].status, "running");
+    assert_eq!(listed[0].messages, [("queued".to_owned(), 2)]);
 }
 
 #[tokio::test]
