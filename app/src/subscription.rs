@@ -12,12 +12,10 @@ use crate::{
 pub async fn request_access() -> Result<Subscription, AppError> {
     let user = crate::auth::ssr::require_user().await?;
     let state = crate::auth::ssr::state()?;
-    let email = domain::users::EmailAddress::parse(&user.email)
-        .map_err(|e| AppError::internal(e.into()))?;
     let organisation = domain::organisations::request_access(
         &state.pool,
         user.organisation_id,
-        &email,
+        &user.email,
         domain::clock::now(),
     )
     .await

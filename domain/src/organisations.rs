@@ -7,11 +7,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, SqlitePool};
 
-use crate::{
-    clock::UnixTime,
-    db::is_unique_violation,
-    users::{EmailAddress, Role},
-};
+use crate::{clock::UnixTime, db::is_unique_violation, users::Role};
 
 pub type OrganisationId = i64;
 
@@ -239,7 +235,8 @@ pub async fn set_subscription(
 pub async fn request_access(
     pool: &SqlitePool,
     id: OrganisationId,
-    requested_by: &EmailAddress,
+    // The signed-in person's stored email.
+    requested_by: &str,
     now: UnixTime,
 ) -> anyhow::Result<Organisation> {
     sqlx::query(
@@ -250,7 +247,7 @@ pub async fn request_access(
          WHERE id = ? AND subscription_state <> 'active'",
     )
     .bind(now)
-    .bind(requested_by.as_str())
+    .bind(requested_by)
     .bind(id)
     .execute(pool)
     .await
@@ -287,7 +284,7 @@ pub async fn fetch_members(pool: &SqlitePool, id: OrganisationId) -> anyhow::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::test_support::fresh_database;
+    use crate::{db::test_support::fresh_database, users::EmailAddress};
 
     #[test]
     fn names_are_trimmed_and_bounded() {
@@ -332,8 +329,12 @@ mod tests {
         let alice = EmailAddress::parse("alice@example.com").unwrap();
         let bob = EmailAddress::parse("bob@example.com").unwrap();
 
-        let first = request_access(&pool, org.id, &alice, 100).await.unwrap();
-        let second = request_access(&pool, org.id, &bob, 200).await.unwrap();
+        let first = request_access(&pool, org.id, alice.as_str(), 100)
+            .await
+            .unwrap();
+        let second = request_access(&pool, org.id, bob.as_str(), 200)
+            .await
+            .unwrap();
 
         assert_eq!(first.subscription, SubscriptionState::Requested);
         assert_eq!(second.access_requested_at, Some(100));
@@ -359,7 +360,9 @@ mod tests {
         let org = insert_organisation(&pool, &name, true, 1).await.unwrap();
         let alice = EmailAddress::parse("alice@example.com").unwrap();
 
-        let after = request_access(&pool, org.id, &alice, 100).await.unwrap();
+        let after = request_access(&pool, org.id, alice.as_str(), 100)
+            .await
+            .unwrap();
 
         assert_eq!(after.subscription, SubscriptionState::Active);
         assert_eq!(after.access_requested_at, None);
