@@ -21,6 +21,17 @@ pub fn format_utc(at: UnixTime) -> String {
         .unwrap_or_else(|| "an unknown time".to_owned())
 }
 
+/// `2026-11-26T22:30:00Z`: for files other programs read.
+pub fn format_rfc3339(at: UnixTime) -> String {
+    OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

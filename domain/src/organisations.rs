@@ -186,6 +186,22 @@ pub async fn fetch_organisation_by_name(
     .transpose()
 }
 
+/// The organisation a webhook URL names.
+pub async fn fetch_organisation_by_public_id(
+    pool: &SqlitePool,
+    public_id: &str,
+) -> anyhow::Result<Option<Organisation>> {
+    sqlx::query_as::<_, OrganisationRow>(&format!(
+        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE public_id = ?"
+    ))
+    .bind(public_id)
+    .fetch_optional(pool)
+    .await
+    .context("could not look up the organisation by public id")?
+    .map(Organisation::try_from)
+    .transpose()
+}
+
 pub async fn fetch_organisation(
     pool: &SqlitePool,
     id: OrganisationId,

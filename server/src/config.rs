@@ -17,6 +17,64 @@ pub struct Config {
     pub public_url: Option<PublicUrl>,
     pub leptos_options: LeptosOptions,
     pub twilio: TwilioConfig,
+    pub sending: SendingConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendingConfig {
+    /// `OUTREACH_SEND_CONCURRENCY`: sends in flight at once.
+    pub concurrency: usize,
+    /// `OUTREACH_SEND_RATE`: messages per second, per organisation.
+    pub messages_per_second: f64,
+    /// `OUTREACH_STATUS_CHECK_AFTER_SECS`: how long a sent message may go
+    /// without a status callback before Twilio is asked for its status.
+    pub status_check_after: Duration,
+}
+
+impl Default for SendingConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            messages_per_second: 10.0,
+            status_check_after: Duration::from_secs(600),
+        }
+    }
+}
+
+impl SendingConfig {
+    fn from_env() -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        let concurrency = match non_empty_env("OUTREACH_SEND_CONCURRENCY") {
+            None => defaults.concurrency,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => bail!(
+                    "OUTREACH_SEND_CONCURRENCY must be a whole number from 1 to 1000, got {raw:?}"
+                ),
+            },
+        };
+        let messages_per_second = match non_empty_env("OUTREACH_SEND_RATE") {
+            None => defaults.messages_per_second,
+            Some(raw) => match raw.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() && n > 0.0 => n,
+                _ => bail!("OUTREACH_SEND_RATE must be messages per second above 0, got {raw:?}"),
+            },
+        };
+        let status_check_after = match non_empty_env("OUTREACH_STATUS_CHECK_AFTER_SECS") {
+            None => defaults.status_check_after,
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Duration::from_secs(n),
+                _ => bail!(
+                    "OUTREACH_STATUS_CHECK_AFTER_SECS must be a whole number of seconds above 0, got {raw:?}"
+                ),
+            },
+        };
+        Ok(Self {
+            concurrency,
+            messages_per_second,
+            status_check_after,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +153,7 @@ impl Config {
             public_url,
             leptos_options: leptos_options(site_addr),
             twilio: TwilioConfig::from_env()?,
+            sending: SendingConfig::from_env()?,
         })
     }
 
@@ -107,6 +166,7 @@ impl Config {
             public_url: None,
             leptos_options: leptos_options(site_addr),
             twilio: TwilioConfig::default(),
+            sending: SendingConfig::default(),
         }
     }
 }

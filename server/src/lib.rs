@@ -4,7 +4,9 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod exports;
 pub mod recheck;
 pub mod startup;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

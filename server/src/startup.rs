@@ -18,6 +18,7 @@ pub struct Application {
     public_url: PublicUrl,
     state: AppState,
     recheck_interval: std::time::Duration,
+    sending: domain::sending::engine::EngineSettings,
 }
 
 impl Application {
@@ -51,6 +52,14 @@ impl Application {
             public_url,
             state,
             recheck_interval: config.twilio.recheck_interval,
+            sending: domain::sending::engine::EngineSettings {
+                concurrency: config.sending.concurrency,
+                messages_per_second: config.sending.messages_per_second,
+                // Longer than any one request to Twilio can take.
+                lease: config.twilio.timeout + std::time::Duration::from_secs(5),
+                status_check_after: config.sending.status_check_after,
+                ..Default::default()
+            },
         })
     }
 
@@ -71,11 +80,24 @@ impl Application {
             self.state.twilio.clone(),
             self.recheck_interval,
         );
+        let sending = tokio::spawn(
+            domain::sending::engine::SendingEngine::new(
+                self.state.pool.clone(),
+                self.state.keyring.clone(),
+                self.state.twilio.clone(),
+                self.public_url.origin(),
+                self.sending,
+            )
+            .run(),
+        );
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the HTTP server failed");
         recheck.abort();
+        // Sends in flight are abandoned with their leases set: the next
+        // start reconciles them.
+        sending.abort();
         served
     }
 }

@@ -35,6 +35,8 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .route("/healthz", get(healthz))
         .route("/", get(|| async { Redirect::to(routes::HOME) }))
         .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
+        .merge(crate::webhooks::router((*public_url).clone()))
+        .merge(crate::exports::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

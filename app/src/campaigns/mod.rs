@@ -12,7 +12,7 @@ use crate::error::AppError;
 mod page;
 mod wizard;
 
-pub use page::CampaignPage;
+pub use page::{CampaignDetailsView, CampaignPage, RecipientRow};
 pub use wizard::NewCampaignPage;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,99 @@ pub struct CampaignRow {
     pub created_at: String,
     /// Outbound messages per state, once it has run.
     pub messages: Vec<(String, i64)>,
+    /// Why Outreach paused it, when it did.
+    pub paused_reason: Option<String>,
+}
+
+/// The counts people see, in this order, from the stored message states.
+/// `sending` (claimed, waiting for Twilio's answer) counts as queued.
+pub const PROGRESS_LABELS: [(&str, &[&str]); 8] = [
+    ("Queued", &["queued", "sending"]),
+    ("Sent", &["sent"]),
+    ("Delivered", &["delivered"]),
+    ("Undelivered", &["undelivered"]),
+    ("Failed", &["failed"]),
+    ("Opted out", &["opted_out"]),
+    ("Outcome unknown", &["unknown"]),
+    ("Not sent (cancelled)", &["cancelled"]),
+];
+
+const FINAL_STATES: [&str; 5] = [
+    "delivered",
+    "undelivered",
+    "failed",
+    "opted_out",
+    "cancelled",
+];
+
+/// The label a message state is shown with.
+pub fn state_label(state: &str) -> &'static str {
+    PROGRESS_LABELS
+        .iter()
+        .find(|(_, states)| states.contains(&state))
+        .map(|(label, _)| *label)
+        .unwrap_or("Other")
+}
+
+impl CampaignRow {
+    fn count(&self, states: &[&str]) -> i64 {
+        self.messages
+            .iter()
+            .filter(|(state, _)| states.contains(&state.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// (label, count) for every label, zeros included.
+    pub fn progress(&self) -> Vec<(&'static str, i64)> {
+        PROGRESS_LABELS
+            .iter()
+            .map(|(label, states)| (*label, self.count(states)))
+            .collect()
+    }
+
+    pub fn total_messages(&self) -> i64 {
+        self.messages.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Messages whose state will not change again.
+    pub fn finished_messages(&self) -> i64 {
+        self.count(&FINAL_STATES)
+    }
+
+    /// Whether the page should keep refreshing itself.
+    pub fn is_live(&self) -> bool {
+        self.status == "running"
+            || (self.status == "paused" && self.count(&["sending", "sent"]) > 0)
+            || (self.status == "cancelled" && self.count(&["sending", "sent"]) > 0)
+    }
+
+    /// "3 delivered, 1 failed": the non-zero counts.
+    pub fn progress_text(&self) -> String {
+        self.progress()
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(label, n)| format!("{n} {}", label.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A progress bar with its numbers in words (never the bar alone).
+pub fn progress_bar(campaign: &CampaignRow) -> impl IntoView + use<> {
+    let total = campaign.total_messages();
+    let finished = campaign.finished_messages();
+    let percent = if total == 0 {
+        0
+    } else {
+        finished * 100 / total
+    };
+    view! {
+        <div class="progress">
+            <progress max=total.max(1) value=finished aria-label="Messages with a final status"></progress>
+            <span class="small">{format!("{finished} of {total} messages have a final status ({percent}%)")}</span>
+        </div>
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +336,7 @@ pub(crate) mod ssr {
             created_by: c.created_by,
             created_at: domain::clock::format_utc(c.created_at),
             messages: c.messages.into_iter().collect(),
+            paused_reason: c.paused_reason,
         }
     }
 }
@@ -300,16 +394,16 @@ fn CampaignTable(rows: Vec<CampaignRow>) -> impl IntoView {
                     <tbody>
                         {rows.into_iter().map(|c| {
                             let messages = if c.messages.is_empty() {
-                                "—".to_owned()
+                                None
                             } else {
-                                c.messages.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")
+                                Some(view! { {progress_bar(&c)} <span class="small">{c.progress_text()}</span> })
                             };
                             view! {
                                 <tr>
-                                    <td><A href=format!("/outreach/campaigns/{}", c.id)>{c.name}</A></td>
+                                    <td><A href=format!("/outreach/campaigns/{}", c.id)>{c.name.clone()}</A></td>
                                     <td>{status_badge(&c.status)}</td>
                                     <td>{format!("{} recipients", c.audience_size)}</td>
-                                    <td>{messages}</td>
+                                    <td>{match messages { Some(progress) => Either::Left(progress), None => Either::Right("—") }}</td>
                                     <td>{format!("{} by {}", c.created_at, c.created_by)}</td>
                                 </tr>
                             }

@@ -1,10 +1,12 @@
-//! A campaign's page: its audience, message and status, and `Run campaign`.
+//! A campaign's page: its audience and message, `Run campaign` while a
+//! draft, then live progress, pause / resume / cancel, the per-recipient
+//! results and their CSV export.
 
 use leptos::{either::Either, prelude::*};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignRow, status_badge};
+use super::{CampaignRow, progress_bar, state_label, status_badge};
 use crate::{
     auth::{Viewer, ViewerRole},
     error::AppError,
@@ -16,27 +18,139 @@ pub struct CampaignDetailsView {
     pub campaign: CampaignRow,
     pub first_recipients: Vec<String>,
     pub capability: SmsCapabilityView,
+    /// One page of the per-recipient table (once it has run).
+    pub results: Vec<RecipientRow>,
+    pub results_page: i64,
+    pub results_pages: i64,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientRow {
+    pub phone: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub attempts: i64,
+}
+
+pub const RESULTS_PER_PAGE: i64 = 100;
+
 #[server(endpoint = "campaign_details")]
-pub async fn campaign_details(id: i64) -> Result<Option<CampaignDetailsView>, AppError> {
+pub async fn campaign_details(id: i64, page: i64) -> Result<Option<CampaignDetailsView>, AppError> {
+    use domain::campaigns::{results, store};
+
     let (user, state, _) = super::ssr::member().await?;
-    let Some(campaign) =
-        domain::campaigns::store::fetch_campaign(&state.pool, user.organisation_id, id)
-            .await
-            .map_err(AppError::internal)?
+    let Some(campaign) = store::fetch_campaign(&state.pool, user.organisation_id, id)
+        .await
+        .map_err(AppError::internal)?
     else {
         return Ok(None);
     };
-    let first_recipients = domain::campaigns::store::fetch_recipients(&state.pool, campaign.id, 20)
+    let first_recipients = store::fetch_recipients(&state.pool, campaign.id, 20)
         .await
         .map_err(AppError::internal)?;
     let capability = crate::settings::sms::ssr::capability(&state, user.organisation_id).await?;
+    let total: i64 = campaign.messages.values().sum();
+    let results_pages = (total + RESULTS_PER_PAGE - 1) / RESULTS_PER_PAGE;
+    let results_page = page.clamp(1, results_pages.max(1));
+    let results = results::fetch_results(
+        &state.pool,
+        campaign.id,
+        (results_page - 1) * RESULTS_PER_PAGE,
+        RESULTS_PER_PAGE,
+    )
+    .await
+    .map_err(AppError::internal)?
+    .into_iter()
+    .map(|r| RecipientRow {
+        phone: r.phone,
+        state: r.state,
+        reason: r.reason,
+        attempts: r.attempts,
+    })
+    .collect();
     Ok(Some(CampaignDetailsView {
         campaign: super::ssr::row(campaign),
         first_recipients,
         capability,
+        results,
+        results_page,
+        results_pages,
     }))
+}
+
+fn control_error(error: domain::campaigns::lifecycle::ControlError) -> AppError {
+    use domain::campaigns::lifecycle::ControlError;
+    match error {
+        ControlError::NotAllowed(reason) => super::ssr::form_error(reason.to_owned()),
+        ControlError::WrongStatus(expected) => super::ssr::form_error(format!(
+            "This campaign is no longer {expected}: reload the page to see where it is."
+        )),
+        ControlError::Internal(e) => AppError::internal(e),
+    }
+}
+
+#[server(endpoint = "pause_campaign")]
+pub async fn pause_campaign(id: i64) -> Result<(), AppError> {
+    let (user, state, _) = super::ssr::member().await?;
+    domain::campaigns::lifecycle::pause_campaign(&state.pool, user.organisation_id, id)
+        .await
+        .map_err(control_error)
+}
+
+#[server(endpoint = "resume_campaign")]
+pub async fn resume_campaign(id: i64) -> Result<(), AppError> {
+    let (user, state, _) = super::ssr::member().await?;
+    // The capability rule again: credentials may have become invalid.
+    let configuration =
+        crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
+    domain::campaigns::lifecycle::resume_campaign(
+        &state.pool,
+        user.organisation_id,
+        id,
+        configuration,
+    )
+    .await
+    .map_err(control_error)
+}
+
+#[server(endpoint = "cancel_campaign")]
+pub async fn cancel_campaign(id: i64) -> Result<u64, AppError> {
+    let (user, state, _) = super::ssr::member().await?;
+    domain::campaigns::lifecycle::cancel_campaign(
+        &state.pool,
+        user.organisation_id,
+        id,
+        domain::clock::now(),
+    )
+    .await
+    .map_err(control_error)
+}
+
+/// `decision` is `send_again` or `do_not_send`.
+#[server(endpoint = "decide_unknown_outcomes")]
+pub async fn decide_unknown_outcomes(id: i64, decision: String) -> Result<u64, AppError> {
+    use domain::campaigns::lifecycle::UnknownOutcomeDecision;
+
+    let (user, state, _) = super::ssr::member().await?;
+    let decision = match decision.as_str() {
+        "send_again" => UnknownOutcomeDecision::SendAgain,
+        "do_not_send" => UnknownOutcomeDecision::DoNotSend,
+        _ => {
+            return Err(super::ssr::form_error(
+                "Choose whether to send these messages again.".to_owned(),
+            ));
+        }
+    };
+    domain::campaigns::lifecycle::decide_unknown_outcomes(
+        &state.pool,
+        user.organisation_id,
+        id,
+        decision,
+        &user.email,
+        domain::clock::now(),
+    )
+    .await
+    .map_err(AppError::internal)
 }
 
 #[server(endpoint = "run_campaign")]
@@ -126,6 +240,7 @@ pub async fn delete_campaign(id: i64) -> Result<(), AppError> {
 #[component]
 pub fn CampaignPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || {
         params
             .read()
@@ -133,45 +248,115 @@ pub fn CampaignPage() -> impl IntoView {
             .and_then(|id| id.parse::<i64>().ok())
             .unwrap_or_default()
     };
-    let run = ServerAction::<RunCampaign>::new();
-    let update = ServerAction::<UpdateDraft>::new();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|page| page.parse::<i64>().ok())
+            .unwrap_or(1)
+    };
+    let actions = Actions::new();
+    // While messages are on their way the page refreshes itself (every 2 s).
+    let tick = RwSignal::new(0u64);
+    let live = RwSignal::new(false);
     let details = Resource::new(
-        move || (id(), run.version().get(), update.version().get()),
-        |(id, _, _)| campaign_details(id),
+        move || (id(), page(), actions.version(), tick.get()),
+        |(id, page, _, _)| campaign_details(id, page),
     );
+    Effect::new(move |_| {
+        if let Some(Ok(Some(details))) = details.get() {
+            live.set(details.campaign.is_live());
+        }
+    });
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if live.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(Some(details)) => Either::Left(view! { <CampaignView details run update/> }),
-                    Ok(None) => Either::Right(view! { <p class="panel">"There is no such campaign."</p> }.into_any()),
-                    Err(e) => Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
+                    Ok(Some(details)) => view! { <CampaignView details actions/> }.into_any(),
+                    Ok(None) => view! { <p class="panel">"There is no such campaign."</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The page's server actions; any of them finishing reloads the details.
+#[derive(Clone, Copy)]
+struct Actions {
+    run: ServerAction<RunCampaign>,
+    update: ServerAction<UpdateDraft>,
+    pause: ServerAction<PauseCampaign>,
+    resume: ServerAction<ResumeCampaign>,
+    cancel: ServerAction<CancelCampaign>,
+    decide: ServerAction<DecideUnknownOutcomes>,
+}
+
+impl Actions {
+    fn new() -> Self {
+        Self {
+            run: ServerAction::new(),
+            update: ServerAction::new(),
+            pause: ServerAction::new(),
+            resume: ServerAction::new(),
+            cancel: ServerAction::new(),
+            decide: ServerAction::new(),
+        }
+    }
+
+    fn version(&self) -> usize {
+        self.run.version().get()
+            + self.update.version().get()
+            + self.pause.version().get()
+            + self.resume.version().get()
+            + self.cancel.version().get()
+            + self.decide.version().get()
+    }
+
+    /// The latest error of the sending controls, in words.
+    fn control_error(&self) -> Option<String> {
+        let message = |e: AppError| match e {
+            AppError::Invalid(f) => f.summary(),
+            other => other.to_string(),
+        };
+        [
+            self.pause.value().get().and_then(Result::err),
+            self.resume.value().get().and_then(Result::err),
+            self.cancel.value().get().and_then(|r| r.err()),
+            self.decide.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(message)
     }
 }
 
 #[component]
-fn CampaignView(
-    details: CampaignDetailsView,
-    run: ServerAction<RunCampaign>,
-    update: ServerAction<UpdateDraft>,
-) -> impl IntoView {
-    let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
+fn CampaignView(details: CampaignDetailsView, actions: Actions) -> impl IntoView {
     let CampaignDetailsView {
         campaign,
         first_recipients,
         capability,
+        results,
+        results_page,
+        results_pages,
     } = details;
-    let delete = ServerAction::<DeleteCampaign>::new();
-    let confirming = RwSignal::new(false);
     let is_draft = campaign.status == "draft";
-    let id = campaign.id;
-    let reason = capability.reason.clone();
     let recipients = campaign.audience_size;
-    let segments = campaign.estimated_segments;
-    let (draft_name, draft_body) = (campaign.name.clone(), campaign.body.clone());
+    let has_run = !campaign.messages.is_empty();
     view! {
         <leptos_meta::Title text=campaign.name.clone()/>
         <div class="page-heading">
@@ -187,75 +372,220 @@ fn CampaignView(
                     <span class="muted small">{format!(" ({}{})", first_recipients.join(", "), if recipients > first_recipients.len() as i64 { ", …" } else { "" })}</span>
                 </dd>
                 <dt>"Message"</dt><dd class="message-body">{campaign.body.clone()}</dd>
-                <dt>"Estimated segments"</dt><dd>{segments}</dd>
+                <dt>"Estimated segments"</dt><dd>{campaign.estimated_segments}</dd>
                 <dt>"Created"</dt><dd>{format!("{} by {}", campaign.created_at, campaign.created_by)}</dd>
-                {(!campaign.messages.is_empty()).then(|| view! {
-                    <dt>"Messages"</dt>
-                    <dd>{campaign.messages.iter().map(|(state, n)| format!("{n} {state}")).collect::<Vec<_>>().join(", ")}</dd>
-                })}
             </dl>
-            {(!campaign.messages.is_empty()).then(|| view! {
-                <p class="muted small">"Messages wait in the queue until the sending engine delivers them through Twilio."</p>
+        </section>
+        {has_run.then(|| view! { <ProgressPanel campaign=campaign.clone() capability=capability.clone() actions/> }.into_any())}
+        {has_run.then(|| view! { <ResultsPanel id=campaign.id results page=results_page pages=results_pages/> }.into_any())}
+        {is_draft.then(|| view! { <DraftPanels campaign=campaign.clone() capability actions/> }.into_any())}
+    }
+}
+
+#[component]
+fn ProgressPanel(
+    campaign: CampaignRow,
+    capability: SmsCapabilityView,
+    actions: Actions,
+) -> impl IntoView {
+    let id = campaign.id;
+    let unknown = campaign
+        .progress()
+        .iter()
+        .find(|(label, _)| *label == "Outcome unknown")
+        .map(|(_, n)| *n)
+        .unwrap_or(0);
+    let confirming_cancel = RwSignal::new(false);
+    let status = campaign.status.clone();
+    let can_resume = capability.can_run;
+    let resume_reason = capability.reason.clone();
+    view! {
+        <section class="panel" aria-labelledby="progress-title">
+            <h2 id="progress-title">"Progress"</h2>
+            {campaign.paused_reason.clone().map(|reason| view! {
+                <p class="callout warn" role="status">{format!("Sending was paused by Outreach: {reason}")}</p>
+            })}
+            {progress_bar(&campaign)}
+            <dl class="counts">
+                {campaign.progress().into_iter().map(|(label, n)| view! {
+                    <div><dt>{label}</dt><dd>{n}</dd></div>
+                }).collect_view()}
+            </dl>
+            <div class="form-actions">
+                {(status == "running").then(|| view! {
+                    <ActionForm action=actions.pause attr:class="inline">
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit" class="button">"Pause sending"</button>
+                    </ActionForm>
+                }.into_any())}
+                {(status == "paused").then(|| view! {
+                    <ActionForm action=actions.resume attr:class="inline">
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit" class="button primary" disabled=!can_resume
+                            aria-describedby="resume-availability">"Resume sending"</button>
+                    </ActionForm>
+                    {resume_reason.clone().filter(|_| !can_resume).map(|reason| view! {
+                        <p id="resume-availability" class="hint small">{reason}</p>
+                    })}
+                }.into_any())}
+                {(status == "running" || status == "paused").then(|| view! {
+                    <Show when=move || !confirming_cancel.get()>
+                        <button type="button" class="button danger" on:click=move |_| confirming_cancel.set(true)>"Cancel campaign"</button>
+                    </Show>
+                    <Show when=move || confirming_cancel.get()>
+                        <p role="status">"Messages not sent yet will never be sent. Cancel the campaign?"</p>
+                        <ActionForm action=actions.cancel attr:class="inline">
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <button type="submit" class="button danger">"Yes, cancel the campaign"</button>
+                        </ActionForm>
+                        <button type="button" class="button" on:click=move |_| confirming_cancel.set(false)>"Keep sending"</button>
+                    </Show>
+                }.into_any())}
+                <a class="button" href=format!("/outreach/campaigns/{id}/results.csv") download="">"Export results (CSV)"</a>
+            </div>
+            {(unknown > 0).then(|| view! {
+                <div class="callout warn" role="group" aria-labelledby="unknown-title">
+                    <h3 id="unknown-title">{format!("Outcome unknown: {unknown}")}</h3>
+                    <p class="small">"Twilio could not confirm whether these messages were sent. Sending them again may message those recipients twice."</p>
+                    <div class="form-actions">
+                        <ActionForm action=actions.decide attr:class="inline">
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <input type="hidden" name="decision" value="send_again"/>
+                            <button type="submit" class="button">"Send them again"</button>
+                        </ActionForm>
+                        <ActionForm action=actions.decide attr:class="inline">
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <input type="hidden" name="decision" value="do_not_send"/>
+                            <button type="submit" class="button">"Don't send them"</button>
+                        </ActionForm>
+                    </div>
+                </div>
+            }.into_any())}
+            {move || actions.control_error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+#[component]
+fn ResultsPanel(id: i64, results: Vec<RecipientRow>, page: i64, pages: i64) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="results-title">
+            <h2 id="results-title">"Recipients"</h2>
+            <div class="table-scroll">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Recipient"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Reason"</th>
+                            <th scope="col">"Attempts"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {results.into_iter().map(|r| view! {
+                            <tr>
+                                <td>{r.phone}</td>
+                                <td>{message_badge(&r.state)}</td>
+                                <td>{r.reason.unwrap_or_default()}</td>
+                                <td>{r.attempts}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {(pages > 1).then(|| view! {
+                <nav class="pager" aria-label="Recipient pages">
+                    {(page > 1).then(|| view! { <a href=format!("/outreach/campaigns/{id}?page={}", page - 1)>"Previous"</a> })}
+                    <span class="small">{format!("Page {page} of {pages}")}</span>
+                    {(page < pages).then(|| view! { <a href=format!("/outreach/campaigns/{id}?page={}", page + 1)>"Next"</a> })}
+                </nav>
             })}
         </section>
-        {is_draft.then(|| view! {
-            <section class="panel" aria-labelledby="run-title">
-                <h2 id="run-title">"Run"</h2>
-                <Show when=move || !confirming.get()>
-                    <button type="button" class="button primary" disabled=!capability.can_run
-                        aria-describedby="run-availability" on:click=move |_| confirming.set(true)>"Run campaign"</button>
-                </Show>
-                <Show when=move || confirming.get()>
-                    <p role="status">{format!("Send {recipients} messages (about {segments} segments) now?")}</p>
-                    <div class="form-actions">
-                        <button type="button" class="button primary" disabled=move || run.pending().get()
-                            on:click=move |_| { run.dispatch(RunCampaign { id }); }>"Start sending"</button>
-                        <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                    </div>
-                </Show>
-                <p id="run-availability" class="hint small">
-                    {match reason.clone().filter(|_| !capability.can_run) {
-                        Some(reason) => Either::Left(view! {
-                            <span>{reason}</span>
-                            {is_admin.then(|| view! { " " <a href="/outreach/settings/sms">"Go to SMS settings"</a> })}
-                        }),
-                        None => Either::Right(view! { <span class="muted">"Each recipient gets one message, exactly once."</span> }),
-                    }}
-                </p>
-                {move || run.value().get().and_then(Result::err).map(|e| view! {
-                    <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+    }
+}
+
+fn message_badge(state: &str) -> impl IntoView + use<> {
+    let class = match state {
+        "delivered" => "badge ok",
+        "undelivered" | "failed" | "opted_out" => "badge bad",
+        "unknown" => "badge warn",
+        _ => "badge",
+    };
+    view! { <span class=class>{state_label(state)}</span> }
+}
+
+#[component]
+fn DraftPanels(
+    campaign: CampaignRow,
+    capability: SmsCapabilityView,
+    actions: Actions,
+) -> impl IntoView {
+    let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
+    let (run, update) = (actions.run, actions.update);
+    let delete = ServerAction::<DeleteCampaign>::new();
+    let confirming = RwSignal::new(false);
+    let id = campaign.id;
+    let reason = capability.reason.clone();
+    let recipients = campaign.audience_size;
+    let segments = campaign.estimated_segments;
+    let (draft_name, draft_body) = (campaign.name.clone(), campaign.body.clone());
+    view! {
+        <section class="panel" aria-labelledby="run-title">
+            <h2 id="run-title">"Run"</h2>
+            <Show when=move || !confirming.get()>
+                <button type="button" class="button primary" disabled=!capability.can_run
+                    aria-describedby="run-availability" on:click=move |_| confirming.set(true)>"Run campaign"</button>
+            </Show>
+            <Show when=move || confirming.get()>
+                <p role="status">{format!("Send {recipients} messages (about {segments} segments) now?")}</p>
+                <div class="form-actions">
+                    <button type="button" class="button primary" disabled=move || run.pending().get()
+                        on:click=move |_| { run.dispatch(RunCampaign { id }); }>"Start sending"</button>
+                    <button type="button" class="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </Show>
+            <p id="run-availability" class="hint small">
+                {match reason.clone().filter(|_| !capability.can_run) {
+                    Some(reason) => Either::Left(view! {
+                        <span>{reason}</span>
+                        {is_admin.then(|| view! { " " <a href="/outreach/settings/sms">"Go to SMS settings"</a> })}
+                    }),
+                    None => Either::Right(view! { <span class="muted">"Each recipient gets one message, exactly once."</span> }),
+                }}
+            </p>
+            {move || run.value().get().and_then(Result::err).map(|e| view! {
+                <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+            })}
+            <ActionForm action=delete attr:class="inline">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="button link danger">"Delete draft"</button>
+            </ActionForm>
+        </section>
+        <section class="panel" aria-labelledby="edit-title">
+            <h2 id="edit-title">"Edit draft"</h2>
+            <ActionForm action=update attr:class="credentials-form">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <div class="field">
+                    <label for="edit-name">"Campaign name"</label>
+                    <input id="edit-name" name="name" type="text" maxlength="100" value=draft_name.clone()/>
+                </div>
+                <div class="field">
+                    <label for="edit-body">"Message"</label>
+                    <textarea id="edit-body" name="body" rows="5" maxlength="1600">{draft_body.clone()}</textarea>
+                </div>
+                <div class="field">
+                    <label for="edit-audience">"Replace the audience"</label>
+                    <textarea id="edit-audience" name="audience" rows="4" spellcheck="false"></textarea>
+                    <p class="hint muted small">"Leave empty to keep the current recipients."</p>
+                </div>
+                {move || update.value().get().map(|result| match result {
+                    Ok(()) => Either::Left(view! { <p class="muted small" role="status">"Saved."</p> }),
+                    Err(e) => Either::Right(view! {
+                        <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+                    }),
                 })}
-                <ActionForm action=delete attr:class="inline">
-                    <input type="hidden" name="id" value=id.to_string()/>
-                    <button type="submit" class="button link danger">"Delete draft"</button>
-                </ActionForm>
-            </section>
-            <section class="panel" aria-labelledby="edit-title">
-                <h2 id="edit-title">"Edit draft"</h2>
-                <ActionForm action=update attr:class="credentials-form">
-                    <input type="hidden" name="id" value=id.to_string()/>
-                    <div class="field">
-                        <label for="edit-name">"Campaign name"</label>
-                        <input id="edit-name" name="name" type="text" maxlength="100" value=draft_name.clone()/>
-                    </div>
-                    <div class="field">
-                        <label for="edit-body">"Message"</label>
-                        <textarea id="edit-body" name="body" rows="5" maxlength="1600">{draft_body.clone()}</textarea>
-                    </div>
-                    <div class="field">
-                        <label for="edit-audience">"Replace the audience"</label>
-                        <textarea id="edit-audience" name="audience" rows="4" spellcheck="false"></textarea>
-                        <p class="hint muted small">"Leave empty to keep the current recipients."</p>
-                    </div>
-                    {move || update.value().get().map(|result| match result {
-                        Ok(()) => Either::Left(view! { <p class="muted small" role="status">"Saved."</p> }),
-                        Err(e) => Either::Right(view! {
-                            <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
-                        }),
-                    })}
-                    <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
-                </ActionForm>
-            </section>
-        })}
+                <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
+            </ActionForm>
+        </section>
     }
 }

@@ -1,3 +1,5 @@
 pub mod audience;
+pub mod lifecycle;
 pub mod message;
+pub mod results;
 pub mod store;

@@ -82,7 +82,7 @@ pub enum CreateError {
     Internal(#[from] anyhow::Error),
 }
 
-const SMS_NOT_AVAILABLE: &str = "SMS is not available: an Org Admin must save valid Twilio credentials in Outreach > Settings > SMS.";
+pub(crate) const SMS_NOT_AVAILABLE: &str = "SMS is not available: an Org Admin must save valid Twilio credentials in Outreach > Settings > SMS.";
 
 /// The segments billed if every recipient gets the body with their own
 /// placeholders filled in.
@@ -188,6 +188,8 @@ pub struct CampaignSummary {
     pub created_at: UnixTime,
     /// Outbound messages per state (`queued`, ...), once it has run.
     pub messages: BTreeMap<String, i64>,
+    /// Why Outreach paused it, when it did.
+    pub paused_reason: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -200,26 +202,13 @@ struct SummaryRow {
     estimated_segments: i64,
     created_by: String,
     created_at: i64,
+    paused_reason: Option<String>,
 }
 
 const SUMMARY_SELECT: &str =
-    "SELECT c.id, c.name, c.status, c.body, c.estimated_segments, c.created_by, c.created_at,
+    "SELECT c.id, c.name, c.status, c.body, c.estimated_segments, c.created_by, c.created_at, c.paused_reason,
         (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id) AS audience_size
      FROM campaigns c";
-
-async fn message_counts(
-    pool: &SqlitePool,
-    campaign: CampaignId,
-) -> anyhow::Result<BTreeMap<String, i64>> {
-    let rows = sqlx::query_as::<_, (String, i64)>(
-        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = ? GROUP BY state",
-    )
-    .bind(campaign)
-    .fetch_all(pool)
-    .await
-    .context("could not count the campaign's messages")?;
-    Ok(rows.into_iter().collect())
-}
 
 fn summary(row: SummaryRow, messages: BTreeMap<String, i64>) -> CampaignSummary {
     CampaignSummary {
@@ -232,6 +221,7 @@ fn summary(row: SummaryRow, messages: BTreeMap<String, i64>) -> CampaignSummary 
         created_by: row.created_by,
         created_at: row.created_at,
         messages,
+        paused_reason: row.paused_reason,
     }
 }
 
@@ -289,7 +279,7 @@ pub async fn fetch_campaign(
     else {
         return Ok(None);
     };
-    let messages = message_counts(pool, row.id).await?;
+    let messages = super::results::message_counts(pool, row.id).await?;
     Ok(Some(summary(row, messages)))
 }
 

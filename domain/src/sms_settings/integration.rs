@@ -522,3 +522,50 @@ pub async fn rewrap_tokens(pool: &SqlitePool, keyring: &Keyring) -> anyhow::Resu
     }
     Ok(report)
 }
+
+pub const REJECTED_WHILE_SENDING: &str = "Twilio rejected the saved Auth Token (error 20003) while sending: it was probably rotated in Twilio. Running campaigns were paused: enter the current Auth Token, then resume them.";
+
+/// Twilio answered a send with 20003: the credentials saved at `version`
+/// are invalid and every running campaign of the organisation is paused,
+/// saying why. Nothing changes if someone saved new credentials since.
+pub async fn mark_rejected_while_sending(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    version: i64,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let marked = sqlx::query(
+        "UPDATE twilio_integrations SET health = 'invalid', health_reason = ?, checked_at = ?
+         WHERE organisation_id = ? AND version = ? AND health = 'valid'",
+    )
+    .bind(REJECTED_WHILE_SENDING)
+    .bind(now)
+    .bind(organisation)
+    .bind(version)
+    .execute(&mut *tx)
+    .await
+    .context("could not mark the credentials invalid")?;
+    if marked.rows_affected() == 0 {
+        return Ok(false);
+    }
+    insert_audit_event(
+        &mut tx,
+        organisation,
+        "Outreach",
+        "Twilio rejected the Auth Token while sending; running campaigns were paused",
+        now,
+    )
+    .await?;
+    crate::sending::queue::pause_running_campaigns(&mut tx, organisation, REJECTED_WHILE_SENDING)
+        .await?;
+    tx.commit().await.context("could not commit")?;
+    tracing::warn!(
+        organisation_id = organisation,
+        "Twilio rejected the saved Auth Token while sending; campaigns paused"
+    );
+    Ok(true)
+}

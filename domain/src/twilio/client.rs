@@ -106,6 +106,87 @@ struct PageMeta {
     next_page_url: Option<String>,
 }
 
+pub struct OutgoingMessage<'a> {
+    pub to: &'a str,
+    pub body: &'a str,
+    pub messaging_service_sid: &'a str,
+    pub status_callback: &'a str,
+}
+
+pub struct MessageSearch<'a> {
+    pub to: &'a str,
+    pub body: &'a str,
+    pub messaging_service_sid: &'a str,
+    /// Unix seconds; messages created earlier are someone else's.
+    pub since: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedMessage {
+    /// `SM...`
+    pub sid: String,
+    /// `accepted`, `queued`, ...
+    pub status: String,
+    /// Set when Twilio reports the message failed or undelivered.
+    pub error_code: Option<u64>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Twilio answered and did not create the message.
+    #[error(transparent)]
+    Rejected(TwilioError),
+    /// The connection never opened: nothing reached Twilio.
+    #[error("Twilio could not be reached: {0}")]
+    NotSent(String),
+    /// The request may have reached Twilio (timeout, reset, 5xx): the
+    /// message may or may not exist.
+    #[error("the outcome is unknown: {0}")]
+    OutcomeUnknown(String),
+}
+
+#[derive(Deserialize)]
+struct MessageBody {
+    sid: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    messaging_service_sid: Option<String>,
+    #[serde(default)]
+    date_created: Option<String>,
+    #[serde(default)]
+    error_code: Option<u64>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+impl From<MessageBody> for AcceptedMessage {
+    fn from(body: MessageBody) -> Self {
+        Self {
+            sid: body.sid,
+            status: body.status.unwrap_or_default(),
+            error_code: body.error_code,
+            error_message: body.error_message,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MessagePage {
+    #[serde(default)]
+    messages: Vec<MessageBody>,
+}
+
+/// Twilio's dates: `Thu, 26 Nov 2026 12:00:00 +0000`.
+fn parse_rfc2822(raw: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc2822)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
     http: reqwest::Client,
@@ -210,6 +291,104 @@ impl TwilioClient {
         Ok(numbers)
     }
 
+    /// `POST /2010-04-01/Accounts/{AC}/Messages.json` through a Messaging
+    /// Service. Twilio has no idempotency key, so the error says whether the
+    /// message was certainly not created (safe to send again) or whether
+    /// nobody knows.
+    pub async fn send_message(
+        &self,
+        sid: &AccountSid,
+        token: &AuthToken,
+        message: &OutgoingMessage<'_>,
+    ) -> Result<AcceptedMessage, SendError> {
+        let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", self.api_base);
+        let response = self
+            .http
+            .post(&url)
+            .basic_auth(sid.as_str(), Some(token.expose_secret()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[
+                ("To", message.to),
+                ("Body", message.body),
+                ("MessagingServiceSid", message.messaging_service_sid),
+                ("StatusCallback", message.status_callback),
+            ])
+            .send()
+            .await
+            .map_err(|e| {
+                // Only a connection that never opened proves nothing was sent.
+                if e.is_connect() {
+                    SendError::NotSent(describe_transport_error(&e))
+                } else {
+                    SendError::OutcomeUnknown(describe_transport_error(&e))
+                }
+            })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| SendError::OutcomeUnknown(describe_transport_error(&e)))?;
+        if status.is_server_error() {
+            return Err(SendError::OutcomeUnknown(format!(
+                "Twilio answered {}",
+                status.as_u16()
+            )));
+        }
+        if !status.is_success() {
+            return Err(SendError::Rejected(classify_error(status, &body)));
+        }
+        let created: MessageBody = serde_json::from_slice(&body).map_err(|e| {
+            SendError::OutcomeUnknown(format!("Twilio's answer could not be read: {e}"))
+        })?;
+        Ok(created.into())
+    }
+
+    /// `GET /2010-04-01/Accounts/{AC}/Messages/{SM}.json`: a message's
+    /// current status, for one whose callbacks never came.
+    pub async fn fetch_message(
+        &self,
+        sid: &AccountSid,
+        token: &AuthToken,
+        message_sid: &str,
+    ) -> Result<AcceptedMessage, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{sid}/Messages/{message_sid}.json",
+            self.api_base
+        );
+        let body: MessageBody = self.get_json(&url, sid, token).await?;
+        Ok(body.into())
+    }
+
+    /// Looks for a message Twilio created for `to` with this body through
+    /// this service, no earlier than `since`: how a send whose answer was
+    /// lost is reconciled. Reads the newest page (50) for that number.
+    pub async fn find_message(
+        &self,
+        sid: &AccountSid,
+        token: &AuthToken,
+        search: &MessageSearch<'_>,
+    ) -> Result<Option<AcceptedMessage>, TwilioError> {
+        let query = serde_urlencoded::to_string([("To", search.to), ("PageSize", "50")])
+            .expect("strings encode");
+        let url = format!(
+            "{}/2010-04-01/Accounts/{sid}/Messages.json?{query}",
+            self.api_base
+        );
+        let page: MessagePage = self.get_json(&url, sid, token).await?;
+        Ok(page
+            .messages
+            .into_iter()
+            .find(|m| {
+                m.body.as_deref() == Some(search.body)
+                    && m.messaging_service_sid.as_deref() == Some(search.messaging_service_sid)
+                    && m.date_created
+                        .as_deref()
+                        .and_then(parse_rfc2822)
+                        .is_some_and(|created| created >= search.since)
+            })
+            .map(AcceptedMessage::from))
+    }
+
     /// Keeps paging on the configured host even if a page names another.
     fn same_host(&self, next: &str) -> String {
         match next.find("/v1/") {
@@ -290,6 +469,15 @@ pub(crate) fn classify_error(status: StatusCode, body: &[u8]) -> TwilioError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilio_dates_are_read_as_unix_seconds() {
+        assert_eq!(
+            parse_rfc2822("Thu, 26 Nov 2026 22:30:00 +0000"),
+            Some(1_795_732_200)
+        );
+        assert_eq!(parse_rfc2822("yesterday"), None);
+    }
 
     #[test]
     fn twilio_error_bodies_map_to_what_the_caller_can_act_on() {

@@ -5,6 +5,7 @@ mod client;
 pub mod simulator;
 
 pub use client::{
-    Account, AccountStatus, AccountType, DEFAULT_API_BASE_URL, DEFAULT_MESSAGING_BASE_URL,
-    MessagingService, TwilioClient, TwilioError,
+    AcceptedMessage, Account, AccountStatus, AccountType, DEFAULT_API_BASE_URL,
+    DEFAULT_MESSAGING_BASE_URL, MessageSearch, MessagingService, OutgoingMessage, SendError,
+    TwilioClient, TwilioError,
 };

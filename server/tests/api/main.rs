@@ -9,6 +9,7 @@ mod helpers;
 mod keys;
 mod logs;
 mod roles_and_organisations;
+mod sending;
 mod sign_in;
 mod sms_settings;
 mod subscription;

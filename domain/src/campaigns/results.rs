@@ -1,0 +1,144 @@
+//! A campaign's results: progress counts, the per-recipient table and the
+//! CSV export.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use sqlx::{FromRow, SqlitePool};
+
+use super::store::CampaignId;
+use crate::{
+    clock::{UnixTime, format_rfc3339},
+    delivery::status::{describe_error, state},
+};
+
+/// One recipient's message, with why it did not arrive in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientResult {
+    pub phone: String,
+    pub state: String,
+    pub twilio_sid: Option<String>,
+    pub twilio_status: Option<String>,
+    pub error_code: Option<i64>,
+    pub reason: Option<String>,
+    pub attempts: i64,
+    pub updated_at: Option<UnixTime>,
+}
+
+#[derive(FromRow)]
+struct ResultRow {
+    phone: String,
+    state: String,
+    twilio_sid: Option<String>,
+    twilio_status: Option<String>,
+    error_code: Option<i64>,
+    error_message: Option<String>,
+    attempts: i64,
+    updated_at: Option<i64>,
+}
+
+fn reason(row: &ResultRow) -> Option<String> {
+    match row.state.as_str() {
+        state::FAILED | state::UNDELIVERED | state::OPTED_OUT => Some(describe_error(
+            row.error_code.and_then(|c| u64::try_from(c).ok()),
+            row.error_message.as_deref(),
+        )),
+        state::UNKNOWN | state::CANCELLED => row.error_message.clone(),
+        _ => None,
+    }
+}
+
+impl From<ResultRow> for RecipientResult {
+    fn from(row: ResultRow) -> Self {
+        Self {
+            reason: reason(&row),
+            phone: row.phone,
+            state: row.state,
+            twilio_sid: row.twilio_sid,
+            twilio_status: row.twilio_status,
+            error_code: row.error_code,
+            attempts: row.attempts,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+const RESULT_COLUMNS: &str =
+    "phone, state, twilio_sid, twilio_status, error_code, error_message, attempts, updated_at";
+
+/// A page of recipients, problems first (failed, unknown, ...), then by number.
+pub async fn fetch_results(
+    pool: &SqlitePool,
+    campaign: CampaignId,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<RecipientResult>> {
+    Ok(sqlx::query_as::<_, ResultRow>(&format!(
+        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = ?
+         ORDER BY phone LIMIT ? OFFSET ?"
+    ))
+    .bind(campaign)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+    .context("could not fetch the results")?
+    .into_iter()
+    .map(RecipientResult::from)
+    .collect())
+}
+
+/// Messages per state, e.g. `{"delivered": 98, "failed": 2}`.
+pub async fn message_counts(
+    pool: &SqlitePool,
+    campaign: CampaignId,
+) -> anyhow::Result<BTreeMap<String, i64>> {
+    let rows = sqlx::query_as::<_, (String, i64)>(
+        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = ? GROUP BY state",
+    )
+    .bind(campaign)
+    .fetch_all(pool)
+    .await
+    .context("could not count the campaign's messages")?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Every recipient's result as CSV (header row first).
+pub async fn export_csv(pool: &SqlitePool, campaign: CampaignId) -> anyhow::Result<Vec<u8>> {
+    let rows = sqlx::query_as::<_, ResultRow>(&format!(
+        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = ? ORDER BY phone"
+    ))
+    .bind(campaign)
+    .fetch_all(pool)
+    .await
+    .context("could not read the results")?;
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 96));
+    writer
+        .write_record([
+            "phone",
+            "status",
+            "reason",
+            "twilio_status",
+            "error_code",
+            "message_sid",
+            "attempts",
+            "updated_at_utc",
+        ])
+        .context("csv")?;
+    for row in rows {
+        let result = RecipientResult::from(row);
+        writer
+            .write_record([
+                result.phone.as_str(),
+                result.state.as_str(),
+                result.reason.as_deref().unwrap_or(""),
+                result.twilio_status.as_deref().unwrap_or(""),
+                &result.error_code.map(|c| c.to_string()).unwrap_or_default(),
+                result.twilio_sid.as_deref().unwrap_or(""),
+                &result.attempts.to_string(),
+                &result.updated_at.map(format_rfc3339).unwrap_or_default(),
+            ])
+            .context("csv")?;
+    }
+    writer.into_inner().context("csv")
+}

@@ -1,0 +1,495 @@
+//! The sending engine inside `outreach serve`.
+//!
+//! One loop claims queued messages of running campaigns (durably, before
+//! sending), paced per organisation by a token bucket, and hands each to a
+//! task bounded by a semaphore. Each task records Twilio's answer:
+//! accepted -> `sent`; 429 -> back in the queue and the organisation backs
+//! off with jitter; a permanent refusal -> `failed` (or `opted_out`) with
+//! its reason; 20003 -> credentials invalid and the organisation's
+//! campaigns paused; no answer -> left `sending` until its lease runs out,
+//! then reconciled (its status callback, or a look-up at Twilio).
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use rand::Rng;
+use sqlx::SqlitePool;
+use tokio::sync::Semaphore;
+
+use super::queue::{self, ClaimedMessage};
+use crate::{
+    clock,
+    crypto::Keyring,
+    organisations::{OrganisationId, fetch_organisation},
+    sms_settings::{
+        capability::{RunPermission, sms_capability},
+        credentials::{AccountSid, AuthToken, MessagingServiceSid},
+        integration::{self, configuration, fetch_integration, saved_auth_token},
+    },
+    twilio::{MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError},
+};
+
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Sends in flight at once, across organisations.
+    pub concurrency: usize,
+    /// Each organisation's sends per second.
+    pub messages_per_second: f64,
+    /// How long a claimed message may wait for Twilio's answer before its
+    /// outcome is reconciled: longer than one request can take.
+    pub lease: Duration,
+    /// Look-ups tried before a person is asked to decide.
+    pub reconcile_attempts: i64,
+    /// How long a `sent` message may go without news before Twilio is
+    /// asked for its status (callbacks can be lost, e.g. after a rotation).
+    pub status_check_after: Duration,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            messages_per_second: 10.0,
+            lease: Duration::from_secs(15),
+            reconcile_attempts: 5,
+            status_check_after: Duration::from_secs(600),
+        }
+    }
+}
+
+/// How fast one organisation may send, and whether it is backing off.
+struct Pace {
+    tokens: f64,
+    refilled: Instant,
+    backoff_until: Option<Instant>,
+    consecutive_limits: u32,
+}
+
+impl Pace {
+    fn new(rate: f64) -> Self {
+        Self {
+            tokens: rate.max(1.0),
+            refilled: Instant::now(),
+            backoff_until: None,
+            consecutive_limits: 0,
+        }
+    }
+
+    /// Up to `wanted` whole tokens; a second's worth at most is saved up.
+    fn take(&mut self, wanted: usize, rate: f64, now: Instant) -> usize {
+        if self.backoff_until.is_some_and(|until| now < until) {
+            return 0;
+        }
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
+        self.refilled = now;
+        let taken = (self.tokens.floor() as usize).min(wanted);
+        self.tokens -= taken as f64;
+        taken
+    }
+
+    fn give_back(&mut self, unused: usize) {
+        self.tokens += unused as f64;
+    }
+
+    /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 30 s,
+    /// each between half and the whole of that.
+    fn back_off(&mut self, now: Instant) {
+        self.consecutive_limits = self.consecutive_limits.saturating_add(1);
+        let ceiling = (0.5 * 2f64.powi(self.consecutive_limits.min(7) as i32 - 1)).min(30.0);
+        let delay = rand::thread_rng().gen_range(ceiling / 2.0..=ceiling);
+        self.backoff_until = Some(now + Duration::from_secs_f64(delay));
+        self.tokens = 0.0;
+    }
+
+    fn succeeded(&mut self) {
+        self.consecutive_limits = 0;
+    }
+}
+
+/// What one organisation sends with, read from its saved integration.
+struct Sender {
+    organisation: OrganisationId,
+    integration_version: i64,
+    account_sid: AccountSid,
+    auth_token: AuthToken,
+    messaging_service_sid: MessagingServiceSid,
+    /// `.../webhooks/twilio/status/{public id}`
+    status_callback: String,
+}
+
+#[derive(Clone)]
+pub struct SendingEngine {
+    pool: SqlitePool,
+    keyring: Arc<Keyring>,
+    twilio: TwilioClient,
+    /// `OUTREACH_PUBLIC_URL`'s origin: where Twilio posts status callbacks.
+    public_origin: String,
+    settings: EngineSettings,
+    slots: Arc<Semaphore>,
+    paces: Arc<Mutex<HashMap<OrganisationId, Pace>>>,
+}
+
+impl SendingEngine {
+    pub fn new(
+        pool: SqlitePool,
+        keyring: Arc<Keyring>,
+        twilio: TwilioClient,
+        public_origin: &str,
+        settings: EngineSettings,
+    ) -> Self {
+        Self {
+            pool,
+            keyring,
+            twilio,
+            public_origin: public_origin.trim_end_matches('/').to_owned(),
+            slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings,
+            paces: Arc::default(),
+        }
+    }
+
+    /// Runs until the task is dropped. Errors (the database busy, ...) are
+    /// logged and the loop carries on: nothing is lost, the queue is durable.
+    pub async fn run(self) {
+        loop {
+            let idle = match self.step().await {
+                Ok(idle) => idle,
+                Err(e) => {
+                    tracing::error!(error = ?e, "the sending engine hit an error; retrying");
+                    true
+                }
+            };
+            // A campaign that starts waits at most this long for its first send.
+            let pause = if idle { 250 } else { 5 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+    }
+
+    fn lease_secs(&self) -> i64 {
+        self.settings.lease.as_secs().max(1) as i64
+    }
+
+    /// One pass: reconcile, complete, claim and dispatch. Returns whether
+    /// there was nothing to do right now.
+    async fn step(&self) -> anyhow::Result<bool> {
+        let now = clock::now();
+        let reconciled = self.reconcile(now).await? + self.check_quiet_messages(now).await?;
+        queue::complete_finished_campaigns(&self.pool, now).await?;
+        let mut by_organisation: BTreeMap<OrganisationId, Vec<i64>> = BTreeMap::new();
+        for (organisation, campaign) in queue::running_campaigns(&self.pool).await? {
+            by_organisation
+                .entry(organisation)
+                .or_default()
+                .push(campaign);
+        }
+        let mut dispatched = 0;
+        for (organisation, campaigns) in by_organisation {
+            let free = self.slots.available_permits().min(200);
+            if free == 0 {
+                break;
+            }
+            let wanted = self.with_pace(organisation, |pace, rate| {
+                pace.take(free, rate, Instant::now())
+            });
+            if wanted == 0 {
+                continue;
+            }
+            let sender = match self.sender(organisation).await {
+                Ok(sender) => Arc::new(sender),
+                Err(reason) => {
+                    self.with_pace(organisation, |pace, _| pace.give_back(wanted));
+                    let mut conn = self.pool.acquire().await?;
+                    queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;
+                    tracing::warn!(organisation_id = organisation, reason, "campaigns paused");
+                    continue;
+                }
+            };
+            let mut claimed = Vec::new();
+            for campaign in campaigns {
+                let remaining = wanted - claimed.len();
+                if remaining == 0 {
+                    break;
+                }
+                claimed.extend(
+                    queue::claim_messages(&self.pool, campaign, remaining, now, self.lease_secs())
+                        .await?,
+                );
+            }
+            let unused = wanted - claimed.len();
+            self.with_pace(organisation, |pace, _| pace.give_back(unused));
+            dispatched += claimed.len();
+            for message in claimed {
+                let permit = self.slots.clone().acquire_owned().await?;
+                let engine = self.clone();
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    engine.send(&sender, message).await;
+                    drop(permit);
+                });
+            }
+        }
+        Ok(dispatched == 0 && reconciled == 0)
+    }
+
+    fn with_pace<T>(&self, organisation: OrganisationId, f: impl FnOnce(&mut Pace, f64) -> T) -> T {
+        let rate = self.settings.messages_per_second;
+        let mut paces = self.paces.lock().expect("never poisoned");
+        f(
+            paces.entry(organisation).or_insert_with(|| Pace::new(rate)),
+            rate,
+        )
+    }
+
+    /// The organisation's saved credentials, if the capability rule lets it
+    /// run campaigns now; otherwise why not.
+    async fn sender(&self, organisation: OrganisationId) -> Result<Sender, String> {
+        let internal = |e: anyhow::Error| {
+            tracing::error!(error = ?e, organisation_id = organisation, "could not load the integration");
+            "Outreach could not read the SMS settings.".to_owned()
+        };
+        let integration = fetch_integration(&self.pool, organisation)
+            .await
+            .map_err(internal)?
+            .map(|i| i.with_effective_health(&self.keyring));
+        let run = sms_capability(configuration(integration.as_ref())).run;
+        let (Some(integration), RunPermission::Allowed) = (integration, run) else {
+            return Err(run.reason().unwrap_or("SMS is not available").to_owned());
+        };
+        let auth_token = saved_auth_token(&self.keyring, &integration)?;
+        let public_id = fetch_organisation(&self.pool, organisation)
+            .await
+            .map_err(internal)?
+            .public_id;
+        Ok(Sender {
+            organisation,
+            integration_version: integration.version,
+            account_sid: AccountSid::parse(&integration.account_sid)
+                .map_err(|_| "The saved Account SID is malformed.".to_owned())?,
+            messaging_service_sid: integration
+                .messaging_service_sid
+                .as_deref()
+                .and_then(|sid| MessagingServiceSid::parse(sid).ok())
+                .ok_or_else(|| {
+                    "A Messaging Service SID is required to run SMS campaigns".to_owned()
+                })?,
+            auth_token,
+            status_callback: format!("{}/webhooks/twilio/status/{public_id}", self.public_origin),
+        })
+    }
+
+    async fn send(&self, sender: &Sender, message: ClaimedMessage) {
+        let status_callback = format!("{}?m={}", sender.status_callback, message.id);
+        let answer = self
+            .twilio
+            .send_message(
+                &sender.account_sid,
+                &sender.auth_token,
+                &OutgoingMessage {
+                    to: &message.phone,
+                    body: &message.body,
+                    messaging_service_sid: sender.messaging_service_sid.as_str(),
+                    status_callback: &status_callback,
+                },
+            )
+            .await;
+        if let Err(e) = self.record(sender, &message, answer).await {
+            // The lease is still set: the message is reconciled later.
+            tracing::error!(error = ?e, message_id = message.id, "could not record a send");
+        }
+    }
+
+    async fn record(
+        &self,
+        sender: &Sender,
+        message: &ClaimedMessage,
+        answer: Result<crate::twilio::AcceptedMessage, SendError>,
+    ) -> anyhow::Result<()> {
+        let now = clock::now();
+        let organisation = sender.organisation;
+        match answer {
+            Ok(accepted) => {
+                self.with_pace(organisation, |pace, _| pace.succeeded());
+                queue::record_accepted(&self.pool, message.id, &accepted.sid, &accepted.status, now)
+                    .await
+            }
+            Err(SendError::Rejected(TwilioError::RateLimited)) => {
+                self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
+                queue::release(&self.pool, message.id, now).await
+            }
+            Err(SendError::NotSent(reason)) => {
+                tracing::warn!(
+                    organisation_id = organisation,
+                    reason,
+                    "Twilio unreachable; backing off"
+                );
+                self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
+                queue::release(&self.pool, message.id, now).await
+            }
+            Err(SendError::Rejected(TwilioError::CredentialsRejected)) => {
+                queue::release(&self.pool, message.id, now).await?;
+                integration::mark_rejected_while_sending(
+                    &self.pool,
+                    organisation,
+                    sender.integration_version,
+                    now,
+                )
+                .await?;
+                Ok(())
+            }
+            Err(SendError::Rejected(
+                error @ (TwilioError::Forbidden { .. }
+                | TwilioError::NotFound
+                | TwilioError::Api {
+                    code: Some(21701 | 21703 | 21704 | 20005 | 10001),
+                    ..
+                }),
+            )) => {
+                // Nothing this organisation sends can succeed: stop, say why.
+                queue::release(&self.pool, message.id, now).await?;
+                let reason = format!(
+                    "Twilio refused to send for this organisation ({error}). An Org Admin should check the SMS settings, then resume."
+                );
+                let mut conn = self.pool.acquire().await?;
+                queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;
+                tracing::warn!(organisation_id = organisation, %error, "campaigns paused");
+                Ok(())
+            }
+            Err(SendError::Rejected(TwilioError::Api {
+                code,
+                message: text,
+                ..
+            })) => queue::record_refused(&self.pool, message, code, &text, now).await,
+            Err(SendError::Rejected(TwilioError::Unreachable(reason)))
+            | Err(SendError::OutcomeUnknown(reason)) => {
+                tracing::warn!(
+                    message_id = message.id,
+                    reason,
+                    "a send's outcome is unknown; it will be reconciled, not resent"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// `sent` messages with no news for a while: ask Twilio where they are.
+    async fn check_quiet_messages(&self, now: clock::UnixTime) -> anyhow::Result<usize> {
+        let quiet_since = now - self.settings.status_check_after.as_secs() as i64;
+        let quiet = queue::quiet_messages(&self.pool, quiet_since, 20).await?;
+        for message in &quiet {
+            let found = match self.sender(message.organisation_id).await {
+                Err(_) => None,
+                Ok(sender) => self
+                    .twilio
+                    .fetch_message(&sender.account_sid, &sender.auth_token, &message.twilio_sid)
+                    .await
+                    .inspect_err(|e| {
+                        tracing::warn!(message_id = message.id, error = %e, "could not look up a message's status");
+                    })
+                    .ok(),
+            };
+            queue::record_looked_up_status(&self.pool, message, found.as_ref(), now).await?;
+        }
+        Ok(quiet.len())
+    }
+
+    /// Messages whose lease ran out with no answer: a callback has not
+    /// settled them, so ask Twilio whether the message exists.
+    async fn reconcile(&self, now: clock::UnixTime) -> anyhow::Result<usize> {
+        let expired = queue::expired_leases(&self.pool, now, 20).await?;
+        for message in &expired {
+            let found = match self.sender(message.organisation_id).await {
+                Err(_) => None,
+                Ok(sender) => Some(
+                    self.twilio
+                        .find_message(
+                            &sender.account_sid,
+                            &sender.auth_token,
+                            &MessageSearch {
+                                to: &message.phone,
+                                body: &message.body,
+                                messaging_service_sid: sender.messaging_service_sid.as_str(),
+                                since: message.claimed_at - 60,
+                            },
+                        )
+                        .await,
+                ),
+            };
+            match found {
+                Some(Ok(Some(accepted))) => {
+                    tracing::info!(
+                        message_id = message.id,
+                        "reconciled: Twilio has the message"
+                    );
+                    queue::adopt_found(
+                        &self.pool,
+                        message.id,
+                        &accepted.sid,
+                        &accepted.status,
+                        now,
+                    )
+                    .await?;
+                }
+                Some(Ok(None)) => {
+                    tracing::info!(
+                        message_id = message.id,
+                        "reconciled: Twilio never created the message; queued again"
+                    );
+                    queue::release(&self.pool, message.id, now).await?;
+                }
+                Some(Err(_)) | None => {
+                    queue::postpone_reconciliation(
+                        &self.pool,
+                        message.id,
+                        now,
+                        self.lease_secs(),
+                        self.settings.reconcile_attempts,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(expired.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_allows_the_rate_and_saves_up_at_most_a_second() {
+        let start = Instant::now();
+        let mut pace = Pace::new(10.0);
+        assert_eq!(pace.take(100, 10.0, start), 10);
+        assert_eq!(pace.take(100, 10.0, start), 0);
+        assert_eq!(pace.take(100, 10.0, start + Duration::from_millis(500)), 5);
+        assert_eq!(pace.take(100, 10.0, start + Duration::from_secs(60)), 10);
+        pace.give_back(3);
+        assert_eq!(pace.take(2, 10.0, start + Duration::from_secs(60)), 2);
+    }
+
+    #[test]
+    fn rate_limits_back_off_exponentially_with_jitter_and_reset_on_success() {
+        let start = Instant::now();
+        let mut pace = Pace::new(10.0);
+        let mut ceilings = Vec::new();
+        for _ in 0..8 {
+            pace.back_off(start);
+            let delay = pace.backoff_until.unwrap() - start;
+            ceilings.push(delay);
+            assert_eq!(pace.take(5, 10.0, start), 0, "no sends while backing off");
+        }
+        assert!(ceilings[0] <= Duration::from_millis(500));
+        assert!(ceilings[0] >= Duration::from_millis(250));
+        assert!(ceilings[7] <= Duration::from_secs(30));
+        assert!(ceilings[7] >= Duration::from_secs(8));
+        assert!(pace.take(5, 10.0, start + Duration::from_secs(31)) > 0);
+        pace.succeeded();
+        pace.back_off(start);
+        assert!(pace.backoff_until.unwrap() - start <= Duration::from_millis(500));
+    }
+}

@@ -1,0 +1,346 @@
+//! The outbound queue's SQL. A message moves
+//! `queued -> sending -> sent -> delivered | undelivered | failed | opted_out`;
+//! `sending` carries a lease: when it runs out with no answer recorded, the
+//! engine reconciles the message with Twilio instead of sending it again.
+
+use anyhow::Context;
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+
+use crate::{
+    campaigns::store::CampaignId,
+    clock::UnixTime,
+    db::is_unique_violation,
+    delivery::status::{TwilioStatus, UNSUBSCRIBED, state},
+    organisations::OrganisationId,
+};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedMessage {
+    pub id: i64,
+    pub campaign_id: CampaignId,
+    pub organisation_id: OrganisationId,
+    pub phone: String,
+    pub body: String,
+    pub claimed_at: UnixTime,
+}
+
+/// Running campaigns, oldest first, with their organisation.
+pub async fn running_campaigns(
+    pool: &SqlitePool,
+) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
+    sqlx::query_as::<_, (i64, i64)>(
+        "SELECT organisation_id, id FROM campaigns WHERE status = 'running'
+         ORDER BY started_at, id",
+    )
+    .fetch_all(pool)
+    .await
+    .context("could not list running campaigns")
+}
+
+/// Durably claims up to `limit` queued messages of a running campaign
+/// before anything is sent: a crash after this leaves them `sending` with
+/// a lease, never forgotten and never blindly resent.
+pub async fn claim_messages(
+    pool: &SqlitePool,
+    campaign: CampaignId,
+    limit: usize,
+    now: UnixTime,
+    lease_secs: i64,
+) -> anyhow::Result<Vec<ClaimedMessage>> {
+    sqlx::query_as::<_, ClaimedMessage>(
+        "UPDATE outbound_messages
+         SET state = 'sending', claimed_at = ?1, lease_until = ?1 + ?2,
+             attempts = attempts + 1, updated_at = ?1
+         WHERE id IN (SELECT id FROM outbound_messages
+                      WHERE campaign_id = ?3 AND state = 'queued' ORDER BY id LIMIT ?4)
+           AND EXISTS (SELECT 1 FROM campaigns WHERE id = ?3 AND status = 'running')
+         RETURNING id, campaign_id,
+                   (SELECT organisation_id FROM campaigns WHERE id = ?3) AS organisation_id,
+                   phone, body, claimed_at",
+    )
+    .bind(now)
+    .bind(lease_secs)
+    .bind(campaign)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await
+    .context("could not claim messages")
+}
+
+/// Twilio created the message (201, or found by a look-up). A callback
+/// that arrived first may already have moved it further: never back.
+pub async fn record_accepted(
+    pool: &SqlitePool,
+    id: i64,
+    sid: &str,
+    twilio_status: &str,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    let status = TwilioStatus::parse(twilio_status).unwrap_or(TwilioStatus::Accepted);
+    let state = status.message_state(None);
+    sqlx::query(
+        "UPDATE outbound_messages
+         SET twilio_sid = COALESCE(twilio_sid, ?1),
+             state = CASE WHEN status_rank < ?2 THEN ?3 ELSE state END,
+             twilio_status = CASE WHEN status_rank < ?2 THEN ?4 ELSE twilio_status END,
+             status_rank = MAX(status_rank, ?2),
+             lease_until = NULL, reconcile_attempts = 0, updated_at = ?5
+         WHERE id = ?6",
+    )
+    .bind(sid)
+    .bind(status.rank())
+    .bind(state)
+    .bind(status.as_str())
+    .bind(now)
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not record the accepted message")?;
+    Ok(())
+}
+
+/// Twilio certainly did not create it (429, 401, no connection): it goes
+/// back in the queue.
+pub async fn release(pool: &SqlitePool, id: i64, now: UnixTime) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbound_messages SET state = 'queued', lease_until = NULL, updated_at = ?
+         WHERE id = ? AND state = 'sending'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not put the message back in the queue")?;
+    Ok(())
+}
+
+/// Twilio refused this message for good (21211, 21610, ...). An
+/// unsubscribed recipient is added to the organisation's opt-outs.
+pub async fn record_refused(
+    pool: &SqlitePool,
+    message: &ClaimedMessage,
+    code: Option<u64>,
+    twilio_message: &str,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let new_state = if code == Some(UNSUBSCRIBED) {
+        state::OPTED_OUT
+    } else {
+        state::FAILED
+    };
+    sqlx::query(
+        "UPDATE outbound_messages
+         SET state = ?, error_code = ?, error_message = ?, lease_until = NULL, updated_at = ?
+         WHERE id = ? AND state = 'sending'",
+    )
+    .bind(new_state)
+    .bind(code.map(|c| c as i64))
+    .bind(twilio_message)
+    .bind(now)
+    .bind(message.id)
+    .execute(&mut *tx)
+    .await
+    .context("could not record the refusal")?;
+    if new_state == state::OPTED_OUT {
+        crate::delivery::inbound::insert_opt_out(
+            &mut tx,
+            message.organisation_id,
+            &message.phone,
+            "twilio_21610",
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await.context("could not commit the refusal")?;
+    Ok(())
+}
+
+/// Messages whose send outcome nobody recorded before the lease ran out.
+pub async fn expired_leases(
+    pool: &SqlitePool,
+    now: UnixTime,
+    limit: usize,
+) -> anyhow::Result<Vec<ClaimedMessage>> {
+    sqlx::query_as::<_, ClaimedMessage>(
+        "SELECT m.id, m.campaign_id, c.organisation_id, m.phone, m.body,
+                COALESCE(m.claimed_at, m.created_at) AS claimed_at
+         FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
+         WHERE m.state = 'sending' AND m.lease_until < ?
+         ORDER BY m.lease_until LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await
+    .context("could not list expired leases")
+}
+
+/// A look-up found the message at Twilio: adopt its SID. If that SID is
+/// already another message's, this one was not sent.
+pub async fn adopt_found(
+    pool: &SqlitePool,
+    id: i64,
+    sid: &str,
+    twilio_status: &str,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    match record_accepted(pool, id, sid, twilio_status, now).await {
+        Err(e)
+            if e.downcast_ref::<sqlx::Error>()
+                .is_some_and(is_unique_violation) =>
+        {
+            release(pool, id, now).await
+        }
+        other => other,
+    }
+}
+
+/// The look-up itself failed: try again after another lease; after
+/// `max_attempts`, a person decides ("outcome unknown").
+pub async fn postpone_reconciliation(
+    pool: &SqlitePool,
+    id: i64,
+    now: UnixTime,
+    lease_secs: i64,
+    max_attempts: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbound_messages
+         SET reconcile_attempts = reconcile_attempts + 1,
+             lease_until = ?1 + ?2, updated_at = ?1,
+             state = CASE WHEN reconcile_attempts + 1 >= ?3 THEN 'unknown' ELSE state END,
+             error_message = CASE WHEN reconcile_attempts + 1 >= ?3
+                 THEN 'Twilio could not confirm whether this message was sent.'
+                 ELSE error_message END
+         WHERE id = ?4 AND state = 'sending'",
+    )
+    .bind(now)
+    .bind(lease_secs)
+    .bind(max_attempts)
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not postpone the reconciliation")?;
+    Ok(())
+}
+
+/// Running campaigns whose every message has a final state are completed.
+/// `unknown` is not final: it waits for a person.
+pub async fn complete_finished_campaigns(
+    pool: &SqlitePool,
+    now: UnixTime,
+) -> anyhow::Result<Vec<CampaignId>> {
+    let completed = sqlx::query_scalar::<_, i64>(
+        "UPDATE campaigns SET status = 'completed', finished_at = ?
+         WHERE status = 'running'
+           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                           AND m.state IN ('queued', 'sending', 'sent', 'unknown'))
+         RETURNING id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    .context("could not complete campaigns")?;
+    for campaign in &completed {
+        tracing::info!(campaign_id = campaign, "campaign completed");
+    }
+    Ok(completed)
+}
+
+/// Pauses every running campaign of the organisation, saying why.
+pub async fn pause_running_campaigns(
+    conn: &mut SqliteConnection,
+    organisation: OrganisationId,
+    reason: &str,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE campaigns SET status = 'paused', paused_reason = ?
+         WHERE organisation_id = ? AND status = 'running'",
+    )
+    .bind(reason)
+    .bind(organisation)
+    .execute(conn)
+    .await
+    .context("could not pause the campaigns")?
+    .rows_affected())
+}
+
+/// A message Twilio has (`sent` or earlier) whose callbacks stopped coming.
+#[derive(Debug, Clone, FromRow)]
+pub struct QuietMessage {
+    pub id: i64,
+    pub organisation_id: OrganisationId,
+    pub phone: String,
+    pub twilio_sid: String,
+    pub status_rank: i64,
+}
+
+/// Messages still `sent` with nothing heard since `quiet_since`: their
+/// callbacks may have been lost (Twilio does not retry them), so the
+/// engine asks Twilio for their status.
+pub async fn quiet_messages(
+    pool: &SqlitePool,
+    quiet_since: UnixTime,
+    limit: usize,
+) -> anyhow::Result<Vec<QuietMessage>> {
+    sqlx::query_as::<_, QuietMessage>(
+        "SELECT m.id, c.organisation_id, m.phone, m.twilio_sid, m.status_rank
+         FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
+         WHERE m.state = 'sent' AND m.twilio_sid IS NOT NULL AND m.updated_at < ?
+         ORDER BY m.updated_at LIMIT ?",
+    )
+    .bind(quiet_since)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await
+    .context("could not list quiet messages")
+}
+
+/// Applies a status learnt by looking the message up (forward only), and
+/// notes the look-up (even a failed one, `None`) so the message is not
+/// asked about again until it has been quiet for a while more.
+pub async fn record_looked_up_status(
+    pool: &SqlitePool,
+    message: &QuietMessage,
+    found: Option<&crate::twilio::AcceptedMessage>,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let moved = match found.and_then(|f| Some((f, TwilioStatus::parse(&f.status)?))) {
+        Some((found, status)) => {
+            crate::delivery::events::advance_message(
+                &mut tx,
+                message.organisation_id,
+                crate::delivery::events::MessageUpdate {
+                    id: message.id,
+                    phone: &message.phone,
+                    current_rank: message.status_rank,
+                    sid: &message.twilio_sid,
+                    status,
+                    error_code: found.error_code,
+                    error_message: found.error_message.as_deref(),
+                },
+                now,
+            )
+            .await?
+        }
+        None => false,
+    };
+    if !moved {
+        sqlx::query("UPDATE outbound_messages SET updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(message.id)
+            .execute(&mut *tx)
+            .await
+            .context("could not note the look-up")?;
+    }
+    tx.commit().await.context("could not commit the look-up")?;
+    Ok(())
+}

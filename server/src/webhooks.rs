@@ -1,0 +1,177 @@
+//! Twilio's webhooks: status callbacks and inbound replies. Each request is
+//! verified with the organisation's Auth Token over the URL rebuilt from
+//! `OUTREACH_PUBLIC_URL` (never the Host header) before anything is written.
+
+use std::sync::Arc;
+
+use app::state::AppState;
+use axum::{
+    Extension, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use domain::{
+    delivery::{
+        events::{StatusCallback, record_delivery_event},
+        inbound::record_inbound_reply,
+        signature::verify_signature,
+    },
+    organisations::{OrganisationId, fetch_organisation_by_public_id},
+    sms_settings::integration::{fetch_integration, saved_auth_token},
+};
+
+use crate::config::PublicUrl;
+
+pub fn router(public_url: PublicUrl) -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/twilio/status/{public_id}", post(status_callback))
+        .route(
+            "/webhooks/twilio/inbound/{public_id}",
+            post(inbound_message),
+        )
+        .layer(Extension(Arc::new(public_url)))
+}
+
+async fn status_callback(
+    State(state): State<AppState>,
+    Extension(public_url): Extension<Arc<PublicUrl>>,
+    Path(public_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (organisation, params) =
+        match verify(&state, &public_url, &public_id, &uri, &headers, &body).await {
+            Ok(verified) => verified,
+            Err(refusal) => return refusal,
+        };
+    let callback = match StatusCallback::parse(params) {
+        Ok(callback) => callback,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    // `m` is the message the callback URL was made for (see sending).
+    let message_id = uri.query().and_then(|query| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .into_iter()
+            .find(|(key, _)| key == "m")?
+            .1
+            .parse::<i64>()
+            .ok()
+    });
+    match record_delivery_event(
+        &state.pool,
+        organisation,
+        message_id,
+        &callback,
+        domain::clock::now(),
+    )
+    .await
+    {
+        Ok(recorded) => {
+            tracing::debug!(
+                organisation_id = organisation,
+                ?recorded,
+                status = callback.message_status(),
+                "status callback"
+            );
+            StatusCode::OK.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, organisation_id = organisation, "could not record a status callback");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn inbound_message(
+    State(state): State<AppState>,
+    Extension(public_url): Extension<Arc<PublicUrl>>,
+    Path(public_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (organisation, params) =
+        match verify(&state, &public_url, &public_id, &uri, &headers, &body).await {
+            Ok(verified) => verified,
+            Err(refusal) => return refusal,
+        };
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let (Some(from), Some(text)) = (field("From"), field("Body")) else {
+        return (StatusCode::BAD_REQUEST, "From and Body are required").into_response();
+    };
+    if let Err(e) =
+        record_inbound_reply(&state.pool, organisation, from, text, domain::clock::now()).await
+    {
+        tracing::error!(error = ?e, organisation_id = organisation, "could not record a reply");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    // An empty TwiML answer: Outreach sends no reply of its own (Twilio's
+    // opt-out handling confirms STOP and START to the person).
+    (
+        [(header::CONTENT_TYPE, "text/xml")],
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+    )
+        .into_response()
+}
+
+/// The organisation and the posted parameters, if the request is Twilio's:
+/// 404 for an unknown organisation, 400 for a body that is not a form, 403
+/// for a missing or wrong signature. Nothing is written before this passes.
+async fn verify(
+    state: &AppState,
+    public_url: &PublicUrl,
+    public_id: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(OrganisationId, Vec<(String, String)>), Response> {
+    let internal = |e: anyhow::Error| {
+        tracing::error!(error = ?e, "could not verify a webhook");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    };
+    let organisation = fetch_organisation_by_public_id(&state.pool, public_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| (StatusCode::NOT_FOUND, "No such organisation").into_response())?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let params: Vec<(String, String)> = is_form
+        .then(|| serde_urlencoded::from_bytes(body).ok())
+        .flatten()
+        .ok_or_else(|| (StatusCode::BAD_REQUEST, "Expected a form-encoded body").into_response())?;
+    let forbidden = || (StatusCode::FORBIDDEN, "Invalid Twilio signature").into_response();
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(forbidden)?;
+    let integration = fetch_integration(&state.pool, organisation.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(forbidden)?;
+    let token = saved_auth_token(&state.keyring, &integration).map_err(|_| forbidden())?;
+    let url = format!(
+        "{}{}",
+        public_url.origin(),
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    if !verify_signature(token.expose_secret().as_bytes(), &url, &params, signature) {
+        tracing::warn!(
+            organisation_id = organisation.id,
+            "refused a webhook with a wrong signature"
+        );
+        return Err(forbidden());
+    }
+    Ok((organisation.id, params))
+}

@@ -1,0 +1,653 @@
+//! Running campaigns through the Twilio simulator over real HTTP: every
+//! recipient exactly once, whatever Twilio does in between.
+
+use std::time::Duration;
+
+use app::campaigns::CampaignDetailsView;
+use domain::{
+    twilio::simulator::{CallbackPlan, Outcome, SendFault},
+    users::Role,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+pub const ADMIN: &str = "alice@acme.test";
+
+/// `count` distinct valid US numbers.
+pub fn numbers(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| format!("+1415555{:04}", 2000 + i))
+        .collect()
+}
+
+/// An organisation with saved, valid credentials and a Messaging Service;
+/// returns the Org Admin's cookie.
+pub async fn configured_organisation(app: &TestApp) -> String {
+    let organisation = app.create_organisation("Acme", true).await;
+    app.create_user(&organisation, ADMIN, Role::OrgAdmin).await;
+    let admin = app.signed_in(ADMIN).await;
+    let saved = app
+        .call(
+            "save_twilio_integration",
+            Some(&admin),
+            &[
+                ("section", "everything"),
+                ("account_sid", &app.account.sid),
+                ("auth_token", &app.account.auth_token),
+                ("messaging_service_sid", &app.service.sid),
+                ("version", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    admin
+}
+
+/// Creates and runs a campaign to these numbers; returns its id.
+pub async fn run_campaign_to(app: &TestApp, cookie: &str, name: &str, numbers: &[String]) -> i64 {
+    let audience = format!("phone\n{}\n", numbers.join("\n"));
+    let created = app
+        .call_json(
+            "create_campaign",
+            cookie,
+            json!({ "name": name, "channel": "sms", "audience": audience, "body": "Polls open at 7am." }),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let id: i64 = created.json().await.unwrap();
+    let run = app
+        .call("run_campaign", Some(cookie), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(run.status(), StatusCode::OK);
+    id
+}
+
+pub async fn campaign_status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("SELECT status FROM campaigns WHERE id = ?")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Waits (up to `limit`) until the campaign has this status.
+pub async fn wait_for_status(app: &TestApp, id: i64, status: &str, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let now = campaign_status(app, id).await;
+        if now == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "campaign {id} is still {now:?} (messages: {:?}), expected {status:?}",
+            states(app).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// (phone, state, error code) of every outbound message.
+pub async fn states(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
+    sqlx::query_as("SELECT phone, state, error_code FROM outbound_messages ORDER BY phone")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Every recipient got exactly one message from the simulated Twilio.
+fn assert_each_exactly_once(app: &TestApp, numbers: &[String]) {
+    let sent = app.twilio.messages_per_recipient();
+    for number in numbers {
+        assert_eq!(
+            sent.get(number),
+            Some(&1),
+            "{number} was messaged {:?} times",
+            sent.get(number)
+        );
+    }
+    assert_eq!(sent.len(), numbers.len(), "someone else was messaged");
+}
+
+#[tokio::test]
+async fn a_running_campaign_reaches_every_recipient_once_and_completes() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(25);
+
+    let id = run_campaign_to(&app, &admin, "Election day", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+
+    assert_each_exactly_once(&app, &recipients);
+    assert!(
+        states(&app)
+            .await
+            .iter()
+            .all(|(_, state, _)| state == "delivered")
+    );
+    // Each send went through the Messaging Service, with a status callback
+    // on this organisation's URL that names the message.
+    let organisation = app.organisation(1).await;
+    for message in app.twilio.messages() {
+        assert_eq!(message.messaging_service_sid, app.service.sid);
+        let callback = message.status_callback.unwrap();
+        assert!(
+            callback.starts_with(&format!(
+                "{}/webhooks/twilio/status/{}?m=",
+                app.address, organisation.public_id
+            )),
+            "{callback}"
+        );
+    }
+    // Every callback was verified and stored: sent + delivered per message.
+    let callbacks = app.twilio.posted_callbacks();
+    assert_eq!(callbacks.len(), 50);
+    assert!(
+        callbacks.iter().all(|c| c.answer == Some(200)),
+        "{callbacks:?}"
+    );
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 50);
+    // The campaign page and list show the counts.
+    let details: Option<CampaignDetailsView> = app
+        .call(
+            "campaign_details",
+            Some(&admin),
+            &[("id", &id.to_string()), ("page", "1")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let details = details.unwrap();
+    assert_eq!(details.campaign.status, "completed");
+    assert_eq!(details.campaign.messages, [("delivered".to_owned(), 25)]);
+    assert_eq!(details.results.len(), 25);
+    assert!(
+        details
+            .results
+            .iter()
+            .all(|r| r.state == "delivered" && r.attempts == 1)
+    );
+}
+
+#[tokio::test]
+async fn a_429_storm_backs_off_and_still_reaches_everyone_exactly_once() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(30);
+    app.twilio.rate_limit_next(12);
+
+    let id = run_campaign_to(&app, &admin, "Storm", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(60)).await;
+
+    assert_each_exactly_once(&app, &recipients);
+    let limited = app
+        .twilio
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(limited, 12);
+    assert!(
+        states(&app)
+            .await
+            .iter()
+            .all(|(_, state, _)| state == "delivered")
+    );
+}
+
+#[tokio::test]
+async fn permanent_errors_fail_only_that_message_with_a_reason_and_the_campaign_completes() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(6);
+    app.twilio
+        .set_outcome(&recipients[0], Outcome::Refused(21211));
+    app.twilio
+        .set_outcome(&recipients[1], Outcome::Refused(21610));
+    app.twilio
+        .set_outcome(&recipients[2], Outcome::Refused(21614));
+    app.twilio
+        .set_outcome(&recipients[3], Outcome::Failed(30005));
+    app.twilio
+        .set_outcome(&recipients[4], Outcome::Undelivered(30003));
+
+    let id = run_campaign_to(&app, &admin, "Mixed", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+
+    let expected = [
+        ("failed", Some(21211)),
+        ("opted_out", Some(21610)),
+        ("failed", Some(21614)),
+        ("failed", Some(30005)),
+        ("undelivered", Some(30003)),
+        ("delivered", None),
+    ];
+    let states = states(&app).await;
+    for ((phone, state, code), (want_state, want_code)) in states.iter().zip(expected) {
+        assert_eq!((state.as_str(), *code), (want_state, want_code), "{phone}");
+    }
+    // The unsubscribed number is now an opt-out of the organisation.
+    let opted_out: Vec<(String, String)> = sqlx::query_as("SELECT phone, source FROM opt_outs")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        opted_out,
+        [(recipients[1].clone(), "twilio_21610".to_owned())]
+    );
+    // Reasons in words on the page.
+    let details: Option<CampaignDetailsView> = app
+        .call(
+            "campaign_details",
+            Some(&admin),
+            &[("id", &id.to_string()), ("page", "1")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<Option<String>> = details
+        .unwrap()
+        .results
+        .into_iter()
+        .map(|r| r.reason)
+        .collect();
+    assert!(
+        reasons[0]
+            .as_deref()
+            .unwrap()
+            .contains("not a valid phone number")
+    );
+    assert!(reasons[1].as_deref().unwrap().contains("opted out"));
+    assert!(reasons[4].as_deref().unwrap().contains("unreachable"));
+    assert_eq!(reasons[5], None);
+}
+
+#[tokio::test]
+async fn a_token_rotated_mid_campaign_pauses_it_tells_the_admin_and_it_resumes_after_a_fix() {
+    let app = spawn_app_with(|config| {
+        config.sending.messages_per_second = 5.0;
+        // Callbacks signed with the new token are refused (403) until the
+        // admin saves it; Outreach then asks Twilio for those statuses.
+        config.sending.status_check_after = Duration::from_secs(1);
+    })
+    .await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(20);
+
+    let id = run_campaign_to(&app, &admin, "Rotation", &recipients).await;
+    // Let a few go, then rotate the token in "the Twilio Console".
+    while app.twilio.messages().len() < 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let new_token = app.twilio.rotate_token(&app.account.sid);
+    wait_for_status(&app, id, "paused", Duration::from_secs(20)).await;
+
+    let (health, reason): (String, String) =
+        sqlx::query_as("SELECT health, health_reason FROM twilio_integrations")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(health, "invalid");
+    assert!(reason.contains("20003"), "{reason}");
+    let paused_reason: String = sqlx::query_scalar("SELECT paused_reason FROM campaigns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(paused_reason.contains("rotated"), "{paused_reason}");
+    // The Org Admin sees why on the SMS settings page.
+    let page = app
+        .get("/outreach/settings/sms", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Running campaigns were paused"),
+        "the settings page says why"
+    );
+    // Resuming is refused while the credentials are invalid.
+    let refused = app
+        .call("resume_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert!(refused.status().is_client_error() || refused.status().is_server_error());
+
+    let saved = app
+        .call(
+            "save_twilio_integration",
+            Some(&admin),
+            &[
+                ("section", "account_sid_and_auth_token"),
+                ("account_sid", &app.account.sid),
+                ("auth_token", &new_token),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.status(),
+        StatusCode::OK,
+        "{}",
+        saved.text().await.unwrap()
+    );
+    let resumed = app
+        .call("resume_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(resumed.status(), StatusCode::OK);
+    wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
+
+    assert_each_exactly_once(&app, &recipients);
+    assert!(
+        states(&app)
+            .await
+            .iter()
+            .all(|(_, state, _)| state == "delivered")
+    );
+}
+
+#[tokio::test]
+async fn duplicate_and_out_of_order_callbacks_never_move_a_status_backwards() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    app.twilio.set_callbacks(CallbackPlan {
+        duplicates: true,
+        out_of_order: true,
+        ..CallbackPlan::default()
+    });
+    let recipients = numbers(10);
+
+    let id = run_campaign_to(&app, &admin, "Shuffled", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+    // The late `sent` and the repeats arrive after `delivered`.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.twilio.posted_callbacks().len() < 40 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert!(
+        states(&app)
+            .await
+            .iter()
+            .all(|(_, state, _)| state == "delivered")
+    );
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT twilio_status FROM outbound_messages")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, ["delivered"]);
+    // Stored once per (message, status), raw.
+    let events: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT message_status, COUNT(*) FROM delivery_events GROUP BY message_status ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        [("delivered".to_owned(), 10), ("sent".to_owned(), 10)]
+    );
+    assert!(
+        app.twilio
+            .posted_callbacks()
+            .iter()
+            .all(|c| c.answer == Some(200))
+    );
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_is_lost_is_reconciled_by_its_callback_not_resent() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    app.twilio
+        .fault_next_sends(&[SendFault::DropAnswer, SendFault::DropAnswer]);
+    let recipients = numbers(5);
+
+    let id = run_campaign_to(&app, &admin, "Lost answers", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+
+    assert_each_exactly_once(&app, &recipients);
+    assert!(
+        states(&app)
+            .await
+            .iter()
+            .all(|(_, state, _)| state == "delivered")
+    );
+}
+
+#[tokio::test]
+async fn without_callbacks_a_lost_answer_is_reconciled_by_a_look_up_and_a_failed_send_is_retried_once()
+ {
+    let app = spawn_app_with(|config| config.twilio.timeout = Duration::from_secs(1)).await;
+    let admin = configured_organisation(&app).await;
+    app.twilio.set_callbacks(CallbackPlan {
+        enabled: false,
+        ..CallbackPlan::default()
+    });
+    // The first send is created but its answer lost; the second gets a 500
+    // and was not created.
+    app.twilio
+        .fault_next_sends(&[SendFault::DropAnswer, SendFault::ServerError]);
+    let recipients = numbers(4);
+
+    run_campaign_to(&app, &admin, "Look-ups", &recipients).await;
+    // Without callbacks, messages stop at `sent` (Twilio has them), or at
+    // the status the look-up found.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let states = states(&app).await;
+        if states
+            .iter()
+            .all(|(_, state, _)| state == "sent" || state == "delivered")
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    assert_each_exactly_once(&app, &recipients);
+    let sids: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT twilio_sid FROM outbound_messages ORDER BY phone")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let mut simulated: Vec<(String, String)> = app
+        .twilio
+        .messages()
+        .into_iter()
+        .map(|m| (m.to, m.sid))
+        .collect();
+    simulated.sort();
+    assert_eq!(
+        sids.into_iter().map(Option::unwrap).collect::<Vec<_>>(),
+        simulated
+            .into_iter()
+            .map(|(_, sid)| sid)
+            .collect::<Vec<_>>(),
+        "each message carries the SID Twilio gave it"
+    );
+    // The look-up went to Twilio's Messages list.
+    assert!(
+        app.twilio
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path.ends_with("/Messages.json"))
+    );
+}
+
+#[tokio::test]
+async fn pausing_stops_sending_resuming_finishes_and_cancelling_withdraws_what_is_left() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 4.0).await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(40);
+    let id = run_campaign_to(&app, &admin, "Controls", &recipients).await;
+    let form = [("id", id.to_string())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let paused = app.call("pause_campaign", Some(&admin), &form).await;
+    assert_eq!(paused.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent_when_paused = app.twilio.messages().len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.twilio.messages().len(),
+        sent_when_paused,
+        "nothing is sent while paused"
+    );
+    assert!(sent_when_paused < 40);
+
+    let resumed = app.call("resume_campaign", Some(&admin), &form).await;
+    assert_eq!(resumed.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let cancelled = app.call("cancel_campaign", Some(&admin), &form).await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let withdrawn: u64 = cancelled.json().await.unwrap();
+    assert!(withdrawn > 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    assert_eq!(campaign_status(&app, id).await, "cancelled");
+    let sent = app.twilio.messages().len();
+    let cancelled_messages = states(&app)
+        .await
+        .iter()
+        .filter(|(_, state, _)| state == "cancelled")
+        .count();
+    assert_eq!(
+        sent + cancelled_messages,
+        40,
+        "each recipient sent once or withdrawn"
+    );
+    assert_eq!(cancelled_messages as u64, withdrawn);
+    // A finished campaign cannot be resumed.
+    let refused = app.call("resume_campaign", Some(&admin), &form).await;
+    assert!(!refused.status().is_success());
+}
+
+#[tokio::test]
+async fn a_person_decides_about_messages_whose_outcome_is_unknown() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    app.twilio.set_callbacks(CallbackPlan {
+        enabled: false,
+        ..CallbackPlan::default()
+    });
+    let recipients = numbers(3);
+    let id = run_campaign_to(&app, &admin, "Unknown", &recipients).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.twilio.messages().len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Arrange: two messages whose look-ups kept failing (what the engine
+    // does after its last attempt).
+    sqlx::query(
+        "UPDATE outbound_messages SET state = 'unknown', twilio_sid = NULL WHERE phone IN (?, ?)",
+    )
+    .bind(&recipients[0])
+    .bind(&recipients[1])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let id_text = id.to_string();
+
+    let bad = app
+        .call(
+            "decide_unknown_outcomes",
+            Some(&admin),
+            &[("id", &id_text), ("decision", "maybe")],
+        )
+        .await;
+    assert!(!bad.status().is_success());
+    let decided = app
+        .call(
+            "decide_unknown_outcomes",
+            Some(&admin),
+            &[("id", &id_text), ("decision", "do_not_send")],
+        )
+        .await;
+    assert_eq!(decided.json::<u64>().await.unwrap(), 2);
+
+    let states = states(&app).await;
+    assert_eq!(states[0].1, "failed");
+    assert_eq!(states[1].1, "failed");
+    let details: Option<CampaignDetailsView> = app
+        .call(
+            "campaign_details",
+            Some(&admin),
+            &[("id", &id_text), ("page", "1")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reason = details.unwrap().results[0].reason.clone().unwrap();
+    assert!(reason.contains("chose not to send"), "{reason}");
+    assert_eq!(app.twilio.messages().len(), 3, "nothing was resent");
+}
+
+#[tokio::test]
+async fn results_export_as_csv_for_members_of_the_organisation_only() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(3);
+    app.twilio
+        .set_outcome(&recipients[0], Outcome::Refused(21211));
+    let id = run_campaign_to(&app, &admin, "Export", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+
+    let response = app
+        .get(
+            &format!("/outreach/campaigns/{id}/results.csv"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "phone,status,reason,twilio_status,error_code,message_sid,attempts,updated_at_utc"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[1].starts_with(&format!(
+            "{},failed,The number is not a valid phone number.,,21211,,1,",
+            recipients[0]
+        )),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(&format!("{},delivered,,delivered,,SM", recipients[1])),
+        "{}",
+        lines[2]
+    );
+
+    let other = app.create_organisation("Other", true).await;
+    app.create_user(&other, "eve@other.test", Role::OrgAdmin)
+        .await;
+    let eve = app.signed_in("eve@other.test").await;
+    let response = app
+        .get(&format!("/outreach/campaigns/{id}/results.csv"), Some(&eve))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let anonymous = app
+        .get(&format!("/outreach/campaigns/{id}/results.csv"), None)
+        .await;
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+}
