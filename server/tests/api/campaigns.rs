@@ -180,7 +180,7 @@ async fn campaigns_are_only_ever_seen_and_changed_by_their_own_organisation() {
         .call(
             "campaign_details",
             Some(&outsider),
-            &[("id", &id.to_string())],
+            &[("id", &id.to_string()), ("page", "1")],
         )
         .await
         .json()
@@ -197,10 +197,41 @@ async fn campaigns_are_only_ever_seen_and_changed_by_their_own_organisation() {
         )
         .await;
 
+    let mut controls = Vec::new();
+    for endpoint in ["pause_campaign", "resume_campaign", "cancel_campaign"] {
+        controls.push(
+            app.call(endpoint, Some(&outsider), &[("id", &id.to_string())])
+                .await
+                .status(),
+        );
+    }
+    let decided: Result<u64, _> = app
+        .call(
+            "decide_unknown_outcomes",
+            Some(&outsider),
+            &[("id", &id.to_string()), ("decision", "send_again")],
+        )
+        .await
+        .json()
+        .await;
+    let export = app
+        .get(
+            &format!("/outreach/campaigns/{id}/results.csv"),
+            Some(&outsider),
+        )
+        .await;
+
     assert!(listed.is_empty());
     assert!(details.is_null());
     assert!(run.status().is_server_error());
     assert!(delete.status().is_server_error());
+    assert!(controls.iter().all(|s| !s.is_success()), "{controls:?}");
+    assert_eq!(
+        decided.unwrap(),
+        0,
+        "another organisation's messages are untouched"
+    );
+    assert_eq!(export.status(), reqwest::StatusCode::NOT_FOUND);
     assert_eq!(campaign_count(&app).await, 1);
     assert!(outbound(&app).await.is_empty());
 }

@@ -3,6 +3,7 @@
 
 mod campaigns;
 mod cli;
+mod crash_recovery;
 mod demo;
 mod health;
 mod helpers;
@@ -13,3 +14,4 @@ mod sending;
 mod sign_in;
 mod sms_settings;
 mod subscription;
+mod webhooks;

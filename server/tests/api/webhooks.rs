@@ -1,0 +1,348 @@
+//! Twilio's webhooks over real HTTP: only requests signed with the
+//! organisation's Auth Token over the public URL are believed.
+
+use std::time::Duration;
+
+use domain::{delivery::signature::twilio_signature, twilio::simulator::CallbackPlan};
+use reqwest::StatusCode;
+
+use crate::{
+    helpers::{TestApp, https_public_url, spawn_app, spawn_app_with},
+    sending::{configured_organisation, numbers, run_campaign_to, states},
+};
+
+const PUBLIC: &str = "https://outreach.example.org";
+
+struct Posted {
+    status: StatusCode,
+    body: String,
+}
+
+/// Posts `params` as a form to `path`, with this `X-Twilio-Signature`.
+async fn post(
+    app: &TestApp,
+    path: &str,
+    params: &[(&str, &str)],
+    signature: Option<String>,
+) -> Posted {
+    let mut request = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .form(params);
+    if let Some(signature) = signature {
+        request = request.header("X-Twilio-Signature", signature);
+    }
+    let response = request.send().await.unwrap();
+    Posted {
+        status: response.status(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+fn sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    twilio_signature(token.as_bytes(), url, &params)
+}
+
+async fn event_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// A campaign whose one message Twilio accepted, with no callbacks yet:
+/// returns (status path, message SID).
+async fn sent_message(app: &TestApp) -> (String, String) {
+    app.twilio.set_callbacks(CallbackPlan {
+        enabled: false,
+        ..CallbackPlan::default()
+    });
+    let admin = configured_organisation(app).await;
+    run_campaign_to(app, &admin, "Hooks", &numbers(1)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while states(app).await[0].1 != "sent" {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let public_id = app.organisation(1).await.public_id;
+    let sid = app.twilio.messages()[0].sid.clone();
+    (format!("/webhooks/twilio/status/{public_id}"), sid)
+}
+
+fn delivered<'a>(app: &'a TestApp, sid: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("AccountSid", app.account.sid.as_str()),
+        ("MessageSid", sid),
+        ("MessageStatus", "delivered"),
+        ("To", "+14155552000"),
+        ("ApiVersion", "2010-04-01"),
+    ]
+}
+
+#[tokio::test]
+async fn a_callback_signed_with_the_auth_token_is_stored_and_moves_the_message() {
+    let app = spawn_app().await;
+    let (path, sid) = sent_message(&app).await;
+    let params = delivered(&app, &sid);
+    let url = format!("{}{path}", app.address);
+
+    let posted = post(
+        &app,
+        &path,
+        &params,
+        Some(sign(&app.account.auth_token, &url, &params)),
+    )
+    .await;
+
+    assert_eq!(posted.status, StatusCode::OK);
+    assert_eq!(states(&app).await[0].1, "delivered");
+    let raw: String = sqlx::query_scalar("SELECT params FROM delivery_events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(raw.contains("ApiVersion"), "every parameter is kept: {raw}");
+}
+
+#[tokio::test]
+async fn forged_unsigned_and_altered_callbacks_get_403_and_write_nothing() {
+    let app = spawn_app().await;
+    let (path, sid) = sent_message(&app).await;
+    let url = format!("{}{path}", app.address);
+    let params = delivered(&app, &sid);
+    let genuine = sign(&app.account.auth_token, &url, &params);
+
+    let forged = post(
+        &app,
+        &path,
+        &params,
+        Some(sign("not the token", &url, &params)),
+    )
+    .await;
+    let unsigned = post(&app, &path, &params, None).await;
+    // A real signature replayed with a changed parameter.
+    let mut altered = params.clone();
+    altered[2] = ("MessageStatus", "undelivered");
+    let replayed = post(&app, &path, &altered, Some(genuine.clone())).await;
+    // ...or an added one, or to another URL.
+    let mut added = params.clone();
+    added.push(("ErrorCode", "30003"));
+    let extended = post(&app, &path, &added, Some(genuine.clone())).await;
+    let elsewhere = post(&app, &format!("{path}?m=1"), &params, Some(genuine)).await;
+
+    for (what, posted) in [
+        ("forged", forged),
+        ("unsigned", unsigned),
+        ("replayed", replayed),
+        ("extended", extended),
+        ("elsewhere", elsewhere),
+    ] {
+        assert_eq!(posted.status, StatusCode::FORBIDDEN, "{what}");
+    }
+    assert_eq!(event_count(&app).await, 0);
+    assert_eq!(states(&app).await[0].1, "sent");
+}
+
+#[tokio::test]
+async fn unknown_organisations_get_404_and_malformed_bodies_400() {
+    let app = spawn_app().await;
+    let (path, sid) = sent_message(&app).await;
+    let url = format!("{}{path}", app.address);
+
+    let unknown = post(
+        &app,
+        "/webhooks/twilio/status/no-such-organisation",
+        &delivered(&app, &sid),
+        Some("x".into()),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let json = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("X-Twilio-Signature", "x")
+        .json(&serde_json::json!({ "MessageSid": sid }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+
+    // Signed correctly, but not a status callback.
+    let params = [
+        ("AccountSid", app.account.sid.as_str()),
+        ("MessageStatus", "sent"),
+    ];
+    let no_sid = post(
+        &app,
+        &path,
+        &params,
+        Some(sign(&app.account.auth_token, &url, &params)),
+    )
+    .await;
+    assert_eq!(no_sid.status, StatusCode::BAD_REQUEST);
+    assert!(no_sid.body.contains("MessageSid"), "{}", no_sid.body);
+    assert_eq!(event_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn unknown_statuses_are_kept_raw_and_change_nothing() {
+    let app = spawn_app().await;
+    let (path, sid) = sent_message(&app).await;
+    let url = format!("{}{path}", app.address);
+    let params = [
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "partially_delivered"),
+    ];
+
+    let posted = post(
+        &app,
+        &path,
+        &params,
+        Some(sign(&app.account.auth_token, &url, &params)),
+    )
+    .await;
+
+    assert_eq!(posted.status, StatusCode::OK);
+    assert_eq!(event_count(&app).await, 1);
+    assert_eq!(states(&app).await[0].1, "sent");
+}
+
+#[tokio::test]
+async fn the_signed_url_is_rebuilt_from_the_public_url_with_or_without_its_default_port() {
+    let app = spawn_app_with(https_public_url).await;
+    let (path, sid) = sent_message(&app).await;
+    let params = delivered(&app, &sid);
+    let token = &app.account.auth_token;
+
+    // Signed for the address the request really reached (the Host header):
+    // not what Twilio was given, so refused.
+    let host = post(
+        &app,
+        &path,
+        &params,
+        Some(sign(token, &format!("{}{path}", app.address), &params)),
+    )
+    .await;
+    assert_eq!(host.status, StatusCode::FORBIDDEN);
+    // A spoofed Host header changes nothing either.
+    let spoofed = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("Host", "evil.example")
+        .header(
+            "X-Twilio-Signature",
+            sign(token, &format!("http://evil.example{path}"), &params),
+        )
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), StatusCode::FORBIDDEN);
+
+    let with_port = post(
+        &app,
+        &path,
+        &params,
+        Some(sign(token, &format!("{PUBLIC}:443{path}"), &params)),
+    )
+    .await;
+    assert_eq!(with_port.status, StatusCode::OK);
+    let without_port = post(
+        &app,
+        &path,
+        &params,
+        Some(sign(token, &format!("{PUBLIC}{path}"), &params)),
+    )
+    .await;
+    assert_eq!(
+        without_port.status,
+        StatusCode::OK,
+        "a duplicate is still answered 200"
+    );
+    assert_eq!(event_count(&app).await, 1, "the duplicate was ignored");
+    assert_eq!(states(&app).await[0].1, "delivered");
+}
+
+#[tokio::test]
+async fn stop_and_start_replies_opt_a_number_out_and_back_in() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let public_id = app.organisation(1).await.public_id;
+    let path = format!("/webhooks/twilio/inbound/{public_id}");
+    let url = format!("{}{path}", app.address);
+    let token = app.account.auth_token.clone();
+    let reply = |body: &'static str| {
+        vec![
+            ("From", "+14155552671"),
+            ("To", "+15005550006"),
+            ("Body", body),
+            ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+        ]
+    };
+    let opted_out = || async {
+        sqlx::query_as::<_, (String, String)>("SELECT phone, source FROM opt_outs")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+    };
+
+    let forged = post(
+        &app,
+        &path,
+        &reply("STOP"),
+        Some(sign("wrong", &url, &reply("STOP"))),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(opted_out().await.is_empty());
+
+    let stop = post(
+        &app,
+        &path,
+        &reply("Stop"),
+        Some(sign(&token, &url, &reply("Stop"))),
+    )
+    .await;
+    assert_eq!(stop.status, StatusCode::OK);
+    assert!(stop.body.contains("<Response>"), "an empty TwiML answer");
+    assert_eq!(
+        opted_out().await,
+        [("+14155552671".to_owned(), "stop_reply".to_owned())]
+    );
+    // A new audience leaves the number out.
+    let preview: app::campaigns::AudiencePreview = app
+        .call_json(
+            "preview_audience",
+            &admin,
+            serde_json::json!({ "audience": "+14155552671\n+12127365000\n" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((preview.recipients, preview.opted_out), (1, 1));
+
+    let chatter = post(
+        &app,
+        &path,
+        &reply("thanks!"),
+        Some(sign(&token, &url, &reply("thanks!"))),
+    )
+    .await;
+    assert_eq!(chatter.status, StatusCode::OK);
+    assert_eq!(opted_out().await.len(), 1);
+
+    let start = post(
+        &app,
+        &path,
+        &reply("START"),
+        Some(sign(&token, &url, &reply("START"))),
+    )
+    .await;
+    assert_eq!(start.status, StatusCode::OK);
+    assert!(opted_out().await.is_empty());
+}
