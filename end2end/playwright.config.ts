@@ -8,6 +8,10 @@ const twilioUrl = `http://127.0.0.1:${twilioPort}`;
 // The simulator writes the accounts it was seeded with here; specs read it.
 process.env.E2E_TWILIO_ACCOUNTS ??= path.join(os.tmpdir(), `outreach-e2e-twilio-${twilioPort}.json`);
 process.env.E2E_TWILIO_URL = twilioUrl;
+// Demo mode, run as a newcomer runs it, for the campaign spec.
+const demoPort = Number(process.env.E2E_DEMO_PORT ?? 3120);
+process.env.E2E_DEMO_URL = `http://127.0.0.1:${demoPort}`;
+process.env.E2E_DEMO_DIR ??= path.join(os.tmpdir(), `outreach-e2e-demo-${demoPort}`);
 const binary = process.env.OUTREACH_BIN ?? "../target/release/outreach";
 
 export default defineConfig({
@@ -58,6 +62,15 @@ export default defineConfig({
       stdout: "ignore",
       stderr: "pipe",
       env: { E2E_TWILIO_URL: twilioUrl },
+    },
+    {
+      command: "./serve-demo-for-tests.sh",
+      url: `http://127.0.0.1:${demoPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { E2E_DEMO_DIR: process.env.E2E_DEMO_DIR, E2E_DEMO_PORT: String(demoPort) },
     },
   ],
 });

@@ -32,11 +32,10 @@ pub struct RecipientRow {
     pub attempts: i64,
 }
 
-pub const RESULTS_PER_PAGE: i64 = 100;
-
 #[server(endpoint = "campaign_details")]
 pub async fn campaign_details(id: i64, page: i64) -> Result<Option<CampaignDetailsView>, AppError> {
     use domain::campaigns::{results, store};
+    const RESULTS_PER_PAGE: i64 = 100;
 
     let (user, state, _) = super::ssr::member().await?;
     let Some(campaign) = store::fetch_campaign(&state.pool, user.organisation_id, id)
@@ -78,6 +77,7 @@ pub async fn campaign_details(id: i64, page: i64) -> Result<Option<CampaignDetai
     }))
 }
 
+#[cfg(feature = "ssr")]
 fn control_error(error: domain::campaigns::lifecycle::ControlError) -> AppError {
     use domain::campaigns::lifecycle::ControlError;
     match error {

@@ -1,0 +1,95 @@
+// A campaigner runs a campaign in demo mode (its in-process Twilio
+// simulator delivers and posts signed status callbacks) and watches it
+// complete on the campaign page, then in the list.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect, type Page, test } from "@playwright/test";
+import { hydrated } from "./helpers";
+
+const demo = process.env.E2E_DEMO_URL as string;
+
+interface DemoCredentials {
+  admin_password: string;
+  campaigner_password: string;
+  twilio_account_sid: string;
+  twilio_auth_token: string;
+  twilio_messaging_service_sid: string;
+}
+
+function credentials(): DemoCredentials {
+  const file = path.join(process.env.E2E_DEMO_DIR as string, "demo-credentials.json");
+  return JSON.parse(fs.readFileSync(file, "utf8"));
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto(`${demo}/login`);
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Campaigns" })).toBeVisible();
+}
+
+test("a campaigner runs a campaign in demo mode and watches it complete", async ({ page, context }) => {
+  test.setTimeout(90_000);
+  const demoCredentials = credentials();
+
+  // The Org Admin saves the simulated Twilio credentials the demo printed.
+  await signIn(page, "admin@demo.outreach.test", demoCredentials.admin_password);
+  await page.goto(`${demo}/outreach/settings/sms`);
+  await hydrated(page);
+  await page.getByRole("textbox", { name: "Account SID", exact: true }).fill(demoCredentials.twilio_account_sid);
+  await page.getByLabel("Auth Token", { exact: true }).fill(demoCredentials.twilio_auth_token);
+  await page.getByRole("textbox", { name: "Messaging Service SID", exact: true }).fill(demoCredentials.twilio_messaging_service_sid);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Valid", { exact: true })).toBeVisible();
+  await context.clearCookies();
+
+  // The campaigner creates the campaign through the wizard.
+  await signIn(page, "campaigner@demo.outreach.test", demoCredentials.campaigner_password);
+  await page.getByRole("link", { name: "New campaign" }).click();
+  await hydrated(page);
+  await page.getByLabel("Campaign name").fill("Demo get-out-the-vote");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("group", { name: "Delivery channel" }).getByRole("radio", { name: "SMS" }).check();
+  await page.getByRole("button", { name: "Next" }).click();
+  const audience = ["phone,first_name", ...Array.from({ length: 12 }, (_, i) => `+1415555${2600 + i},Voter ${i + 1}`)].join("\n");
+  await page.getByLabel("Phone numbers or CSV").fill(audience);
+  await page.getByRole("button", { name: "Check audience" }).click();
+  await expect(page.getByText("12 recipients")).toBeVisible();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("textbox", { name: "Message", exact: true }).fill("Hi {first_name|there}, polls are open until 8pm.");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("button", { name: "Create campaign" }).click();
+  await expect(page.getByRole("heading", { name: "Demo get-out-the-vote" })).toBeVisible();
+  await hydrated(page);
+
+  // Run it, and watch: the page refreshes itself until every message is delivered.
+  await page.getByRole("button", { name: "Run campaign" }).click();
+  await page.getByRole("button", { name: "Start sending" }).click();
+  const progress = page.getByRole("region", { name: "Progress" });
+  await expect(progress).toBeVisible();
+  await expect(progress.getByText("12 of 12 messages have a final status (100%)")).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByText("Completed", { exact: true })).toBeVisible();
+  const delivered = progress.locator(".counts div").filter({ hasText: "Delivered" });
+  await expect(delivered.locator("dd")).toHaveText("12");
+  const recipients = page.getByRole("region", { name: "Recipients" });
+  await expect(recipients.getByRole("row")).toHaveCount(13);
+  await expect(recipients.getByRole("row").nth(1)).toContainText("Delivered");
+
+  // The export has every recipient's result.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Export results (CSV)" }).click(),
+  ]);
+  const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
+  expect(csv[0]).toBe("phone,status,reason,twilio_status,error_code,message_sid,attempts,updated_at_utc");
+  expect(csv).toHaveLength(13);
+  expect(csv.slice(1).every((line) => line.includes(",delivered,"))).toBeTruthy();
+
+  // The list shows the same counts.
+  await page.getByRole("link", { name: "Campaigns", exact: true }).click();
+  const row = page.getByRole("row").filter({ hasText: "Demo get-out-the-vote" });
+  await expect(row).toContainText("Completed");
+  await expect(row).toContainText("12 delivered");
+});
