@@ -3,6 +3,7 @@
 // complete on the campaign page, then in the list.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
 import { hydrated } from "./helpers";
 
@@ -38,11 +39,13 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   await signIn(page, "admin@demo.outreach.test", demoCredentials.admin_password);
   await page.goto(`${demo}/outreach/settings/sms`);
   await hydrated(page);
+  const panel = page.getByRole("region", { name: "Twilio Integration" });
+  await panel.getByRole("button", { name: "Edit" }).click();
   await page.getByRole("textbox", { name: "Account SID", exact: true }).fill(demoCredentials.twilio_account_sid);
   await page.getByLabel("Auth Token", { exact: true }).fill(demoCredentials.twilio_auth_token);
   await page.getByRole("textbox", { name: "Messaging Service SID", exact: true }).fill(demoCredentials.twilio_messaging_service_sid);
   await page.getByRole("button", { name: "Save" }).click();
-  await expect(page.getByText("Valid", { exact: true })).toBeVisible();
+  await expect(panel.getByText("Valid", { exact: true })).toBeVisible();
   await context.clearCookies();
 
   // The campaigner creates the campaign through the wizard.
@@ -71,11 +74,13 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   await expect(progress).toBeVisible();
   await expect(progress.getByText("12 of 12 messages have a final status (100%)")).toBeVisible({ timeout: 30_000 });
   await expect(page.getByText("Completed", { exact: true })).toBeVisible();
-  const delivered = progress.locator(".counts div").filter({ hasText: "Delivered" });
+  const delivered = progress.locator(".counts div").filter({ has: page.getByText("Delivered", { exact: true }) });
   await expect(delivered.locator("dd")).toHaveText("12");
   const recipients = page.getByRole("region", { name: "Recipients" });
   await expect(recipients.getByRole("row")).toHaveCount(13);
   await expect(recipients.getByRole("row").nth(1)).toContainText("Delivered");
+  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+  expect(axe.violations, JSON.stringify(axe.violations, null, 2)).toEqual([]);
 
   // The export has every recipient's result.
   const [download] = await Promise.all([
@@ -92,4 +97,6 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   const row = page.getByRole("row").filter({ hasText: "Demo get-out-the-vote" });
   await expect(row).toContainText("Completed");
   await expect(row).toContainText("12 delivered");
+  const listAxe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+  expect(listAxe.violations, JSON.stringify(listAxe.violations, null, 2)).toEqual([]);
 });

@@ -150,6 +150,9 @@ struct State {
     faults: Vec<SendFault>,
     callbacks: CallbackPlan,
     messages: Vec<SimMessage>,
+    /// Position in `messages` by SID (a 100,000-message campaign looks
+    /// each one up as its status moves).
+    message_index: HashMap<String, usize>,
     posted: Vec<PostedCallback>,
 }
 
@@ -394,6 +397,8 @@ impl Simulator {
                 status: status.as_u16(),
             });
             if let Some((message, _)) = &accepted {
+                s.message_index
+                    .insert(message.sid.clone(), s.messages.len());
                 s.messages.push(message.clone());
             }
         });
@@ -428,7 +433,11 @@ impl Simulator {
             tokio::time::sleep(plan.delay).await;
             // The carrier's outcome is settled whether or not anyone hears.
             simulator.with_state(|s| {
-                if let Some(record) = s.messages.iter_mut().find(|m| m.sid == message.sid) {
+                if let Some(record) = s
+                    .message_index
+                    .get(&message.sid)
+                    .and_then(|&at| s.messages.get_mut(at))
+                {
                     record.status = final_status.to_owned();
                     record.error_code = final_code;
                 }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs a 100,000-recipient campaign end to end against the Twilio simulator
+# (a separate `outreach twilio-sim` process, over real HTTP: every send is a
+# POST, every status is a signed callback that Outreach verifies and
+# stores), and reports messages per second and both processes' peak memory.
+# Usage: scripts/bench-sending.sh [recipients]  (after `cargo leptos build --release`)
+# Knobs: OUTREACH_SEND_CONCURRENCY (default here 32), OUTREACH_SEND_RATE
+# (default here unlimited: 1,000,000 per second).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/outreach
+recipients=${1:-100000}
+work=$(mktemp -d)
+trap 'kill "$server" "$sim" 2>/dev/null || true; rm -rf "$work"' EXIT
+port=3960
+sim_port=3961
+
+"$bin" twilio-sim --listen "127.0.0.1:$sim_port" --write-accounts "$work/twilio.json" >/dev/null &
+sim=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$sim_port/_simulator/health" >/dev/null && break; sleep 0.1; done
+
+export OUTREACH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc" RUST_LOG=warn
+export OUTREACH_PASSWORD="benchmark password"
+"$bin" org create --name Bench --subscription active --default-country GB >/dev/null
+"$bin" user create --org Bench --email bench@bench.test --role org-admin >/dev/null
+OUTREACH_MASTER_KEY=$(head -c 32 /dev/urandom | base64) LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  TWILIO_API_BASE_URL="http://127.0.0.1:$sim_port" TWILIO_MESSAGING_BASE_URL="http://127.0.0.1:$sim_port" \
+  OUTREACH_SEND_CONCURRENCY="${OUTREACH_SEND_CONCURRENCY:-32}" OUTREACH_SEND_RATE="${OUTREACH_SEND_RATE:-1000000}" \
+  "$bin" serve &
+server=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+python3 - "$port" "$work" "$recipients" "$server" "$sim" "$sim_port" <<'PY'
+import http.client, json, sys, time, urllib.parse
+
+port, work, n, server_pid, sim_pid, sim_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+twilio = json.load(open(f"{work}/twilio.json"))
+
+def post(path, body, cookie=None, json_body=False):
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=600)
+    headers = {"content-type": "application/json" if json_body else "application/x-www-form-urlencoded"}
+    if cookie:
+        headers["cookie"] = cookie
+    data = json.dumps(body) if json_body else urllib.parse.urlencode(body)
+    conn.request("POST", path, data, headers)
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        sys.exit(f"{path}: HTTP {response.status}: {payload[:300]!r}")
+    return response, payload
+
+def peak_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1])
+
+response, _ = post("/api/sign_in", {"email": "bench@bench.test", "password": "benchmark password"})
+cookie = response.getheader("set-cookie").split(";")[0]
+post("/api/save_twilio_integration", {
+    "section": "everything", "account_sid": twilio["account_sid"], "auth_token": twilio["auth_token"],
+    "messaging_service_sid": twilio["messaging_service_sid"], "version": "0"}, cookie)
+audience = "\n".join(["phone"] + [f"07911{i:06d}" for i in range(n)])
+_, created = post("/api/create_campaign", {"name": "Bench", "channel": "sms", "audience": audience,
+                                           "body": "Polls are open until 8pm. Reply STOP to opt out."}, cookie, True)
+campaign = json.loads(created)
+
+start = time.monotonic()
+post("/api/run_campaign", {"id": campaign}, cookie)
+sent_at = None
+while True:
+    time.sleep(0.5)
+    _, listed = post("/api/list_campaigns", {}, cookie)
+    row = next(c for c in json.loads(listed) if c["id"] == campaign)
+    counts = dict(row["messages"])
+    waiting = counts.get("queued", 0) + counts.get("sending", 0)
+    if sent_at is None and waiting == 0:
+        sent_at = time.monotonic() - start
+    if row["status"] == "completed":
+        break
+    if time.monotonic() - start > 3600:
+        sys.exit(f"not complete after an hour: {counts}")
+total = time.monotonic() - start
+conn = http.client.HTTPConnection("127.0.0.1", int(sim_port))
+conn.request("GET", "/_simulator/messages")
+sim = json.loads(conn.getresponse().read())
+print(f"recipients: {n:,}; accepted by the simulator: {sim['accepted']:,} "
+      f"({sim['recipients']:,} distinct, at most {sim['most_to_one_recipient']} each)")
+print(f"every message handed to Twilio in {sent_at:.1f} s: {n / sent_at:,.0f} sends/s")
+print(f"campaign completed (every status callback verified and stored) in {total:.1f} s: "
+      f"{n / total:,.0f} messages/s end to end, {sim['callbacks_posted'] / total:,.0f} callbacks/s alongside")
+print(f"final counts: {counts}")
+print(f"peak memory (VmHWM): outreach {peak_kib(server_pid) / 1024:.0f} MiB, simulator {peak_kib(sim_pid) / 1024:.0f} MiB")
+PY
