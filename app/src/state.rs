@@ -15,6 +15,8 @@ pub struct AppState {
     /// Master keys for the Auth Token envelope.
     pub keyring: Arc<Keyring>,
     pub twilio: TwilioClient,
+    /// `OUTREACH_PUBLIC_URL`'s origin: Twilio's webhooks are shown on it.
+    pub public_origin: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -45,6 +45,7 @@ impl Application {
             secure_cookies: public_url.is_https(),
             keyring,
             twilio: config.twilio.client(),
+            public_origin: public_url.origin().to_owned(),
         };
         Ok(Self {
             listener,

@@ -19,6 +19,8 @@ pub struct SmsSettingsView {
     pub integration: Option<IntegrationView>,
     /// What campaigners can do now, in a sentence.
     pub campaigners: String,
+    /// Where Twilio should post replies, for STOP / START handling.
+    pub inbound_webhook_url: String,
     pub changes: Vec<ChangeRow>,
 }
 
@@ -177,7 +179,15 @@ pub mod ssr {
             ),
             (false, _) => "Campaigners cannot select SMS in the campaign wizard until valid Twilio credentials are saved.".to_owned(),
         };
+        let public_id = domain::organisations::fetch_organisation(&state.pool, organisation)
+            .await
+            .map_err(AppError::internal)?
+            .public_id;
         Ok(SmsSettingsView {
+            inbound_webhook_url: format!(
+                "{}/webhooks/twilio/inbound/{public_id}",
+                state.public_origin
+            ),
             integration: integration.map(|i| IntegrationView {
                 trial_warning: i.is_trial().then(|| TRIAL_WARNING.to_owned()),
                 account_sid: i.account_sid,
@@ -399,6 +409,7 @@ fn TwilioIntegrationPanel(
     let SmsSettingsView {
         integration,
         campaigners,
+        inbound_webhook_url,
         changes,
     } = settings;
     let version = integration.as_ref().map_or(0, |i| i.version);
@@ -449,6 +460,11 @@ fn TwilioIntegrationPanel(
             {move || saved_warning().map(|w| view! { <p class="notice" role="status">{w}</p> })}
             {body}
             <p class="muted small campaigners">{campaigners}</p>
+            <p class="muted small">
+                "Replies: so that STOP and START replies opt people out and back in, set your Messaging Service's incoming message webhook in the Twilio Console to "
+                <code class="webhook-url">{inbound_webhook_url}</code>
+                " (HTTP POST). Delivery updates need no setup: every message names its own status callback."
+            </p>
         </section>
         <ChangesPanel changes/>
     }

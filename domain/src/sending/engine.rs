@@ -401,25 +401,27 @@ impl SendingEngine {
     async fn reconcile(&self, now: clock::UnixTime) -> anyhow::Result<usize> {
         let expired = queue::expired_leases(&self.pool, now, 20).await?;
         for message in &expired {
-            let found = match self.sender(message.organisation_id).await {
-                Err(_) => None,
-                Ok(sender) => Some(
-                    self.twilio
-                        .find_message(
-                            &sender.account_sid,
-                            &sender.auth_token,
-                            &MessageSearch {
-                                to: &message.phone,
-                                body: &message.body,
-                                messaging_service_sid: sender.messaging_service_sid.as_str(),
-                                since: message.claimed_at - 60,
-                            },
-                        )
-                        .await,
-                ),
+            let Ok(sender) = self.sender(message.organisation_id).await else {
+                // Its organisation cannot reach Twilio now (its campaigns are
+                // paused): ask again later, without using up an attempt.
+                queue::extend_lease(&self.pool, message.id, now, self.lease_secs()).await?;
+                continue;
             };
+            let found = self
+                .twilio
+                .find_message(
+                    &sender.account_sid,
+                    &sender.auth_token,
+                    &MessageSearch {
+                        to: &message.phone,
+                        body: &message.body,
+                        messaging_service_sid: sender.messaging_service_sid.as_str(),
+                        since: message.claimed_at - 60,
+                    },
+                )
+                .await;
             match found {
-                Some(Ok(Some(accepted))) => {
+                Ok(Some(accepted)) => {
                     tracing::info!(
                         message_id = message.id,
                         "reconciled: Twilio has the message"
@@ -433,14 +435,15 @@ impl SendingEngine {
                     )
                     .await?;
                 }
-                Some(Ok(None)) => {
+                Ok(None) => {
                     tracing::info!(
                         message_id = message.id,
                         "reconciled: Twilio never created the message; queued again"
                     );
                     queue::release(&self.pool, message.id, now).await?;
                 }
-                Some(Err(_)) | None => {
+                Err(e) => {
+                    tracing::warn!(message_id = message.id, error = %e, "could not reconcile a send yet");
                     queue::postpone_reconciliation(
                         &self.pool,
                         message.id,

@@ -199,6 +199,22 @@ pub async fn adopt_found(
     }
 }
 
+/// Looks again after another lease.
+pub async fn extend_lease(
+    pool: &SqlitePool,
+    id: i64,
+    now: UnixTime,
+    lease_secs: i64,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbound_messages SET lease_until = ? WHERE id = ? AND state = 'sending'")
+        .bind(now + lease_secs)
+        .bind(id)
+        .execute(pool)
+        .await
+        .context("could not extend the lease")?;
+    Ok(())
+}
+
 /// The look-up itself failed: try again after another lease; after
 /// `max_attempts`, a person decides ("outcome unknown").
 pub async fn postpone_reconciliation(

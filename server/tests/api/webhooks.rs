@@ -274,6 +274,14 @@ async fn stop_and_start_replies_opt_a_number_out_and_back_in() {
     let public_id = app.organisation(1).await.public_id;
     let path = format!("/webhooks/twilio/inbound/{public_id}");
     let url = format!("{}{path}", app.address);
+    // The Org Admin is shown the URL to give Twilio.
+    let settings = app
+        .get("/outreach/settings/sms", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains(&url), "the settings page shows {url}");
     let token = app.account.auth_token.clone();
     let reply = |body: &'static str| {
         vec![
