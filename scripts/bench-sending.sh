@@ -66,6 +66,7 @@ campaign = json.loads(created)
 
 start = time.monotonic()
 post("/api/run_campaign", {"id": campaign}, cookie)
+print(f"Run campaign (queuing every message, one transaction) answered in {time.monotonic() - start:.1f} s")
 sent_at = None
 while True:
     time.sleep(0.5)

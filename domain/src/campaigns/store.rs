@@ -104,21 +104,35 @@ async fn insert_recipients(
     campaign: CampaignId,
     audience: &Audience,
 ) -> anyhow::Result<()> {
-    for recipient in &audience.recipients {
-        let fields = serde_json::to_string(&recipient.fields)
-            .context("could not encode recipient fields")?;
-        sqlx::query(
-            "INSERT INTO campaign_recipients (campaign_id, phone, fields) VALUES (?, ?, ?)",
-        )
-        .bind(campaign)
-        .bind(recipient.phone.as_str())
-        .bind(fields)
-        .execute(&mut *tx)
-        .await
-        .context("could not insert a recipient")?;
+    for chunk in audience.recipients.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO campaign_recipients (campaign_id, phone, fields) ",
+        );
+        let mut encoded = Vec::with_capacity(chunk.len());
+        for recipient in chunk {
+            encoded.push(
+                serde_json::to_string(&recipient.fields)
+                    .context("could not encode recipient fields")?,
+            );
+        }
+        insert.push_values(chunk.iter().zip(encoded), |mut row, (recipient, fields)| {
+            row.push_bind(campaign)
+                .push_bind(recipient.phone.as_str().to_owned())
+                .push_bind(fields);
+        });
+        insert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .context("could not insert recipients")?;
     }
     Ok(())
 }
+
+/// Rows per multi-row INSERT: a 100,000-recipient audience is written in
+/// a fraction of the time one statement per row takes, which keeps the
+/// write lock short for the sending engine and webhooks.
+const ROWS_PER_INSERT: usize = 500;
 
 pub async fn insert_campaign(
     pool: &SqlitePool,
@@ -480,19 +494,25 @@ pub async fn run_campaign(
     .fetch_all(&mut *tx)
     .await
     .context("could not read the recipients")?;
-    for (phone, fields) in &recipients {
-        let fields: BTreeMap<String, String> = serde_json::from_str(fields).unwrap_or_default();
-        let rendered = template.render(|name| fields.get(name).map(String::as_str));
-        sqlx::query(
-            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at) VALUES (?, ?, ?, 'queued', ?)",
-        )
-        .bind(id)
-        .bind(phone)
-        .bind(rendered)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .context("could not queue a message")?;
+    for chunk in recipients.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, (phone, fields)| {
+            let fields: BTreeMap<String, String> = serde_json::from_str(fields).unwrap_or_default();
+            let rendered = template.render(|name| fields.get(name).map(String::as_str));
+            row.push_bind(id)
+                .push_bind(phone.clone())
+                .push_bind(rendered)
+                .push_bind("queued")
+                .push_bind(now)
+                .push_bind(now);
+        });
+        insert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .context("could not queue messages")?;
     }
     tx.commit().await.context("could not commit the run")?;
     tracing::info!(

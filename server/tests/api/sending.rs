@@ -651,3 +651,61 @@ async fn results_export_as_csv_for_members_of_the_organisation_only() {
         .await;
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
 }
+
+/// Sending uses the Auth Token for every request and every callback's
+/// signature: it still never shows in a page, a response, a log line (at
+/// TRACE), a status callback URL, or the database file.
+#[tokio::test]
+async fn sending_a_campaign_never_reveals_the_auth_token() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let token = app.account.auth_token.clone();
+    let recipients = numbers(5);
+    app.twilio
+        .set_outcome(&recipients[0], Outcome::Refused(21211));
+
+    let id = run_campaign_to(&app, &admin, "Secret keeping", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+
+    let mut bodies = Vec::new();
+    for path in [
+        format!("/outreach/campaigns/{id}"),
+        "/outreach/campaigns".to_owned(),
+        format!("/outreach/campaigns/{id}/results.csv"),
+    ] {
+        bodies.push(app.get(&path, Some(&admin)).await.text().await.unwrap());
+    }
+    let id_text = id.to_string();
+    bodies.push(
+        app.call(
+            "campaign_details",
+            Some(&admin),
+            &[("id", &id_text), ("page", "1")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+    );
+    for body in &bodies {
+        assert!(
+            !body.contains(&token),
+            "a response contains the token: {body:.200}"
+        );
+    }
+    for message in app.twilio.messages() {
+        assert!(!message.status_callback.unwrap().contains(&token));
+    }
+    let logs = crate::logs::captured();
+    assert!(logs.contains("campaign completed"), "logs were captured");
+    assert!(!logs.contains(&token), "a log line contains the token");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{path} contains the token"
+            );
+        }
+    }
+}
