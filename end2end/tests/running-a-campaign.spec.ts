@@ -81,6 +81,12 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   await expect(recipients.getByRole("row").nth(1)).toContainText("Delivered");
   const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
   expect(axe.violations, JSON.stringify(axe.violations, null, 2)).toEqual([]);
+  // On a phone: nothing wider than the screen, and still accessible.
+  await page.setViewportSize({ width: 360, height: 740 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  const narrowAxe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+  expect(narrowAxe.violations, JSON.stringify(narrowAxe.violations, null, 2)).toEqual([]);
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // The export has every recipient's result.
   const [download] = await Promise.all([

@@ -471,7 +471,8 @@ fn ResultsPanel(id: i64, results: Vec<RecipientRow>, page: i64, pages: i64) -> i
     view! {
         <section class="panel" aria-labelledby="results-title">
             <h2 id="results-title">"Recipients"</h2>
-            <div class="table-scroll">
+            // Focusable, so people using a keyboard can scroll it sideways.
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Recipient results (scrolls sideways)">
                 <table>
                     <thead>
                         <tr>

@@ -123,7 +123,7 @@ fn OrganisationPanel(overview: OrganisationDetails) -> impl IntoView {
                 <dd>{overview.default_country}<span class="muted small">" — phone numbers without a country code are read as numbers of this country"</span></dd>
             </dl>
             <h3>"Members"</h3>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Members (scrolls sideways)">
                 <table>
                     <thead>
                         <tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Added"</th></tr>

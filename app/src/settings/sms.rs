@@ -695,7 +695,7 @@ fn ChangesPanel(changes: Vec<ChangeRow>) -> impl IntoView {
                 Either::Left(view! { <p class="muted">"No changes yet."</p> })
             } else {
                 Either::Right(view! {
-                    <div class="table-scroll">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Changes (scrolls sideways)">
                         <table>
                             <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th></tr></thead>
                             <tbody>
