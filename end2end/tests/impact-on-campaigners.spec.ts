@@ -103,7 +103,8 @@ test("valid Account SID, Auth Token and Messaging Service SID: create and run", 
   await expect(page.getByText("Send 2 messages")).toBeVisible();
   await page.getByRole("button", { name: "Start sending" }).click();
 
-  await expect(page.getByText("Running", { exact: true })).toBeVisible();
-  await expect(page.getByText("2 queued")).toBeVisible();
+  // It runs: both messages go out through the Messaging Service and come back delivered.
   await expect(page.getByRole("button", { name: "Run campaign" })).toHaveCount(0);
+  await expect(page.getByText("2 of 2 messages have a final status (100%)")).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByText("Completed", { exact: true })).toBeVisible();
 });

@@ -709,3 +709,44 @@ async fn sending_a_campaign_never_reveals_the_auth_token() {
         }
     }
 }
+
+#[tokio::test]
+async fn sends_in_flight_stay_within_the_concurrency_bound() {
+    let app = spawn_app_with(|config| config.sending.concurrency = 3).await;
+    let admin = configured_organisation(&app).await;
+    // Slow answers, so that sends pile up if nothing bounds them.
+    app.twilio.set_latency(Duration::from_millis(100));
+    let recipients = numbers(30);
+
+    let id = run_campaign_to(&app, &admin, "Bounded", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
+
+    assert_each_exactly_once(&app, &recipients);
+    let most = app.twilio.max_in_flight();
+    assert!(
+        (2..=3).contains(&most),
+        "{most} requests were in flight at once"
+    );
+}
+
+#[tokio::test]
+async fn an_organisation_sends_no_faster_than_its_rate() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 4.0).await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(16);
+
+    let id = run_campaign_to(&app, &admin, "Paced", &recipients).await;
+    wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
+
+    // Messages accepted per whole second: at most a second's worth saved
+    // up plus a second's worth earned (4 + 4), however the seconds fall.
+    let mut per_second = std::collections::BTreeMap::<i64, usize>::new();
+    for message in app.twilio.messages() {
+        *per_second.entry(message.created_at).or_default() += 1;
+    }
+    assert!(per_second.values().all(|n| *n <= 8), "{per_second:?}");
+    assert!(
+        per_second.len() >= 3,
+        "16 messages at 4 a second span several seconds: {per_second:?}"
+    );
+}
