@@ -178,6 +178,19 @@ impl TestApp {
     }
 }
 
+/// No byte of the SQLite file, its WAL or its SHM contains `secret`.
+pub fn assert_not_in_database_files(app: &TestApp, secret: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db_path.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{path} contains the secret"
+            );
+        }
+    }
+}
+
 /// `outreach_session=...` from a response's `Set-Cookie`, when it sets one.
 pub fn session_cookie(response: &Response) -> Option<String> {
     set_cookie_header(response)?

@@ -97,6 +97,28 @@ pub async fn states(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
         .unwrap()
 }
 
+/// Every outbound message is in this state.
+async fn assert_all_in(app: &TestApp, state: &str) {
+    let states = states(app).await;
+    assert!(
+        states.iter().all(|(_, s, _)| s == state),
+        "not all {state}: {states:?}"
+    );
+}
+
+/// The campaign page's data, as the browser fetches it.
+async fn details(app: &TestApp, cookie: &str, id: i64) -> Option<CampaignDetailsView> {
+    app.call(
+        "campaign_details",
+        Some(cookie),
+        &[("id", &id.to_string()), ("page", "1")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
 /// Every recipient got exactly one message from the simulated Twilio.
 fn assert_each_exactly_once(app: &TestApp, numbers: &[String]) {
     let sent = app.twilio.messages_per_recipient();
@@ -121,12 +143,7 @@ async fn a_running_campaign_reaches_every_recipient_once_and_completes() {
     wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
 
     assert_each_exactly_once(&app, &recipients);
-    assert!(
-        states(&app)
-            .await
-            .iter()
-            .all(|(_, state, _)| state == "delivered")
-    );
+    assert_all_in(&app, "delivered").await;
     // Each send went through the Messaging Service, with a status callback
     // on this organisation's URL that names the message.
     let organisation = app.organisation(1).await;
@@ -154,16 +171,7 @@ async fn a_running_campaign_reaches_every_recipient_once_and_completes() {
         .unwrap();
     assert_eq!(events, 50);
     // The campaign page and list show the counts.
-    let details: Option<CampaignDetailsView> = app
-        .call(
-            "campaign_details",
-            Some(&admin),
-            &[("id", &id.to_string()), ("page", "1")],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let details = details(&app, &admin, id).await;
     let details = details.unwrap();
     assert_eq!(details.campaign.status, "completed");
     assert_eq!(details.campaign.messages, [("delivered".to_owned(), 25)]);
@@ -194,12 +202,7 @@ async fn a_429_storm_backs_off_and_still_reaches_everyone_exactly_once() {
         .filter(|r| r.status == 429)
         .count();
     assert_eq!(limited, 12);
-    assert!(
-        states(&app)
-            .await
-            .iter()
-            .all(|(_, state, _)| state == "delivered")
-    );
+    assert_all_in(&app, "delivered").await;
 }
 
 #[tokio::test]
@@ -243,16 +246,7 @@ async fn permanent_errors_fail_only_that_message_with_a_reason_and_the_campaign_
         [(recipients[1].clone(), "twilio_21610".to_owned())]
     );
     // Reasons in words on the page.
-    let details: Option<CampaignDetailsView> = app
-        .call(
-            "campaign_details",
-            Some(&admin),
-            &[("id", &id.to_string()), ("page", "1")],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let details = details(&app, &admin, id).await;
     let reasons: Vec<Option<String>> = details
         .unwrap()
         .results
@@ -344,12 +338,7 @@ async fn a_token_rotated_mid_campaign_pauses_it_tells_the_admin_and_it_resumes_a
     wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
 
     assert_each_exactly_once(&app, &recipients);
-    assert!(
-        states(&app)
-            .await
-            .iter()
-            .all(|(_, state, _)| state == "delivered")
-    );
+    assert_all_in(&app, "delivered").await;
 }
 
 #[tokio::test]
@@ -372,12 +361,7 @@ async fn duplicate_and_out_of_order_callbacks_never_move_a_status_backwards() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    assert!(
-        states(&app)
-            .await
-            .iter()
-            .all(|(_, state, _)| state == "delivered")
-    );
+    assert_all_in(&app, "delivered").await;
     let statuses: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT twilio_status FROM outbound_messages")
             .fetch_all(&app.pool)
@@ -415,12 +399,7 @@ async fn a_send_whose_answer_is_lost_is_reconciled_by_its_callback_not_resent() 
     wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
 
     assert_each_exactly_once(&app, &recipients);
-    assert!(
-        states(&app)
-            .await
-            .iter()
-            .all(|(_, state, _)| state == "delivered")
-    );
+    assert_all_in(&app, "delivered").await;
 }
 
 #[tokio::test]
@@ -579,16 +558,7 @@ async fn a_person_decides_about_messages_whose_outcome_is_unknown() {
     let states = states(&app).await;
     assert_eq!(states[0].1, "failed");
     assert_eq!(states[1].1, "failed");
-    let details: Option<CampaignDetailsView> = app
-        .call(
-            "campaign_details",
-            Some(&admin),
-            &[("id", &id_text), ("page", "1")],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let details = details(&app, &admin, id).await;
     let reason = details.unwrap().results[0].reason.clone().unwrap();
     assert!(reason.contains("chose not to send"), "{reason}");
     assert_eq!(app.twilio.messages().len(), 3, "nothing was resent");
@@ -699,15 +669,7 @@ async fn sending_a_campaign_never_reveals_the_auth_token() {
     let logs = crate::logs::captured();
     assert!(logs.contains("campaign completed"), "logs were captured");
     assert!(!logs.contains(&token), "a log line contains the token");
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", app.db_path.display());
-        if let Ok(bytes) = std::fs::read(&path) {
-            assert!(
-                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-                "{path} contains the token"
-            );
-        }
-    }
+    crate::helpers::assert_not_in_database_files(&app, &token);
 }
 
 #[tokio::test]

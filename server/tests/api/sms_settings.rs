@@ -411,15 +411,7 @@ async fn the_auth_token_appears_in_no_response_no_log_line_and_no_database_byte(
         !crate::logs::captured().contains(&token),
         "a log line contains the token"
     );
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", app.db_path.display());
-        if let Ok(bytes) = std::fs::read(&path) {
-            assert!(
-                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-                "{path} contains the token"
-            );
-        }
-    }
+    crate::helpers::assert_not_in_database_files(&app, &token);
 }
 
 /// Before the WASM loads, the panel is a plain HTML form: the browser posts

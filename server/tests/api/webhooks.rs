@@ -39,6 +39,14 @@ async fn post(
     }
 }
 
+/// Posts `params` to `path` signed as Twilio would: with the account's
+/// token, over the URL the request reached.
+async fn post_signed(app: &TestApp, path: &str, params: &[(&str, &str)]) -> Posted {
+    let url = format!("{}{path}", app.address);
+    let signature = sign(&app.account.auth_token, &url, params);
+    post(app, path, params, Some(signature)).await
+}
+
 fn sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     let params: Vec<(String, String)> = params
         .iter()
@@ -88,15 +96,8 @@ async fn a_callback_signed_with_the_auth_token_is_stored_and_moves_the_message()
     let app = spawn_app().await;
     let (path, sid) = sent_message(&app).await;
     let params = delivered(&app, &sid);
-    let url = format!("{}{path}", app.address);
 
-    let posted = post(
-        &app,
-        &path,
-        &params,
-        Some(sign(&app.account.auth_token, &url, &params)),
-    )
-    .await;
+    let posted = post_signed(&app, &path, &params).await;
 
     assert_eq!(posted.status, StatusCode::OK);
     assert_eq!(states(&app).await[0].1, "delivered");
@@ -150,7 +151,6 @@ async fn forged_unsigned_and_altered_callbacks_get_403_and_write_nothing() {
 async fn unknown_organisations_get_404_and_malformed_bodies_400() {
     let app = spawn_app().await;
     let (path, sid) = sent_message(&app).await;
-    let url = format!("{}{path}", app.address);
 
     let unknown = post(
         &app,
@@ -176,13 +176,7 @@ async fn unknown_organisations_get_404_and_malformed_bodies_400() {
         ("AccountSid", app.account.sid.as_str()),
         ("MessageStatus", "sent"),
     ];
-    let no_sid = post(
-        &app,
-        &path,
-        &params,
-        Some(sign(&app.account.auth_token, &url, &params)),
-    )
-    .await;
+    let no_sid = post_signed(&app, &path, &params).await;
     assert_eq!(no_sid.status, StatusCode::BAD_REQUEST);
     assert!(no_sid.body.contains("MessageSid"), "{}", no_sid.body);
     assert_eq!(event_count(&app).await, 0);
@@ -192,19 +186,12 @@ async fn unknown_organisations_get_404_and_malformed_bodies_400() {
 async fn unknown_statuses_are_kept_raw_and_change_nothing() {
     let app = spawn_app().await;
     let (path, sid) = sent_message(&app).await;
-    let url = format!("{}{path}", app.address);
     let params = [
         ("MessageSid", sid.as_str()),
         ("MessageStatus", "partially_delivered"),
     ];
 
-    let posted = post(
-        &app,
-        &path,
-        &params,
-        Some(sign(&app.account.auth_token, &url, &params)),
-    )
-    .await;
+    let posted = post_signed(&app, &path, &params).await;
 
     assert_eq!(posted.status, StatusCode::OK);
     assert_eq!(event_count(&app).await, 1);
