@@ -378,7 +378,7 @@ impl SendingEngine {
     /// `sent` messages with no news for a while: ask Twilio where they are.
     async fn check_quiet_messages(&self, now: clock::UnixTime) -> anyhow::Result<usize> {
         let quiet_since = now - self.settings.status_check_after.as_secs() as i64;
-        let quiet = queue::quiet_messages(&self.pool, quiet_since, 20).await?;
+        let quiet = queue::quiet_messages(&self.pool, now, quiet_since, 20).await?;
         for message in &quiet {
             let found = match self.sender(message.organisation_id).await {
                 Err(_) => None,

@@ -244,6 +244,11 @@ pub async fn postpone_reconciliation(
     Ok(())
 }
 
+/// Some carriers never confirm delivery, so Twilio's `sent` can be the
+/// last status a message gets. A day after it was sent, it is taken as
+/// final: the campaign can complete and Twilio is no longer asked.
+pub const NO_RECEIPT_AFTER_SECS: i64 = 24 * 60 * 60;
+
 /// Running campaigns whose every message has a final state are completed.
 /// `unknown` is not final: it waits for a person.
 pub async fn complete_finished_campaigns(
@@ -251,13 +256,15 @@ pub async fn complete_finished_campaigns(
     now: UnixTime,
 ) -> anyhow::Result<Vec<CampaignId>> {
     let completed = sqlx::query_scalar::<_, i64>(
-        "UPDATE campaigns SET status = 'completed', finished_at = ?
+        "UPDATE campaigns SET status = 'completed', finished_at = ?1
          WHERE status = 'running'
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state IN ('queued', 'sending', 'sent', 'unknown'))
+                           AND (m.state IN ('queued', 'sending', 'unknown')
+                                OR (m.state = 'sent' AND m.claimed_at > ?1 - ?2)))
          RETURNING id",
     )
     .bind(now)
+    .bind(NO_RECEIPT_AFTER_SECS)
     .fetch_all(pool)
     .await
     .context("could not complete campaigns")?;
@@ -300,6 +307,7 @@ pub struct QuietMessage {
 /// engine asks Twilio for their status.
 pub async fn quiet_messages(
     pool: &SqlitePool,
+    now: UnixTime,
     quiet_since: UnixTime,
     limit: usize,
 ) -> anyhow::Result<Vec<QuietMessage>> {
@@ -307,9 +315,11 @@ pub async fn quiet_messages(
         "SELECT m.id, c.organisation_id, m.phone, m.twilio_sid, m.status_rank
          FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
          WHERE m.state = 'sent' AND m.twilio_sid IS NOT NULL AND m.updated_at < ?
+           AND m.claimed_at > ?
          ORDER BY m.updated_at LIMIT ?",
     )
     .bind(quiet_since)
+    .bind(now - NO_RECEIPT_AFTER_SECS)
     .bind(limit as i64)
     .fetch_all(pool)
     .await

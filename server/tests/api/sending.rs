@@ -712,3 +712,40 @@ async fn an_organisation_sends_no_faster_than_its_rate() {
         "16 messages at 4 a second span several seconds: {per_second:?}"
     );
 }
+
+#[tokio::test]
+async fn a_campaign_completes_when_carriers_never_confirm_delivery() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    app.twilio.set_callbacks(CallbackPlan {
+        enabled: false,
+        ..CallbackPlan::default()
+    });
+    let recipients = numbers(3);
+    let id = run_campaign_to(&app, &admin, "No receipts", &recipients).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while states(&app)
+        .await
+        .iter()
+        .any(|(_, state, _)| state != "sent")
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        campaign_status(&app, id).await,
+        "running",
+        "sent is not final yet"
+    );
+
+    // A day later, still nothing from the carriers.
+    sqlx::query("UPDATE outbound_messages SET claimed_at = claimed_at - ?")
+        .bind(domain::sending::queue::NO_RECEIPT_AFTER_SECS + 60)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    wait_for_status(&app, id, "completed", Duration::from_secs(10)).await;
+    assert_all_in(&app, "sent").await;
+}
