@@ -56,10 +56,12 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByRole("group", { name: "Delivery channel" }).getByRole("radio", { name: "SMS" }).check();
   await page.getByRole("button", { name: "Next" }).click();
-  const audience = ["phone,first_name", ...Array.from({ length: 12 }, (_, i) => `+1415555${2600 + i},Voter ${i + 1}`)].join("\n");
+  // Twelve voters, and Twilio's test number for a recipient who replied STOP.
+  const voters = Array.from({ length: 12 }, (_, i) => `+1415555${2600 + i},Voter ${i + 1}`);
+  const audience = ["phone,first_name", ...voters, "+15005550004,Unsubscribed"].join("\n");
   await page.getByLabel("Phone numbers or CSV").fill(audience);
   await page.getByRole("button", { name: "Check audience" }).click();
-  await expect(page.getByText("12 recipients")).toBeVisible();
+  await expect(page.getByText("13 recipients")).toBeVisible();
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByRole("textbox", { name: "Message", exact: true }).fill("Hi {first_name|there}, polls are open until 8pm.");
   await page.getByRole("button", { name: "Next" }).click();
@@ -72,13 +74,19 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   await page.getByRole("button", { name: "Start sending" }).click();
   const progress = page.getByRole("region", { name: "Progress" });
   await expect(progress).toBeVisible();
-  await expect(progress.getByText("12 of 12 messages have a final status (100%)")).toBeVisible({ timeout: 30_000 });
+  await expect(progress.getByText("13 of 13 messages have a final status (100%)")).toBeVisible({ timeout: 30_000 });
   await expect(page.getByText("Completed", { exact: true })).toBeVisible();
   const delivered = progress.locator(".counts div").filter({ has: page.getByText("Delivered", { exact: true }) });
   await expect(delivered.locator("dd")).toHaveText("12");
+  const optedOut = progress.locator(".counts div").filter({ has: page.getByText("Opted out", { exact: true }) });
+  await expect(optedOut.locator("dd")).toHaveText("1");
+  // Each recipient's status, and the reason in words when it did not arrive.
   const recipients = page.getByRole("region", { name: "Recipients" });
-  await expect(recipients.getByRole("row")).toHaveCount(13);
-  await expect(recipients.getByRole("row").nth(1)).toContainText("Delivered");
+  await expect(recipients.getByRole("row")).toHaveCount(14);
+  const unsubscribed = recipients.getByRole("row").filter({ hasText: "+15005550004" });
+  await expect(unsubscribed).toContainText("Opted out");
+  await expect(unsubscribed).toContainText("The recipient has opted out (replied STOP)");
+  await expect(recipients.getByRole("row").filter({ hasText: "+14155552600" })).toContainText("Delivered");
   const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
   expect(axe.violations, JSON.stringify(axe.violations, null, 2)).toEqual([]);
   // On a phone: nothing wider than the screen, and still accessible.
@@ -95,14 +103,15 @@ test("a campaigner runs a campaign in demo mode and watches it complete", async 
   ]);
   const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
   expect(csv[0]).toBe("phone,status,reason,twilio_status,error_code,message_sid,attempts,updated_at_utc");
-  expect(csv).toHaveLength(13);
-  expect(csv.slice(1).every((line) => line.includes(",delivered,"))).toBeTruthy();
+  expect(csv).toHaveLength(14);
+  expect(csv.filter((line) => line.includes(",delivered,"))).toHaveLength(12);
+  expect(csv.find((line) => line.startsWith("+15005550004,"))).toContain(",opted_out,");
 
   // The list shows the same counts.
   await page.getByRole("link", { name: "Campaigns", exact: true }).click();
   const row = page.getByRole("row").filter({ hasText: "Demo get-out-the-vote" });
   await expect(row).toContainText("Completed");
-  await expect(row).toContainText("12 delivered");
+  await expect(row).toContainText("12 delivered, 1 opted out");
   const listAxe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
   expect(listAxe.violations, JSON.stringify(listAxe.violations, null, 2)).toEqual([]);
 });

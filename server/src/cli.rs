@@ -448,7 +448,11 @@ fn print_demo_banner(
              \x20   Account SID:            {}\n\
              \x20   Auth Token:             {}\n\
              \x20   Messaging Service SID:  {}\n\
-             \x20   A wrong Auth Token, to see a failure: {}\n",
+             \x20   A wrong Auth Token, to see a failure: {}\n\n\
+             \x20 Then, as the campaigner, create and run a campaign: the simulator accepts the\n\
+             \x20 messages and posts signed delivery updates back, so you can watch it complete.\n\
+             \x20 Twilio's test numbers fail as on Twilio: +15005550001 (invalid number),\n\
+             \x20 +15005550004 (unsubscribed), +15005550009 (cannot receive SMS).\n",
             credentials.twilio_account_sid,
             credentials.twilio_auth_token,
             credentials.twilio_messaging_service_sid,
