@@ -82,9 +82,15 @@ impl CampaignRow {
         self.messages.iter().map(|(_, n)| n).sum()
     }
 
-    /// Messages whose state will not change again.
+    /// Messages whose state will not change again. A completed campaign's
+    /// are all final, including any still "sent" a day after sending with
+    /// no receipt from the carrier.
     pub fn finished_messages(&self) -> i64 {
-        self.count(&FINAL_STATES)
+        if self.status == "completed" {
+            self.total_messages()
+        } else {
+            self.count(&FINAL_STATES)
+        }
     }
 
     /// Whether the page should keep refreshing itself.

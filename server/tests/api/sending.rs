@@ -749,4 +749,6 @@ async fn a_campaign_completes_when_carriers_never_confirm_delivery() {
 
     wait_for_status(&app, id, "completed", Duration::from_secs(10)).await;
     assert_all_in(&app, "sent").await;
+    let campaign = details(&app, &admin, id).await.unwrap().campaign;
+    assert_eq!(campaign.finished_messages(), 3, "the page shows them final");
 }
