@@ -396,6 +396,7 @@ fn ProgressPanel(
         .map(|(_, n)| *n)
         .unwrap_or(0);
     let confirming_cancel = RwSignal::new(false);
+    let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
     let status = campaign.status.clone();
     let can_resume = capability.can_run;
     let resume_reason = capability.reason.clone();
@@ -403,7 +404,10 @@ fn ProgressPanel(
         <section class="panel" aria-labelledby="progress-title">
             <h2 id="progress-title">"Progress"</h2>
             {campaign.paused_reason.clone().map(|reason| view! {
-                <p class="callout warn" role="status">{format!("Sending was paused by Outreach: {reason}")}</p>
+                <p class="callout warn" role="status">
+                    {format!("Sending was paused by Outreach: {reason}")}
+                    {is_admin.then(|| view! { " " <a href="/outreach/settings/sms">"Go to SMS settings"</a> })}
+                </p>
             })}
             {progress_bar(&campaign)}
             <dl class="counts">

@@ -307,6 +307,14 @@ async fn a_token_rotated_mid_campaign_pauses_it_tells_the_admin_and_it_resumes_a
         page.contains("Running campaigns were paused"),
         "the settings page says why"
     );
+    let campaign_page = app
+        .get(&format!("/outreach/campaigns/{id}"), Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(campaign_page.contains("Sending was paused by Outreach"));
+    assert!(campaign_page.contains("Go to SMS settings"));
     // Resuming is refused while the credentials are invalid.
     let refused = app
         .call("resume_campaign", Some(&admin), &[("id", &id.to_string())])
