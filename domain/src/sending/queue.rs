@@ -255,12 +255,15 @@ pub async fn complete_finished_campaigns(
     pool: &SqlitePool,
     now: UnixTime,
 ) -> anyhow::Result<Vec<CampaignId>> {
+    // Two NOT EXISTS, each an index search on (campaign_id, state): one
+    // with an OR would read every message of the campaign on every pass.
     let completed = sqlx::query_scalar::<_, i64>(
         "UPDATE campaigns SET status = 'completed', finished_at = ?1
          WHERE status = 'running'
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND (m.state IN ('queued', 'sending', 'unknown')
-                                OR (m.state = 'sent' AND m.claimed_at > ?1 - ?2)))
+                           AND m.state IN ('queued', 'sending', 'unknown'))
+           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                           AND m.state = 'sent' AND m.claimed_at > ?1 - ?2)
          RETURNING id",
     )
     .bind(now)
