@@ -31,7 +31,7 @@ server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
 python3 - "$port" "$work" "$recipients" "$server" "$sim" "$sim_port" <<'PY'
-import http.client, json, sys, time, urllib.parse
+import http.client, json, os, sys, time, urllib.parse
 
 port, work, n, server_pid, sim_pid, sim_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 twilio = json.load(open(f"{work}/twilio.json"))
@@ -48,6 +48,10 @@ def post(path, body, cookie=None, json_body=False):
     if response.status != 200:
         sys.exit(f"{path}: HTTP {response.status}: {payload[:300]!r}")
     return response, payload
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 def peak_kib(pid):
     for line in open(f"/proc/{pid}/status"):
@@ -91,4 +95,5 @@ print(f"campaign completed (every status callback verified and stored) in {total
       f"{n / total:,.0f} messages/s end to end, {sim['callbacks_posted'] / total:,.0f} callbacks/s alongside")
 print(f"final counts: {counts}")
 print(f"peak memory (VmHWM): outreach {peak_kib(server_pid) / 1024:.0f} MiB, simulator {peak_kib(sim_pid) / 1024:.0f} MiB")
+print(f"CPU time: outreach {cpu_seconds(server_pid):.0f} s, simulator {cpu_seconds(sim_pid):.0f} s (of {2 * total:.0f} core-seconds)")
 PY

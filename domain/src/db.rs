@@ -43,7 +43,6 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
-/// True when the database answers a trivial query.
 /// The directory holding the database file, for files kept beside it.
 pub fn database_directory(url: &str) -> Option<std::path::PathBuf> {
     let options = SqliteConnectOptions::from_str(url).ok()?;
@@ -55,6 +54,7 @@ pub fn database_directory(url: &str) -> Option<std::path::PathBuf> {
     })
 }
 
+/// True when the database answers a trivial query.
 pub async fn is_reachable(pool: &SqlitePool) -> bool {
     sqlx::query_scalar::<_, i64>("SELECT 1")
         .fetch_one(pool)
