@@ -27,6 +27,10 @@ for row in one two three four; do
   "$bin" user create --org "Row $row" --email "admin@row-$row.test" --role org-admin
   "$bin" user create --org "Row $row" --email "campaigner@row-$row.test" --role campaigner
 done
+# The campaign controls spec (pause, resume, cancel).
+"$bin" org create --name "Controls" --subscription active
+"$bin" user create --org "Controls" --email admin@controls.test --role org-admin
+"$bin" user create --org "Controls" --email campaigner@controls.test --role campaigner
 unset OUTREACH_PASSWORD
 
 export RUST_LOG="${RUST_LOG:-warn}"
