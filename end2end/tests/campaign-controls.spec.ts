@@ -22,6 +22,7 @@ test("a campaigner pauses, resumes and cancels a running campaign", async ({ pag
   const id = await created.json();
 
   await signIn(page, "campaigner@controls.test");
+  await expect(page.getByRole("heading", { name: "Campaigns" })).toBeVisible();
   await page.goto(`/outreach/campaigns/${id}`);
   await hydrated(page);
   await page.getByRole("button", { name: "Run campaign" }).click();
