@@ -150,7 +150,7 @@ pub async fn decide_unknown_outcomes(id: i64, decision: String) -> Result<u64, A
         domain::clock::now(),
     )
     .await
-    .map_err(AppError::internal)
+    .map_err(control_error)
 }
 
 #[server(endpoint = "run_campaign")]
@@ -398,6 +398,7 @@ fn ProgressPanel(
     let confirming_cancel = RwSignal::new(false);
     let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
     let status = campaign.status.clone();
+    let can_send_again = status == "running" || status == "paused";
     let can_resume = capability.can_run;
     let resume_reason = capability.reason.clone();
     view! {
@@ -452,11 +453,13 @@ fn ProgressPanel(
                     <h3 id="unknown-title">{format!("Outcome unknown: {unknown}")}</h3>
                     <p class="small">"Twilio could not confirm whether these messages were sent. Sending them again may message those recipients twice."</p>
                     <div class="form-actions">
-                        <ActionForm action=actions.decide attr:class="inline">
-                            <input type="hidden" name="id" value=id.to_string()/>
-                            <input type="hidden" name="decision" value="send_again"/>
-                            <button type="submit" class="button">"Send them again"</button>
-                        </ActionForm>
+                        {can_send_again.then(|| view! {
+                            <ActionForm action=actions.decide attr:class="inline">
+                                <input type="hidden" name="id" value=id.to_string()/>
+                                <input type="hidden" name="decision" value="send_again"/>
+                                <button type="submit" class="button">"Send them again"</button>
+                            </ActionForm>
+                        })}
                         <ActionForm action=actions.decide attr:class="inline">
                             <input type="hidden" name="id" value=id.to_string()/>
                             <input type="hidden" name="decision" value="do_not_send"/>

@@ -137,7 +137,21 @@ pub async fn decide_unknown_outcomes(
     decision: UnknownOutcomeDecision,
     actor: &str,
     now: UnixTime,
-) -> anyhow::Result<u64> {
+) -> Result<u64, ControlError> {
+    if decision == UnknownOutcomeDecision::SendAgain {
+        let status = sqlx::query_scalar::<_, String>(
+            "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
+        )
+        .bind(id)
+        .bind(organisation)
+        .fetch_optional(pool)
+        .await
+        .context("could not look up the campaign")?;
+        // A cancelled campaign sends nothing more.
+        if !matches!(status.as_deref(), Some("running" | "paused")) {
+            return Err(ControlError::WrongStatus("running or paused"));
+        }
+    }
     let (state, message) = match decision {
         UnknownOutcomeDecision::SendAgain => ("queued", None),
         UnknownOutcomeDecision::DoNotSend => (

@@ -219,9 +219,12 @@ impl SendingEngine {
                         .await?,
                 );
             }
+            let withheld =
+                queue::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
+            claimed.retain(|message| !withheld.contains(&message.id));
             let unused = wanted - claimed.len();
             self.with_pace(organisation, |pace, _| pace.give_back(unused));
-            dispatched += claimed.len();
+            dispatched += claimed.len() + withheld.len();
             for message in claimed {
                 let permit = self.slots.clone().acquire_owned().await?;
                 let engine = self.clone();

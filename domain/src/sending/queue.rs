@@ -67,6 +67,40 @@ pub async fn claim_messages(
     .context("could not claim messages")
 }
 
+/// Of these claimed messages, those whose recipient has opted out since the
+/// audience was checked (a STOP reply during a long campaign, say): they
+/// are marked `opted_out` and must not be sent.
+pub async fn withhold_opted_out(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    claimed: &[ClaimedMessage],
+    now: UnixTime,
+) -> anyhow::Result<Vec<i64>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "UPDATE outbound_messages SET state = 'opted_out', lease_until = NULL, updated_at = ",
+    );
+    query
+        .push_bind(now)
+        .push(", error_message = 'Not sent: the recipient opted out before their message went.'")
+        .push(" WHERE state = 'sending' AND id IN (");
+    let mut ids = query.separated(", ");
+    for message in claimed {
+        ids.push_bind(message.id);
+    }
+    query
+        .push(") AND phone IN (SELECT phone FROM opt_outs WHERE organisation_id = ")
+        .push_bind(organisation)
+        .push(") RETURNING id");
+    query
+        .build_query_scalar::<i64>()
+        .fetch_all(pool)
+        .await
+        .context("could not withhold opted-out recipients")
+}
+
 /// Twilio created the message (201, or found by a look-up). A callback
 /// that arrived first may already have moved it further: never back.
 pub async fn record_accepted(

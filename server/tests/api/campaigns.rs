@@ -205,15 +205,20 @@ async fn campaigns_are_only_ever_seen_and_changed_by_their_own_organisation() {
                 .status(),
         );
     }
-    let decided: Result<u64, _> = app
-        .call(
-            "decide_unknown_outcomes",
-            Some(&outsider),
-            &[("id", &id.to_string()), ("decision", "send_again")],
-        )
-        .await
-        .json()
-        .await;
+    let mut decided = Vec::new();
+    for decision in ["send_again", "do_not_send"] {
+        decided.push(
+            app.call(
+                "decide_unknown_outcomes",
+                Some(&outsider),
+                &[("id", &id.to_string()), ("decision", decision)],
+            )
+            .await
+            .text()
+            .await
+            .unwrap(),
+        );
+    }
     let export = app
         .get(
             &format!("/outreach/campaigns/{id}/results.csv"),
@@ -226,9 +231,14 @@ async fn campaigns_are_only_ever_seen_and_changed_by_their_own_organisation() {
     assert!(run.status().is_server_error());
     assert!(delete.status().is_server_error());
     assert!(controls.iter().all(|s| !s.is_success()), "{controls:?}");
+    // Refused, or nothing of another organisation's touched.
+    assert!(
+        decided[0].contains("no longer running or paused"),
+        "{}",
+        decided[0]
+    );
     assert_eq!(
-        decided.unwrap(),
-        0,
+        decided[1], "0",
         "another organisation's messages are untouched"
     );
     assert_eq!(export.status(), reqwest::StatusCode::NOT_FOUND);

@@ -760,3 +760,87 @@ async fn a_campaign_completes_when_carriers_never_confirm_delivery() {
     let campaign = details(&app, &admin, id).await.unwrap().campaign;
     assert_eq!(campaign.finished_messages(), 3, "the page shows them final");
 }
+
+#[tokio::test]
+async fn a_recipient_who_opts_out_before_their_turn_is_never_messaged() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(4);
+    let audience = format!("phone\n{}\n", recipients.join("\n"));
+    let created = app
+        .call_json(
+            "create_campaign",
+            &admin,
+            json!({ "name": "Late STOP", "channel": "sms", "audience": audience, "body": "Hello" }),
+        )
+        .await;
+    let id: i64 = created.json().await.unwrap();
+    // After the audience was checked, one of them replies STOP.
+    let organisation = app.organisation(1).await;
+    domain::delivery::inbound::record_inbound_reply(
+        &app.pool,
+        organisation.id,
+        &recipients[2],
+        "STOP",
+        domain::clock::now(),
+    )
+    .await
+    .unwrap();
+
+    let run = app
+        .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(run.status(), StatusCode::OK);
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+
+    let sent = app.twilio.messages_per_recipient();
+    assert_eq!(
+        sent.get(&recipients[2]),
+        None,
+        "the opted-out number was messaged"
+    );
+    assert_eq!(sent.len(), 3);
+    let states = states(&app).await;
+    assert_eq!(states[2].1, "opted_out");
+    let reason = details(&app, &admin, id).await.unwrap().results[2]
+        .reason
+        .clone()
+        .unwrap();
+    assert!(reason.contains("opted out"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_cancelled_campaign_never_sends_messages_whose_outcome_was_unknown() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 2.0).await;
+    let admin = configured_organisation(&app).await;
+    let id = run_campaign_to(&app, &admin, "Cancelled unknowns", &numbers(10)).await;
+    let form = [("id", id.to_string())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let cancelled = app.call("cancel_campaign", Some(&admin), &form).await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Arrange: a message of it whose outcome Twilio could not confirm.
+    sqlx::query("UPDATE outbound_messages SET state = 'unknown' WHERE id = (SELECT MIN(id) FROM outbound_messages WHERE state = 'cancelled')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let again = app
+        .call(
+            "decide_unknown_outcomes",
+            Some(&admin),
+            &[("id", &id.to_string()), ("decision", "send_again")],
+        )
+        .await;
+
+    assert!(!again.status().is_success());
+    let unknown: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE state = 'unknown'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        unknown, 1,
+        "still waiting for a decision that can be carried out"
+    );
+}
