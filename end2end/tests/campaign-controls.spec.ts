@@ -46,3 +46,32 @@ test("a campaigner pauses, resumes and cancels a running campaign", async ({ pag
   await expect(progress.getByRole("button", { name: "Cancel campaign" })).toHaveCount(0);
   await expect(page.getByRole("region", { name: "Recipients" })).toContainText("Not sent: the campaign was cancelled.");
 });
+
+test("the campaign list follows a running campaign without a reload", async ({ page }) => {
+  const t = twilio();
+  const api = await request.newContext({ baseURL: test.info().project.use.baseURL });
+  expect((await api.post("/api/sign_in", { form: { email: "admin@controls.test", password: PASSWORD } })).ok()).toBeTruthy();
+  // The other spec in this file may have saved them already: either way they are valid.
+  const settings = await (await api.post("/api/sms_settings")).json();
+  if (!settings.integration) {
+    const saved = await api.post("/api/save_twilio_integration", {
+      form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
+    });
+    expect(saved.ok(), await saved.text()).toBeTruthy();
+  }
+  // 80 recipients at the default 10 messages a second: about 8 seconds.
+  const audience = ["phone", ...Array.from({ length: 80 }, (_, i) => `+1212736${String(6000 + i)}`)].join("\n");
+  const created = await api.post("/api/create_campaign", {
+    data: { name: "Followed appeal", channel: "sms", audience, body: "See you there." },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const id = await created.json();
+  expect((await api.post("/api/run_campaign", { form: { id: String(id) } })).ok()).toBeTruthy();
+
+  await signIn(page, "campaigner@controls.test");
+  const row = page.getByRole("row").filter({ hasText: "Followed appeal" });
+  await expect(row).toContainText("Running");
+  await hydrated(page);
+  await expect(row).toContainText("Completed", { timeout: 30_000 });
+  await expect(row).toContainText("80 delivered");
+});

@@ -361,14 +361,21 @@ pub fn status_badge(status: &str) -> impl IntoView + use<> {
 
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
-    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    let live = RwSignal::new(false);
+    let tick = refresh_while(live);
+    let campaigns = Resource::new(move || tick.get(), |_| list_campaigns());
+    Effect::new(move |_| {
+        if let Some(Ok(rows)) = campaigns.get() {
+            live.set(rows.iter().any(CampaignRow::is_live));
+        }
+    });
     view! {
         <leptos_meta::Title text="Campaigns"/>
         <div class="page-heading">
             <h1>"Campaigns"</h1>
             <A href="/outreach/campaigns/new" attr:class="button primary">"New campaign"</A>
         </div>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match campaigns.await {
                     Ok(rows) if rows.is_empty() => Either::Left(view! {
@@ -378,8 +385,28 @@ pub fn CampaignsPage() -> impl IntoView {
                     Err(e) => Either::Right(Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> })),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
+}
+
+/// A counter that moves every 2 s while `live` is true, for pages that
+/// follow running campaigns (in the browser: effects do not run on the
+/// server).
+pub(crate) fn refresh_while(live: RwSignal<bool>) -> RwSignal<u64> {
+    let tick = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if live.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    tick
 }
 
 #[component]

@@ -6,7 +6,7 @@ use leptos::{either::Either, prelude::*};
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignRow, progress_bar, state_label, status_badge};
+use super::{CampaignRow, progress_bar, refresh_while, state_label, status_badge};
 use crate::{
     auth::{Viewer, ViewerRole},
     error::AppError,
@@ -256,9 +256,9 @@ pub fn CampaignPage() -> impl IntoView {
             .unwrap_or(1)
     };
     let actions = Actions::new();
-    // While messages are on their way the page refreshes itself (every 2 s).
-    let tick = RwSignal::new(0u64);
+    // While messages are on their way the page refreshes itself.
     let live = RwSignal::new(false);
+    let tick = refresh_while(live);
     let details = Resource::new(
         move || (id(), page(), actions.version(), tick.get()),
         |(id, page, _, _)| campaign_details(id, page),
@@ -266,18 +266,6 @@ pub fn CampaignPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(Some(details))) = details.get() {
             live.set(details.campaign.is_live());
-        }
-    });
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if live.get_untracked() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_secs(2),
-        ) {
-            on_cleanup(move || handle.clear());
         }
     });
     view! {
