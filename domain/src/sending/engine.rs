@@ -8,6 +8,9 @@
 //! its reason; 20003 -> credentials invalid and the organisation's
 //! campaigns paused; no answer -> left `sending` until its lease runs out,
 //! then reconciled (its status callback, or a look-up at Twilio).
+//! Recipients who opted out since the audience was checked are withheld at
+//! the claim. Each pass also completes finished campaigns and looks up
+//! `sent` messages whose callbacks stopped coming.
 
 use std::{
     collections::{BTreeMap, HashMap},

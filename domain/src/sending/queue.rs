@@ -68,8 +68,8 @@ pub async fn claim_messages(
 }
 
 /// Of these claimed messages, those whose recipient has opted out since the
-/// audience was checked (a STOP reply during a long campaign, say): they
-/// are marked `opted_out` and must not be sent.
+/// audience was checked (a STOP reply during a long campaign, say) are
+/// marked `opted_out`; their ids are returned so they are not sent.
 pub async fn withhold_opted_out(
     pool: &SqlitePool,
     organisation: OrganisationId,
