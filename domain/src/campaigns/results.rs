@@ -66,7 +66,7 @@ impl From<ResultRow> for RecipientResult {
 const RESULT_COLUMNS: &str =
     "phone, state, twilio_sid, twilio_status, error_code, error_message, attempts, updated_at";
 
-/// A page of recipients, problems first (failed, unknown, ...), then by number.
+/// A page of recipients, in number order.
 pub async fn fetch_results(
     pool: &SqlitePool,
     campaign: CampaignId,
