@@ -35,7 +35,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .route("/healthz", get(healthz))
         .route("/", get(|| async { Redirect::to(routes::HOME) }))
         .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
-        .merge(crate::webhooks::router((*public_url).clone()))
+        .merge(crate::webhooks::router())
         .merge(crate::exports::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

@@ -2,11 +2,9 @@
 //! verified with the organisation's Auth Token over the URL rebuilt from
 //! `OUTREACH_PUBLIC_URL` (never the Host header) before anything is written.
 
-use std::sync::Arc;
-
 use app::state::AppState;
 use axum::{
-    Extension, Router,
+    Router,
     body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode, Uri, header},
@@ -23,31 +21,28 @@ use domain::{
     sms_settings::integration::{fetch_integration, saved_auth_token},
 };
 
-use crate::config::PublicUrl;
-
-pub fn router(public_url: PublicUrl) -> Router<AppState> {
+/// The URL Twilio signed is rebuilt from `AppState::public_origin`
+/// (`OUTREACH_PUBLIC_URL`).
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/webhooks/twilio/status/{public_id}", post(status_callback))
         .route(
             "/webhooks/twilio/inbound/{public_id}",
             post(inbound_message),
         )
-        .layer(Extension(Arc::new(public_url)))
 }
 
 async fn status_callback(
     State(state): State<AppState>,
-    Extension(public_url): Extension<Arc<PublicUrl>>,
     Path(public_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (organisation, params) =
-        match verify(&state, &public_url, &public_id, &uri, &headers, &body).await {
-            Ok(verified) => verified,
-            Err(refusal) => return refusal,
-        };
+    let (organisation, params) = match verify(&state, &public_id, &uri, &headers, &body).await {
+        Ok(verified) => verified,
+        Err(refusal) => return refusal,
+    };
     let callback = match StatusCallback::parse(params) {
         Ok(callback) => callback,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
@@ -89,17 +84,15 @@ async fn status_callback(
 
 async fn inbound_message(
     State(state): State<AppState>,
-    Extension(public_url): Extension<Arc<PublicUrl>>,
     Path(public_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (organisation, params) =
-        match verify(&state, &public_url, &public_id, &uri, &headers, &body).await {
-            Ok(verified) => verified,
-            Err(refusal) => return refusal,
-        };
+    let (organisation, params) = match verify(&state, &public_id, &uri, &headers, &body).await {
+        Ok(verified) => verified,
+        Err(refusal) => return refusal,
+    };
     let field = |name: &str| {
         params
             .iter()
@@ -129,7 +122,6 @@ async fn inbound_message(
 /// for a missing or wrong signature. Nothing is written before this passes.
 async fn verify(
     state: &AppState,
-    public_url: &PublicUrl,
     public_id: &str,
     uri: &Uri,
     headers: &HeaderMap,
@@ -163,7 +155,7 @@ async fn verify(
     let token = saved_auth_token(&state.keyring, &integration).map_err(|_| forbidden())?;
     let url = format!(
         "{}{}",
-        public_url.origin(),
+        state.public_origin,
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
     if !verify_signature(token.expose_secret().as_bytes(), &url, &params, signature) {
