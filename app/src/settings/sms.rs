@@ -149,7 +149,7 @@ pub mod ssr {
             credentials::{AccountSid, AuthToken, MessagingServiceSid},
             integration::{
                 Change, CheckOutcome, Health, SaveError, check_integration,
-                configuration as configuration_of, fetch_audit_events, fetch_integration,
+                configuration as configuration_of, fetch_audit_events, fetch_effective_integration,
                 save_integration,
             },
             validation::TRIAL_WARNING,
@@ -163,10 +163,9 @@ pub mod ssr {
         state: &AppState,
         organisation: OrganisationId,
     ) -> Result<SmsSettingsView, AppError> {
-        let integration = fetch_integration(&state.pool, organisation)
+        let integration = fetch_effective_integration(&state.pool, &state.keyring, organisation)
             .await
-            .map_err(AppError::internal)?
-            .map(|i| i.with_effective_health(&state.keyring));
+            .map_err(AppError::internal)?;
         let changes = fetch_audit_events(&state.pool, organisation, 50)
             .await
             .map_err(AppError::internal)?;
@@ -341,10 +340,9 @@ pub mod ssr {
         state: &AppState,
         organisation: OrganisationId,
     ) -> Result<SmsConfiguration, AppError> {
-        let integration = fetch_integration(&state.pool, organisation)
+        let integration = fetch_effective_integration(&state.pool, &state.keyring, organisation)
             .await
-            .map_err(AppError::internal)?
-            .map(|i| i.with_effective_health(&state.keyring));
+            .map_err(AppError::internal)?;
         Ok(configuration_of(integration.as_ref()))
     }
 

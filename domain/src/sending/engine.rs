@@ -30,7 +30,7 @@ use crate::{
     sms_settings::{
         capability::{RunPermission, sms_capability},
         credentials::{AccountSid, AuthToken, MessagingServiceSid},
-        integration::{self, configuration, fetch_integration, saved_auth_token},
+        integration::{self, configuration, fetch_effective_integration, saved_auth_token},
     },
     twilio::{MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError},
 };
@@ -124,6 +124,9 @@ struct Sender {
     status_callback: String,
 }
 
+/// Senders (or why an organisation cannot send) resolved during one pass.
+type Senders = HashMap<OrganisationId, Result<Arc<Sender>, String>>;
+
 #[derive(Clone)]
 pub struct SendingEngine {
     pool: SqlitePool,
@@ -180,7 +183,10 @@ impl SendingEngine {
     /// there was nothing to do right now.
     async fn step(&self) -> anyhow::Result<bool> {
         let now = clock::now();
-        let reconciled = self.reconcile(now).await? + self.check_quiet_messages(now).await?;
+        // Each organisation's credentials are read and decrypted once a pass.
+        let mut senders = Senders::new();
+        let reconciled = self.reconcile(&mut senders, now).await?
+            + self.check_quiet_messages(&mut senders, now).await?;
         queue::complete_finished_campaigns(&self.pool, now).await?;
         let mut by_organisation: BTreeMap<OrganisationId, Vec<i64>> = BTreeMap::new();
         for (organisation, campaign) in queue::running_campaigns(&self.pool).await? {
@@ -201,8 +207,8 @@ impl SendingEngine {
             if wanted == 0 {
                 continue;
             }
-            let sender = match self.sender(organisation).await {
-                Ok(sender) => Arc::new(sender),
+            let sender = match self.sender(&mut senders, organisation).await {
+                Ok(sender) => sender,
                 Err(reason) => {
                     self.with_pace(organisation, |pace, _| pace.give_back(wanted));
                     let mut conn = self.pool.acquire().await?;
@@ -250,17 +256,30 @@ impl SendingEngine {
         )
     }
 
+    /// The organisation's sender for this pass, loaded on first use.
+    async fn sender(
+        &self,
+        senders: &mut Senders,
+        organisation: OrganisationId,
+    ) -> Result<Arc<Sender>, String> {
+        if let Some(known) = senders.get(&organisation) {
+            return known.clone();
+        }
+        let loaded = self.load_sender(organisation).await.map(Arc::new);
+        senders.insert(organisation, loaded.clone());
+        loaded
+    }
+
     /// The organisation's saved credentials, if the capability rule lets it
     /// run campaigns now; otherwise why not.
-    async fn sender(&self, organisation: OrganisationId) -> Result<Sender, String> {
+    async fn load_sender(&self, organisation: OrganisationId) -> Result<Sender, String> {
         let internal = |e: anyhow::Error| {
             tracing::error!(error = ?e, organisation_id = organisation, "could not load the integration");
             "Outreach could not read the SMS settings.".to_owned()
         };
-        let integration = fetch_integration(&self.pool, organisation)
+        let integration = fetch_effective_integration(&self.pool, &self.keyring, organisation)
             .await
-            .map_err(internal)?
-            .map(|i| i.with_effective_health(&self.keyring));
+            .map_err(internal)?;
         let run = sms_capability(configuration(integration.as_ref())).run;
         let (Some(integration), RunPermission::Allowed) = (integration, run) else {
             return Err(run.reason().unwrap_or("SMS is not available").to_owned());
@@ -382,11 +401,15 @@ impl SendingEngine {
     }
 
     /// `sent` messages with no news for a while: ask Twilio where they are.
-    async fn check_quiet_messages(&self, now: clock::UnixTime) -> anyhow::Result<usize> {
+    async fn check_quiet_messages(
+        &self,
+        senders: &mut Senders,
+        now: clock::UnixTime,
+    ) -> anyhow::Result<usize> {
         let quiet_since = now - self.settings.status_check_after.as_secs() as i64;
         let quiet = queue::quiet_messages(&self.pool, now, quiet_since, 20).await?;
         for message in &quiet {
-            let found = match self.sender(message.organisation_id).await {
+            let found = match self.sender(senders, message.organisation_id).await {
                 Err(_) => None,
                 Ok(sender) => self
                     .twilio
@@ -404,10 +427,14 @@ impl SendingEngine {
 
     /// Messages whose lease ran out with no answer: a callback has not
     /// settled them, so ask Twilio whether the message exists.
-    async fn reconcile(&self, now: clock::UnixTime) -> anyhow::Result<usize> {
+    async fn reconcile(
+        &self,
+        senders: &mut Senders,
+        now: clock::UnixTime,
+    ) -> anyhow::Result<usize> {
         let expired = queue::expired_leases(&self.pool, now, 20).await?;
         for message in &expired {
-            let Ok(sender) = self.sender(message.organisation_id).await else {
+            let Ok(sender) = self.sender(senders, message.organisation_id).await else {
                 // Its organisation cannot reach Twilio now (its campaigns are
                 // paused): ask again later, without using up an attempt.
                 queue::extend_lease(&self.pool, message.id, now, self.lease_secs()).await?;

@@ -119,6 +119,19 @@ pub async fn fetch_integration(
     .map(TwilioIntegration::from))
 }
 
+/// The saved integration with the health to show and enforce (a token no
+/// key decrypts makes it invalid): what pages, server functions and the
+/// sending engine all decide from.
+pub async fn fetch_effective_integration(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    organisation: OrganisationId,
+) -> anyhow::Result<Option<TwilioIntegration>> {
+    Ok(fetch_integration(pool, organisation)
+        .await?
+        .map(|i| i.with_effective_health(keyring)))
+}
+
 pub const UNDECRYPTABLE_TOKEN: &str = "The saved Auth Token can no longer be decrypted (its master key is not available). Re-enter the Auth Token.";
 
 /// The saved Auth Token, decrypted, or why it cannot be.
