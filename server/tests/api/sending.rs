@@ -89,6 +89,30 @@ pub async fn wait_for_status(app: &TestApp, id: i64, status: &str, limit: Durati
     }
 }
 
+/// Waits (up to `limit`) until `done` answers true.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {limit:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The simulated Twilio stops posting status callbacks.
+pub fn without_callbacks(app: &TestApp) {
+    app.twilio.set_callbacks(CallbackPlan {
+        enabled: false,
+        ..CallbackPlan::default()
+    });
+}
+
 /// (phone, state, error code) of every outbound message.
 pub async fn states(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
     sqlx::query_as("SELECT phone, state, error_code FROM outbound_messages ORDER BY phone")
@@ -363,11 +387,10 @@ async fn duplicate_and_out_of_order_callbacks_never_move_a_status_backwards() {
     let id = run_campaign_to(&app, &admin, "Shuffled", &recipients).await;
     wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
     // The late `sent` and the repeats arrive after `delivered`.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.twilio.posted_callbacks().len() < 40 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("40 callbacks", Duration::from_secs(10), || async {
+        app.twilio.posted_callbacks().len() >= 40
+    })
+    .await;
 
     assert_all_in(&app, "delivered").await;
     let statuses: Vec<String> =
@@ -415,10 +438,7 @@ async fn without_callbacks_a_lost_answer_is_reconciled_by_a_look_up_and_a_failed
  {
     let app = spawn_app_with(|config| config.twilio.timeout = Duration::from_secs(1)).await;
     let admin = configured_organisation(&app).await;
-    app.twilio.set_callbacks(CallbackPlan {
-        enabled: false,
-        ..CallbackPlan::default()
-    });
+    without_callbacks(&app);
     // The first send is created but its answer lost; the second gets a 500
     // and was not created.
     app.twilio
@@ -428,18 +448,17 @@ async fn without_callbacks_a_lost_answer_is_reconciled_by_a_look_up_and_a_failed
     run_campaign_to(&app, &admin, "Look-ups", &recipients).await;
     // Without callbacks, messages stop at `sent` (Twilio has them), or at
     // the status the look-up found.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let states = states(&app).await;
-        if states
-            .iter()
-            .all(|(_, state, _)| state == "sent" || state == "delivered")
-        {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{states:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "every message with Twilio",
+        Duration::from_secs(30),
+        || async {
+            states(&app)
+                .await
+                .iter()
+                .all(|(_, state, _)| state == "sent" || state == "delivered")
+        },
+    )
+    .await;
 
     assert_each_exactly_once(&app, &recipients);
     let sids: Vec<Option<String>> =
@@ -523,17 +542,13 @@ async fn pausing_stops_sending_resuming_finishes_and_cancelling_withdraws_what_i
 async fn a_person_decides_about_messages_whose_outcome_is_unknown() {
     let app = spawn_app().await;
     let admin = configured_organisation(&app).await;
-    app.twilio.set_callbacks(CallbackPlan {
-        enabled: false,
-        ..CallbackPlan::default()
-    });
+    without_callbacks(&app);
     let recipients = numbers(3);
     let id = run_campaign_to(&app, &admin, "Unknown", &recipients).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.twilio.messages().len() < 3 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("3 messages sent", Duration::from_secs(10), || async {
+        app.twilio.messages().len() >= 3
+    })
+    .await;
     // Arrange: two messages whose look-ups kept failing (what the engine
     // does after its last attempt).
     sqlx::query(
@@ -726,21 +741,16 @@ async fn an_organisation_sends_no_faster_than_its_rate() {
 async fn a_campaign_completes_when_carriers_never_confirm_delivery() {
     let app = spawn_app().await;
     let admin = configured_organisation(&app).await;
-    app.twilio.set_callbacks(CallbackPlan {
-        enabled: false,
-        ..CallbackPlan::default()
-    });
+    without_callbacks(&app);
     let recipients = numbers(3);
     let id = run_campaign_to(&app, &admin, "No receipts", &recipients).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while states(&app)
-        .await
-        .iter()
-        .any(|(_, state, _)| state != "sent")
-    {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("every message sent", Duration::from_secs(10), || async {
+        states(&app)
+            .await
+            .iter()
+            .all(|(_, state, _)| state == "sent")
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         campaign_status(&app, id).await,

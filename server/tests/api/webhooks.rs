@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
-use domain::{delivery::signature::twilio_signature, twilio::simulator::CallbackPlan};
+use domain::delivery::signature::twilio_signature;
 use reqwest::StatusCode;
 
 use crate::{
     helpers::{TestApp, https_public_url, spawn_app, spawn_app_with},
-    sending::{configured_organisation, numbers, run_campaign_to, states},
+    sending::{
+        configured_organisation, numbers, run_campaign_to, states, wait_until, without_callbacks,
+    },
 };
 
 const PUBLIC: &str = "https://outreach.example.org";
@@ -65,17 +67,13 @@ async fn event_count(app: &TestApp) -> i64 {
 /// A campaign whose one message Twilio accepted, with no callbacks yet:
 /// returns (status path, message SID).
 async fn sent_message(app: &TestApp) -> (String, String) {
-    app.twilio.set_callbacks(CallbackPlan {
-        enabled: false,
-        ..CallbackPlan::default()
-    });
+    without_callbacks(app);
     let admin = configured_organisation(app).await;
     run_campaign_to(app, &admin, "Hooks", &numbers(1)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while states(app).await[0].1 != "sent" {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the message sent", Duration::from_secs(10), || async {
+        states(app).await[0].1 == "sent"
+    })
+    .await;
     let public_id = app.organisation(1).await.public_id;
     let sid = app.twilio.messages()[0].sid.clone();
     (format!("/webhooks/twilio/status/{public_id}"), sid)
