@@ -18,7 +18,7 @@ use domain::{
         signature::verify_signature,
     },
     organisations::{OrganisationId, fetch_organisation_by_public_id},
-    sms_settings::integration::{fetch_integration, saved_auth_token},
+    sms_settings::integration::{fetch_integration_by_public_id, saved_auth_token},
 };
 
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`
@@ -131,10 +131,20 @@ async fn verify(
         tracing::error!(error = ?e, "could not verify a webhook");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
     };
-    let organisation = fetch_organisation_by_public_id(&state.pool, public_id)
+    let integration = fetch_integration_by_public_id(&state.pool, public_id)
         .await
-        .map_err(internal)?
-        .ok_or_else(|| (StatusCode::NOT_FOUND, "No such organisation").into_response())?;
+        .map_err(internal)?;
+    // Only without an integration is the organisation looked up on its own.
+    let organisation = match &integration {
+        Some(integration) => integration.organisation_id,
+        None => {
+            fetch_organisation_by_public_id(&state.pool, public_id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| (StatusCode::NOT_FOUND, "No such organisation").into_response())?
+                .id
+        }
+    };
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -148,10 +158,7 @@ async fn verify(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(forbidden)?;
-    let integration = fetch_integration(&state.pool, organisation.id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(forbidden)?;
+    let integration = integration.ok_or_else(forbidden)?;
     let token = saved_auth_token(&state.keyring, &integration).map_err(|_| forbidden())?;
     let url = format!(
         "{}{}",
@@ -160,10 +167,10 @@ async fn verify(
     );
     if !verify_signature(token.expose_secret().as_bytes(), &url, &params, signature) {
         tracing::warn!(
-            organisation_id = organisation.id,
+            organisation_id = organisation,
             "refused a webhook with a wrong signature"
         );
         return Err(forbidden());
     }
-    Ok((organisation.id, params))
+    Ok((organisation, params))
 }

@@ -103,16 +103,35 @@ impl From<IntegrationRow> for TwilioIntegration {
     }
 }
 
+const INTEGRATION_COLUMNS: &str = "i.organisation_id, i.account_sid, i.auth_token_envelope, \
+     i.messaging_service_sid, i.account_type, i.health, i.health_reason, i.checked_at, \
+     i.updated_by, i.updated_at, i.version";
+
 pub async fn fetch_integration(
     pool: &SqlitePool,
     organisation: OrganisationId,
 ) -> anyhow::Result<Option<TwilioIntegration>> {
-    Ok(sqlx::query_as::<_, IntegrationRow>(
-        "SELECT organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
-                health, health_reason, checked_at, updated_by, updated_at, version
-         FROM twilio_integrations WHERE organisation_id = ?",
-    )
+    Ok(sqlx::query_as::<_, IntegrationRow>(&format!(
+        "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i WHERE i.organisation_id = ?"
+    ))
     .bind(organisation)
+    .fetch_optional(pool)
+    .await
+    .context("could not fetch the Twilio integration")?
+    .map(TwilioIntegration::from))
+}
+
+/// The integration of the organisation a webhook URL names, in one query
+/// (every status callback needs it to check its signature).
+pub async fn fetch_integration_by_public_id(
+    pool: &SqlitePool,
+    public_id: &str,
+) -> anyhow::Result<Option<TwilioIntegration>> {
+    Ok(sqlx::query_as::<_, IntegrationRow>(&format!(
+        "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i
+         JOIN organisations o ON o.id = i.organisation_id WHERE o.public_id = ?"
+    ))
+    .bind(public_id)
     .fetch_optional(pool)
     .await
     .context("could not fetch the Twilio integration")?
