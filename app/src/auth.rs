@@ -114,7 +114,7 @@ pub mod ssr {
         http::{HeaderValue, header::SET_COOKIE},
     };
     use domain::{
-        organisations::SubscriptionState,
+        organisations::{Organisation, SubscriptionState},
         sign_in::{SessionToken, SignedInUser},
         users::Role,
     };
@@ -192,6 +192,34 @@ pub mod ssr {
             Role::OrgAdmin => Ok(user),
             Role::Campaigner => Err(AppError::NotOrgAdmin),
         }
+    }
+
+    /// A signed-in member of an organisation whose Outreach subscription is
+    /// active, with that organisation: every server function that reads or
+    /// changes Outreach data starts here (or with
+    /// [`require_subscribed_org_admin`]).
+    pub async fn require_subscribed_member()
+    -> Result<(SignedInUser, AppState, Organisation), AppError> {
+        subscribed(require_user().await?).await
+    }
+
+    pub async fn require_subscribed_org_admin()
+    -> Result<(SignedInUser, AppState, Organisation), AppError> {
+        subscribed(require_org_admin().await?).await
+    }
+
+    async fn subscribed(
+        user: SignedInUser,
+    ) -> Result<(SignedInUser, AppState, Organisation), AppError> {
+        let state = state()?;
+        let organisation =
+            domain::organisations::fetch_organisation(&state.pool, user.organisation_id)
+                .await
+                .map_err(AppError::internal)?;
+        if organisation.subscription != SubscriptionState::Active {
+            return Err(AppError::SubscriptionRequired);
+        }
+        Ok((user, state, organisation))
     }
 
     pub(crate) async fn viewer(user: &SignedInUser) -> Result<Viewer, AppError> {

@@ -279,7 +279,7 @@ pub async fn create_campaign(
 pub(crate) mod ssr {
     use domain::{
         campaigns::{audience::Audience, store::CampaignSummary},
-        organisations::{Organisation, SubscriptionState, fetch_organisation},
+        organisations::Organisation,
         sign_in::SignedInUser,
     };
 
@@ -292,15 +292,7 @@ pub(crate) mod ssr {
     /// Any signed-in member of an organisation with an active subscription,
     /// with that organisation (its default country reads the audience).
     pub async fn member() -> Result<(SignedInUser, AppState, Organisation), AppError> {
-        let user = crate::auth::ssr::require_user().await?;
-        let state = crate::auth::ssr::state()?;
-        let organisation = fetch_organisation(&state.pool, user.organisation_id)
-            .await
-            .map_err(AppError::internal)?;
-        if organisation.subscription != SubscriptionState::Active {
-            return Err(AppError::SubscriptionRequired);
-        }
-        Ok((user, state, organisation))
+        crate::auth::ssr::require_subscribed_member().await
     }
 
     pub fn form_error(message: String) -> AppError {

@@ -393,8 +393,9 @@ fn ProgressPanel(
         <section class="panel" aria-labelledby="progress-title">
             <h2 id="progress-title">"Progress"</h2>
             {campaign.paused_reason.clone().map(|reason| view! {
+                // Each reason is a sentence of its own ("Paused: ...").
                 <p class="callout warn" role="status">
-                    {format!("Sending was paused by Outreach: {reason}")}
+                    {reason}
                     {is_admin.then(|| view! { " " <a href="/outreach/settings/sms">"Go to SMS settings"</a> })}
                 </p>
             })}

@@ -32,11 +32,7 @@ pub struct MemberRow {
 pub async fn organisation_overview() -> Result<OrganisationDetails, AppError> {
     use domain::{organisations, users::Role};
 
-    let user = crate::auth::ssr::require_org_admin().await?;
-    let state = crate::auth::ssr::state()?;
-    let organisation = organisations::fetch_organisation(&state.pool, user.organisation_id)
-        .await
-        .map_err(AppError::internal)?;
+    let (user, state, organisation) = crate::auth::ssr::require_subscribed_org_admin().await?;
     let members = organisations::fetch_members(&state.pool, user.organisation_id)
         .await
         .map_err(AppError::internal)?;

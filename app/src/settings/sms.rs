@@ -21,13 +21,19 @@ pub struct SmsSettingsView {
     pub campaigners: String,
     /// Where Twilio should post replies, for STOP / START handling.
     pub inbound_webhook_url: String,
+    /// Newest first.
     pub changes: Vec<ChangeRow>,
+    /// Campaigns sending now: what a change here would affect.
+    pub running_campaigns: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationView {
     pub account_sid: String,
     pub messaging_service_sid: Option<String>,
+    /// The Messaging Service's phone numbers when last validated; `None`
+    /// when Twilio did not list them (or there is no Messaging Service).
+    pub sender_numbers: Option<Vec<String>>,
     pub health: HealthView,
     pub checked_at: String,
     /// Shown while the account is a Twilio trial.
@@ -56,6 +62,8 @@ pub enum Section {
     Everything,
     AccountSidAndAuthToken,
     MessagingServiceSid,
+    /// `Change Twilio account`: all three, empty, checked together.
+    NewAccount,
 }
 
 impl Section {
@@ -64,6 +72,7 @@ impl Section {
             "everything" => Some(Self::Everything),
             "account_sid_and_auth_token" => Some(Self::AccountSidAndAuthToken),
             "messaging_service_sid" => Some(Self::MessagingServiceSid),
+            "new_account" => Some(Self::NewAccount),
             _ => None,
         }
     }
@@ -73,6 +82,7 @@ impl Section {
             Self::Everything => "everything",
             Self::AccountSidAndAuthToken => "account_sid_and_auth_token",
             Self::MessagingServiceSid => "messaging_service_sid",
+            Self::NewAccount => "new_account",
         }
     }
 }
@@ -101,10 +111,15 @@ pub struct SmsCapabilityView {
     pub reason: Option<String>,
 }
 
+/// After a save the page comes back with `?saved=<version>`, after a
+/// disconnection with `?saved=disconnected`: the confirmation is built
+/// from what is stored, never from text in the address.
+const SAVED: &str = "saved";
+const DISCONNECTED: &str = "disconnected";
+
 #[server(endpoint = "sms_settings")]
 pub async fn sms_settings() -> Result<SmsSettingsView, AppError> {
-    let user = crate::auth::ssr::require_org_admin().await?;
-    let state = crate::auth::ssr::state()?;
+    let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
     ssr::load(&state, user.organisation_id).await
 }
 
@@ -116,25 +131,44 @@ pub async fn save_twilio_integration(
     messaging_service_sid: Option<String>,
     version: i64,
 ) -> Result<Saved, AppError> {
-    let user = crate::auth::ssr::require_org_admin().await?;
-    let state = crate::auth::ssr::state()?;
+    let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
     let change = ssr::parse_change(section, account_sid, auth_token, messaging_service_sid)?;
-    let saved = ssr::save(&state, &user, change, version).await?;
-    leptos_axum::redirect(PAGE);
+    let (saved, version) = ssr::save(&state, &user, change, version).await?;
+    leptos_axum::redirect(&format!("{PAGE}?{SAVED}={version}"));
     Ok(saved)
+}
+
+/// `Disconnect Twilio`: `version` is the one the page showed.
+#[server(endpoint = "disconnect_twilio")]
+pub async fn disconnect_twilio(version: i64) -> Result<(), AppError> {
+    use domain::sms_settings::integration::{DisconnectError, disconnect_integration};
+
+    let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
+    disconnect_integration(
+        &state.pool,
+        user.organisation_id,
+        &user.email,
+        version,
+        domain::clock::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        DisconnectError::Stale => AppError::SettingsChanged,
+        DisconnectError::Internal(e) => AppError::internal(e),
+    })?;
+    leptos_axum::redirect(&format!("{PAGE}?{SAVED}={DISCONNECTED}"));
+    Ok(())
 }
 
 #[server(endpoint = "check_twilio_now")]
 pub async fn check_twilio_now() -> Result<CheckResult, AppError> {
-    let user = crate::auth::ssr::require_org_admin().await?;
-    let state = crate::auth::ssr::state()?;
+    let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
     ssr::check(&state, user.organisation_id).await
 }
 
 #[server(endpoint = "sms_capability")]
 pub async fn sms_capability() -> Result<SmsCapabilityView, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::state()?;
+    let (user, state, _) = crate::auth::ssr::require_subscribed_member().await?;
     ssr::capability(&state, user.organisation_id).await
 }
 
@@ -169,12 +203,17 @@ pub mod ssr {
         let changes = fetch_audit_events(&state.pool, organisation, 50)
             .await
             .map_err(AppError::internal)?;
+        let running_campaigns =
+            domain::campaigns::store::count_running_campaigns(&state.pool, organisation)
+                .await
+                .map_err(AppError::internal)?;
         let capability = sms_capability(configuration_of(integration.as_ref()));
         let campaigners = match (capability.can_create, capability.run) {
             (true, RunPermission::Allowed) => "Campaigners can create and run SMS campaigns.".to_owned(),
+            // The help page's sentence, as it is written there.
             (true, run) => format!(
-                "Campaigners can create SMS campaigns but cannot run them: {}.",
-                run.reason().unwrap_or_default().to_lowercase()
+                "Campaigners can create SMS campaigns but cannot run them. {}",
+                run.reason().unwrap_or_default()
             ),
             (false, _) => "Campaigners cannot select SMS in the campaign wizard until valid Twilio credentials are saved.".to_owned(),
         };
@@ -190,6 +229,7 @@ pub mod ssr {
             integration: integration.map(|i| IntegrationView {
                 trial_warning: i.is_trial().then(|| TRIAL_WARNING.to_owned()),
                 account_sid: i.account_sid,
+                sender_numbers: i.messaging_service_sid.as_ref().and(i.sender_numbers),
                 messaging_service_sid: i.messaging_service_sid,
                 health: match i.health {
                     Health::Valid => HealthView::Valid,
@@ -207,6 +247,7 @@ pub mod ssr {
                     action: e.action,
                 })
                 .collect(),
+            running_campaigns,
         })
     }
 
@@ -267,6 +308,11 @@ pub mod ssr {
                 auth_token: token.expect("checked above"),
                 messaging_service_sid: service,
             },
+            Section::NewAccount => Change::NewAccount {
+                account_sid: account.expect("checked above"),
+                auth_token: token.expect("checked above"),
+                messaging_service_sid: service,
+            },
             Section::AccountSidAndAuthToken => Change::AccountSidAndAuthToken {
                 account_sid: account.expect("checked above"),
                 auth_token: token.expect("checked above"),
@@ -275,12 +321,13 @@ pub mod ssr {
         })
     }
 
+    /// Saves, and returns the new version (for the confirmation).
     pub async fn save(
         state: &AppState,
         user: &SignedInUser,
         change: Change,
         version: i64,
-    ) -> Result<Saved, AppError> {
+    ) -> Result<(Saved, i64), AppError> {
         let saved = save_integration(
             &state.pool,
             &state.keyring,
@@ -297,9 +344,9 @@ pub mod ssr {
                 account_sid: problems.account_sid,
                 auth_token: problems.auth_token,
                 messaging_service_sid: problems.messaging_service_sid,
-                form: problems
+                form: problems.saved_values.or(problems
                     .form
-                    .map(|f| format!("{f} Nothing was saved; try again.")),
+                    .map(|f| format!("{f} Nothing was saved; try again."))),
             }),
             SaveError::Stale | SaveError::NotConfigured => AppError::SettingsChanged,
             SaveError::SavedTokenUnusable(reason) => AppError::Invalid(FieldErrors {
@@ -308,9 +355,12 @@ pub mod ssr {
             }),
             SaveError::Internal(e) => AppError::internal(e),
         })?;
-        Ok(Saved {
-            warning: saved.trial.then(|| TRIAL_WARNING.to_owned()),
-        })
+        Ok((
+            Saved {
+                warning: saved.trial.then(|| TRIAL_WARNING.to_owned()),
+            },
+            saved.integration.version,
+        ))
     }
 
     pub async fn check(
@@ -360,21 +410,38 @@ pub mod ssr {
     }
 }
 
+/// "1 campaign is running." / "3 campaigns are running."
+fn campaigns_running(n: i64) -> String {
+    if n == 1 {
+        "1 campaign is running.".to_owned()
+    } else {
+        format!("{n} campaigns are running.")
+    }
+}
+
 /// The page.
 #[component]
 pub fn SmsSettingsPage() -> impl IntoView {
-    let save = ServerAction::<SaveTwilioIntegration>::new();
-    let check = ServerAction::<CheckTwilioNow>::new();
-    // Reload after a successful save or a check, not after a failed save:
-    // the form keeps what the user typed.
+    let actions = PanelActions {
+        save: ServerAction::new(),
+        check: ServerAction::new(),
+        disconnect: ServerAction::new(),
+    };
+    // Reload after a successful save or disconnection, or a check; not
+    // after a failed save: the form keeps what the user typed.
     let (saves, set_saves) = signal(0u32);
     Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
+        if let Some(Ok(_)) = actions.save.value().get() {
+            set_saves.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.disconnect.value().get() {
             set_saves.update(|n| *n += 1);
         }
     });
     let settings = Resource::new(
-        move || (saves.get(), check.version().get()),
+        move || (saves.get(), actions.check.version().get()),
         |_| sms_settings(),
     );
     view! {
@@ -382,7 +449,7 @@ pub fn SmsSettingsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(settings) => Either::Left(view! { <TwilioIntegrationPanel settings save check/> }),
+                    Ok(settings) => Either::Left(view! { <TwilioIntegrationPanel settings actions/> }),
                     Err(e) => Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> }),
                 }
             })}
@@ -390,12 +457,16 @@ pub fn SmsSettingsPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn TwilioIntegrationPanel(
-    settings: SmsSettingsView,
+#[derive(Clone, Copy)]
+struct PanelActions {
     save: ServerAction<SaveTwilioIntegration>,
     check: ServerAction<CheckTwilioNow>,
-) -> impl IntoView {
+    disconnect: ServerAction<DisconnectTwilio>,
+}
+
+#[component]
+fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> impl IntoView {
+    let save = actions.save;
     let query = use_query_map();
     let editing = move || {
         query
@@ -409,6 +480,7 @@ fn TwilioIntegrationPanel(
         campaigners,
         inbound_webhook_url,
         changes,
+        running_campaigns,
     } = settings;
     let version = integration.as_ref().map_or(0, |i| i.version);
     // Errors belong to the form they came from: opening another section (or
@@ -427,13 +499,27 @@ fn TwilioIntegrationPanel(
             .and_then(Result::ok)
             .and_then(|s| s.warning)
     };
+    // "Saved." and what changed, when the page came back from a save.
+    let latest_change = changes.first().map(|c| c.action.clone());
+    let configured = integration.is_some();
+    let confirmation = move || {
+        let saved = query.read().get(SAVED)?;
+        let action = latest_change.clone()?;
+        if saved == DISCONNECTED && !configured {
+            Some(format!("{action}."))
+        } else if configured && saved.parse::<i64>().ok() == Some(version) {
+            Some(format!("Saved. {action}."))
+        } else {
+            None
+        }
+    };
 
     let body = match integration {
         None => Either::Left(view! {
             <p class="status-line"><span class="badge warn">"Not configured"</span></p>
             {move || match editing() {
                 Some(Section::Everything) => Either::Left(view! {
-                    <CredentialsForm section=Section::Everything save version account_sid=String::new() messaging_service_sid=String::new()/>
+                    <CredentialsForm section=Section::Everything save version running_campaigns account_sid=String::new() messaging_service_sid=String::new()/>
                 }),
                 _ => Either::Right(view! {
                     <p>"No Twilio credentials are saved. SMS campaigns cannot be created or run until an Org Admin saves a valid Account SID and Auth Token."</p>
@@ -441,7 +527,7 @@ fn TwilioIntegrationPanel(
             }}
         }),
         Some(integration) => Either::Right(
-            view! { <ConfiguredIntegration integration save check editing=Signal::derive(editing)/> },
+            view! { <ConfiguredIntegration integration actions running_campaigns editing=Signal::derive(editing)/> },
         ),
     };
 
@@ -455,6 +541,7 @@ fn TwilioIntegrationPanel(
                 {move || (version == 0 && editing() != Some(Section::Everything))
                     .then(|| view! { <EditButton section=Section::Everything/> })}
             </header>
+            {move || confirmation().map(|text| view! { <p class="confirmation" role="status">{text}</p> })}
             {move || saved_warning().map(|w| view! { <p class="notice" role="status">{w}</p> })}
             {body}
             <p class="muted small campaigners">{campaigners}</p>
@@ -471,18 +558,27 @@ fn TwilioIntegrationPanel(
 #[component]
 fn ConfiguredIntegration(
     integration: IntegrationView,
-    save: ServerAction<SaveTwilioIntegration>,
-    check: ServerAction<CheckTwilioNow>,
+    actions: PanelActions,
+    running_campaigns: i64,
     editing: Signal<Option<Section>>,
 ) -> impl IntoView {
+    let PanelActions {
+        save,
+        check,
+        disconnect,
+    } = actions;
     let IntegrationView {
         account_sid,
         messaging_service_sid,
+        sender_numbers,
         health,
         checked_at,
         trial_warning,
         version,
     } = integration;
+    let query = use_query_map();
+    let confirming_disconnect =
+        move || query.read().get("confirm").as_deref() == Some("disconnect");
     let (badge, reason) = match health {
         HealthView::Valid => (
             view! { <span class="badge ok">"Valid"</span> }.into_any(),
@@ -504,6 +600,7 @@ fn ConfiguredIntegration(
     };
     let sid_for_form = account_sid.clone();
     let mg_for_form = messaging_service_sid.clone().unwrap_or_default();
+    let has_service = messaging_service_sid.is_some();
     view! {
         <div class="status-line">
             <span class="muted">"Status"</span>
@@ -526,7 +623,7 @@ fn ConfiguredIntegration(
             </header>
             {move || if editing.get() == Some(Section::AccountSidAndAuthToken) {
                 Either::Left(view! {
-                    <CredentialsForm section=Section::AccountSidAndAuthToken save version account_sid=sid_for_form.clone() messaging_service_sid=String::new()/>
+                    <CredentialsForm section=Section::AccountSidAndAuthToken save version running_campaigns account_sid=sid_for_form.clone() messaging_service_sid=String::new()/>
                 })
             } else {
                 Either::Right(view! {
@@ -535,7 +632,9 @@ fn ConfiguredIntegration(
                         <dd><code>{account_sid.clone()}</code></dd>
                         <dt>"Auth Token"</dt>
                         // Never the value, its length or its last characters.
-                        <dd><span class="masked" aria-label="Auth Token saved, hidden">"••••••••••••"</span>
+                        // The dots are decoration; screen readers get words.
+                        <dd><span class="masked" aria-hidden="true">"••••••••••••"</span>
+                            <span class="visually-hidden">"Hidden. "</span>
                             <span class="muted small">" Saved and encrypted; it cannot be shown. Edit to enter a new one."</span></dd>
                     </dl>
                 })
@@ -549,7 +648,7 @@ fn ConfiguredIntegration(
             </header>
             {move || if editing.get() == Some(Section::MessagingServiceSid) {
                 Either::Left(view! {
-                    <CredentialsForm section=Section::MessagingServiceSid save version account_sid=String::new() messaging_service_sid=mg_for_form.clone()/>
+                    <CredentialsForm section=Section::MessagingServiceSid save version running_campaigns account_sid=String::new() messaging_service_sid=mg_for_form.clone()/>
                 })
             } else {
                 Either::Right(view! {
@@ -559,10 +658,111 @@ fn ConfiguredIntegration(
                             Some(sid) => Either::Left(view! { <code>{sid}</code> }),
                             None => Either::Right(view! { <span class="badge warn">"Not set — required to run SMS campaigns"</span> }),
                         }}</dd>
+                        {has_service.then(|| view! {
+                            <dt>"Sending numbers"</dt>
+                            <dd>{sender_pool(sender_numbers.clone())}</dd>
+                        })}
                     </dl>
+                    {(sender_numbers.as_ref().is_some_and(Vec::is_empty)).then(|| view! {
+                        <p class="callout warn" role="note">
+                            "This Messaging Service has no phone numbers, so every send will fail until a number is added to its Sender Pool in the Twilio Console (Messaging → Services)."
+                        </p>
+                    })}
                 })
             }}
         </section>
+
+        {move || match (editing.get(), confirming_disconnect()) {
+            (Some(Section::NewAccount), _) => view! {
+                <section class="subsection" aria-labelledby="new-account-title">
+                    <header class="subsection-header">
+                        <h3 id="new-account-title">"Change Twilio account"</h3>
+                    </header>
+                    <p class="small">
+                        "Enter the Account SID, Auth Token and Messaging Service SID of the other Twilio account. "
+                        "Twilio checks the three together, whatever is saved now; the saved values are replaced only if all of them are accepted. "
+                        "Messages already sent keep their history."
+                    </p>
+                    <CredentialsForm section=Section::NewAccount save version running_campaigns account_sid=String::new() messaging_service_sid=String::new()/>
+                </section>
+            }.into_any(),
+            (_, true) => view! { <DisconnectDialog disconnect version running_campaigns/> }.into_any(),
+            _ => view! {
+                <div class="form-actions panel-footer">
+                    <Form method="GET" action=PAGE attr:class="inline">
+                        <input type="hidden" name="edit" value=Section::NewAccount.as_str()/>
+                        <button type="submit" class="button">"Change Twilio account"</button>
+                    </Form>
+                    <Form method="GET" action=PAGE attr:class="inline">
+                        <input type="hidden" name="confirm" value="disconnect"/>
+                        <button type="submit" class="button danger">"Disconnect Twilio"</button>
+                    </Form>
+                </div>
+            }.into_any(),
+        }}
+    }
+}
+
+/// The sending numbers, a few at most, in words.
+fn sender_pool(numbers: Option<Vec<String>>) -> String {
+    const SHOWN: usize = 10;
+    match numbers {
+        None => "Not known: Twilio did not list them when the credentials were last checked. Check now asks again.".to_owned(),
+        Some(numbers) if numbers.is_empty() => "None".to_owned(),
+        Some(numbers) => {
+            let mut text = numbers
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if numbers.len() > SHOWN {
+                text.push_str(&format!(" and {} more", numbers.len() - SHOWN));
+            }
+            text
+        }
+    }
+}
+
+/// `Disconnect Twilio`, confirmed: a dialog in the page (it works before
+/// the WASM loads, as a GET form opens it and a plain post confirms it).
+#[component]
+fn DisconnectDialog(
+    disconnect: ServerAction<DisconnectTwilio>,
+    version: i64,
+    running_campaigns: i64,
+) -> impl IntoView {
+    let cancel = NodeRef::<leptos::html::Button>::new();
+    // Focus moves into the dialog when it opens.
+    Effect::new(move |_| {
+        if let Some(button) = cancel.get() {
+            let _ = button.focus();
+        }
+    });
+    let error = move || disconnect.value().get().and_then(Result::err);
+    view! {
+        <div class="dialog" role="alertdialog" aria-labelledby="disconnect-title" aria-describedby="disconnect-description">
+            <h3 id="disconnect-title">"Disconnect Twilio?"</h3>
+            <p id="disconnect-description">
+                "The saved Account SID, Auth Token and Messaging Service SID will be deleted, the encrypted Auth Token included. "
+                "SMS will be disabled in the campaign wizard until an Org Admin connects a Twilio account again. "
+                {(running_campaigns > 0).then(|| format!(
+                    "{} {}",
+                    campaigns_running(running_campaigns),
+                    if running_campaigns == 1 { "It will be paused." } else { "They will be paused." }
+                ))}
+            </p>
+            {move || error().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <div class="form-actions">
+                <ActionForm action=disconnect attr:class="inline">
+                    <input type="hidden" name="version" value=version.to_string()/>
+                    <button type="submit" class="button danger-filled" disabled=move || disconnect.pending().get()>"Disconnect"</button>
+                </ActionForm>
+                <Form method="GET" action=PAGE attr:class="inline">
+                    <button type="submit" class="button" node_ref=cancel>"Cancel"</button>
+                </Form>
+            </div>
+        </div>
     }
 }
 
@@ -582,7 +782,28 @@ fn section_title_id(section: Section) -> &'static str {
         Section::Everything => "twilio",
         Section::AccountSidAndAuthToken => "credentials",
         Section::MessagingServiceSid => "messaging-service",
+        Section::NewAccount => "new-account",
     }
+}
+
+/// What saving this section does to the campaigns sending now.
+fn running_campaigns_notice(section: Section, running: i64) -> Option<String> {
+    if running == 0 {
+        return None;
+    }
+    let effect = match section {
+        Section::Everything => return None,
+        Section::AccountSidAndAuthToken => {
+            "They keep sending with the new Auth Token once it is saved."
+        }
+        Section::MessagingServiceSid => {
+            "A new Messaging Service SID sends their remaining messages from its phone numbers; removing it pauses them."
+        }
+        Section::NewAccount => {
+            "Their remaining messages will be sent through the new account's Messaging Service (if you leave its SID empty, they pause)."
+        }
+    };
+    Some(format!("{} {effect}", campaigns_running(running)))
 }
 
 #[component]
@@ -590,6 +811,7 @@ fn CredentialsForm(
     section: Section,
     save: ServerAction<SaveTwilioIntegration>,
     version: i64,
+    running_campaigns: i64,
     account_sid: String,
     messaging_service_sid: String,
 ) -> impl IntoView {
@@ -613,6 +835,9 @@ fn CredentialsForm(
     let shows_sid_and_token = section != Section::MessagingServiceSid;
     let shows_service = section != Section::AccountSidAndAuthToken;
     view! {
+        {running_campaigns_notice(section, running_campaigns).map(|text| view! {
+            <p class="notice" role="note">{text}</p>
+        })}
         <ActionForm action=save attr:id=form_id.clone() attr:class="credentials-form" attr:novalidate=true>
             <input type="hidden" name="section" value=section.as_str()/>
             <input type="hidden" name="version" value=version.to_string()/>
@@ -694,11 +919,11 @@ fn ChangesPanel(changes: Vec<ChangeRow>) -> impl IntoView {
             } else {
                 Either::Right(view! {
                     <div class="table-scroll" tabindex="0" role="region" aria-label="Changes (scrolls sideways)">
-                        <table>
+                        <table class="changes">
                             <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th></tr></thead>
                             <tbody>
                                 {changes.into_iter().map(|c| view! {
-                                    <tr><td class="nowrap">{c.at}</td><td>{c.actor}</td><td>{c.action}</td></tr>
+                                    <tr><td class="nowrap">{c.at}</td><td>{c.actor}</td><td class="what">{c.action}</td></tr>
                                 }).collect_view()}
                             </tbody>
                         </table>

@@ -540,3 +540,18 @@ pub async fn opted_out_numbers(
             .collect(),
     )
 }
+
+/// How many of the organisation's campaigns are sending now: what a change
+/// of the SMS settings would affect.
+pub async fn count_running_campaigns(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM campaigns WHERE organisation_id = ? AND status = 'running'",
+    )
+    .bind(organisation)
+    .fetch_one(pool)
+    .await
+    .context("could not count running campaigns")
+}

@@ -188,6 +188,15 @@ impl SendingEngine {
         let reconciled = self.reconcile(&mut senders, now).await?
             + self.check_quiet_messages(&mut senders, now).await?;
         queue::complete_finished_campaigns(&self.pool, now).await?;
+        for (organisation, campaign) in
+            queue::pause_campaigns_without_subscription(&self.pool).await?
+        {
+            tracing::warn!(
+                organisation_id = organisation,
+                campaign_id = campaign,
+                "campaign paused: the organisation's subscription is not active"
+            );
+        }
         let mut by_organisation: BTreeMap<OrganisationId, Vec<i64>> = BTreeMap::new();
         for (organisation, campaign) in queue::running_campaigns(&self.pool).await? {
             by_organisation
@@ -282,9 +291,13 @@ impl SendingEngine {
             .map_err(internal)?;
         let run = sms_capability(configuration(integration.as_ref())).run;
         let (Some(integration), RunPermission::Allowed) = (integration, run) else {
-            return Err(run.reason().unwrap_or("SMS is not available").to_owned());
+            return Err(format!(
+                "Paused: {}",
+                run.reason().unwrap_or("SMS is not available.")
+            ));
         };
-        let auth_token = saved_auth_token(&self.keyring, &integration)?;
+        let auth_token = saved_auth_token(&self.keyring, &integration)
+            .map_err(|reason| format!("Paused: {reason}"))?;
         let public_id = fetch_organisation(&self.pool, organisation)
             .await
             .map_err(internal)?
@@ -293,13 +306,18 @@ impl SendingEngine {
             organisation,
             integration_version: integration.version,
             account_sid: AccountSid::parse(&integration.account_sid)
-                .map_err(|_| "The saved Account SID is malformed.".to_owned())?,
+                .map_err(|_| "Paused: the saved Account SID is malformed.".to_owned())?,
             messaging_service_sid: integration
                 .messaging_service_sid
                 .as_deref()
                 .and_then(|sid| MessagingServiceSid::parse(sid).ok())
                 .ok_or_else(|| {
-                    "A Messaging Service SID is required to run SMS campaigns".to_owned()
+                    format!(
+                        "Paused: {}",
+                        RunPermission::NeedsMessagingService
+                            .reason()
+                            .unwrap_or_default()
+                    )
                 })?,
             auth_token,
             status_callback: format!("{}/webhooks/twilio/status/{public_id}", self.public_origin),
@@ -376,7 +394,7 @@ impl SendingEngine {
                 // Nothing this organisation sends can succeed: stop, say why.
                 queue::release(&self.pool, message.id, now).await?;
                 let reason = format!(
-                    "Twilio refused to send for this organisation ({error}). An Org Admin should check the SMS settings, then resume."
+                    "Paused: Twilio refused to send for this organisation ({error}). An Org Admin should check the SMS settings, then resume."
                 );
                 let mut conn = self.pool.acquire().await?;
                 queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;

@@ -24,13 +24,16 @@ pub struct ClaimedMessage {
     pub claimed_at: UnixTime,
 }
 
-/// Running campaigns, oldest first, with their organisation.
+/// Running campaigns of organisations that may use Outreach, oldest
+/// first, with their organisation.
 pub async fn running_campaigns(
     pool: &SqlitePool,
 ) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
     sqlx::query_as::<_, (i64, i64)>(
-        "SELECT organisation_id, id FROM campaigns WHERE status = 'running'
-         ORDER BY started_at, id",
+        "SELECT c.organisation_id, c.id FROM campaigns c
+         JOIN organisations o ON o.id = c.organisation_id
+         WHERE c.status = 'running' AND o.subscription_state = 'active'
+         ORDER BY c.started_at, c.id",
     )
     .fetch_all(pool)
     .await
@@ -327,6 +330,27 @@ pub async fn pause_running_campaigns(
     .await
     .context("could not pause the campaigns")?
     .rows_affected())
+}
+
+/// Why campaigns paused when their organisation's subscription was withdrawn.
+pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
+    "Paused: this organisation's Outreach subscription is not active.";
+
+/// Pauses the running campaigns of every organisation whose Outreach
+/// subscription is not active; returns them as (organisation, campaign).
+pub async fn pause_campaigns_without_subscription(
+    pool: &SqlitePool,
+) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
+    sqlx::query_as::<_, (i64, i64)>(
+        "UPDATE campaigns SET status = 'paused', paused_reason = ?
+         WHERE status = 'running' AND organisation_id IN
+             (SELECT id FROM organisations WHERE subscription_state <> 'active')
+         RETURNING organisation_id, id",
+    )
+    .bind(PAUSED_WITHOUT_SUBSCRIPTION)
+    .fetch_all(pool)
+    .await
+    .context("could not pause the campaigns of organisations without a subscription")
 }
 
 /// A message Twilio has (`sent` or earlier) whose callbacks stopped coming.

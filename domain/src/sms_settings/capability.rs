@@ -35,13 +35,14 @@ impl RunPermission {
         match self {
             Self::Allowed => None,
             Self::NeedsCredentials => Some(
-                "SMS is not configured: an Org Admin must save Twilio credentials in Outreach > Settings > SMS",
+                "SMS is not configured: an Org Admin must save Twilio credentials in Outreach > Settings > SMS.",
             ),
             Self::NeedsValidCredentials => Some(
-                "The saved Twilio credentials are invalid: an Org Admin must update them in Outreach > Settings > SMS",
+                "The saved Twilio credentials are invalid: an Org Admin must update them in Outreach > Settings > SMS.",
             ),
+            // The help page's words, exactly.
             Self::NeedsMessagingService => {
-                Some("A Messaging Service SID is required to run SMS campaigns")
+                Some("A Messaging Service SID is required to run SMS campaigns.")
             }
         }
     }
@@ -99,7 +100,7 @@ mod tests {
         let capability = sms_capability(ValidWithoutMessagingService);
         assert_eq!(
             capability.run.reason(),
-            Some("A Messaging Service SID is required to run SMS campaigns")
+            Some("A Messaging Service SID is required to run SMS campaigns.")
         );
     }
 }

@@ -8,7 +8,7 @@ use sqlx::{FromRow, SqlitePool};
 use super::{
     capability::SmsConfiguration,
     credentials::{AccountSid, AuthToken, MessagingServiceSid},
-    validation::{Credentials, Problems, validate_with_twilio},
+    validation::{Credentials, Problems, Typed, describe, validate_with_twilio},
 };
 use crate::{
     clock::UnixTime,
@@ -30,6 +30,9 @@ pub struct TwilioIntegration {
     auth_token_envelope: String,
     pub messaging_service_sid: Option<String>,
     pub account_type: Option<String>,
+    /// The Messaging Service's phone numbers when last validated; `None`
+    /// without a Messaging Service or when Twilio could not list them.
+    pub sender_numbers: Option<Vec<String>>,
     pub health: Health,
     pub checked_at: UnixTime,
     pub updated_by: String,
@@ -71,6 +74,7 @@ struct IntegrationRow {
     auth_token_envelope: String,
     messaging_service_sid: Option<String>,
     account_type: Option<String>,
+    sender_numbers: Option<String>,
     health: String,
     health_reason: Option<String>,
     checked_at: i64,
@@ -87,6 +91,9 @@ impl From<IntegrationRow> for TwilioIntegration {
             auth_token_envelope: row.auth_token_envelope,
             messaging_service_sid: row.messaging_service_sid,
             account_type: row.account_type,
+            sender_numbers: row
+                .sender_numbers
+                .and_then(|json| serde_json::from_str(&json).ok()),
             health: match row.health.as_str() {
                 "valid" => Health::Valid,
                 _ => Health::Invalid {
@@ -104,7 +111,7 @@ impl From<IntegrationRow> for TwilioIntegration {
 }
 
 const INTEGRATION_COLUMNS: &str = "i.organisation_id, i.account_sid, i.auth_token_envelope, \
-     i.messaging_service_sid, i.account_type, i.health, i.health_reason, i.checked_at, \
+     i.messaging_service_sid, i.account_type, i.sender_numbers, i.health, i.health_reason, i.checked_at, \
      i.updated_by, i.updated_at, i.version";
 
 pub async fn fetch_integration(
@@ -183,6 +190,14 @@ pub enum Change {
     },
     /// Section "Messaging Service SID"; `None` removes it.
     MessagingServiceSid(Option<MessagingServiceSid>),
+    /// `Change Twilio account`: three new values, validated together and
+    /// independently of what is saved (which may be dead: a rotated token,
+    /// a deleted service).
+    NewAccount {
+        account_sid: AccountSid,
+        auth_token: AuthToken,
+        messaging_service_sid: Option<MessagingServiceSid>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +217,126 @@ pub enum SaveError {
 pub struct Saved {
     pub integration: TwilioIntegration,
     pub trial: bool,
+    /// What changed, as the Changes list records it.
+    pub action: String,
+    /// Running campaigns this save paused (it removed the Messaging Service SID).
+    pub paused_campaigns: u64,
 }
+
+/// A change, resolved against what is saved: the credentials to validate
+/// and store, which of them the admin typed, and the audit entry.
+struct Plan {
+    credentials: Credentials,
+    typed: Typed,
+    action: String,
+}
+
+fn not_set(sid: Option<&MessagingServiceSid>) -> String {
+    sid.map_or("not set".to_owned(), ToString::to_string)
+}
+
+/// Which credentials a change means, given what is saved. No I/O besides
+/// decrypting the saved token when the change keeps it.
+fn plan(
+    change: Change,
+    current: Option<&TwilioIntegration>,
+    keyring: &Keyring,
+) -> Result<Plan, SaveError> {
+    let saved_service = |current: &TwilioIntegration| {
+        current
+            .messaging_service_sid
+            .as_deref()
+            .map(MessagingServiceSid::parse)
+            .transpose()
+            .context("a stored Messaging Service SID is malformed")
+    };
+    Ok(match (change, current) {
+        (
+            Change::Everything {
+                account_sid,
+                auth_token,
+                messaging_service_sid,
+            },
+            None,
+        ) => Plan {
+            action: format!(
+                "Configured the Twilio Integration (Account SID {account_sid}, Messaging Service SID {})",
+                not_set(messaging_service_sid.as_ref())
+            ),
+            credentials: Credentials {
+                account_sid,
+                auth_token,
+                messaging_service_sid,
+            },
+            typed: Typed::ALL,
+        },
+        (Change::Everything { .. }, Some(_)) => return Err(SaveError::Stale),
+        (_, None) => return Err(SaveError::NotConfigured),
+        (
+            Change::NewAccount {
+                account_sid,
+                auth_token,
+                messaging_service_sid,
+            },
+            Some(current),
+        ) => Plan {
+            action: format!(
+                "Changed the Twilio account from {} to {account_sid} (Messaging Service SID {})",
+                current.account_sid,
+                not_set(messaging_service_sid.as_ref())
+            ),
+            credentials: Credentials {
+                account_sid,
+                auth_token,
+                messaging_service_sid,
+            },
+            typed: Typed::ALL,
+        },
+        (
+            Change::AccountSidAndAuthToken {
+                account_sid,
+                auth_token,
+            },
+            Some(current),
+        ) => Plan {
+            action: if account_sid.as_str() == current.account_sid {
+                "Replaced the Auth Token".to_owned()
+            } else {
+                format!("Changed the Account SID to {account_sid} and replaced the Auth Token")
+            },
+            credentials: Credentials {
+                account_sid,
+                auth_token,
+                messaging_service_sid: saved_service(current)?,
+            },
+            typed: Typed {
+                account: true,
+                messaging_service: false,
+            },
+        },
+        (Change::MessagingServiceSid(messaging_service_sid), Some(current)) => Plan {
+            action: match &messaging_service_sid {
+                Some(mg) => format!("Set the Messaging Service SID to {mg}"),
+                None => "Removed the Messaging Service SID".to_owned(),
+            },
+            credentials: Credentials {
+                account_sid: AccountSid::parse(&current.account_sid)
+                    .context("a stored Account SID is malformed")?,
+                auth_token: saved_auth_token(keyring, current)
+                    .map_err(SaveError::SavedTokenUnusable)?,
+                messaging_service_sid,
+            },
+            typed: Typed {
+                account: false,
+                messaging_service: true,
+            },
+        },
+    })
+}
+
+/// Why campaigns paused when their organisation's Messaging Service SID
+/// was removed.
+pub const PAUSED_WITHOUT_MESSAGING_SERVICE: &str = "Paused: the Messaging Service SID was removed. A Messaging Service SID is required to run SMS campaigns.";
 
 /// Validates the change together with the other saved values, and applies
 /// it only if Twilio accepts the result and nobody saved in between.
@@ -222,88 +356,27 @@ pub async fn save_integration(
     if current.as_ref().map_or(0, |c| c.version) != expected_version {
         return Err(SaveError::Stale);
     }
-    let (credentials, action) = match (change, &current) {
-        (
-            Change::Everything {
-                account_sid,
-                auth_token,
-                messaging_service_sid,
-            },
-            None,
-        ) => {
-            let action = format!(
-                "Configured the Twilio Integration (Account SID {account_sid}, Messaging Service SID {})",
-                messaging_service_sid
-                    .as_ref()
-                    .map_or("not set".to_owned(), ToString::to_string)
-            );
-            (
-                Credentials {
-                    account_sid,
-                    auth_token,
-                    messaging_service_sid,
-                },
-                action,
-            )
-        }
-        (Change::Everything { .. }, Some(_)) => return Err(SaveError::Stale),
-        (_, None) => return Err(SaveError::NotConfigured),
-        (
-            Change::AccountSidAndAuthToken {
-                account_sid,
-                auth_token,
-            },
-            Some(current),
-        ) => {
-            let messaging_service_sid = current
-                .messaging_service_sid
-                .as_deref()
-                .map(MessagingServiceSid::parse)
-                .transpose()
-                .context("a stored Messaging Service SID is malformed")?;
-            let action = if account_sid.as_str() == current.account_sid {
-                "Replaced the Auth Token".to_owned()
-            } else {
-                format!("Changed the Account SID to {account_sid} and replaced the Auth Token")
-            };
-            (
-                Credentials {
-                    account_sid,
-                    auth_token,
-                    messaging_service_sid,
-                },
-                action,
-            )
-        }
-        (Change::MessagingServiceSid(messaging_service_sid), Some(current)) => {
-            let account_sid = AccountSid::parse(&current.account_sid)
-                .context("a stored Account SID is malformed")?;
-            let auth_token =
-                saved_auth_token(keyring, current).map_err(SaveError::SavedTokenUnusable)?;
-            let action = match &messaging_service_sid {
-                Some(mg) => format!("Set the Messaging Service SID to {mg}"),
-                None => "Removed the Messaging Service SID".to_owned(),
-            };
-            (
-                Credentials {
-                    account_sid,
-                    auth_token,
-                    messaging_service_sid,
-                },
-                action,
-            )
-        }
-    };
+    let Plan {
+        credentials,
+        typed,
+        action,
+    } = plan(change, current.as_ref(), keyring)?;
 
     let accepted = validate_with_twilio(twilio, &credentials)
         .await
-        .map_err(SaveError::Rejected)?;
+        .map_err(|findings| SaveError::Rejected(describe(&findings, &credentials, typed)))?;
 
     let envelope = keyring.seal(
         Purpose::TwilioAuthToken,
         organisation,
         credentials.auth_token.expose_secret().as_bytes(),
     );
+    let sender_numbers = accepted
+        .sender_numbers
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .context("could not encode the sending numbers")?;
     let mut tx = pool
         .begin()
         .await
@@ -311,8 +384,8 @@ pub async fn save_integration(
     let written = sqlx::query(
         "INSERT INTO twilio_integrations
              (organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
-              health, health_reason, checked_at, updated_by, updated_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'valid', NULL, ?6, ?7, ?6, 1)
+              health, health_reason, checked_at, updated_by, updated_at, version, sender_numbers)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'valid', NULL, ?6, ?7, ?6, 1, ?9)
          ON CONFLICT (organisation_id) DO UPDATE SET
              account_sid = excluded.account_sid,
              auth_token_envelope = excluded.auth_token_envelope,
@@ -323,6 +396,7 @@ pub async fn save_integration(
              checked_at = excluded.checked_at,
              updated_by = excluded.updated_by,
              updated_at = excluded.updated_at,
+             sender_numbers = excluded.sender_numbers,
              version = twilio_integrations.version + 1
          WHERE twilio_integrations.version = ?8",
     )
@@ -334,6 +408,7 @@ pub async fn save_integration(
     .bind(now)
     .bind(actor)
     .bind(expected_version)
+    .bind(sender_numbers)
     .execute(&mut *tx)
     .await;
     match written {
@@ -347,14 +422,30 @@ pub async fn save_integration(
                 .into());
         }
     }
-    insert_audit_event(&mut tx, organisation, actor, &action, now).await?;
+    // Without a Messaging Service nothing can be sent: say so on the
+    // campaigns now rather than at the engine's next pass.
+    let paused_campaigns = if credentials.messaging_service_sid.is_none() {
+        crate::sending::queue::pause_running_campaigns(
+            &mut tx,
+            organisation,
+            PAUSED_WITHOUT_MESSAGING_SERVICE,
+        )
+        .await?
+    } else {
+        0
+    };
+    let recorded = match paused_campaigns {
+        0 => action.clone(),
+        n => format!("{action}; {n} running campaign{} paused", plural(n)),
+    };
+    insert_audit_event(&mut tx, organisation, actor, &recorded, now).await?;
     tx.commit()
         .await
         .context("could not commit the Twilio integration")?;
     tracing::info!(
         organisation_id = organisation,
         actor,
-        action,
+        action = recorded,
         "Twilio integration saved"
     );
 
@@ -364,6 +455,83 @@ pub async fn save_integration(
     Ok(Saved {
         integration,
         trial: accepted.trial,
+        action: recorded,
+        paused_campaigns,
+    })
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { " was" } else { "s were" }
+}
+
+/// Why campaigns paused when Twilio was disconnected.
+pub const PAUSED_DISCONNECTED: &str = "Paused: Twilio was disconnected from Outreach. An Org Admin must connect a Twilio account in Outreach > Settings > SMS before sending can resume.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DisconnectError {
+    #[error("the settings changed since the page was opened")]
+    Stale,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub struct Disconnected {
+    pub action: String,
+    pub paused_campaigns: u64,
+}
+
+/// `Disconnect Twilio`: deletes the stored credentials, the encrypted Auth
+/// Token included, and pauses the organisation's running campaigns, in one
+/// transaction. `expected_version` is the version the page showed: a
+/// disconnect never deletes credentials someone saved after that.
+pub async fn disconnect_integration(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    actor: &str,
+    expected_version: i64,
+    now: UnixTime,
+) -> Result<Disconnected, DisconnectError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let deleted = sqlx::query_scalar::<_, String>(
+        "DELETE FROM twilio_integrations WHERE organisation_id = ? AND version = ?
+         RETURNING account_sid",
+    )
+    .bind(organisation)
+    .bind(expected_version)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("could not delete the Twilio integration")?;
+    let Some(account_sid) = deleted else {
+        return Err(DisconnectError::Stale);
+    };
+    let paused_campaigns =
+        crate::sending::queue::pause_running_campaigns(&mut tx, organisation, PAUSED_DISCONNECTED)
+            .await?;
+    let action = match paused_campaigns {
+        0 => format!(
+            "Disconnected Twilio (Account SID {account_sid}); the saved credentials were deleted"
+        ),
+        n => format!(
+            "Disconnected Twilio (Account SID {account_sid}); the saved credentials were deleted and {n} running campaign{} paused",
+            plural(n)
+        ),
+    };
+    insert_audit_event(&mut tx, organisation, actor, &action, now).await?;
+    tx.commit()
+        .await
+        .context("could not commit the disconnection")?;
+    tracing::info!(
+        organisation_id = organisation,
+        actor,
+        action,
+        "Twilio disconnected"
+    );
+    Ok(Disconnected {
+        action,
+        paused_campaigns,
     })
 }
 
@@ -440,6 +608,7 @@ pub async fn check_integration(
     let Some(integration) = fetch_integration(pool, organisation).await? else {
         return Ok(CheckOutcome::NotConfigured);
     };
+    let mut sender_numbers = integration.sender_numbers.clone();
     let outcome = match saved_auth_token(keyring, &integration) {
         Err(reason) => CheckOutcome::Invalid { reason },
         Ok(auth_token) => {
@@ -455,13 +624,22 @@ pub async fn check_integration(
                     .context("a stored Messaging Service SID is malformed")?,
             };
             match validate_with_twilio(twilio, &credentials).await {
-                Ok(_) => CheckOutcome::Valid,
-                Err(problems) if problems.inconclusive => CheckOutcome::Inconclusive {
-                    reason: problems.summary(),
-                },
-                Err(problems) => CheckOutcome::Invalid {
-                    reason: invalid_reason(&problems),
-                },
+                Ok(accepted) => {
+                    sender_numbers = accepted.sender_numbers;
+                    CheckOutcome::Valid
+                }
+                Err(findings) => {
+                    let problems = describe(&findings, &credentials, Typed::ALL);
+                    if problems.inconclusive {
+                        CheckOutcome::Inconclusive {
+                            reason: problems.summary(),
+                        }
+                    } else {
+                        CheckOutcome::Invalid {
+                            reason: invalid_reason(&problems),
+                        }
+                    }
+                }
             }
         }
     };
@@ -471,13 +649,20 @@ pub async fn check_integration(
         CheckOutcome::Inconclusive { .. } | CheckOutcome::NotConfigured => return Ok(outcome),
     };
     // Only if nobody saved new credentials while Twilio was being asked.
+    let sender_numbers = sender_numbers
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .context("could not encode the sending numbers")?;
     sqlx::query(
-        "UPDATE twilio_integrations SET health = ?, health_reason = ?, checked_at = ?
+        "UPDATE twilio_integrations
+         SET health = ?, health_reason = ?, checked_at = ?, sender_numbers = ?
          WHERE organisation_id = ? AND version = ?",
     )
     .bind(health)
     .bind(reason)
     .bind(now)
+    .bind(sender_numbers)
     .bind(organisation)
     .bind(integration.version)
     .execute(pool)
@@ -501,10 +686,15 @@ fn invalid_reason(problems: &Problems) -> String {
     }
 }
 
-/// Every organisation with saved credentials, for the periodic re-check.
+/// Every organisation with saved credentials and an active subscription,
+/// for the periodic re-check: Outreach asks Twilio nothing for an
+/// organisation that may not use it.
 pub async fn configured_organisations(pool: &SqlitePool) -> anyhow::Result<Vec<OrganisationId>> {
     sqlx::query_scalar::<_, i64>(
-        "SELECT organisation_id FROM twilio_integrations ORDER BY organisation_id",
+        "SELECT i.organisation_id FROM twilio_integrations i
+         JOIN organisations o ON o.id = i.organisation_id
+         WHERE o.subscription_state = 'active'
+         ORDER BY i.organisation_id",
     )
     .fetch_all(pool)
     .await
@@ -557,6 +747,9 @@ pub async fn rewrap_tokens(pool: &SqlitePool, keyring: &Keyring) -> anyhow::Resu
 
 pub const REJECTED_WHILE_SENDING: &str = "Twilio rejected the saved Auth Token (error 20003) while sending: it was probably rotated in Twilio. Running campaigns were paused: enter the current Auth Token, then resume them.";
 
+/// What the campaigns paused by [`REJECTED_WHILE_SENDING`] say.
+pub const PAUSED_TOKEN_REJECTED: &str = "Paused: Twilio rejected the saved Auth Token (error 20003) while sending; it was probably rotated in Twilio. An Org Admin must enter the current Auth Token in Outreach > Settings > SMS before sending can resume.";
+
 /// Twilio answered a send with 20003: the credentials saved at `version`
 /// are invalid and every running campaign of the organisation is paused,
 /// saying why. Nothing changes if someone saved new credentials since.
@@ -592,7 +785,7 @@ pub async fn mark_rejected_while_sending(
         now,
     )
     .await?;
-    crate::sending::queue::pause_running_campaigns(&mut tx, organisation, REJECTED_WHILE_SENDING)
+    crate::sending::queue::pause_running_campaigns(&mut tx, organisation, PAUSED_TOKEN_REJECTED)
         .await?;
     tx.commit().await.context("could not commit")?;
     tracing::warn!(

@@ -240,6 +240,11 @@ impl Simulator {
         service
     }
 
+    /// What deleting a Messaging Service in the Twilio Console does.
+    pub fn remove_service(&self, service_sid: &str) {
+        self.with_state(|s| s.services.remove(service_sid));
+    }
+
     /// Forbids `account_sid` to use the service (Twilio answers 403).
     pub fn forbid_service(&self, service_sid: &str, account_sid: &str) {
         self.with_state(|s| {
@@ -517,6 +522,27 @@ impl Simulator {
             ) => {
                 self.set_account_status(sid, status);
                 (StatusCode::OK, json!({ "status": status }))
+            }
+            // A fresh account with one Messaging Service (and one number),
+            // for specs that change or break an organisation's account.
+            (&Method::POST, ["accounts"]) => {
+                let account = self.add_account("Full");
+                let service = self.add_service(&account.sid, &["+15005550006"]);
+                (
+                    StatusCode::OK,
+                    json!({
+                        "account_sid": account.sid,
+                        "auth_token": account.auth_token,
+                        "messaging_service_sid": service.sid,
+                    }),
+                )
+            }
+            (&Method::DELETE, ["services", sid]) => {
+                if !self.with_state(|s| s.services.contains_key(*sid)) {
+                    return (StatusCode::NOT_FOUND, json!({ "error": "no such service" }));
+                }
+                self.remove_service(sid);
+                (StatusCode::OK, json!({ "deleted": sid }))
             }
             (&Method::GET, ["messages"]) => {
                 let counts = self.messages_per_recipient();

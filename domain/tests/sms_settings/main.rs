@@ -2,6 +2,7 @@
 //! over real HTTP, with a real SQLite file. Every failure asserts that
 //! nothing was saved.
 
+mod change;
 mod check;
 mod helpers;
 mod keys;

@@ -230,9 +230,10 @@ async fn the_account_and_service_are_checked_concurrently() {
 
     w.configured().await;
 
-    // Both calls were in flight at once: saving takes as long as the slower one.
-    assert_eq!(w.simulator.max_in_flight(), 2);
-    assert_eq!(w.simulator.requests().len(), 2);
+    // The account, the service and its phone numbers were asked for at
+    // once: saving takes as long as the slowest call.
+    assert_eq!(w.simulator.max_in_flight(), 3);
+    assert_eq!(w.simulator.requests().len(), 3);
 }
 
 #[tokio::test]
@@ -305,7 +306,18 @@ async fn a_new_auth_token_is_validated_with_the_saved_messaging_service_before_i
         )
         .await;
 
-    assert!(matches!(result, Err(SaveError::Rejected(p)) if p.messaging_service_sid.is_some()));
+    // The Messaging Service SID is not on the form being saved: the reason
+    // names the saved value and the way out instead of a field nobody sees.
+    let Err(SaveError::Rejected(problems)) = result else {
+        panic!("expected a rejection")
+    };
+    assert_eq!(problems.messaging_service_sid, None);
+    let explained = problems.saved_values.unwrap();
+    assert!(
+        explained.contains(&format!("saved Messaging Service SID {}", w.service.sid)),
+        "{explained}"
+    );
+    assert!(explained.contains("Change Twilio account"), "{explained}");
     assert_eq!(w.integration().await.unwrap().version, saved.version);
 }
 

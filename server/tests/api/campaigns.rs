@@ -6,7 +6,7 @@ use domain::users::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, app_error, spawn_app};
+use crate::helpers::{TestApp, app_error, form_message, spawn_app};
 
 const AUDIENCE: &str = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n+14155552671,Ada again\nnot a number,Bob\n";
 
@@ -63,13 +63,6 @@ async fn outbound(app: &TestApp) -> Vec<(String, String)> {
     .unwrap()
 }
 
-fn form_message(error: AppError) -> String {
-    match error {
-        AppError::Invalid(fields) => fields.form.unwrap_or_default(),
-        other => panic!("expected a form error, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn without_twilio_credentials_the_server_refuses_to_create_an_sms_campaign() {
     let app = spawn_app().await;
@@ -110,7 +103,7 @@ async fn without_a_messaging_service_a_campaign_is_created_but_the_server_refuse
 
     assert_eq!(
         form_message(app_error(run).await),
-        "A Messaging Service SID is required to run SMS campaigns"
+        "A Messaging Service SID is required to run SMS campaigns."
     );
     assert!(outbound(&app).await.is_empty());
 }
@@ -375,4 +368,62 @@ async fn a_draft_can_be_edited_but_a_running_campaign_cannot() {
         .await
         .unwrap();
     assert_eq!(name, "Spring appeal, take two");
+}
+
+#[tokio::test]
+async fn with_invalid_credentials_the_server_refuses_to_run_a_campaign() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.twilio.rotate_token(&app.account.sid);
+    app.call("check_twilio_now", Some(&admin), &[]).await;
+
+    let run = app
+        .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+
+    assert_eq!(
+        form_message(app_error(run).await),
+        "The saved Twilio credentials are invalid: an Org Admin must update them in Outreach > Settings > SMS."
+    );
+    assert!(outbound(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn removing_the_messaging_service_sid_succeeds_and_then_campaigns_cannot_run() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let removed = app
+        .call(
+            "save_twilio_integration",
+            Some(&admin),
+            &[
+                ("section", "messaging_service_sid"),
+                ("messaging_service_sid", ""),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    let run = app
+        .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+
+    assert_eq!(
+        form_message(app_error(run).await),
+        "A Messaging Service SID is required to run SMS campaigns."
+    );
+    assert!(outbound(&app).await.is_empty());
 }

@@ -224,3 +224,11 @@ pub async fn app_error(response: Response) -> AppError {
 pub fn location(response: &Response) -> Option<&str> {
     response.headers().get(header::LOCATION)?.to_str().ok()
 }
+
+/// The form-level message of a server function's field errors.
+pub fn form_message(error: AppError) -> String {
+    match error {
+        AppError::Invalid(fields) => fields.form.unwrap_or_default(),
+        other => panic!("expected a form error, got {other:?}"),
+    }
+}

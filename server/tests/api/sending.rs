@@ -11,7 +11,7 @@ use domain::{
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, app_error, form_message, spawn_app, spawn_app_with};
 
 pub const ADMIN: &str = "alice@acme.test";
 
@@ -144,7 +144,7 @@ async fn details(app: &TestApp, cookie: &str, id: i64) -> Option<CampaignDetails
 }
 
 /// Every recipient got exactly one message from the simulated Twilio.
-fn assert_each_exactly_once(app: &TestApp, numbers: &[String]) {
+pub fn assert_each_exactly_once(app: &TestApp, numbers: &[String]) {
     let sent = app.twilio.messages_per_recipient();
     for number in numbers {
         assert_eq!(
@@ -337,13 +337,19 @@ async fn a_token_rotated_mid_campaign_pauses_it_tells_the_admin_and_it_resumes_a
         .text()
         .await
         .unwrap();
-    assert!(campaign_page.contains("Sending was paused by Outreach"));
+    assert!(
+        campaign_page
+            .contains("Paused: Twilio rejected the saved Auth Token (error 20003) while sending")
+    );
     assert!(campaign_page.contains("Go to SMS settings"));
-    // Resuming is refused while the credentials are invalid.
+    // Resuming is refused while the credentials are invalid, saying why.
     let refused = app
         .call("resume_campaign", Some(&admin), &[("id", &id.to_string())])
         .await;
-    assert!(refused.status().is_client_error() || refused.status().is_server_error());
+    assert_eq!(
+        form_message(app_error(refused).await),
+        "The saved Twilio credentials are invalid: an Org Admin must update them in Outreach > Settings > SMS."
+    );
 
     let saved = app
         .call(
@@ -535,7 +541,10 @@ async fn pausing_stops_sending_resuming_finishes_and_cancelling_withdraws_what_i
     assert_eq!(cancelled_messages as u64, withdrawn);
     // A finished campaign cannot be resumed.
     let refused = app.call("resume_campaign", Some(&admin), &form).await;
-    assert!(!refused.status().is_success());
+    assert_eq!(
+        form_message(app_error(refused).await),
+        "This campaign is no longer paused: reload the page to see where it is."
+    );
 }
 
 #[tokio::test]

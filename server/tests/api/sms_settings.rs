@@ -342,7 +342,7 @@ async fn campaigners_learn_what_sms_allows_through_the_capability_function() {
     );
     assert_eq!(
         without_service.reason.as_deref(),
-        Some("A Messaging Service SID is required to run SMS campaigns")
+        Some("A Messaging Service SID is required to run SMS campaigns.")
     );
     assert!(full.can_run);
 }
@@ -474,9 +474,19 @@ async fn without_javascript_a_successful_save_lands_on_the_settings_page() {
     assert!(response.status().is_redirection());
     assert_eq!(
         crate::helpers::location(&response),
-        Some("/outreach/settings/sms")
+        Some("/outreach/settings/sms?saved=1")
     );
     assert!(!nothing_saved(&app, organisation).await);
+    let html = app
+        .get("/outreach/settings/sms?saved=1", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!(
+        "Saved. Configured the Twilio Integration (Account SID {}, Messaging Service SID {}).",
+        app.account.sid, app.service.sid
+    )));
 }
 
 #[tokio::test]
@@ -498,4 +508,274 @@ async fn twilio_timing_out_saves_nothing_and_says_to_try_again() {
         "Twilio could not be reached (the request timed out). Nothing was saved; try again."
     );
     assert!(nothing_saved(&app, organisation).await);
+}
+
+/// Saves everything with the simulator's account and service.
+async fn configured(app: &TestApp, cookie: &str) {
+    let response = save(
+        app,
+        cookie,
+        &everything(&app.account.sid, &app.account.auth_token, &app.service.sid),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_new_auth_token_refused_because_of_the_saved_messaging_service_says_so_in_the_form() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    configured(&app, &cookie).await;
+    // Moving to another account one section at a time: the saved service
+    // is not the new account's.
+    let other = app.twilio.add_account("Full");
+
+    let response = save(
+        &app,
+        &cookie,
+        &[
+            ("section", "account_sid_and_auth_token"),
+            ("account_sid", &other.sid),
+            ("auth_token", &other.auth_token),
+            ("version", "1"),
+        ],
+    )
+    .await;
+
+    let errors = field_errors(response).await;
+    assert_eq!(
+        errors.messaging_service_sid, None,
+        "not a field on this form"
+    );
+    let form = errors.form.unwrap();
+    assert_eq!(
+        form,
+        format!(
+            "The saved Messaging Service SID {} is not a Messaging Service of Twilio account {}. Nothing was saved. If you are moving to another Twilio account, use Change Twilio account to enter the Account SID, Auth Token and Messaging Service SID together; if the service was deleted in Twilio, edit the Messaging Service SID first.",
+            app.service.sid, other.sid
+        )
+    );
+    let saved = fetch_integration(&app.pool, organisation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.account_sid, app.account.sid);
+}
+
+#[tokio::test]
+async fn change_twilio_account_replaces_all_three_and_the_page_confirms_it() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    configured(&app, &cookie).await;
+    app.twilio.rotate_token(&app.account.sid);
+    app.twilio.remove_service(&app.service.sid);
+    let other = app.twilio.add_account("Full");
+    let others_service = app.twilio.add_service(&other.sid, &["+15005550008"]);
+
+    let response = post_form_without_javascript(
+        &app,
+        &cookie,
+        &[
+            ("section", "new_account"),
+            ("account_sid", &other.sid),
+            ("auth_token", &other.auth_token),
+            ("messaging_service_sid", &others_service.sid),
+            ("version", "1"),
+        ],
+    )
+    .await;
+
+    assert!(response.status().is_redirection());
+    let location = crate::helpers::location(&response).unwrap().to_owned();
+    assert_eq!(location, "/outreach/settings/sms?saved=2");
+    let saved = fetch_integration(&app.pool, organisation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.account_sid, other.sid);
+    let html = app
+        .get(&location, Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let action = format!(
+        "Changed the Twilio account from {} to {} (Messaging Service SID {})",
+        app.account.sid, other.sid, others_service.sid
+    );
+    assert!(
+        html.contains(&format!("Saved. {action}.")),
+        "no confirmation"
+    );
+    assert!(
+        html.contains("+15005550008"),
+        "the sending numbers are shown"
+    );
+    // Only a version that is the current one confirms anything.
+    let stale = app
+        .get("/outreach/settings/sms?saved=1", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!stale.contains("Saved. "));
+}
+
+#[tokio::test]
+async fn disconnect_twilio_deletes_the_credentials_and_sms_is_disabled_again() {
+    let app = spawn_app().await;
+    let (cookie, organisation) = admin_of_acme(&app).await;
+    configured(&app, &cookie).await;
+
+    let stale = app
+        .call("disconnect_twilio", Some(&cookie), &[("version", "7")])
+        .await;
+    assert_eq!(app_error(stale).await, AppError::SettingsChanged);
+    assert!(!nothing_saved(&app, organisation).await);
+
+    let response = app
+        .call("disconnect_twilio", Some(&cookie), &[("version", "1")])
+        .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        crate::helpers::location(&response),
+        Some("/outreach/settings/sms?saved=disconnected")
+    );
+    assert!(nothing_saved(&app, organisation).await);
+    let capability: SmsCapabilityView = app
+        .call("sms_capability", Some(&cookie), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!capability.sms_option_enabled && !capability.can_create);
+    let html = app
+        .get("/outreach/settings/sms?saved=disconnected", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Not configured"));
+    let action = format!(
+        "Disconnected Twilio (Account SID {}); the saved credentials were deleted",
+        app.account.sid
+    );
+    assert!(html.contains(&format!("{action}.")), "no confirmation");
+    let settings: SmsSettingsView = app
+        .call("sms_settings", Some(&cookie), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings.changes[0].action, action);
+}
+
+#[tokio::test]
+async fn a_campaigner_cannot_disconnect_twilio() {
+    let app = spawn_app().await;
+    let (admin, organisation) = admin_of_acme(&app).await;
+    configured(&app, &admin).await;
+    let acme = app.organisation(organisation).await;
+    app.create_user(&acme, "carol@acme.test", Role::Campaigner)
+        .await;
+    let campaigner = app.signed_in("carol@acme.test").await;
+
+    let response = app
+        .call("disconnect_twilio", Some(&campaigner), &[("version", "1")])
+        .await;
+
+    assert_eq!(app_error(response).await, AppError::NotOrgAdmin);
+    assert!(!nothing_saved(&app, organisation).await);
+}
+
+#[tokio::test]
+async fn the_page_shows_the_sender_pool_and_warns_when_it_is_empty() {
+    let app = spawn_app().await;
+    let (cookie, _) = admin_of_acme(&app).await;
+    configured(&app, &cookie).await;
+
+    let html = app
+        .get("/outreach/settings/sms", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Sending numbers"));
+    assert!(html.contains("+15005550006"));
+    assert!(!html.contains("has no phone numbers"));
+
+    let empty = app.twilio.add_service(&app.account.sid, &[]);
+    let response = save(
+        &app,
+        &cookie,
+        &[
+            ("section", "messaging_service_sid"),
+            ("messaging_service_sid", &empty.sid),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = app
+        .get("/outreach/settings/sms", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(
+        "This Messaging Service has no phone numbers, so every send will fail until a number is added"
+    ));
+}
+
+#[tokio::test]
+async fn without_a_messaging_service_sid_the_page_uses_the_help_pages_words_exactly() {
+    let app = spawn_app().await;
+    let (cookie, _) = admin_of_acme(&app).await;
+    save(
+        &app,
+        &cookie,
+        &everything(&app.account.sid, &app.account.auth_token, ""),
+    )
+    .await;
+
+    let html = app
+        .get("/outreach/settings/sms", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert!(html.contains(
+        "Campaigners can create SMS campaigns but cannot run them. A Messaging Service SID is required to run SMS campaigns."
+    ));
+}
+
+#[tokio::test]
+async fn before_saving_the_admin_is_told_what_happens_to_running_campaigns() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 1.0).await;
+    let admin = crate::sending::configured_organisation(&app).await;
+    crate::sending::run_campaign_to(&app, &admin, "Slow", &crate::sending::numbers(20)).await;
+
+    let editing = app
+        .get(
+            "/outreach/settings/sms?edit=messaging_service_sid",
+            Some(&admin),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let confirming = app
+        .get("/outreach/settings/sms?confirm=disconnect", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert!(editing.contains(
+        "1 campaign is running. A new Messaging Service SID sends their remaining messages from its phone numbers; removing it pauses them."
+    ));
+    assert!(confirming.contains("Disconnect Twilio?"));
+    assert!(confirming.contains("1 campaign is running. It will be paused."));
 }
