@@ -13,6 +13,10 @@ const demoPort = Number(process.env.E2E_DEMO_PORT ?? 3120);
 process.env.E2E_DEMO_URL = `http://127.0.0.1:${demoPort}`;
 process.env.E2E_DEMO_DIR ??= path.join(os.tmpdir(), `outreach-e2e-demo-${demoPort}`);
 const binary = process.env.OUTREACH_BIN ?? "../target/release/outreach";
+// The server's database lives here, so specs can act as the operator with
+// the `outreach` command line (withdrawing a subscription, say).
+process.env.E2E_WORK_DIR ??= path.join(os.tmpdir(), `outreach-e2e-${port}`);
+process.env.OUTREACH_BIN = path.resolve(binary);
 
 export default defineConfig({
   testDir: "./tests",
@@ -61,7 +65,7 @@ export default defineConfig({
       timeout: 60_000,
       stdout: "ignore",
       stderr: "pipe",
-      env: { E2E_TWILIO_URL: twilioUrl },
+      env: { E2E_TWILIO_URL: twilioUrl, E2E_WORK_DIR: process.env.E2E_WORK_DIR, OUTREACH_BIN: process.env.OUTREACH_BIN },
     },
     {
       command: "./serve-demo-for-tests.sh",

@@ -6,7 +6,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${OUTREACH_BIN:-$root/target/release/outreach}
-work=$(mktemp -d -t outreach-e2e.XXXXXX)
+# Specs run the command line against this database (see helpers.ts).
+work=${E2E_WORK_DIR:?E2E_WORK_DIR names the directory for the database}
+rm -rf "$work"
+mkdir -p "$work"
 
 export OUTREACH_DATABASE_URL="sqlite://$work/outreach.db?mode=rwc"
 export OUTREACH_PASSWORD="end-to-end password"
@@ -27,6 +30,14 @@ for row in one two three four; do
   "$bin" user create --org "Row $row" --email "admin@row-$row.test" --role org-admin
   "$bin" user create --org "Row $row" --email "campaigner@row-$row.test" --role campaigner
 done
+# Changing Twilio accounts and disconnecting.
+"$bin" org create --name "SMS change" --subscription active
+"$bin" user create --org "SMS change" --email admin@change.test --role org-admin
+"$bin" user create --org "SMS change" --email campaigner@change.test --role campaigner
+# A subscription withdrawn and granted again while a campaign runs.
+"$bin" org create --name "Lapsing" --subscription active
+"$bin" user create --org "Lapsing" --email admin@lapsing.test --role org-admin
+"$bin" user create --org "Lapsing" --email campaigner@lapsing.test --role campaigner
 # The campaign controls spec (pause, resume, cancel).
 "$bin" org create --name "Controls" --subscription active
 "$bin" user create --org "Controls" --email admin@controls.test --role org-admin

@@ -1,7 +1,7 @@
 // A running campaign can be paused, resumed and cancelled from its page;
 // what was not sent when it was cancelled is never sent.
 import { expect, request, test } from "@playwright/test";
-import { hydrated, PASSWORD, signIn } from "./helpers";
+import { hydrated, PASSWORD, signIn, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test("a campaigner pauses, resumes and cancels a running campaign", async ({ page }) => {
@@ -37,7 +37,7 @@ test("a campaigner pauses, resumes and cancels a running campaign", async ({ pag
   await expect(page.getByText("Running", { exact: true })).toBeVisible();
 
   await progress.getByRole("button", { name: "Cancel campaign" }).click();
-  await expect(progress.getByText("Messages not sent yet will never be sent.")).toBeVisible();
+  await expect(progress.getByText(words("Messages not sent yet will never be sent."))).toBeVisible();
   await progress.getByRole("button", { name: "Yes, cancel the campaign" }).click();
   await expect(page.getByText("Cancelled", { exact: true })).toBeVisible();
   const notSent = progress.locator(".counts div").filter({ has: page.getByText("Not sent (cancelled)", { exact: true }) });
@@ -69,7 +69,7 @@ test("the campaign list follows a running campaign without a reload", async ({ p
   expect((await api.post("/api/run_campaign", { form: { id: String(id) } })).ok()).toBeTruthy();
 
   await signIn(page, "campaigner@controls.test");
-  const row = page.getByRole("row").filter({ hasText: "Followed appeal" });
+  const row = page.getByRole("row").filter({ hasText: words("Followed appeal") });
   await expect(row).toContainText("Running");
   await hydrated(page);
   await expect(row).toContainText("Completed", { timeout: 30_000 });

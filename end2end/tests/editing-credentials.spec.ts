@@ -1,6 +1,6 @@
 // Spec: "Editing Credentials" — each section, validated before it applies.
 import { expect, test } from "@playwright/test";
-import { fill, openSmsSettings, panel, section, signIn } from "./helpers";
+import { fill, openSmsSettings, panel, section, signIn, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test.describe.configure({ mode: "serial" });
@@ -13,8 +13,13 @@ test("without a Messaging Service SID the credentials save and the page says one
   await fill(page, { accountSid: t.account_sid, authToken: t.auth_token, messagingServiceSid: "" });
   await page.getByRole("button", { name: "Save" }).click();
 
-  await expect(section(page, "Messaging Service SID").getByText("Not set — required to run SMS campaigns")).toBeVisible();
-  await expect(page.getByText("a messaging service sid is required to run sms campaigns")).toBeVisible();
+  await expect(section(page, "Messaging Service SID").getByText(words("Not set — required to run SMS campaigns"))).toBeVisible();
+  // The help page's words exactly, capitals included.
+  await expect(
+    page.getByText("Campaigners can create SMS campaigns but cannot run them. A Messaging Service SID is required to run SMS campaigns.", {
+      exact: true,
+    }),
+  ).toBeVisible();
 });
 
 test("the Messaging Service SID section is edited on its own and validated with the saved credentials", async ({ page }) => {
@@ -55,7 +60,7 @@ test("the Auth Token section needs a new value, which is validated before it is 
   await fill(page, { authToken: t.auth_token });
   await page.getByRole("button", { name: "Save" }).click();
 
-  await expect(credentials.getByText("••••••••••••")).toBeVisible();
+  await expect(credentials.getByText(words("••••••••••••"))).toBeVisible();
   await expect(panel(page).getByText("Valid", { exact: true })).toBeVisible();
   await expect(page.getByRole("cell", { name: "Replaced the Auth Token" })).toBeVisible();
 });

@@ -1,4 +1,7 @@
-import { expect, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { type APIRequestContext, expect, type Page, request, test } from "@playwright/test";
 
 export const PASSWORD = "end-to-end password";
 
@@ -44,4 +47,41 @@ export function panel(page: Page) {
 
 export function section(page: Page, name: "Account SID and Auth Token" | "Messaging Service SID") {
   return page.getByRole("region", { name });
+}
+
+/**
+ * Text to find, matched case-sensitively as a substring (Playwright's
+ * plain-string text matching ignores case, which let wrong capitals pass).
+ */
+export function words(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+}
+
+/** WCAG 2 A/AA checks (axe) of the page as it is now. */
+export async function audit(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`)).toEqual([]);
+}
+
+/** The page is no wider than the window (nothing scrolls sideways). */
+export async function expectNoSidewaysScroll(page: Page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+}
+
+/** A signed-in API session, for setting the stage through server functions. */
+export async function apiSession(email: string): Promise<APIRequestContext> {
+  const api = await request.newContext({ baseURL: test.info().project.use.baseURL });
+  const signedIn = await api.post("/api/sign_in", { form: { email, password: PASSWORD } });
+  expect(signedIn.ok(), await signedIn.text()).toBeTruthy();
+  return api;
+}
+
+/** The operator's `outreach` command line, against the specs' server's database. */
+export function outreach(...args: string[]): string {
+  const database = path.join(process.env.E2E_WORK_DIR as string, "outreach.db");
+  return execFileSync(process.env.OUTREACH_BIN as string, args, {
+    env: { ...process.env, OUTREACH_DATABASE_URL: `sqlite://${database}?mode=rwc`, RUST_LOG: "warn" },
+    encoding: "utf8",
+  });
 }

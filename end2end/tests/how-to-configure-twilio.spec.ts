@@ -1,6 +1,6 @@
 // Spec: "How to Configure Twilio" and "Account SID and Auth Token".
 import { expect, test } from "@playwright/test";
-import { fill, openSmsSettings, panel, section, signIn } from "./helpers";
+import { fill, openSmsSettings, panel, section, signIn, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test.describe.configure({ mode: "serial" });
@@ -10,7 +10,7 @@ test("an Org Admin reaches the Twilio Integration panel and opens it with Edit",
   await signIn(page, "admin@configure.test");
   // 2. Navigate to Outreach → Settings. 3. Select the SMS section.
   await openSmsSettings(page);
-  await expect(panel(page).getByText("Not configured")).toBeVisible();
+  await expect(panel(page).getByText(words("Not configured"))).toBeVisible();
 
   // 4. Click Edit on the Twilio Integration panel.
   await panel(page).getByRole("button", { name: "Edit" }).click();
@@ -34,7 +34,7 @@ test("after saving, the Account SID is shown as-is and the Auth Token only as a 
 
   const credentials = section(page, "Account SID and Auth Token");
   await expect(credentials.getByText(t.account_sid)).toBeVisible();
-  await expect(credentials.getByText("••••••••••••")).toBeVisible();
+  await expect(credentials.getByText(words("••••••••••••"))).toBeVisible();
   await expect(panel(page).getByText("Valid", { exact: true })).toBeVisible();
   await expect(page.getByLabel("Auth Token", { exact: true })).toHaveCount(0);
   // Never displayed after saving: not on the page, not in its HTML.

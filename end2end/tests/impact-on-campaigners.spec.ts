@@ -1,7 +1,7 @@
 // Spec: "Impact on Campaigners" — one case per row of the table, signed in
 // as a campaigner.
 import { type APIRequestContext, expect, type Page, request, test } from "@playwright/test";
-import { hydrated, PASSWORD, signIn } from "./helpers";
+import { hydrated, PASSWORD, signIn, words } from "./helpers";
 import { rotateToken, twilio } from "./twilio";
 
 const AUDIENCE = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n";
@@ -41,11 +41,11 @@ async function createCampaign(page: Page, name: string, { upload = false } = {})
     await page.getByLabel("Phone numbers or CSV").fill(AUDIENCE);
     await page.getByRole("button", { name: "Check audience" }).click();
   }
-  await expect(page.getByText("2 recipients")).toBeVisible();
+  await expect(page.getByText(words("2 recipients"))).toBeVisible();
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByRole("textbox", { name: "Message", exact: true }).fill("Hi {first_name|there}, thanks for your support!");
-  await expect(page.getByText("GSM-7 · 1 segment")).toBeVisible();
-  await expect(page.getByText("Hi Ada, thanks for your support!")).toBeVisible();
+  await expect(page.getByText(words("GSM-7 · 1 segment"))).toBeVisible();
+  await expect(page.getByText(words("Hi Ada, thanks for your support!"))).toBeVisible();
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByRole("button", { name: "Create campaign" }).click();
   await expect(page.getByRole("heading", { name })).toBeVisible();
@@ -90,7 +90,7 @@ test("valid Account SID and Auth Token, no Messaging Service SID: create yes, ru
   await createCampaign(page, "Row three appeal");
 
   await expect(page.getByRole("button", { name: "Run campaign" })).toBeDisabled();
-  await expect(page.locator("#run-availability")).toHaveText("A Messaging Service SID is required to run SMS campaigns");
+  await expect(page.locator("#run-availability")).toHaveText("A Messaging Service SID is required to run SMS campaigns.");
 });
 
 test("valid Account SID, Auth Token and Messaging Service SID: create and run", async ({ page }) => {
@@ -100,11 +100,11 @@ test("valid Account SID, Auth Token and Messaging Service SID: create and run", 
   await createCampaign(page, "Row four appeal", { upload: true });
 
   await page.getByRole("button", { name: "Run campaign" }).click();
-  await expect(page.getByText("Send 2 messages")).toBeVisible();
+  await expect(page.getByText(words("Send 2 messages"))).toBeVisible();
   await page.getByRole("button", { name: "Start sending" }).click();
 
   // It runs: both messages go out through the Messaging Service and come back delivered.
   await expect(page.getByRole("button", { name: "Run campaign" })).toHaveCount(0);
-  await expect(page.getByText("2 of 2 messages have a final status (100%)")).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByText(words("2 of 2 messages have a final status (100%)"))).toBeVisible({ timeout: 20_000 });
   await expect(page.getByText("Completed", { exact: true })).toBeVisible();
 });

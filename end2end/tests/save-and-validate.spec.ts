@@ -1,6 +1,6 @@
 // Spec: "Save and Validate" — success and each failure scenario.
 import { expect, type Page, test } from "@playwright/test";
-import { fill, openSmsSettings, panel, signIn, type Values } from "./helpers";
+import { fill, openSmsSettings, panel, signIn, type Values, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test.describe.configure({ mode: "serial" });
@@ -14,10 +14,10 @@ async function attempt(page: Page, values: Values) {
 }
 
 async function expectNothingSaved(page: Page) {
-  await expect(page.getByRole("alert").filter({ hasText: "Nothing was saved" })).toBeVisible();
+  await expect(page.getByRole("alert").filter({ hasText: words("Nothing was saved") })).toBeVisible();
   await page.goto("/outreach/settings/sms");
-  await expect(panel(page).getByText("Not configured")).toBeVisible();
-  await expect(page.getByText("No changes yet.")).toBeVisible();
+  await expect(panel(page).getByText(words("Not configured"))).toBeVisible();
+  await expect(page.getByText(words("No changes yet."))).toBeVisible();
 }
 
 test("an incorrect or rotated Auth Token is refused next to the Auth Token field", async ({ page }) => {
@@ -76,6 +76,6 @@ test("valid credentials are saved and SMS campaigns can begin", async ({ page })
   await attempt(page, { accountSid: ` ${t.account_sid} `, authToken: t.auth_token, messagingServiceSid: t.messaging_service_sid });
 
   await expect(panel(page).getByText("Valid", { exact: true })).toBeVisible();
-  await expect(page.getByText("Campaigners can create and run SMS campaigns.")).toBeVisible();
+  await expect(page.getByText(words("Campaigners can create and run SMS campaigns."))).toBeVisible();
   await expect(page.getByRole("cell", { name: "admin@validate.test" })).toBeVisible();
 });

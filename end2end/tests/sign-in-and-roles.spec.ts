@@ -1,12 +1,12 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
+import { hydrated, signIn, words } from "./helpers";
 
 test("an Org Admin signs in and reaches Outreach > Settings", async ({ page }) => {
   await signIn(page, "admin@acme.test");
 
   await expect(page).toHaveURL(/\/outreach\/campaigns$/);
   const nav = page.getByRole("navigation", { name: "Main" });
-  await expect(nav.getByText("Outreach")).toBeVisible();
+  await expect(nav.getByText(words("Outreach"))).toBeVisible();
   await nav.getByRole("link", { name: "Settings" }).click();
 
   await expect(page).toHaveURL(/\/outreach\/settings$/);

@@ -25,3 +25,22 @@ export async function rotateToken(accountSid: string): Promise<string> {
   if (!response.ok) throw new Error(`rotating the token failed: ${response.status}`);
   return (await response.json()).auth_token;
 }
+
+export interface FreshAccount {
+  account_sid: string;
+  auth_token: string;
+  messaging_service_sid: string;
+}
+
+/** A new Twilio account with one Messaging Service, for specs that break or leave it. */
+export async function newAccount(): Promise<FreshAccount> {
+  const response = await fetch(`${twilio().url}/_simulator/accounts`, { method: "POST" });
+  if (!response.ok) throw new Error(`creating an account failed: ${response.status}`);
+  return response.json();
+}
+
+/** What deleting a Messaging Service in the Twilio Console does. */
+export async function deleteService(serviceSid: string) {
+  const response = await fetch(`${twilio().url}/_simulator/services/${serviceSid}`, { method: "DELETE" });
+  if (!response.ok) throw new Error(`deleting the service failed: ${response.status}`);
+}
