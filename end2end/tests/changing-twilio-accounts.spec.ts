@@ -142,6 +142,8 @@ test("Disconnect Twilio asks first, pauses the running campaign and disables SMS
 });
 
 test("the configured panel, its forms and its dialog pass axe on a phone, and long SIDs wrap on a desktop", async ({ page }) => {
+  // Sixteen axe runs.
+  test.setTimeout(90_000);
   await saveEverything(await apiSession(ADMIN), await newAccount());
   await page.setViewportSize({ width: 1280, height: 800 });
   await signIn(page, ADMIN);

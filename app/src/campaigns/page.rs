@@ -256,6 +256,10 @@ pub fn CampaignPage() -> impl IntoView {
             .unwrap_or(1)
     };
     let actions = Actions::new();
+    Effect::new(move |_| {
+        actions.cancel.version().get();
+        actions.confirming_cancel.set(false);
+    });
     // While messages are on their way the page refreshes itself.
     let live = RwSignal::new(false);
     let tick = refresh_while(live);
@@ -290,6 +294,9 @@ struct Actions {
     resume: ServerAction<ResumeCampaign>,
     cancel: ServerAction<CancelCampaign>,
     decide: ServerAction<DecideUnknownOutcomes>,
+    /// "Cancel the campaign?" is open. Kept here, outside the panels, so
+    /// the page refreshing itself every 2 s does not close it.
+    confirming_cancel: RwSignal<bool>,
 }
 
 impl Actions {
@@ -301,6 +308,7 @@ impl Actions {
             resume: ServerAction::new(),
             cancel: ServerAction::new(),
             decide: ServerAction::new(),
+            confirming_cancel: RwSignal::new(false),
         }
     }
 
@@ -383,7 +391,7 @@ fn ProgressPanel(
         .find(|(label, _)| *label == "Outcome unknown")
         .map(|(_, n)| *n)
         .unwrap_or(0);
-    let confirming_cancel = RwSignal::new(false);
+    let confirming_cancel = actions.confirming_cancel;
     let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
     let status = campaign.status.clone();
     let can_send_again = status == "running" || status == "paused";

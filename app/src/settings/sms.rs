@@ -340,14 +340,17 @@ pub mod ssr {
         )
         .await
         .map_err(|e| match e {
-            SaveError::Rejected(problems) => AppError::Invalid(FieldErrors {
-                account_sid: problems.account_sid,
-                auth_token: problems.auth_token,
-                messaging_service_sid: problems.messaging_service_sid,
-                form: problems.saved_values.or(problems
-                    .form
-                    .map(|f| format!("{f} Nothing was saved; try again."))),
-            }),
+            SaveError::Rejected(problems) => {
+                let problems = *problems;
+                AppError::Invalid(FieldErrors {
+                    account_sid: problems.account_sid,
+                    auth_token: problems.auth_token,
+                    messaging_service_sid: problems.messaging_service_sid,
+                    form: problems.saved_values.or(problems
+                        .form
+                        .map(|f| format!("{f} Nothing was saved; try again."))),
+                })
+            }
             SaveError::Stale | SaveError::NotConfigured => AppError::SettingsChanged,
             SaveError::SavedTokenUnusable(reason) => AppError::Invalid(FieldErrors {
                 form: Some(format!("{reason} Nothing was saved.")),

@@ -203,7 +203,7 @@ pub enum Change {
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     #[error("Twilio did not accept the credentials")]
-    Rejected(Problems),
+    Rejected(Box<Problems>),
     #[error("the settings changed since the form was opened")]
     Stale,
     #[error("nothing is configured yet to change")]
@@ -364,7 +364,9 @@ pub async fn save_integration(
 
     let accepted = validate_with_twilio(twilio, &credentials)
         .await
-        .map_err(|findings| SaveError::Rejected(describe(&findings, &credentials, typed)))?;
+        .map_err(|findings| {
+            SaveError::Rejected(Box::new(describe(&findings, &credentials, typed)))
+        })?;
 
     let envelope = keyring.seal(
         Purpose::TwilioAuthToken,
