@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 use app::{
     App,
     auth::ssr::{RequestSession, session_token_from_cookies},
+    error::AppError,
     routes, shell,
     state::AppState,
 };
@@ -42,17 +43,19 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(status_of_app_errors))
         // An audience of 100,000 numbers is a few megabytes of text.
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
         // The WASM bundle shrinks to about a third with gzip.
         .layer(CompressionLayer::new())
-        // Outermost last: trace -> cross-site refusal -> session -> headers.
+        // Outermost last: trace -> headers -> cross-site refusal -> session,
+        // so the middleware's own answers (403, 303, 503) carry the headers.
+        .layer(middleware::from_fn_with_state(state.clone(), resolve_session))
+        .layer(middleware::from_fn_with_state(public_url, refuse_cross_site))
         .layer(middleware::map_response_with_state(
             state.clone(),
             security_headers,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), resolve_session))
-        .layer(middleware::from_fn_with_state(public_url, refuse_cross_site))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -79,6 +82,28 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         tracing::error!("health check failed: the database does not answer");
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     }
+}
+
+/// Server functions answer every error with 500; this gives each
+/// [`AppError`] the status that says what happened (401, 403, 404, 413,
+/// 422, 429, ...), in one place.
+async fn status_of_app_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // An error is a short JSON sentence; anything longer is not one of ours.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Resolves the session cookie once per request, for pages and server

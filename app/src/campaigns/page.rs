@@ -33,7 +33,7 @@ pub struct RecipientRow {
 }
 
 #[server(endpoint = "campaign_details")]
-pub async fn campaign_details(id: i64, page: i64) -> Result<Option<CampaignDetailsView>, AppError> {
+pub async fn campaign_details(id: i64, page: i64) -> Result<CampaignDetailsView, AppError> {
     use domain::campaigns::{results, store};
     const RESULTS_PER_PAGE: i64 = 100;
 
@@ -42,7 +42,7 @@ pub async fn campaign_details(id: i64, page: i64) -> Result<Option<CampaignDetai
         .await
         .map_err(AppError::internal)?
     else {
-        return Ok(None);
+        return Err(AppError::NotFound);
     };
     let first_recipients = store::fetch_recipients(&state.pool, campaign.id, 20)
         .await
@@ -67,14 +67,14 @@ pub async fn campaign_details(id: i64, page: i64) -> Result<Option<CampaignDetai
         attempts: r.attempts,
     })
     .collect();
-    Ok(Some(CampaignDetailsView {
+    Ok(CampaignDetailsView {
         campaign: super::ssr::row(campaign),
         first_recipients,
         capability,
         results,
         results_page,
         results_pages,
-    }))
+    })
 }
 
 #[cfg(feature = "ssr")]
@@ -85,6 +85,7 @@ fn control_error(error: domain::campaigns::lifecycle::ControlError) -> AppError 
         ControlError::WrongStatus(expected) => super::ssr::form_error(format!(
             "This campaign is no longer {expected}: reload the page to see where it is."
         )),
+        ControlError::NotFound => AppError::NotFound,
         ControlError::Internal(e) => AppError::internal(e),
     }
 }
@@ -173,9 +174,7 @@ pub async fn run_campaign(id: i64) -> Result<usize, AppError> {
         Ok(RunOutcome::Started { messages }) => Ok(messages),
         Ok(RunOutcome::AlreadyStarted) => Ok(0),
         Err(RunError::NotAllowed(reason)) => Err(super::ssr::form_error(reason.to_owned())),
-        Err(RunError::NotFound) => Err(super::ssr::form_error(
-            "There is no such campaign.".to_owned(),
-        )),
+        Err(RunError::NotFound) => Err(AppError::NotFound),
         Err(RunError::Internal(e)) => Err(AppError::internal(e)),
     }
 }
@@ -209,6 +208,7 @@ pub async fn update_draft(
         .await
     {
         Ok(()) => Ok(()),
+        Err(UpdateError::NotFound) => Err(AppError::NotFound),
         Err(UpdateError::NotADraft) => Err(super::ssr::form_error(
             "Only draft campaigns can be edited; this one has already run.".to_owned(),
         )),
@@ -224,17 +224,20 @@ pub async fn update_draft(
 
 #[server(endpoint = "delete_campaign")]
 pub async fn delete_campaign(id: i64) -> Result<(), AppError> {
+    use domain::campaigns::store::DeleteError;
+
     let (user, state, _) = super::ssr::member().await?;
-    let deleted = domain::campaigns::store::delete_draft(&state.pool, user.organisation_id, id)
-        .await
-        .map_err(AppError::internal)?;
-    if !deleted {
-        return Err(super::ssr::form_error(
+    match domain::campaigns::store::delete_draft(&state.pool, user.organisation_id, id).await {
+        Ok(()) => {
+            leptos_axum::redirect(crate::routes::CAMPAIGNS);
+            Ok(())
+        }
+        Err(DeleteError::NotFound) => Err(AppError::NotFound),
+        Err(DeleteError::NotADraft) => Err(super::ssr::form_error(
             "Only draft campaigns can be deleted.".to_owned(),
-        ));
+        )),
+        Err(DeleteError::Internal(e)) => Err(AppError::internal(e)),
     }
-    leptos_axum::redirect(crate::routes::CAMPAIGNS);
-    Ok(())
 }
 
 #[component]
@@ -268,7 +271,7 @@ pub fn CampaignPage() -> impl IntoView {
         |(id, page, _, _)| campaign_details(id, page),
     );
     Effect::new(move |_| {
-        if let Some(Ok(Some(details))) = details.get() {
+        if let Some(Ok(details)) = details.get() {
             live.set(details.campaign.is_live());
         }
     });
@@ -276,12 +279,30 @@ pub fn CampaignPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(Some(details)) => view! { <CampaignView details actions/> }.into_any(),
-                    Ok(None) => view! { <p class="panel">"There is no such campaign."</p> }.into_any(),
+                    Ok(details) => view! { <CampaignView details actions/> }.into_any(),
+                    Err(AppError::NotFound) => view! { <CampaignNotFound/> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// Another organisation's campaign, or none at all: the same 404 page, so
+/// nothing tells one from the other.
+#[component]
+fn CampaignNotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <leptos_meta::Title text="No such campaign"/>
+        <section class="panel" aria-labelledby="not-found-title">
+            <h1 id="not-found-title">"No such campaign"</h1>
+            <p>{AppError::NotFound.to_string()}</p>
+            <p><a href=crate::routes::CAMPAIGNS>"Back to Campaigns"</a></p>
+        </section>
     }
 }
 

@@ -17,8 +17,42 @@ pub enum ControlError {
     NotAllowed(&'static str),
     #[error("the campaign is not {0}")]
     WrongStatus(&'static str),
+    /// Not a campaign of this organisation.
+    #[error("no such campaign")]
+    NotFound,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The campaign's status, if it is one of this organisation's.
+async fn status_of(
+    conn: impl sqlx::SqliteExecutor<'_>,
+    organisation: OrganisationId,
+    id: CampaignId,
+) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
+    )
+    .bind(id)
+    .bind(organisation)
+    .fetch_optional(conn)
+    .await
+    .context("could not look up the campaign")
+}
+
+/// Why a status change matched nothing: not this organisation's campaign,
+/// or no longer in a status it can change from.
+async fn refusal(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    id: CampaignId,
+    expected: &'static str,
+) -> ControlError {
+    match status_of(pool, organisation, id).await {
+        Ok(None) => ControlError::NotFound,
+        Ok(Some(_)) => ControlError::WrongStatus(expected),
+        Err(e) => ControlError::Internal(e),
+    }
 }
 
 async fn transition(
@@ -54,7 +88,7 @@ pub async fn pause_campaign(
     if transition(pool, organisation, id, &["running"], "paused").await? {
         Ok(())
     } else {
-        Err(ControlError::WrongStatus("running"))
+        Err(refusal(pool, organisation, id, "running").await)
     }
 }
 
@@ -65,6 +99,9 @@ pub async fn resume_campaign(
     id: CampaignId,
     configuration: SmsConfiguration,
 ) -> Result<(), ControlError> {
+    if status_of(pool, organisation, id).await?.is_none() {
+        return Err(ControlError::NotFound);
+    }
     let run = sms_capability(configuration).run;
     if run != RunPermission::Allowed {
         return Err(ControlError::NotAllowed(
@@ -74,7 +111,7 @@ pub async fn resume_campaign(
     if transition(pool, organisation, id, &["paused"], "running").await? {
         Ok(())
     } else {
-        Err(ControlError::WrongStatus("paused"))
+        Err(refusal(pool, organisation, id, "paused").await)
     }
 }
 
@@ -101,7 +138,8 @@ pub async fn cancel_campaign(
     .await
     .context("could not cancel the campaign")?;
     if cancelled.rows_affected() == 0 {
-        return Err(ControlError::WrongStatus("running or paused"));
+        drop(tx);
+        return Err(refusal(pool, organisation, id, "running or paused").await);
     }
     let withdrawn = sqlx::query(
         "UPDATE outbound_messages SET state = 'cancelled', updated_at = ?,
@@ -138,19 +176,14 @@ pub async fn decide_unknown_outcomes(
     actor: &str,
     now: UnixTime,
 ) -> Result<u64, ControlError> {
-    if decision == UnknownOutcomeDecision::SendAgain {
-        let status = sqlx::query_scalar::<_, String>(
-            "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
-        )
-        .bind(id)
-        .bind(organisation)
-        .fetch_optional(pool)
-        .await
-        .context("could not look up the campaign")?;
-        // A cancelled campaign sends nothing more.
-        if !matches!(status.as_deref(), Some("running" | "paused")) {
-            return Err(ControlError::WrongStatus("running or paused"));
-        }
+    let Some(status) = status_of(pool, organisation, id).await? else {
+        return Err(ControlError::NotFound);
+    };
+    // A cancelled campaign sends nothing more.
+    if decision == UnknownOutcomeDecision::SendAgain
+        && !matches!(status.as_str(), "running" | "paused")
+    {
+        return Err(ControlError::WrongStatus("running or paused"));
     }
     let (state, message) = match decision {
         UnknownOutcomeDecision::SendAgain => ("queued", None),

@@ -324,6 +324,8 @@ pub struct DraftChanges {
 pub enum UpdateError {
     #[error("only draft campaigns can be edited")]
     NotADraft,
+    #[error("no such campaign")]
+    NotFound,
     #[error("a campaign with this name already exists")]
     DuplicateName,
     #[error("the audience has no recipients")]
@@ -352,8 +354,10 @@ pub async fn update_draft(
     .fetch_optional(&mut *tx)
     .await
     .context("could not look up the campaign")?;
-    if status.as_deref() != Some("draft") {
-        return Err(UpdateError::NotADraft);
+    match status.as_deref() {
+        None => return Err(UpdateError::NotFound),
+        Some("draft") => {}
+        Some(_) => return Err(UpdateError::NotADraft),
     }
     if let Some(audience) = &changes.audience {
         if audience.recipients.is_empty() {
@@ -399,22 +403,47 @@ pub async fn update_draft(
     Ok(())
 }
 
-/// Deletes a draft. Returns `false` if there is no such draft (running and
-/// finished campaigns are never deleted).
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    #[error("only draft campaigns can be deleted")]
+    NotADraft,
+    #[error("no such campaign")]
+    NotFound,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Deletes a draft; running and finished campaigns are never deleted.
 pub async fn delete_draft(
     pool: &SqlitePool,
     organisation: OrganisationId,
     id: CampaignId,
-) -> anyhow::Result<bool> {
-    let deleted = sqlx::query(
-        "DELETE FROM campaigns WHERE id = ? AND organisation_id = ? AND status = 'draft'",
+) -> Result<(), DeleteError> {
+    let status = sqlx::query_scalar::<_, String>(
+        "DELETE FROM campaigns WHERE id = ?1 AND organisation_id = ?2 AND status = 'draft'
+         RETURNING status",
     )
     .bind(id)
     .bind(organisation)
-    .execute(pool)
+    .fetch_optional(pool)
     .await
     .context("could not delete the campaign")?;
-    Ok(deleted.rows_affected() == 1)
+    if status.is_some() {
+        return Ok(());
+    }
+    let exists = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM campaigns WHERE id = ? AND organisation_id = ?",
+    )
+    .bind(id)
+    .bind(organisation)
+    .fetch_one(pool)
+    .await
+    .context("could not look up the campaign")?;
+    Err(if exists == 0 {
+        DeleteError::NotFound
+    } else {
+        DeleteError::NotADraft
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -446,6 +475,17 @@ pub async fn run_campaign(
     configuration: SmsConfiguration,
     now: UnixTime,
 ) -> Result<RunOutcome, RunError> {
+    let exists = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM campaigns WHERE id = ? AND organisation_id = ?",
+    )
+    .bind(id)
+    .bind(organisation)
+    .fetch_one(pool)
+    .await
+    .context("could not look up the campaign")?;
+    if exists == 0 {
+        return Err(RunError::NotFound);
+    }
     let run = sms_capability(configuration).run;
     if run != RunPermission::Allowed {
         return Err(RunError::NotAllowed(

@@ -130,17 +130,20 @@ async fn assert_all_in(app: &TestApp, state: &str) {
     );
 }
 
-/// The campaign page's data, as the browser fetches it.
+/// The campaign page's data, as the browser fetches it; `None` when the
+/// server answers 404.
 async fn details(app: &TestApp, cookie: &str, id: i64) -> Option<CampaignDetailsView> {
-    app.call(
-        "campaign_details",
-        Some(cookie),
-        &[("id", &id.to_string()), ("page", "1")],
-    )
-    .await
-    .json()
-    .await
-    .unwrap()
+    let response = app
+        .call(
+            "campaign_details",
+            Some(cookie),
+            &[("id", &id.to_string()), ("page", "1")],
+        )
+        .await;
+    if response.status() == StatusCode::NOT_FOUND {
+        return None;
+    }
+    Some(response.json().await.unwrap())
 }
 
 /// Every recipient got exactly one message from the simulated Twilio.
