@@ -75,6 +75,7 @@ pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppErro
         &state.pool,
         &email,
         password.into_secret(),
+        &session.client,
         session.token.as_ref(),
         domain::clock::now(),
     )
@@ -89,6 +90,15 @@ pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppErro
         Err(SignInError::Throttled { retry_after_secs }) => Err(AppError::TooManyAttempts {
             minutes: (retry_after_secs + 59) / 60,
         }),
+        Err(SignInError::TooLong) => Err(AppError::Invalid(crate::error::FieldErrors {
+            form: Some(format!(
+                "An email address has at most {} characters, and a password at most {}.",
+                domain::limits::MAX_EMAIL_CHARS,
+                domain::limits::MAX_PASSWORD_CHARS
+            )),
+            ..Default::default()
+        })),
+        Err(SignInError::Busy) => Err(AppError::Busy),
         Err(SignInError::Internal(e)) => Err(AppError::internal(e)),
     }
 }
@@ -124,33 +134,49 @@ pub mod ssr {
     use crate::{error::AppError, state::AppState};
 
     pub const SESSION_COOKIE: &str = "outreach_session";
+    /// Over https: the `__Host-` prefix makes browsers refuse the cookie
+    /// unless it is `Secure`, for this exact host and `Path=/`, so no
+    /// subdomain or plain-http page can plant or overwrite it.
+    pub const SECURE_SESSION_COOKIE: &str = "__Host-outreach_session";
+
+    fn cookie_name(secure: bool) -> &'static str {
+        if secure {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
 
     /// The session the request carried, resolved once per request by the
-    /// server's session middleware.
+    /// server's session middleware, and the address the request came from.
     #[derive(Debug, Clone, Default)]
     pub struct RequestSession {
         pub token: Option<SessionToken>,
         pub user: Option<SignedInUser>,
+        /// The client's address (behind a trusted proxy, the one it reported).
+        pub client: String,
     }
 
     /// The session token in a `Cookie` header, if there is one.
-    pub fn session_token_from_cookies(header: &str) -> Option<SessionToken> {
+    pub fn session_token_from_cookies(header: &str, secure: bool) -> Option<SessionToken> {
+        let wanted = cookie_name(secure);
         header
             .split(';')
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+            .find(|(name, value)| *name == wanted && !value.is_empty())
             .map(|(_, value)| SessionToken::from_cookie(value))
     }
 
     /// `Some` sets a new session cookie, `None` clears it.
     pub fn session_cookie(token: Option<&SessionToken>, secure: bool) -> String {
+        let name = cookie_name(secure);
         let secure = if secure { "; Secure" } else { "" };
         match token {
             Some(token) => format!(
-                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                "{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
                 token.cookie_value()
             ),
-            None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+            None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
         }
     }
 
@@ -262,24 +288,35 @@ mod tests {
 
     #[test]
     fn the_session_token_is_found_among_other_cookies() {
-        let token = session_token_from_cookies("theme=dark; outreach_session=abc123; other=1");
+        let token =
+            session_token_from_cookies("theme=dark; outreach_session=abc123; other=1", false);
         assert_eq!(
             token.map(|t| t.cookie_value().to_owned()),
             Some("abc123".to_owned())
         );
-        assert!(session_token_from_cookies("theme=dark").is_none());
-        assert!(session_token_from_cookies("outreach_session=").is_none());
-        assert!(session_token_from_cookies("xoutreach_session=abc").is_none());
+        assert!(session_token_from_cookies("theme=dark", false).is_none());
+        assert!(session_token_from_cookies("outreach_session=", false).is_none());
+        assert!(session_token_from_cookies("xoutreach_session=abc", false).is_none());
     }
 
     #[test]
-    fn session_cookies_are_http_only_and_lax_and_secure_only_over_https() {
-        let token = session_token_from_cookies("outreach_session=abc").unwrap();
+    fn over_https_only_the_host_prefixed_cookie_counts() {
+        assert!(session_token_from_cookies("outreach_session=abc", true).is_none());
+        let token = session_token_from_cookies("__Host-outreach_session=abc", true).unwrap();
+        assert_eq!(token.cookie_value(), "abc");
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_and_lax_and_host_prefixed_and_secure_over_https() {
+        let token = session_token_from_cookies("outreach_session=abc", false).unwrap();
         assert_eq!(
             session_cookie(Some(&token), false),
             "outreach_session=abc; Path=/; HttpOnly; SameSite=Lax"
         );
-        assert!(session_cookie(Some(&token), true).ends_with("; Secure"));
+        assert_eq!(
+            session_cookie(Some(&token), true),
+            "__Host-outreach_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
         assert!(session_cookie(None, false).contains("Max-Age=0"));
     }
 

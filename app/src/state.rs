@@ -17,6 +17,11 @@ pub struct AppState {
     pub twilio: TwilioClient,
     /// `OUTREACH_PUBLIC_URL`'s origin: Twilio's webhooks are shown on it.
     pub public_origin: String,
+    /// `OUTREACH_SESSION_IDLE_MINUTES`, in seconds.
+    pub session_idle_secs: i64,
+    /// `OUTREACH_TRUSTED_PROXIES`: only requests from these addresses may
+    /// name the client's address in `X-Forwarded-For`.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

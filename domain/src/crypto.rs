@@ -13,6 +13,7 @@ use aes_gcm_siv::{
     aead::{Aead, Payload},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
+use hmac::Mac;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -21,6 +22,44 @@ use crate::organisations::OrganisationId;
 
 const NONCE_LEN: usize = 12;
 const KEY_LEN: usize = 32;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// Signs and checks values with a key derived from the master keyring.
+pub struct LinkSigner {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl LinkSigner {
+    /// `<expires>.<base64 mac>`, valid until `expires` (Unix seconds).
+    pub fn sign(&self, value: &str, expires: i64) -> String {
+        format!("{expires}.{}", STANDARD.encode(self.mac(value, expires)))
+    }
+
+    /// Whether `signature` is this signer's for `value` and not expired.
+    pub fn verify(&self, value: &str, signature: &str, now: i64) -> bool {
+        let Some((expires, mac)) = signature.split_once('.') else {
+            return false;
+        };
+        let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), STANDARD.decode(mac)) else {
+            return false;
+        };
+        if expires < now {
+            return false;
+        }
+        let mut check =
+            <HmacSha256 as Mac>::new_from_slice(self.key.as_slice()).expect("any key length");
+        check.update(format!("{expires}\n{value}").as_bytes());
+        check.verify_slice(&mac).is_ok()
+    }
+
+    fn mac(&self, value: &str, expires: i64) -> Vec<u8> {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(self.key.as_slice()).expect("any key length");
+        mac.update(format!("{expires}\n{value}").as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
 
 /// What a secret is for; part of the associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +98,10 @@ pub enum KeyringError {
     },
     #[error("the keyring file {path} names active key {id:?}, which it does not contain")]
     ActiveKeyMissing { path: String, id: String },
+    #[error(
+        "the keyring file {path} can be read by other users (mode {mode:o}): make it private with `chmod 600 {path}`"
+    )]
+    ReadableByOthers { path: String, mode: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +134,7 @@ impl Keyring {
     pub fn from_env() -> Result<Self, KeyringError> {
         if let Some(key) = std::env::var("OUTREACH_MASTER_KEY")
             .ok()
+            .map(Zeroizing::new)
             .filter(|k| !k.trim().is_empty())
         {
             return Self::from_base64_key(&key, "OUTREACH_MASTER_KEY");
@@ -118,10 +162,21 @@ impl Keyring {
     /// A keyring file: `active <id>` and one `key <id> <base64>` line per key.
     pub fn load_file(path: &Path) -> Result<Self, KeyringError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| KeyringError::Unreadable {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        // Keys that others on the machine can read are not secret.
+        #[cfg(unix)]
+        if let Ok(metadata) = std::fs::metadata(path) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyringError::ReadableByOthers { path: shown, mode });
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .map(Zeroizing::new)
+            .map_err(|e| KeyringError::Unreadable {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
         let malformed = |line: usize, reason: &str| KeyringError::Malformed {
             path: shown.clone(),
             line,
@@ -231,6 +286,20 @@ impl Keyring {
                 .with_context(|| format!("could not replace {}", path.display()))?;
         }
         Ok(())
+    }
+
+    /// A signer for short-lived values the server hands the browser and
+    /// must recognise when they come back (links carrying a form's error).
+    /// Derived from the active master key, so every process that shares
+    /// the keyring agrees.
+    pub fn link_signer(&self) -> LinkSigner {
+        let master = &self.keys[&self.active];
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(master.as_slice()).expect("any key length");
+        mac.update(b"outreach:link-signer:v1");
+        LinkSigner {
+            key: Zeroizing::new(mac.finalize().into_bytes().into()),
+        }
     }
 
     pub fn active_key_id(&self) -> &str {
@@ -490,9 +559,55 @@ mod tests {
             format!("active k9\nkey k1 {}\n", STANDARD.encode([5u8; 32])),
         )
         .unwrap();
+        private(&path);
         assert!(matches!(
             Keyring::load_file(&path),
             Err(KeyringError::ActiveKeyMissing { .. })
         ));
+    }
+
+    fn private(path: &Path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_keyring_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        Keyring::create_file(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+        let refused = Keyring::load_file(&path).unwrap_err();
+
+        assert!(matches!(
+            refused,
+            KeyringError::ReadableByOthers { mode: 0o640, .. }
+        ));
+        assert!(refused.to_string().contains("chmod 600"));
+    }
+
+    #[test]
+    fn a_signed_link_value_verifies_until_it_expires_and_never_altered() {
+        let signer = Keyring::from_base64_key(&STANDARD.encode([9u8; 32]), "k")
+            .unwrap()
+            .link_signer();
+        let other = Keyring::from_base64_key(&STANDARD.encode([8u8; 32]), "k")
+            .unwrap()
+            .link_signer();
+        let signature = signer.sign("an error", 1_000);
+
+        assert!(signer.verify("an error", &signature, 999));
+        assert!(!signer.verify("an error", &signature, 1_001));
+        assert!(!signer.verify("another error", &signature, 999));
+        assert!(!other.verify("an error", &signature, 999));
+        assert!(!signer.verify("an error", "2000.AAAA", 999));
+        assert!(!signer.verify("an error", "garbage", 999));
     }
 }

@@ -28,10 +28,33 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
         .pragma("secure_delete", "on");
 
     let file = options.get_filename().to_path_buf();
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        // Only its owner may list or open what is in it.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).with_context(|| {
             format!("could not create the database directory {}", dir.display())
         })?;
+    }
+    // Created here, empty and private, so SQLite opens a 0600 file (its WAL
+    // and shared-memory files take the database file's permissions).
+    if !file.exists() && file.as_os_str() != ":memory:" {
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        match create.open(&file) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("could not create the database {}", file.display())));
+            }
+        }
     }
 
     let pool = SqlitePoolOptions::new()
@@ -81,5 +104,30 @@ pub(crate) mod test_support {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
         let pool = super::connect(&url).await.expect("database opens");
         (pool, dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_and_its_directory_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let url = format!("sqlite://{}?mode=rwc", data.join("outreach.db").display());
+        let pool = super::connect(&url).await.expect("database opens");
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        for name in ["outreach.db", "outreach.db-wal", "outreach.db-shm"] {
+            assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+        }
     }
 }

@@ -9,17 +9,29 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, SqlitePool};
 
+use secrecy::ExposeSecret;
+
 use crate::{
     clock::UnixTime,
+    limits::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS},
     organisations::OrganisationId,
     users::{EmailAddress, Role, UserId, hash_password, verify_password},
+    work::WorkError,
 };
 
-/// Failures allowed for one email within [`THROTTLE_WINDOW_SECS`].
+/// Attempts allowed for one email within [`THROTTLE_WINDOW_SECS`].
 pub const MAX_FAILURES: i64 = 5;
+/// Attempts allowed from one client address within the window, whatever
+/// the emails: spraying one password over many accounts is throttled too.
+pub const MAX_FAILURES_PER_CLIENT: i64 = 20;
 pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 /// A session ends this long after sign-in, whatever happens.
 pub const SESSION_LIFETIME_SECS: i64 = 12 * 60 * 60;
+/// A session ends after this long without a request, unless configured.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: i64 = 60 * 60;
+/// `last_seen_at` is written at most this often per session: not on every
+/// request.
+const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
 
 /// The person behind a valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +75,19 @@ impl fmt::Debug for SessionToken {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
-    /// Unknown email and wrong password look the same from outside.
+    /// Unknown email, wrong password and disabled account look the same
+    /// from outside.
     #[error("the email or password is incorrect")]
     InvalidCredentials,
     #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
     Throttled { retry_after_secs: i64 },
+    /// Longer than any email or password Outreach accepts: refused before
+    /// anything is looked up, recorded or hashed.
+    #[error("the email or password is too long")]
+    TooLong,
+    /// Password checks are bounded (see `crate::work`) and all were busy.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -81,26 +101,32 @@ struct Credentials {
     password_hash: String,
 }
 
-/// Checks the password and opens a new session. `previous` is the session
-/// the browser presented, if any: it is ended, so a session id planted
-/// before sign-in is never the one that becomes authenticated.
+/// Checks the password and opens a new session. `client` is the address
+/// the attempt came from; `previous` is the session the browser presented,
+/// if any: it is ended, so a session id planted before sign-in is never
+/// the one that becomes authenticated.
 pub async fn sign_in(
     pool: &SqlitePool,
     raw_email: &str,
     password: SecretString,
+    client: &str,
     previous: Option<&SessionToken>,
     now: UnixTime,
 ) -> Result<SessionToken, SignInError> {
+    if raw_email.chars().count() > MAX_EMAIL_CHARS
+        || password.expose_secret().chars().count() > MAX_PASSWORD_CHARS
+    {
+        return Err(SignInError::TooLong);
+    }
     // Throttle on what was typed (normalised), known account or not, so the
     // throttle itself does not reveal which emails have accounts.
-    let throttle_key = raw_email.trim().to_lowercase();
-    if let Some(retry_after_secs) = throttled_for(pool, &throttle_key, now).await? {
-        return Err(SignInError::Throttled { retry_after_secs });
-    }
+    let email_hash = Sha256::digest(raw_email.trim().to_lowercase().as_bytes()).to_vec();
+    let attempt = record_attempt(pool, &email_hash, client, now).await?;
 
     let account = match EmailAddress::parse(raw_email) {
         Ok(email) => sqlx::query_as::<_, Credentials>(
-            "SELECT id, organisation_id, email, role, password_hash FROM users WHERE email = ?",
+            "SELECT id, organisation_id, email, role, password_hash FROM users
+             WHERE email = ? AND disabled_at IS NULL",
         )
         .bind(email.as_str())
         .fetch_optional(pool)
@@ -115,15 +141,24 @@ pub async fn sign_in(
         Some(account) => account.password_hash.clone(),
         None => dummy_hash().await?,
     };
-    let password_ok = verify_password(password, stored_hash).await?;
+    let password_ok = match verify_password(password, stored_hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not a failed guess: the attempt does not count.
+            forget_attempt(pool, attempt).await?;
+            return Err(match e {
+                WorkError::Busy => SignInError::Busy,
+                WorkError::Failed(e) => SignInError::Internal(e),
+            });
+        }
+    };
 
     let Some(account) = account.filter(|_| password_ok) else {
-        sqlx::query("INSERT INTO sign_in_failures (email, failed_at) VALUES (?, ?)")
-            .bind(&throttle_key)
-            .bind(now)
-            .execute(pool)
-            .await
-            .context("could not record the failed sign-in")?;
+        // The attempt stays recorded: it is the failure the throttle counts.
+        let email = EmailAddress::parse(raw_email)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| "(not an email address)".to_owned());
+        tracing::warn!(client, email, "sign-in failed");
         return Err(SignInError::InvalidCredentials);
     };
 
@@ -132,8 +167,9 @@ pub async fn sign_in(
         .begin()
         .await
         .context("could not start a transaction")?;
-    sqlx::query("DELETE FROM sign_in_failures WHERE email = ?")
-        .bind(&throttle_key)
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = ? OR email_hash = ?")
+        .bind(attempt)
+        .bind(&email_hash)
         .execute(&mut *tx)
         .await
         .context("could not clear failed sign-ins")?;
@@ -150,41 +186,102 @@ pub async fn sign_in(
             .context("could not end the previous session")?;
     }
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?)",
     )
     .bind(token.hash())
     .bind(account.id)
     .bind(now)
     .bind(now + SESSION_LIFETIME_SECS)
+    .bind(now)
     .execute(&mut *tx)
     .await
     .context("could not store the session")?;
     tx.commit().await.context("could not commit the session")?;
 
-    tracing::info!(user_id = account.id, organisation_id = account.organisation_id, role = account.role, email = %account.email, "signed in");
+    tracing::info!(user_id = account.id, organisation_id = account.organisation_id, role = account.role, email = %account.email, client, "signed in");
     Ok(token)
 }
 
-/// Seconds until another attempt is allowed, if the email is throttled.
-async fn throttled_for(
+/// Records the attempt before anything is checked, in one statement with
+/// the throttle's counts: parallel attempts are counted one after another,
+/// never all against the same old count. Returns the attempt's id, or the
+/// seconds until another attempt is allowed.
+async fn record_attempt(
     pool: &SqlitePool,
-    throttle_key: &str,
+    email_hash: &[u8],
+    client: &str,
     now: UnixTime,
-) -> anyhow::Result<Option<i64>> {
-    // The MAX_FAILURES-th most recent failure inside the window: once it
-    // leaves the window, fewer than MAX_FAILURES remain.
-    let oldest_counted = sqlx::query_scalar::<_, i64>(
-        "SELECT failed_at FROM sign_in_failures
-         WHERE email = ? AND failed_at > ?
-         ORDER BY failed_at DESC LIMIT 1 OFFSET ?",
+) -> Result<i64, SignInError> {
+    let since = now - THROTTLE_WINDOW_SECS;
+    // Attempts older than the window count for nothing: purge them.
+    sqlx::query("DELETE FROM sign_in_attempts WHERE attempted_at <= ?")
+        .bind(since)
+        .execute(pool)
+        .await
+        .context("could not purge old sign-in attempts")?;
+    let recorded = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO sign_in_attempts (email_hash, client, attempted_at)
+         SELECT ?1, ?2, ?3
+         WHERE (SELECT COUNT(*) FROM sign_in_attempts
+                WHERE email_hash = ?1 AND attempted_at > ?4) < ?5
+           AND (SELECT COUNT(*) FROM sign_in_attempts
+                WHERE client = ?2 AND attempted_at > ?4) < ?6
+         RETURNING id",
     )
-    .bind(throttle_key)
-    .bind(now - THROTTLE_WINDOW_SECS)
-    .bind(MAX_FAILURES - 1)
+    .bind(email_hash)
+    .bind(client)
+    .bind(now)
+    .bind(since)
+    .bind(MAX_FAILURES)
+    .bind(MAX_FAILURES_PER_CLIENT)
     .fetch_optional(pool)
     .await
-    .context("could not count failed sign-ins")?;
-    Ok(oldest_counted.map(|at| (at + THROTTLE_WINDOW_SECS - now).max(1)))
+    .context("could not record the sign-in attempt")?;
+    if let Some(id) = recorded {
+        return Ok(id);
+    }
+    // Throttled: another attempt is allowed once the oldest counted one
+    // leaves the window (for the email, or the client, whichever is later).
+    let oldest_counted = |column: &'static str, limit: i64| {
+        let sql = format!(
+            "SELECT attempted_at FROM sign_in_attempts WHERE {column} = ? AND attempted_at > ?
+             ORDER BY attempted_at DESC LIMIT 1 OFFSET ?"
+        );
+        async move {
+            let query = sqlx::query_scalar::<_, i64>(&sql);
+            let query = if column == "email_hash" {
+                query.bind(email_hash.to_vec())
+            } else {
+                query.bind(client.to_owned())
+            };
+            query
+                .bind(since)
+                .bind(limit - 1)
+                .fetch_optional(pool)
+                .await
+                .context("could not count sign-in attempts")
+        }
+    };
+    let by_email = oldest_counted("email_hash", MAX_FAILURES).await?;
+    let by_client = oldest_counted("client", MAX_FAILURES_PER_CLIENT).await?;
+    let retry_after_secs = by_email
+        .into_iter()
+        .chain(by_client)
+        .map(|at| (at + THROTTLE_WINDOW_SECS - now).max(1))
+        .max()
+        .unwrap_or(1);
+    tracing::warn!(client, retry_after_secs, "sign-in throttled");
+    Err(SignInError::Throttled { retry_after_secs })
+}
+
+async fn forget_attempt(pool: &SqlitePool, attempt: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = ?")
+        .bind(attempt)
+        .execute(pool)
+        .await
+        .context("could not forget a sign-in attempt")?;
+    Ok(())
 }
 
 /// A hash of a password nobody knows, with the same parameters as real ones.
@@ -199,31 +296,45 @@ async fn dummy_hash() -> anyhow::Result<String> {
     Ok(DUMMY.get_or_init(|| hash).clone())
 }
 
-/// The signed-in user behind `token`, if the session exists and has not expired.
+/// The signed-in user behind `token`, if the session exists, has neither
+/// expired nor been idle for `idle_timeout_secs`, and its person is not
+/// disabled. Using a session keeps it alive (noted once a minute at most).
 pub async fn fetch_session_user(
     pool: &SqlitePool,
     token: &SessionToken,
+    idle_timeout_secs: i64,
     now: UnixTime,
 ) -> anyhow::Result<Option<SignedInUser>> {
-    let row = sqlx::query_as::<_, (i64, i64, String, String)>(
-        "SELECT u.id, u.organisation_id, u.email, u.role
+    let hash = token.hash();
+    let row = sqlx::query_as::<_, (i64, i64, String, String, i64)>(
+        "SELECT u.id, u.organisation_id, u.email, u.role, s.last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ? AND s.expires_at > ?",
+         WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?
+           AND u.disabled_at IS NULL",
     )
-    .bind(token.hash())
+    .bind(&hash)
     .bind(now)
+    .bind(now - idle_timeout_secs)
     .fetch_optional(pool)
     .await
     .context("could not look up the session")?;
-    row.map(|(user_id, organisation_id, email, role)| {
-        Ok(SignedInUser {
-            user_id,
-            organisation_id,
-            email,
-            role: Role::from_db(&role)?,
-        })
-    })
-    .transpose()
+    let Some((user_id, organisation_id, email, role, last_seen_at)) = row else {
+        return Ok(None);
+    };
+    if now - last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            .bind(now)
+            .bind(&hash)
+            .execute(pool)
+            .await
+            .context("could not note the session's use")?;
+    }
+    Ok(Some(SignedInUser {
+        user_id,
+        organisation_id,
+        email,
+        role: Role::from_db(&role)?,
+    }))
 }
 
 /// Ends the session server-side: the cookie is worthless afterwards.
@@ -246,6 +357,8 @@ mod tests {
     };
 
     const PASSWORD: &str = "a long enough password";
+    /// The idle timeout the tests run with: longer than any of them.
+    const IDLE: i64 = 24 * 60 * 60;
 
     async fn database_with_alice() -> (SqlitePool, tempfile::TempDir) {
         let (pool, dir) = fresh_database().await;
@@ -263,11 +376,18 @@ mod tests {
     async fn the_right_password_opens_a_session_for_that_user() {
         let (pool, _dir) = database_with_alice().await;
 
-        let token = sign_in(&pool, " Alice@Example.com", PASSWORD.into(), None, 1000)
-            .await
-            .unwrap();
+        let token = sign_in(
+            &pool,
+            " Alice@Example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            1000,
+        )
+        .await
+        .unwrap();
 
-        let user = fetch_session_user(&pool, &token, 1001)
+        let user = fetch_session_user(&pool, &token, IDLE, 1001)
             .await
             .unwrap()
             .unwrap();
@@ -278,14 +398,23 @@ mod tests {
     #[tokio::test]
     async fn sessions_expire() {
         let (pool, _dir) = database_with_alice().await;
-        let token = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 1000)
-            .await
-            .unwrap();
+        let token = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            1000,
+        )
+        .await
+        .unwrap();
 
         let later = 1000 + SESSION_LIFETIME_SECS;
 
         assert_eq!(
-            fetch_session_user(&pool, &token, later).await.unwrap(),
+            fetch_session_user(&pool, &token, IDLE, later)
+                .await
+                .unwrap(),
             None
         );
     }
@@ -298,6 +427,7 @@ mod tests {
                 &pool,
                 "alice@example.com",
                 "wrong password!".into(),
+                "192.0.2.1",
                 None,
                 minute * 60,
             )
@@ -305,7 +435,15 @@ mod tests {
             assert!(matches!(result, Err(SignInError::InvalidCredentials)));
         }
 
-        let result = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 300).await;
+        let result = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            300,
+        )
+        .await;
 
         // The first failure (t=0) leaves the window at t=900.
         assert!(matches!(
@@ -315,9 +453,16 @@ mod tests {
             })
         ));
         assert!(
-            sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 901)
-                .await
-                .is_ok()
+            sign_in(
+                &pool,
+                "alice@example.com",
+                PASSWORD.into(),
+                "192.0.2.1",
+                None,
+                901
+            )
+            .await
+            .is_ok()
         );
     }
 
@@ -325,11 +470,27 @@ mod tests {
     async fn unknown_emails_are_throttled_like_known_ones() {
         let (pool, _dir) = database_with_alice().await;
         for _ in 0..5 {
-            let result = sign_in(&pool, "nobody@example.com", PASSWORD.into(), None, 10).await;
+            let result = sign_in(
+                &pool,
+                "nobody@example.com",
+                PASSWORD.into(),
+                "192.0.2.1",
+                None,
+                10,
+            )
+            .await;
             assert!(matches!(result, Err(SignInError::InvalidCredentials)));
         }
 
-        let result = sign_in(&pool, "nobody@example.com", PASSWORD.into(), None, 11).await;
+        let result = sign_in(
+            &pool,
+            "nobody@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            11,
+        )
+        .await;
 
         assert!(matches!(result, Err(SignInError::Throttled { .. })));
     }
@@ -337,14 +498,22 @@ mod tests {
     #[tokio::test]
     async fn signing_in_ends_the_session_the_browser_presented() {
         let (pool, _dir) = database_with_alice().await;
-        let first = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 10)
-            .await
-            .unwrap();
+        let first = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            10,
+        )
+        .await
+        .unwrap();
 
         let second = sign_in(
             &pool,
             "alice@example.com",
             PASSWORD.into(),
+            "192.0.2.1",
             Some(&first),
             20,
         )
@@ -352,9 +521,12 @@ mod tests {
         .unwrap();
 
         assert_ne!(first.cookie_value(), second.cookie_value());
-        assert_eq!(fetch_session_user(&pool, &first, 21).await.unwrap(), None);
+        assert_eq!(
+            fetch_session_user(&pool, &first, IDLE, 21).await.unwrap(),
+            None
+        );
         assert!(
-            fetch_session_user(&pool, &second, 21)
+            fetch_session_user(&pool, &second, IDLE, 21)
                 .await
                 .unwrap()
                 .is_some()
@@ -364,12 +536,195 @@ mod tests {
     #[tokio::test]
     async fn signing_out_ends_the_session() {
         let (pool, _dir) = database_with_alice().await;
-        let token = sign_in(&pool, "alice@example.com", PASSWORD.into(), None, 10)
-            .await
-            .unwrap();
+        let token = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            10,
+        )
+        .await
+        .unwrap();
 
         sign_out(&pool, &token).await.unwrap();
 
-        assert_eq!(fetch_session_user(&pool, &token, 11).await.unwrap(), None);
+        assert_eq!(
+            fetch_session_user(&pool, &token, IDLE, 11).await.unwrap(),
+            None
+        );
+    }
+
+    async fn attempts(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_attempts")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_parallel_burst_of_guesses_gets_five_and_no_more() {
+        let (pool, _dir) = database_with_alice().await;
+
+        let guesses = (0..20).map(|i| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                sign_in(
+                    &pool,
+                    "alice@example.com",
+                    format!("guess number {i}").into(),
+                    "192.0.2.1",
+                    None,
+                    100,
+                )
+                .await
+            })
+        });
+        let mut results = Vec::new();
+        for guess in guesses.collect::<Vec<_>>() {
+            results.push(guess.await.unwrap());
+        }
+
+        let checked = results
+            .iter()
+            .filter(|r| matches!(r, Err(SignInError::InvalidCredentials)))
+            .count();
+        let throttled = results
+            .iter()
+            .filter(|r| matches!(r, Err(SignInError::Throttled { .. })))
+            .count();
+        assert_eq!(checked, MAX_FAILURES as usize);
+        assert_eq!(throttled, 20 - MAX_FAILURES as usize);
+    }
+
+    #[tokio::test]
+    async fn spraying_one_password_over_many_emails_is_throttled_per_client() {
+        let (pool, _dir) = database_with_alice().await;
+        for i in 0..MAX_FAILURES_PER_CLIENT {
+            let email = format!("person{i}@example.com");
+            let result = sign_in(
+                &pool,
+                &email,
+                "Summer2026!!!".into(),
+                "198.51.100.7",
+                None,
+                50,
+            )
+            .await;
+            assert!(matches!(result, Err(SignInError::InvalidCredentials)));
+        }
+
+        let sprayed = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "198.51.100.7",
+            None,
+            60,
+        )
+        .await;
+        let elsewhere = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            60,
+        )
+        .await;
+
+        assert!(matches!(
+            sprayed,
+            Err(SignInError::Throttled {
+                retry_after_secs: 890
+            })
+        ));
+        assert!(elsewhere.is_ok(), "another client is not throttled");
+    }
+
+    #[tokio::test]
+    async fn attempts_are_purged_once_they_leave_the_window() {
+        let (pool, _dir) = database_with_alice().await;
+        for _ in 0..3 {
+            let _ = sign_in(
+                &pool,
+                "nobody@example.com",
+                PASSWORD.into(),
+                "192.0.2.1",
+                None,
+                10,
+            )
+            .await;
+        }
+        assert_eq!(attempts(&pool).await, 3);
+
+        let _ = sign_in(
+            &pool,
+            "nobody@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            10 + THROTTLE_WINDOW_SECS,
+        )
+        .await;
+
+        assert_eq!(attempts(&pool).await, 1, "only the new attempt is kept");
+    }
+
+    #[tokio::test]
+    async fn an_email_or_password_longer_than_accepted_is_refused_before_anything() {
+        let (pool, _dir) = database_with_alice().await;
+        let long_email = format!("{}@example.com", "a".repeat(10_000));
+
+        let email = sign_in(&pool, &long_email, PASSWORD.into(), "192.0.2.1", None, 10).await;
+        let password = sign_in(
+            &pool,
+            "alice@example.com",
+            "p".repeat(2000).into(),
+            "192.0.2.1",
+            None,
+            10,
+        )
+        .await;
+
+        assert!(matches!(email, Err(SignInError::TooLong)));
+        assert!(matches!(password, Err(SignInError::TooLong)));
+        assert_eq!(attempts(&pool).await, 0);
+    }
+
+    #[tokio::test]
+    async fn an_unused_session_ends_after_the_idle_timeout_and_use_keeps_it_alive() {
+        let (pool, _dir) = database_with_alice().await;
+        let token = sign_in(
+            &pool,
+            "alice@example.com",
+            PASSWORD.into(),
+            "192.0.2.1",
+            None,
+            1000,
+        )
+        .await
+        .unwrap();
+        let idle = 600;
+
+        // Used every five minutes: alive for an hour.
+        for minutes in (5..=60).step_by(5) {
+            let at = 1000 + minutes * 60;
+            assert!(
+                fetch_session_user(&pool, &token, idle, at)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "ended after {minutes} minutes of use"
+            );
+        }
+        // Then ten minutes without a request.
+        let last = 1000 + 60 * 60;
+        assert_eq!(
+            fetch_session_user(&pool, &token, idle, last + idle)
+                .await
+                .unwrap(),
+            None
+        );
     }
 }

@@ -51,7 +51,7 @@ pub struct EmailAddress(String);
 pub struct InvalidEmailAddress(pub String);
 
 impl EmailAddress {
-    pub const MAX_LEN: usize = 254;
+    pub const MAX_LEN: usize = crate::limits::MAX_EMAIL_CHARS;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidEmailAddress> {
         let email = raw.trim().to_lowercase();
@@ -91,7 +91,7 @@ pub enum WeakPassword {
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
-pub const MAX_PASSWORD_CHARS: usize = 1024;
+pub use crate::limits::MAX_PASSWORD_CHARS;
 
 /// Length is what makes a password strong; composition rules only annoy.
 pub fn check_new_password(password: &SecretString) -> Result<(), WeakPassword> {
@@ -105,30 +105,38 @@ pub fn check_new_password(password: &SecretString) -> Result<(), WeakPassword> {
     }
 }
 
-/// argon2id with the crate's (OWASP-recommended) defaults, off the async threads.
+/// argon2id with the crate's (OWASP-recommended) defaults, off the async
+/// threads and a bounded number at a time (see `crate::work`).
 pub async fn hash_password(password: SecretString) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("could not hash the password: {e}"))
-    })
-    .await
-    .context("the password hashing task failed")?
+    crate::work::PASSWORDS
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| anyhow::anyhow!("could not hash the password: {e}"))
+        })
+        .await
+        .map_err(anyhow::Error::new)?
 }
 
-/// Checks `password` against a stored PHC hash, off the async threads.
-pub async fn verify_password(password: SecretString, stored_hash: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let hash = PasswordHash::new(&stored_hash)
-            .map_err(|e| anyhow::anyhow!("a stored password hash is malformed: {e}"))?;
-        Ok(Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), &hash)
-            .is_ok())
-    })
-    .await
-    .context("the password verification task failed")?
+/// Checks `password` against a stored PHC hash, like [`hash_password`].
+pub async fn verify_password(
+    password: SecretString,
+    stored_hash: String,
+) -> Result<bool, crate::work::WorkError> {
+    crate::work::PASSWORDS
+        .run(move || {
+            let hash = PasswordHash::new(&stored_hash)
+                .map_err(|e| anyhow::anyhow!("a stored password hash is malformed: {e}"))?;
+            anyhow::Ok(
+                Argon2::default()
+                    .verify_password(password.expose_secret().as_bytes(), &hash)
+                    .is_ok(),
+            )
+        })
+        .await?
+        .map_err(crate::work::WorkError::from)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +209,82 @@ pub async fn set_password(
         .await
         .context("could not commit the new password")?;
     Ok(updated.rows_affected() == 1)
+}
+
+/// Ends every session of the person; returns how many there were, or
+/// `None` when there is no such person.
+pub async fn end_sessions(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Result<Option<u64>> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let Some(id) = user_id(&mut tx, email).await? else {
+        return Ok(None);
+    };
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("could not end the sessions")?
+        .rows_affected();
+    tx.commit().await.context("could not commit")?;
+    Ok(Some(ended))
+}
+
+/// Disables (or enables) a person: a disabled person cannot sign in, and
+/// their sessions end at once. Returns `false` when there is no such person.
+pub async fn set_disabled(
+    pool: &SqlitePool,
+    email: &EmailAddress,
+    disabled: bool,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let Some(id) = user_id(&mut tx, email).await? else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
+        .bind(disabled.then_some(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("could not change whether the person is disabled")?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("could not end the sessions")?;
+    }
+    tx.commit().await.context("could not commit")?;
+    Ok(true)
+}
+
+/// Deletes a person and (by cascade) their sessions. Campaigns they
+/// created stay: they name their creator by email. Returns `false` when
+/// there is no such person.
+pub async fn delete_user(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Result<bool> {
+    Ok(sqlx::query("DELETE FROM users WHERE email = ?")
+        .bind(email.as_str())
+        .execute(pool)
+        .await
+        .context("could not delete the person")?
+        .rows_affected()
+        == 1)
+}
+
+async fn user_id(
+    conn: &mut sqlx::SqliteConnection,
+    email: &EmailAddress,
+) -> anyhow::Result<Option<UserId>> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = ?")
+        .bind(email.as_str())
+        .fetch_optional(conn)
+        .await
+        .context("could not look up the person")
 }
 
 #[cfg(test)]

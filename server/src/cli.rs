@@ -66,9 +66,14 @@ enum KeysCommand {
 #[derive(Debug, Default, clap::Args)]
 struct ServeArgs {
     /// Demo mode: create a demo organisation with an Org Admin and a
-    /// campaigner, and print how to sign in.
+    /// campaigner, and print how to sign in. Listens on a loopback address only.
     #[arg(long, env = "OUTREACH_DEMO")]
     demo: bool,
+    /// Serve people on another machine over plain http (passwords and
+    /// session cookies then cross the network unencrypted). Without it,
+    /// a non-loopback http OUTREACH_PUBLIC_URL is refused.
+    #[arg(long, env = "OUTREACH_ALLOW_INSECURE_HTTP")]
+    allow_insecure_http: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +118,24 @@ enum UserCommand {
         #[arg(long, value_enum)]
         role: RoleArg,
     },
+    /// Give a person a new password (from OUTREACH_PASSWORD, or asked for
+    /// without echo). Their sessions end.
+    SetPassword { email: String },
+    /// Stop a person from signing in; their sessions end at once.
+    Disable { email: String },
+    /// Let a disabled person sign in again.
+    Enable { email: String },
+    /// Delete a person. Campaigns they created stay, naming them by email.
+    Delete { email: String },
+    /// End a person's sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCommand {
+    /// End every session of this person: they must sign in again.
+    End { email: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,6 +258,56 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::User(UserCommand::SetPassword { email }) => {
+            let email = parse_email(&email)?;
+            let password = read_password(&email)?;
+            let found =
+                users::set_password(&pool, &email, password)
+                    .await
+                    .map_err(|e| match e {
+                        CreateUserError::Weak(_) | CreateUserError::DuplicateEmail(_) => {
+                            user_error(e.to_string())
+                        }
+                        CreateUserError::Internal(e) => e,
+                    })?;
+            if !found {
+                return Err(no_such_person(&email));
+            }
+            println!("Set a new password for {email}; their sessions have ended.");
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { email }) => {
+            let email = parse_email(&email)?;
+            if !users::set_disabled(&pool, &email, true, now).await? {
+                return Err(no_such_person(&email));
+            }
+            println!("Disabled {email}: they cannot sign in, and their sessions have ended.");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { email }) => {
+            let email = parse_email(&email)?;
+            if !users::set_disabled(&pool, &email, false, now).await? {
+                return Err(no_such_person(&email));
+            }
+            println!("Enabled {email}: they can sign in again.");
+            Ok(())
+        }
+        Command::User(UserCommand::Delete { email }) => {
+            let email = parse_email(&email)?;
+            if !users::delete_user(&pool, &email).await? {
+                return Err(no_such_person(&email));
+            }
+            println!("Deleted {email}; campaigns they created stay.");
+            Ok(())
+        }
+        Command::User(UserCommand::Sessions(SessionsCommand::End { email })) => {
+            let email = parse_email(&email)?;
+            let ended = users::end_sessions(&pool, &email)
+                .await?
+                .ok_or_else(|| no_such_person(&email))?;
+            println!("Ended {ended} session(s) of {email}.");
+            Ok(())
+        }
         Command::User(UserCommand::Create { org, email, role }) => {
             let org_name = OrganisationName::parse(&org).map_err(|e| user_error(e.to_string()))?;
             let organisation = organisations::fetch_organisation_by_name(&pool, &org_name)
@@ -262,6 +335,14 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse_email(raw: &str) -> anyhow::Result<EmailAddress> {
+    EmailAddress::parse(raw).map_err(|e| user_error(e.to_string()))
+}
+
+fn no_such_person(email: &EmailAddress) -> anyhow::Error {
+    user_error(format!("nobody signs in as {email}"))
 }
 
 fn role_label(role: Role) -> &'static str {
@@ -295,6 +376,7 @@ async fn serve(
     if !args.demo {
         // Refuse to start without a usable key: nothing could be saved.
         let keyring = Keyring::from_env().map_err(|e| user_error(e.to_string()))?;
+        refuse_plain_http(&config, args.allow_insecure_http)?;
         let application = Application::build(config, pool, Arc::new(keyring)).await?;
         tracing::info!(
             address = %application.local_addr(),
@@ -304,6 +386,12 @@ async fn serve(
         return application.run_until_stopped().await;
     }
 
+    if !config.site_addr.ip().is_loopback() {
+        return Err(user_error(format!(
+            "demo mode listens only on a loopback address, so nobody else can sign in with its printed passwords; LEPTOS_SITE_ADDR is {}",
+            config.site_addr
+        )));
+    }
     let data_dir = domain::db::database_directory(&config.database_url)
         .context("demo mode needs a file database")?;
     let (credentials_path, credentials) = demo::seed(&pool, &data_dir).await?;
@@ -343,6 +431,22 @@ async fn serve(
     let served = application.run_until_stopped().await;
     drop(simulator);
     served
+}
+
+/// People elsewhere would send passwords and session cookies in the clear.
+fn refuse_plain_http(config: &Config, allowed: bool) -> anyhow::Result<()> {
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| crate::config::PublicUrl::from_listen_address(config.site_addr));
+    if public_url.is_https() || public_url.is_loopback() || allowed {
+        return Ok(());
+    }
+    Err(user_error(format!(
+        "{} is plain http on a network address: passwords and session cookies would cross the network unencrypted. \
+         Serve Outreach behind HTTPS and set OUTREACH_PUBLIC_URL=https://..., or pass --allow-insecure-http if this network is private",
+        public_url.origin()
+    )))
 }
 
 fn rotate_keys() -> anyhow::Result<()> {

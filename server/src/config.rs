@@ -18,6 +18,27 @@ pub struct Config {
     pub leptos_options: LeptosOptions,
     pub twilio: TwilioConfig,
     pub sending: SendingConfig,
+    /// `OUTREACH_SESSION_IDLE_MINUTES`: a session ends after this long
+    /// without a request (and 12 hours after sign-in in any case).
+    pub session_idle: Duration,
+    /// `OUTREACH_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For`
+    /// names the client (for sign-in throttling). None by default.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(60 * 60);
+
+/// `OUTREACH_TRUSTED_PROXIES`: comma-separated IP addresses.
+pub fn parse_trusted_proxies(raw: &str) -> anyhow::Result<Vec<std::net::IpAddr>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse().with_context(|| {
+                format!("OUTREACH_TRUSTED_PROXIES must list IP addresses separated by commas; {a:?} is not one")
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -120,7 +141,8 @@ impl TwilioConfig {
         })
     }
 
-    pub fn client(&self) -> domain::twilio::TwilioClient {
+    /// Refuses Twilio URLs that are neither https nor on this machine.
+    pub fn client(&self) -> anyhow::Result<domain::twilio::TwilioClient> {
         use domain::twilio::{DEFAULT_API_BASE_URL, DEFAULT_MESSAGING_BASE_URL};
         domain::twilio::TwilioClient::new(
             self.api_base_url.as_deref().unwrap_or(DEFAULT_API_BASE_URL),
@@ -129,6 +151,7 @@ impl TwilioConfig {
                 .unwrap_or(DEFAULT_MESSAGING_BASE_URL),
             self.timeout,
         )
+        .context("TWILIO_API_BASE_URL and TWILIO_MESSAGING_BASE_URL must be https:// URLs")
     }
 }
 
@@ -147,13 +170,29 @@ impl Config {
             .filter(|v| !v.trim().is_empty())
             .map(|v| PublicUrl::parse(&v))
             .transpose()?;
+        let session_idle = match non_empty_env("OUTREACH_SESSION_IDLE_MINUTES") {
+            None => DEFAULT_SESSION_IDLE,
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(n) if (1..=720).contains(&n) => Duration::from_secs(n * 60),
+                _ => bail!(
+                    "OUTREACH_SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 720, got {raw:?}"
+                ),
+            },
+        };
+        let trusted_proxies =
+            parse_trusted_proxies(&non_empty_env("OUTREACH_TRUSTED_PROXIES").unwrap_or_default())?;
+        let twilio = TwilioConfig::from_env()?;
+        // Refuse to start with a Twilio URL the Auth Token must not go to.
+        twilio.client()?;
         Ok(Self {
             database_url,
             site_addr,
             public_url,
             leptos_options: leptos_options(site_addr),
-            twilio: TwilioConfig::from_env()?,
+            twilio,
             sending: SendingConfig::from_env()?,
+            session_idle,
+            trusted_proxies,
         })
     }
 
@@ -167,6 +206,8 @@ impl Config {
             leptos_options: leptos_options(site_addr),
             twilio: TwilioConfig::default(),
             sending: SendingConfig::default(),
+            session_idle: DEFAULT_SESSION_IDLE,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -249,6 +290,19 @@ impl PublicUrl {
     pub fn is_https(&self) -> bool {
         self.https
     }
+
+    /// Whether people reach it on this machine only (`localhost`, 127.0.0.1, `[::1]`).
+    pub fn is_loopback(&self) -> bool {
+        let authority = self.origin.split_once("://").map_or("", |(_, a)| a);
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +318,37 @@ mod tests {
         let url = PublicUrl::parse("http://127.0.0.1:3000").unwrap();
         assert_eq!(url.origin(), "http://127.0.0.1:3000");
         assert!(!url.is_https());
+    }
+
+    #[test]
+    fn loopback_public_urls_are_recognised() {
+        for (raw, loopback) in [
+            ("http://127.0.0.1:3000", true),
+            ("http://localhost:3000", true),
+            ("http://[::1]:3000", true),
+            ("http://10.0.0.5:3000", false),
+            ("https://outreach.example.org", false),
+            ("http://127.0.0.1.nip.io", false),
+        ] {
+            assert_eq!(
+                PublicUrl::parse(raw).unwrap().is_loopback(),
+                loopback,
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_ip_addresses() {
+        assert_eq!(
+            parse_trusted_proxies(" 10.0.0.1, ::1 ").unwrap(),
+            [
+                "10.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert!(parse_trusted_proxies("").unwrap().is_empty());
+        assert!(parse_trusted_proxies("proxy.internal").is_err());
     }
 
     #[test]

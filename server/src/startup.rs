@@ -44,8 +44,10 @@ impl Application {
             pool,
             secure_cookies: public_url.is_https(),
             keyring,
-            twilio: config.twilio.client(),
+            twilio: config.twilio.client()?,
             public_origin: public_url.origin().to_owned(),
+            session_idle_secs: config.session_idle.as_secs() as i64,
+            trusted_proxies: config.trusted_proxies.clone().into(),
         };
         Ok(Self {
             listener,
@@ -91,10 +93,15 @@ impl Application {
             )
             .run(),
         );
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the HTTP server failed");
+        // The peer's address: the client's, unless a trusted proxy says otherwise.
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed");
         recheck.abort();
         // Sends in flight are abandoned with their leases set: the next
         // start reconciles them.

@@ -6,19 +6,22 @@ use std::{sync::Arc, time::Duration};
 use app::{
     App,
     auth::ssr::{RequestSession, session_token_from_cookies},
-    error::AppError,
+    error::{AppError, Limit},
     routes, shell,
     state::AppState,
 };
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
     Router,
     body::Body,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{ConnectInfo, DefaultBodyLimit, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
+use domain::crypto::LinkSigner;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::{
     compression::CompressionLayer,
@@ -32,6 +35,7 @@ use crate::config::PublicUrl;
 pub fn router(state: AppState, public_url: PublicUrl) -> Router {
     let routes = generate_route_list(App);
     let public_url = Arc::new(public_url);
+    let link_signer = Arc::new(state.keyring.link_signer());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/", get(|| async { Redirect::to(routes::HOME) }))
@@ -44,12 +48,15 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(status_of_app_errors))
-        // An audience of 100,000 numbers is a few megabytes of text.
-        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(link_signer, sign_error_links))
+        // `limit_request_bodies` decides, route by route.
+        .layer(DefaultBodyLimit::disable())
         // The WASM bundle shrinks to about a third with gzip.
         .layer(CompressionLayer::new())
-        // Outermost last: trace -> headers -> cross-site refusal -> session,
-        // so the middleware's own answers (403, 303, 503) carry the headers.
+        .layer(middleware::from_fn(limit_request_bodies))
+        // Outermost last: trace -> headers -> cross-site refusal -> session
+        // -> body limits, so the middleware's own answers (403, 303, 413,
+        // 503) carry the headers.
         .layer(middleware::from_fn_with_state(state.clone(), resolve_session))
         .layer(middleware::from_fn_with_state(public_url, refuse_cross_site))
         .layer(middleware::map_response_with_state(
@@ -106,6 +113,177 @@ async fn status_of_app_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Audience routes: they carry a whole audience, and parse or render it.
+const AUDIENCE_ROUTES: [&str; 3] = [
+    "/api/preview_audience",
+    "/api/create_campaign",
+    "/api/update_draft",
+];
+
+/// How many bytes a route may be sent, and whether it is an audience route.
+fn allowance(path: &str) -> (usize, bool) {
+    use domain::limits::*;
+    if AUDIENCE_ROUTES.contains(&path) {
+        (AUDIENCE_REQUEST_BYTES, true)
+    } else if path == "/api/sign_in" {
+        (SIGN_IN_REQUEST_BYTES, false)
+    } else if path.starts_with("/webhooks/") {
+        (WEBHOOK_REQUEST_BYTES, false)
+    } else {
+        (OTHER_REQUEST_BYTES, false)
+    }
+}
+
+/// Audience requests read and hold up to 64 MB each: one at a time per
+/// process (others wait, briefly), and only for people who are signed in.
+static AUDIENCE_REQUESTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+const AUDIENCE_REQUEST_WAIT: Duration = Duration::from_secs(30);
+/// A body that takes longer than this to arrive is refused (408), so a
+/// slow sender cannot hold an audience slot.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Refuses bodies larger than their route accepts (413) before reading
+/// them, and reads the rest whole, with a deadline, before any handler runs.
+async fn limit_request_bodies(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    let (limit, audience) = allowance(&path);
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large(&path, limit);
+    }
+    let _slot = if audience {
+        let signed_in = request
+            .extensions()
+            .get::<RequestSession>()
+            .is_some_and(|session| session.user.is_some());
+        if !signed_in {
+            return app_error_response(AppError::NotSignedIn);
+        }
+        match tokio::time::timeout(AUDIENCE_REQUEST_WAIT, AUDIENCE_REQUESTS.acquire()).await {
+            Ok(Ok(slot)) => Some(slot),
+            _ => return app_error_response(AppError::Busy),
+        }
+    } else {
+        None
+    };
+    let (parts, body) = request.into_parts();
+    let bytes =
+        match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => return too_large(&path, limit),
+            Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+        };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn too_large(path: &str, limit: usize) -> Response {
+    tracing::warn!(
+        path,
+        limit,
+        "refused a request body larger than its route accepts"
+    );
+    if path.starts_with("/api/") {
+        app_error_response(AppError::TooLarge(Limit::Request {
+            max_bytes: limit as u64,
+        }))
+    } else {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request is larger than {limit} bytes."),
+        )
+            .into_response()
+    }
+}
+
+/// An [`AppError`] as a server function would answer it.
+fn app_error_response(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(&error).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Before the WASM loads, a failed form post comes back to its page with
+/// the error in the address (`?__path=…&__err=…`), which Leptos shows. So
+/// that a crafted link cannot put words on Outreach's pages, the error is
+/// signed on its way out and shown only if the signature holds.
+async fn sign_error_links(
+    State(signer): State<Arc<LinkSigner>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    const LIFETIME_SECS: i64 = 10 * 60;
+    let now = domain::clock::now();
+    if request.method() == Method::GET
+        && let Some(query) = request.uri().query()
+        && query.contains("__err")
+    {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let get = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let genuine = match (get("__path"), get("__err"), get("__sig")) {
+            (Some(path), Some(error), Some(signature)) => {
+                signer.verify(&format!("{path}\n{error}"), signature, now)
+            }
+            _ => false,
+        };
+        if !genuine {
+            tracing::warn!(path = %request.uri().path(), "ignored an unsigned form error in a link");
+            let kept: Vec<&(String, String)> = pairs
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "__path" | "__err" | "__sig"))
+                .collect();
+            let query = serde_urlencoded::to_string(kept).unwrap_or_default();
+            let path = request.uri().path();
+            let rewritten = if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{query}")
+            };
+            if let Ok(uri) = rewritten.parse() {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    let mut response = next.run(request).await;
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.contains("__err="))
+        .map(str::to_owned);
+    if let Some(location) = location {
+        let query = location.split_once('?').map_or("", |(_, q)| q);
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        if let (Some(path), Some(error)) = (get("__path"), get("__err")) {
+            let signature = signer.sign(&format!("{path}\n{error}"), now + LIFETIME_SECS);
+            let signed = format!(
+                "{location}&{}",
+                serde_urlencoded::to_string([("__sig", signature)]).unwrap_or_default()
+            );
+            if let Ok(value) = HeaderValue::from_str(&signed) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+        }
+    }
+    response
+}
+
 /// Resolves the session cookie once per request, for pages and server
 /// functions alike, and sends people who are not signed in to `/login`.
 async fn resolve_session(
@@ -118,11 +296,21 @@ async fn resolve_session(
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find_map(session_token_from_cookies);
+        .find_map(|cookies| session_token_from_cookies(cookies, state.secure_cookies));
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let client = client_address(peer, request.headers(), &state.trusted_proxies);
     let user = match &token {
         Some(token) => {
-            match domain::sign_in::fetch_session_user(&state.pool, token, domain::clock::now())
-                .await
+            match domain::sign_in::fetch_session_user(
+                &state.pool,
+                token,
+                state.session_idle_secs,
+                domain::clock::now(),
+            )
+            .await
             {
                 Ok(user) => user,
                 Err(e) => {
@@ -147,10 +335,38 @@ async fn resolve_session(
         return Redirect::to(routes::HOME).into_response();
     }
 
-    request
-        .extensions_mut()
-        .insert(RequestSession { token, user });
+    request.extensions_mut().insert(RequestSession {
+        token,
+        user,
+        client,
+    });
     next.run(request).await
+}
+
+/// The address a request came from: the peer's, or (only when the peer is
+/// a proxy the operator named) the last address in `X-Forwarded-For` that
+/// is not one of the trusted proxies. A header nobody vouches for is
+/// ignored: anyone can write one.
+fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> String {
+    let Some(peer) = peer else {
+        return "unknown".to_owned();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .unwrap_or(peer)
+        .to_string()
 }
 
 fn needs_sign_in(path: &str) -> bool {
@@ -208,6 +424,10 @@ fn is_cross_site(headers: &HeaderMap, public_url: &PublicUrl) -> bool {
     !(host.is_some() && origin_authority == host.as_deref())
 }
 
+/// Outreach uses none of these.
+const PERMISSIONS_POLICY: &str =
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()";
+
 /// Headers for every response; `no-store` for everything but the static
 /// bundle, so signed-in pages never sit in a shared or back-button cache.
 async fn security_headers(
@@ -225,6 +445,24 @@ async fn security_headers(
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static(PERMISSIONS_POLICY),
+    );
+    // Pages set their own policy, with the nonce of their scripts (see
+    // `app::shell`); everything else (errors, files, webhooks) runs none.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+    }
+    if state.secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let pkg = format!("/{}/", state.leptos_options.site_pkg_dir);
     if !request_parts.uri.path().starts_with(&pkg) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -242,6 +480,26 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn the_client_address_comes_from_a_header_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let forwarded = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.2, 10.0.0.1")]);
+        let peer = Some("192.0.2.7".parse().unwrap());
+
+        // Nobody trusted: the header is anyone's to write.
+        assert_eq!(client_address(peer, &forwarded, &[]), "192.0.2.7");
+        // Behind the proxy: the last address it did not add itself.
+        assert_eq!(
+            client_address(Some(proxy), &forwarded, &[proxy]),
+            "198.51.100.2"
+        );
+        assert_eq!(
+            client_address(Some(proxy), &headers(&[]), &[proxy]),
+            "10.0.0.1"
+        );
+        assert_eq!(client_address(None, &forwarded, &[proxy]), "unknown");
     }
 
     #[test]

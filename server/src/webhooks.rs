@@ -14,11 +14,14 @@ use axum::{
 use domain::{
     delivery::{
         events::{StatusCallback, record_delivery_event},
-        inbound::record_inbound_reply,
+        inbound::{InboundMessage, keyword, record_inbound_reply},
         signature::verify_signature,
     },
     organisations::{OrganisationId, fetch_organisation_by_public_id},
-    sms_settings::integration::{fetch_integration_by_public_id, saved_auth_token},
+    sms_settings::{
+        credentials::{AccountSid, AuthToken},
+        integration::{fetch_integration_by_public_id, saved_auth_token},
+    },
 };
 
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`
@@ -39,7 +42,11 @@ async fn status_callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (organisation, params) = match verify(&state, &public_id, &uri, &headers, &body).await {
+    let Verified {
+        organisation,
+        params,
+        ..
+    } = match verify(&state, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
         Err(refusal) => return refusal,
     };
@@ -89,7 +96,12 @@ async fn inbound_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (organisation, params) = match verify(&state, &public_id, &uri, &headers, &body).await {
+    let Verified {
+        organisation,
+        params,
+        account_sid,
+        auth_token,
+    } = match verify(&state, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
         Err(refusal) => return refusal,
     };
@@ -99,12 +111,36 @@ async fn inbound_message(
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     };
-    let (Some(from), Some(text)) = (field("From"), field("Body")) else {
-        return (StatusCode::BAD_REQUEST, "From and Body are required").into_response();
+    let (Some(message_sid), Some(from), Some(text)) =
+        (field("MessageSid"), field("From"), field("Body"))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "MessageSid, From and Body are required",
+        )
+            .into_response();
     };
-    if let Err(e) =
-        record_inbound_reply(&state.pool, organisation, from, text, domain::clock::now()).await
-    {
+    let now = domain::clock::now();
+    // A keyword's order is when Twilio received it, not when its webhook
+    // arrived (a retried webhook can arrive after a later one).
+    let sent_at = match (keyword(text), AccountSid::parse(&account_sid)) {
+        (Some(_), Ok(account)) => state
+            .twilio
+            .fetch_message(&account, &auth_token, message_sid)
+            .await
+            .inspect_err(|e| tracing::warn!(organisation_id = organisation, error = %e, "could not look up an inbound message's time"))
+            .ok()
+            .and_then(|found| found.created_at)
+            .unwrap_or(now),
+        _ => now,
+    };
+    let message = InboundMessage {
+        message_sid,
+        from,
+        body: text,
+        sent_at,
+    };
+    if let Err(e) = record_inbound_reply(&state.pool, organisation, message, now).await {
         tracing::error!(error = ?e, organisation_id = organisation, "could not record a reply");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
@@ -117,6 +153,14 @@ async fn inbound_message(
         .into_response()
 }
 
+/// A request Twilio signed, for this organisation.
+struct Verified {
+    organisation: OrganisationId,
+    params: Vec<(String, String)>,
+    account_sid: String,
+    auth_token: AuthToken,
+}
+
 /// The organisation and the posted parameters, if the request is Twilio's:
 /// 404 for an unknown organisation, 400 for a body that is not a form, 403
 /// for a missing or wrong signature. Nothing is written before this passes.
@@ -126,7 +170,7 @@ async fn verify(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(OrganisationId, Vec<(String, String)>), Response> {
+) -> Result<Verified, Response> {
     let internal = |e: anyhow::Error| {
         tracing::error!(error = ?e, "could not verify a webhook");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -172,5 +216,10 @@ async fn verify(
         );
         return Err(forbidden());
     }
-    Ok((organisation, params))
+    Ok(Verified {
+        organisation,
+        params,
+        account_sid: integration.account_sid,
+        auth_token: token,
+    })
 }

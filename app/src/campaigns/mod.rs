@@ -178,11 +178,10 @@ pub async fn preview_audience(audience: String) -> Result<AudiencePreview, AppEr
         recipients: audience.recipients.len(),
         duplicates: audience.duplicates,
         opted_out: audience.opted_out,
-        invalid_total: audience.invalid.len(),
+        invalid_total: audience.invalid_total,
         invalid: audience
             .invalid
             .iter()
-            .take(100)
             .map(|row| InvalidLine {
                 line: row.line,
                 value: row.value.clone(),
@@ -193,7 +192,10 @@ pub async fn preview_audience(audience: String) -> Result<AudiencePreview, AppEr
             .recipients
             .first()
             .map(|r| {
-                let mut fields = r.fields.clone();
+                let mut fields: BTreeMap<String, String> = audience
+                    .fields(r)
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
                 fields.insert("phone".to_owned(), r.phone.as_str().to_owned());
                 fields
             })
@@ -208,12 +210,40 @@ pub async fn preview_message(
     body: String,
     sample: BTreeMap<String, String>,
 ) -> Result<MessagePreview, AppError> {
-    use domain::campaigns::message::{Encoding, Template, count_segments};
+    use domain::{
+        campaigns::message::{Encoding, Template, count_segments},
+        limits::{
+            MAX_BODY_CHARS, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS, MAX_FIELD_CHARS, MAX_RENDERED_CHARS,
+        },
+    };
 
     ssr::member().await?;
+    let characters = body.chars().count();
+    if characters > MAX_BODY_CHARS {
+        return Err(ssr::form_error(format!(
+            "The message is {characters} characters; the most is {MAX_BODY_CHARS}."
+        )));
+    }
+    // The sample is the first recipient's values, as preview_audience gave them.
+    let sample_fits = sample.len() <= MAX_COLUMNS
+        && sample.iter().all(|(name, value)| {
+            name.chars().count() <= MAX_COLUMN_NAME_CHARS
+                && value.chars().count() <= MAX_FIELD_CHARS
+        });
+    if !sample_fits {
+        return Err(ssr::form_error(format!(
+            "The sample recipient has more than {MAX_COLUMNS} values, or a value longer than {MAX_FIELD_CHARS} characters."
+        )));
+    }
     let count = count_segments(&body);
     let template = Template::parse(&body);
-    let rendered = template.render(|name| sample.get(name).map(String::as_str));
+    let rendered = template
+        .render(|name| sample.get(name).map(String::as_str), MAX_RENDERED_CHARS)
+        .map_err(|_| {
+            ssr::form_error(format!(
+                "With the first recipient's values filled in, the message would be longer than {MAX_RENDERED_CHARS} characters. Shorten the message or that recipient's values."
+            ))
+        })?;
     Ok(MessagePreview {
         characters: count.characters,
         encoding: match count.encoding {
@@ -271,6 +301,7 @@ pub async fn create_campaign(
             "A campaign with this name already exists in your organisation: go back to Details and choose another.".to_owned(),
         )),
         Err(CreateError::NoRecipients) => Err(ssr::form_error("The audience has no recipients.".to_owned())),
+        Err(CreateError::MessageTooLong(e)) => Err(ssr::form_error(e.to_string())),
         Err(CreateError::Internal(e)) => Err(AppError::internal(e)),
     }
 }
@@ -311,16 +342,25 @@ pub(crate) mod ssr {
         let opted_out = domain::campaigns::store::opted_out_numbers(&state.pool, organisation.id)
             .await
             .map_err(AppError::internal)?;
-        // Parsing 100,000 numbers takes a moment: off the async threads.
+        // Parsing a million numbers takes seconds: off the async workers,
+        // one audience at a time (see `domain::work`).
         let text = text.to_owned();
         let parse_country = country.clone();
-        let audience = tokio::task::spawn_blocking(move || {
-            domain::campaigns::audience::parse_audience(&text, &parse_country, &opted_out)
-        })
-        .await
-        .map_err(|e| AppError::internal(e.into()))?
-        .map_err(|e| form_error(e.to_string()))?;
+        let audience = domain::work::AUDIENCES
+            .run(move || {
+                domain::campaigns::audience::parse_audience(&text, &parse_country, &opted_out)
+            })
+            .await
+            .map_err(work_error)?
+            .map_err(|e| form_error(e.to_string()))?;
         Ok((audience, country))
+    }
+
+    pub fn work_error(error: domain::work::WorkError) -> AppError {
+        match error {
+            domain::work::WorkError::Busy => AppError::Busy,
+            domain::work::WorkError::Failed(e) => AppError::internal(e),
+        }
     }
 
     pub fn row(c: CampaignSummary) -> CampaignRow {

@@ -209,6 +209,7 @@ pub async fn update_draft(
     {
         Ok(()) => Ok(()),
         Err(UpdateError::NotFound) => Err(AppError::NotFound),
+        Err(UpdateError::MessageTooLong(e)) => Err(super::ssr::form_error(e.to_string())),
         Err(UpdateError::NotADraft) => Err(super::ssr::form_error(
             "Only draft campaigns can be edited; this one has already run.".to_owned(),
         )),

@@ -133,6 +133,7 @@ pub async fn save_twilio_integration(
 ) -> Result<Saved, AppError> {
     let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
     let change = ssr::parse_change(section, account_sid, auth_token, messaging_service_sid)?;
+    ssr::claim_twilio_check(&state, user.organisation_id).await?;
     let (saved, version) = ssr::save(&state, &user, change, version).await?;
     leptos_axum::redirect(&format!("{PAGE}?{SAVED}={version}"));
     Ok(saved)
@@ -163,6 +164,7 @@ pub async fn disconnect_twilio(version: i64) -> Result<(), AppError> {
 #[server(endpoint = "check_twilio_now")]
 pub async fn check_twilio_now() -> Result<CheckResult, AppError> {
     let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
+    ssr::claim_twilio_check(&state, user.organisation_id).await?;
     ssr::check(&state, user.organisation_id).await
 }
 
@@ -319,6 +321,19 @@ pub mod ssr {
             },
             Section::MessagingServiceSid => Change::MessagingServiceSid(service),
         })
+    }
+
+    /// Counts a call to Twilio against the organisation's allowance.
+    pub async fn claim_twilio_check(
+        state: &AppState,
+        organisation: OrganisationId,
+    ) -> Result<(), AppError> {
+        domain::sms_settings::throttle::claim_twilio_check(&state.pool, organisation, now())
+            .await
+            .map_err(AppError::internal)?
+            .map_err(|retry_after_secs| AppError::TooManyTwilioChecks {
+                minutes: (retry_after_secs + 59) / 60,
+            })
     }
 
     /// Saves, and returns the new version (for the confirmation).

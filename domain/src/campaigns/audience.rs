@@ -1,11 +1,17 @@
 //! A campaign's audience: pasted phone numbers or a CSV file, normalised to
-//! E.164, de-duplicated, with every rejected row explained.
+//! E.164, de-duplicated, with rejected rows explained. Everything about it
+//! is bounded (see `crate::limits`): its size, rows, columns and values,
+//! and what is kept in memory per recipient.
 
 use std::collections::{BTreeMap, HashSet};
 
 use phonenumber::{Mode, country};
 
-pub const MAX_RECIPIENTS: usize = 100_000;
+pub use crate::limits::MAX_RECIPIENTS;
+use crate::limits::{
+    LISTED_INVALID_ROWS, MAX_AUDIENCE_BYTES, MAX_AUDIENCE_ROWS, MAX_COLUMN_NAME_CHARS, MAX_COLUMNS,
+    MAX_FIELD_CHARS, MAX_PHONE_CHARS,
+};
 
 /// A phone number in E.164 form, e.g. `+447911123456`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +24,9 @@ impl E164Phone {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err("no phone number".to_owned());
+        }
+        if trimmed.chars().count() > MAX_PHONE_CHARS {
+            return Err("too long".to_owned());
         }
         if !trimmed.chars().any(|c| c.is_ascii_digit()) {
             return Err("not a phone number".to_owned());
@@ -47,13 +56,43 @@ impl E164Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The digits as a number: a compact key for finding duplicates.
+    fn key(&self) -> u64 {
+        self.0[1..].parse().unwrap_or(u64::MAX)
+    }
 }
 
+/// Separates a recipient's values in memory; never part of a value.
+const SEPARATOR: char = '\u{1f}';
+
+/// One recipient. Its other CSV values are kept as one string, in the order
+/// of [`Audience::columns`]: a million recipients must fit in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub phone: E164Phone,
-    /// The other columns of its CSV row, by normalised header (`first_name`, ...).
-    pub fields: BTreeMap<String, String>,
+    values: Box<str>,
+}
+
+impl Recipient {
+    /// `values` in the order of the audience's columns.
+    pub fn new<'a>(phone: E164Phone, values: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut joined = String::new();
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                joined.push(SEPARATOR);
+            }
+            joined.extend(value.chars().map(|c| if c == SEPARATOR { ' ' } else { c }));
+        }
+        Self {
+            phone,
+            values: joined.into_boxed_str(),
+        }
+    }
+
+    fn values(&self) -> std::str::Split<'_, char> {
+        self.values.split(SEPARATOR)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,13 +106,46 @@ pub struct InvalidRow {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Audience {
     pub recipients: Vec<Recipient>,
+    /// The first invalid rows ([`LISTED_INVALID_ROWS`] at most).
     pub invalid: Vec<InvalidRow>,
+    /// Every invalid row, listed or not.
+    pub invalid_total: usize,
     /// Rows whose number was already in the audience (merged).
     pub duplicates: usize,
     /// Numbers left out because they opted out of messages.
     pub opted_out: usize,
     /// Columns usable as placeholders, besides the phone column.
     pub columns: Vec<String>,
+}
+
+impl Audience {
+    /// The recipient's value in `column`, if it has one.
+    pub fn field<'a>(&self, recipient: &'a Recipient, column: &str) -> Option<&'a str> {
+        let index = self.columns.iter().position(|c| c == column)?;
+        recipient.values().nth(index)
+    }
+
+    /// The recipient's values by column.
+    pub fn fields<'a>(
+        &'a self,
+        recipient: &'a Recipient,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let values = if self.columns.is_empty() {
+            None
+        } else {
+            Some(recipient.values())
+        };
+        self.columns
+            .iter()
+            .map(String::as_str)
+            .zip(values.into_iter().flatten())
+    }
+
+    /// The recipient's values as a JSON object, as they are stored.
+    pub fn fields_json(&self, recipient: &Recipient) -> String {
+        let fields: BTreeMap<&str, &str> = self.fields(recipient).collect();
+        serde_json::to_string(&fields).unwrap_or_else(|_| "{}".to_owned())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,11 +155,39 @@ pub enum AudienceError {
     #[error("The CSV has no phone column: name one of its columns \"phone\" (found: {0}).")]
     NoPhoneColumn(String),
     #[error(
-        "An audience can have at most {MAX_RECIPIENTS} recipients; this one has more. Split it into several campaigns."
+        "An audience can have at most {} recipients; this one has more. Split it into several campaigns.",
+        thousands(MAX_RECIPIENTS)
     )]
     TooMany,
+    #[error(
+        "An audience can have at most {} rows; this one has more. Split it into several campaigns.",
+        thousands(MAX_AUDIENCE_ROWS)
+    )]
+    TooManyRows,
+    #[error(
+        "The audience is larger than {} MB. Split it into several campaigns, or leave out columns the message does not use.",
+        MAX_AUDIENCE_BYTES / (1024 * 1024)
+    )]
+    TooLarge,
+    #[error(
+        "The CSV has {0} columns; at most {MAX_COLUMNS} are read. Leave out the columns the message does not use."
+    )]
+    TooManyColumns(usize),
     #[error("The CSV could not be read: {0}")]
     Unreadable(String),
+}
+
+/// "1,000,000"
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 const PHONE_HEADERS: [&str; 8] = [
@@ -107,9 +207,83 @@ fn normalise_header(raw: &str) -> String {
         .to_lowercase()
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .take(MAX_COLUMN_NAME_CHARS * 2)
         .collect::<String>()
         .trim_matches('_')
-        .to_owned()
+        .chars()
+        .take(MAX_COLUMN_NAME_CHARS)
+        .collect()
+}
+
+/// What an invalid row shows of itself: its start, not all of it.
+fn shown(raw: &str) -> String {
+    const SHOWN_CHARS: usize = 80;
+    let trimmed = raw.trim();
+    let mut shown: String = trimmed.chars().take(SHOWN_CHARS).collect();
+    if trimmed.chars().nth(SHOWN_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Collects recipients, enforcing the limits row by row.
+struct Collector<'a> {
+    audience: Audience,
+    seen: HashSet<u64>,
+    rows: usize,
+    max_rows: usize,
+    max_recipients: usize,
+    default_country: &'a str,
+    opted_out: &'a HashSet<String>,
+}
+
+impl Collector<'_> {
+    fn invalid(&mut self, line: usize, raw: &str, reason: String) {
+        self.audience.invalid_total += 1;
+        if self.audience.invalid.len() < LISTED_INVALID_ROWS {
+            self.audience.invalid.push(InvalidRow {
+                line,
+                value: shown(raw),
+                reason,
+            });
+        }
+    }
+
+    fn accept<'v>(
+        &mut self,
+        line: usize,
+        raw: &str,
+        values: impl IntoIterator<Item = &'v str> + Clone,
+    ) -> Result<(), AudienceError> {
+        self.rows += 1;
+        if self.rows > self.max_rows {
+            return Err(AudienceError::TooManyRows);
+        }
+        if let Some(long) = values
+            .clone()
+            .into_iter()
+            .find(|v| v.chars().nth(MAX_FIELD_CHARS).is_some())
+        {
+            let reason = format!(
+                "a value is longer than {MAX_FIELD_CHARS} characters ({}…)",
+                long.chars().take(20).collect::<String>()
+            );
+            self.invalid(line, raw, reason);
+            return Ok(());
+        }
+        match E164Phone::parse(raw, self.default_country) {
+            Err(reason) => self.invalid(line, raw, reason),
+            Ok(phone) if self.opted_out.contains(phone.as_str()) => self.audience.opted_out += 1,
+            Ok(phone) if !self.seen.insert(phone.key()) => self.audience.duplicates += 1,
+            Ok(phone) => {
+                if self.audience.recipients.len() == self.max_recipients {
+                    return Err(AudienceError::TooMany);
+                }
+                self.audience.recipients.push(Recipient::new(phone, values));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses pasted numbers (one or more per line, separated by commas or
@@ -120,6 +294,27 @@ pub fn parse_audience(
     default_country: &str,
     opted_out: &HashSet<String>,
 ) -> Result<Audience, AudienceError> {
+    parse_within(
+        input,
+        default_country,
+        opted_out,
+        MAX_AUDIENCE_ROWS,
+        MAX_RECIPIENTS,
+    )
+}
+
+/// [`parse_audience`] with its row and recipient limits as arguments, so
+/// tests can reach them without a million phone numbers.
+fn parse_within(
+    input: &str,
+    default_country: &str,
+    opted_out: &HashSet<String>,
+    max_rows: usize,
+    max_recipients: usize,
+) -> Result<Audience, AudienceError> {
+    if input.len() > MAX_AUDIENCE_BYTES {
+        return Err(AudienceError::TooLarge);
+    }
     let input = input.trim_start_matches('\u{feff}');
     let first_line = input
         .lines()
@@ -129,8 +324,16 @@ pub fn parse_audience(
         .into_iter()
         .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
         .filter(|d| first_line.as_bytes().contains(d));
+    let columns_in_header = match delimiter {
+        Some(d) => first_line.bytes().filter(|b| *b == d).count() + 1,
+        None => 1,
+    };
     let headers: Vec<String> = match delimiter {
-        Some(d) => first_line.split(d as char).map(normalise_header).collect(),
+        Some(d) => first_line
+            .split(d as char)
+            .take(MAX_COLUMNS + 1)
+            .map(normalise_header)
+            .collect(),
         None => vec![normalise_header(first_line)],
     };
     let has_header = headers.iter().any(|h| PHONE_HEADERS.contains(&h.as_str()))
@@ -138,25 +341,15 @@ pub fn parse_audience(
             .iter()
             .all(|h| !h.is_empty() && !h.chars().any(|c| c.is_ascii_digit()));
 
-    let mut audience = Audience::default();
-    let mut seen = HashSet::new();
-    let mut accept =
-        |audience: &mut Audience, line: usize, raw: &str, fields: BTreeMap<String, String>| {
-            match E164Phone::parse(raw, default_country) {
-                Err(reason) => audience.invalid.push(InvalidRow {
-                    line,
-                    value: raw.trim().to_owned(),
-                    reason,
-                }),
-                Ok(phone) if opted_out.contains(phone.as_str()) => audience.opted_out += 1,
-                Ok(phone) if !seen.insert(phone.clone()) => audience.duplicates += 1,
-                Ok(phone) => audience.recipients.push(Recipient { phone, fields }),
-            }
-            if audience.recipients.len() > MAX_RECIPIENTS {
-                return Err(AudienceError::TooMany);
-            }
-            Ok(())
-        };
+    let mut collector = Collector {
+        audience: Audience::default(),
+        seen: HashSet::new(),
+        rows: 0,
+        max_rows,
+        max_recipients,
+        default_country,
+        opted_out,
+    };
 
     if !has_header {
         for (index, line) in input.lines().enumerate() {
@@ -164,20 +357,28 @@ pub fn parse_audience(
                 .split([',', ';', '\t'])
                 .filter(|r| !r.trim().is_empty())
             {
-                accept(&mut audience, index + 1, raw, BTreeMap::new())?;
+                collector.accept(index + 1, raw, [])?;
             }
         }
     } else {
+        if columns_in_header > MAX_COLUMNS {
+            return Err(AudienceError::TooManyColumns(columns_in_header));
+        }
         let phone_column = headers
             .iter()
             .position(|h| PHONE_HEADERS.contains(&h.as_str()))
             .ok_or_else(|| AudienceError::NoPhoneColumn(headers.join(", ")))?;
-        audience.columns = headers
-            .iter()
-            .enumerate()
-            .filter(|(i, h)| *i != phone_column && !h.is_empty())
-            .map(|(_, h)| h.clone())
-            .collect();
+        // The first column of each name counts; repeats and unnamed ones do not.
+        let mut kept: Vec<usize> = Vec::new();
+        for (i, header) in headers.iter().enumerate() {
+            if i != phone_column
+                && !header.is_empty()
+                && !kept.iter().any(|k| headers[*k] == *header)
+            {
+                kept.push(i);
+            }
+        }
+        collector.audience.columns = kept.iter().map(|i| headers[*i].clone()).collect();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter.unwrap_or(b','))
             .flexible(true)
@@ -185,8 +386,13 @@ pub fn parse_audience(
             .from_reader(input.as_bytes());
         let bytes = input.as_bytes();
         let (mut cursor, mut line) = (0, 1);
-        for record in reader.records() {
-            let record = record.map_err(|e| AudienceError::Unreadable(e.to_string()))?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(AudienceError::Unreadable(e.to_string())),
+            }
             // csv's own line count skips blank lines, so count newlines up to
             // the record's first byte (past any blank lines before it).
             let mut start = record
@@ -201,21 +407,12 @@ pub fn parse_audience(
             if record.iter().all(str::is_empty) {
                 continue;
             }
-            let fields = headers
-                .iter()
-                .enumerate()
-                .filter(|(i, h)| *i != phone_column && !h.is_empty())
-                .filter_map(|(i, h)| record.get(i).map(|v| (h.clone(), v.to_owned())))
-                .collect();
-            accept(
-                &mut audience,
-                line,
-                record.get(phone_column).unwrap_or_default(),
-                fields,
-            )?;
+            let values = kept.iter().map(|i| record.get(*i).unwrap_or_default());
+            collector.accept(line, record.get(phone_column).unwrap_or_default(), values)?;
         }
     }
-    if audience.recipients.is_empty() && audience.invalid.is_empty() && audience.opted_out == 0 {
+    let audience = collector.audience;
+    if audience.recipients.is_empty() && audience.invalid_total == 0 && audience.opted_out == 0 {
         return Err(AudienceError::Empty);
     }
     Ok(audience)
@@ -303,9 +500,9 @@ mod tests {
             ["first_name", "last_name", "favourite_colour"]
         );
         assert_eq!(phones(&audience), ["+447911123456"]);
-        let ada = &audience.recipients[0].fields;
-        assert_eq!(ada["first_name"], "Ada");
-        assert_eq!(ada["last_name"], "Lovelace, Countess");
+        let ada = &audience.recipients[0];
+        assert_eq!(audience.field(ada, "first_name"), Some("Ada"));
+        assert_eq!(audience.field(ada, "last_name"), Some("Lovelace, Countess"));
         assert_eq!(audience.invalid[0].line, 4);
     }
 
@@ -313,7 +510,10 @@ mod tests {
     fn semicolon_separated_csv_files_are_read() {
         let audience = parse("phone;first_name\n07911 123456;Ada\n07911 123457;Grace\n");
         assert_eq!(phones(&audience), ["+447911123456", "+447911123457"]);
-        assert_eq!(audience.recipients[1].fields["first_name"], "Grace");
+        assert_eq!(
+            audience.field(&audience.recipients[1], "first_name"),
+            Some("Grace")
+        );
     }
 
     #[test]
@@ -340,23 +540,82 @@ mod tests {
     }
 
     #[test]
-    fn a_hundred_thousand_recipients_are_accepted_and_one_more_is_refused() {
+    fn the_recipient_and_row_limits_are_exact() {
         let numbers =
             |count: usize| -> String { (0..count).map(|i| format!("+447911{i:06}\n")).collect() };
+        let none = HashSet::new();
+        let parse = |count: usize, max_rows: usize| {
+            parse_within(
+                &format!("phone\n{}", numbers(count)),
+                "GB",
+                &none,
+                max_rows,
+                100,
+            )
+        };
 
-        let audience = parse_audience(
-            &format!("phone\n{}", numbers(MAX_RECIPIENTS)),
-            "GB",
-            &HashSet::new(),
-        )
-        .unwrap();
-        let too_many = parse_audience(
-            &format!("phone\n{}", numbers(MAX_RECIPIENTS + 1)),
-            "GB",
-            &HashSet::new(),
+        assert_eq!(parse(100, 1000).unwrap().recipients.len(), 100);
+        assert_eq!(parse(101, 1000), Err(AudienceError::TooMany));
+        assert_eq!(parse(100, 100).unwrap().recipients.len(), 100);
+        assert_eq!(parse(100, 99), Err(AudienceError::TooManyRows));
+        // The real limits: a million recipients, in words people read.
+        assert_eq!(
+            AudienceError::TooMany.to_string(),
+            "An audience can have at most 1,000,000 recipients; this one has more. Split it into several campaigns."
+        );
+    }
+
+    #[test]
+    fn rows_columns_values_and_size_are_bounded() {
+        let none = HashSet::new();
+        let header: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        let wide = format!("phone,{}\n07911123456\n", header.join(","));
+        assert_eq!(
+            parse_audience(&wide, "GB", &none),
+            Err(AudienceError::TooManyColumns(MAX_COLUMNS + 2))
         );
 
-        assert_eq!(audience.recipients.len(), MAX_RECIPIENTS);
-        assert_eq!(too_many, Err(AudienceError::TooMany));
+        let long_value = format!(
+            "phone,note\n07911123456,{}\n07911123457,ok\n",
+            "x".repeat(MAX_FIELD_CHARS + 1)
+        );
+        let audience = parse_audience(&long_value, "GB", &none).unwrap();
+        assert_eq!(phones(&audience), ["+447911123457"]);
+        assert!(
+            audience.invalid[0]
+                .reason
+                .contains("longer than 500 characters")
+        );
+        assert!(audience.invalid[0].value.chars().count() <= 81);
+
+        let invalid: String = (0..1000).map(|i| format!("bogus{i}\n")).collect();
+        let audience =
+            parse_audience(&format!("phone\n07911123456\n{invalid}"), "GB", &none).unwrap();
+        assert_eq!(audience.invalid.len(), LISTED_INVALID_ROWS);
+        assert_eq!(audience.invalid_total, 1000);
+
+        let huge = "1".repeat(MAX_AUDIENCE_BYTES + 1);
+        assert_eq!(
+            parse_audience(&huge, "GB", &none),
+            Err(AudienceError::TooLarge)
+        );
+        assert_eq!(
+            E164Phone::parse(&"1".repeat(10_000), "GB"),
+            Err("too long".to_owned())
+        );
+    }
+
+    #[test]
+    fn values_keep_their_columns_and_the_separator_never_leaks() {
+        let audience =
+            parse("phone,first_name,,first_name,note\n07911123456,Ada,x,Again,a\u{1f}b\n");
+        assert_eq!(audience.columns, ["first_name", "note"]);
+        let ada = &audience.recipients[0];
+        assert_eq!(audience.field(ada, "first_name"), Some("Ada"));
+        assert_eq!(audience.field(ada, "note"), Some("a b"));
+        assert_eq!(
+            audience.fields_json(ada),
+            r#"{"first_name":"Ada","note":"a b"}"#
+        );
     }
 }

@@ -15,7 +15,7 @@ const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæ
 /// The GSM 03.38 extension table: each costs an escape plus itself.
 const GSM_EXTENSION: &str = "^{}\\[~]|€\u{000C}";
 
-pub const MAX_BODY_CHARS: usize = 1600;
+pub use crate::limits::MAX_BODY_CHARS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Encoding {
@@ -109,48 +109,48 @@ fn is_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// A rendered message would be longer than allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the message would be longer than {max} characters")]
+pub struct TooLong {
+    pub max: usize,
+}
+
 impl Template {
-    /// Braces that do not form a placeholder (`{ }`, `{Name}`) are kept as text.
+    /// Braces that do not form a placeholder (`{ }`, `{Name}`) are kept as
+    /// text. One pass over the body: the innermost `{...}` before each `}`
+    /// is the candidate, so no input makes parsing slower than linear.
     pub fn parse(body: &str) -> Self {
         let mut pieces = Vec::new();
-        let mut text = String::new();
-        let mut rest = body;
-        while let Some(open) = rest.find('{') {
-            let after = &rest[open + 1..];
-            let placeholder = after.find('}').and_then(|close| {
-                let inner = &after[..close];
-                let (name, fallback) = match inner.split_once('|') {
-                    Some((name, fallback)) => (name.trim(), Some(fallback.to_owned())),
-                    None => (inner.trim(), None),
-                };
-                is_name(name).then(|| {
-                    (
-                        Placeholder {
-                            name: name.to_owned(),
-                            fallback,
-                        },
-                        close,
-                    )
-                })
-            });
-            match placeholder {
-                Some((placeholder, close)) => {
-                    text.push_str(&rest[..open]);
-                    if !text.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+        let mut text_from = 0;
+        let mut open: Option<usize> = None;
+        for (at, c) in body.char_indices() {
+            match c {
+                '{' => open = Some(at),
+                '}' => {
+                    let Some(start) = open.take() else { continue };
+                    let inner = &body[start + 1..at];
+                    let (name, fallback) = match inner.split_once('|') {
+                        Some((name, fallback)) => (name.trim(), Some(fallback.to_owned())),
+                        None => (inner.trim(), None),
+                    };
+                    if !is_name(name) {
+                        continue;
                     }
-                    pieces.push(Piece::Placeholder(placeholder));
-                    rest = &after[close + 1..];
+                    if start > text_from {
+                        pieces.push(Piece::Text(body[text_from..start].to_owned()));
+                    }
+                    pieces.push(Piece::Placeholder(Placeholder {
+                        name: name.to_owned(),
+                        fallback,
+                    }));
+                    text_from = at + 1;
                 }
-                None => {
-                    text.push_str(&rest[..=open]);
-                    rest = after;
-                }
+                _ => {}
             }
         }
-        text.push_str(rest);
-        if !text.is_empty() {
-            pieces.push(Piece::Text(text));
+        if text_from < body.len() {
+            pieces.push(Piece::Text(body[text_from..].to_owned()));
         }
         Self { pieces }
     }
@@ -163,21 +163,32 @@ impl Template {
     }
 
     /// Fills each placeholder from `field` (a recipient's column), or its
-    /// fallback when the recipient has no value for it.
-    pub fn render<'a>(&self, field: impl Fn(&str) -> Option<&'a str>) -> String {
+    /// fallback when the recipient has no value for it. Stops as soon as
+    /// the message passes `max_chars`: the work is bounded by the limit,
+    /// whatever the values.
+    pub fn render<'a>(
+        &self,
+        field: impl Fn(&str) -> Option<&'a str>,
+        max_chars: usize,
+    ) -> Result<String, TooLong> {
         let mut out = String::new();
+        let mut chars = 0;
         for piece in &self.pieces {
-            match piece {
-                Piece::Text(text) => out.push_str(text),
-                Piece::Placeholder(p) => {
-                    match field(&p.name).map(str::trim).filter(|v| !v.is_empty()) {
-                        Some(value) => out.push_str(value),
-                        None => out.push_str(p.fallback.as_deref().unwrap_or_default()),
-                    }
-                }
+            let part = match piece {
+                Piece::Text(text) => text.as_str(),
+                Piece::Placeholder(p) => field(&p.name)
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| p.fallback.as_deref().unwrap_or_default()),
+            };
+            // Counting stops one past the limit: never more than the limit's work.
+            chars += part.chars().take(max_chars + 1 - chars).count();
+            if chars > max_chars {
+                return Err(TooLong { max: max_chars });
             }
+            out.push_str(part);
         }
-        out
+        Ok(out)
     }
 }
 
@@ -250,12 +261,15 @@ mod tests {
             _ => None,
         };
         assert_eq!(
-            template.render(fields),
+            template.render(fields, 1600).unwrap(),
             "Hi Ada,  — see example.org. {Not one} {}"
         );
-        assert_eq!(template.render(|_| None), "Hi there,  — see . {Not one} {}");
         assert_eq!(
-            template.render(|_| Some("  ")),
+            template.render(|_| None, 1600).unwrap(),
+            "Hi there,  — see . {Not one} {}"
+        );
+        assert_eq!(
+            template.render(|_| Some("  "), 1600).unwrap(),
             "Hi there,  — see . {Not one} {}"
         );
     }
@@ -263,9 +277,33 @@ mod tests {
     #[test]
     fn a_body_without_placeholders_renders_to_itself() {
         for body in ["", "plain", "{", "}{", "a {b", "{{first_name}}"] {
-            let rendered = Template::parse(body).render(|_| Some("X"));
+            let rendered = Template::parse(body).render(|_| Some("X"), 1600).unwrap();
             let expected = body.replace("{first_name}", "X");
             assert_eq!(rendered, expected, "{body:?}");
         }
+    }
+
+    #[test]
+    fn rendering_stops_at_the_limit_whatever_the_values() {
+        let template = Template::parse(&"{a}".repeat(500));
+        let long = "x".repeat(50_000);
+
+        assert_eq!(
+            template.render(|_| Some(long.as_str()), 1600),
+            Err(TooLong { max: 1600 })
+        );
+        let exactly = Template::parse("{a}b").render(|_| Some("a"), 2);
+        assert_eq!(exactly.as_deref(), Ok("ab"));
+        assert!(Template::parse("{a}bc").render(|_| Some("a"), 2).is_err());
+    }
+
+    #[test]
+    fn braces_that_never_close_parse_in_one_pass() {
+        let body = "{".repeat(100_000);
+        let template = Template::parse(&body);
+        assert_eq!(template.placeholders().count(), 0);
+        let nested = Template::parse("{{first_name}} {a|b{c}");
+        let names: Vec<_> = nested.placeholders().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["first_name", "c"]);
     }
 }

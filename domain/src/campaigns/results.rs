@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+
+use crate::spreadsheet::safe_cell;
 use sqlx::{FromRow, SqlitePool};
 
 use super::store::CampaignId;
@@ -127,17 +129,19 @@ pub async fn export_csv(pool: &SqlitePool, campaign: CampaignId) -> anyhow::Resu
         .context("csv")?;
     for row in rows {
         let result = RecipientResult::from(row);
+        let cells = [
+            result.phone.as_str(),
+            result.state.as_str(),
+            result.reason.as_deref().unwrap_or(""),
+            result.twilio_status.as_deref().unwrap_or(""),
+            &result.error_code.map(|c| c.to_string()).unwrap_or_default(),
+            result.twilio_sid.as_deref().unwrap_or(""),
+            &result.attempts.to_string(),
+            &result.updated_at.map(format_rfc3339).unwrap_or_default(),
+        ];
+        // Reasons quote Twilio; statuses come from its callbacks: no formulas.
         writer
-            .write_record([
-                result.phone.as_str(),
-                result.state.as_str(),
-                result.reason.as_deref().unwrap_or(""),
-                result.twilio_status.as_deref().unwrap_or(""),
-                &result.error_code.map(|c| c.to_string()).unwrap_or_default(),
-                result.twilio_sid.as_deref().unwrap_or(""),
-                &result.attempts.to_string(),
-                &result.updated_at.map(format_rfc3339).unwrap_or_default(),
-            ])
+            .write_record(cells.iter().map(|cell| safe_cell(cell).into_owned()))
             .context("csv")?;
     }
     writer.into_inner().context("csv")

@@ -10,6 +10,7 @@ use super::{
     audience::Audience,
     message::{MAX_BODY_CHARS, Template, count_segments},
 };
+use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
 use crate::{
     clock::UnixTime,
     db::is_unique_violation,
@@ -23,7 +24,7 @@ pub type CampaignId = i64;
 pub struct CampaignName(String);
 
 impl CampaignName {
-    pub const MAX_CHARS: usize = 100;
+    pub const MAX_CHARS: usize = MAX_CAMPAIGN_NAME_CHARS;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let name = raw.trim();
@@ -79,24 +80,89 @@ pub enum CreateError {
     #[error("the audience has no recipients")]
     NoRecipients,
     #[error(transparent)]
+    MessageTooLong(#[from] MessageTooLong),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// With their own values filled in, some recipients' messages would be
+/// longer than Twilio accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "With their own values filled in, the message for {first} would be longer than {MAX_RENDERED_CHARS} characters ({recipients} recipient{} in all). Shorten the message or those values.",
+    if *recipients == 1 { "" } else { "s" }
+)]
+pub struct MessageTooLong {
+    /// The first such recipient's number.
+    pub first: String,
+    pub recipients: usize,
 }
 
 pub(crate) const SMS_NOT_AVAILABLE: &str = "SMS is not available: an Org Admin must save valid Twilio credentials in Outreach > Settings > SMS.";
 
 /// The segments billed if every recipient gets the body with their own
-/// placeholders filled in.
-pub fn estimate_segments<'a>(
-    body: &SmsBody,
-    recipients: impl Iterator<Item = &'a BTreeMap<String, String>>,
-) -> i64 {
+/// placeholders filled in, or which recipients' messages would be too long.
+/// CPU work in proportion to the audience: call it off the async workers.
+pub fn estimate_segments(body: &SmsBody, audience: &Audience) -> Result<i64, MessageTooLong> {
     let template = Template::parse(body.as_str());
-    recipients
-        .map(|fields| {
-            count_segments(&template.render(|name| fields.get(name).map(String::as_str))).segments
-                as i64
+    sum_segments(
+        &template,
+        audience
+            .recipients
+            .iter()
+            .map(|r| (r.phone.as_str(), move |name: &str| audience.field(r, name))),
+    )
+}
+
+/// The same, for recipients stored with their values as JSON.
+pub fn estimate_stored_segments(
+    body: &SmsBody,
+    recipients: &[(String, String)],
+) -> Result<i64, MessageTooLong> {
+    let template = Template::parse(body.as_str());
+    let decoded = recipients.iter().map(|(phone, json)| {
+        let fields: BTreeMap<String, String> = serde_json::from_str(json).unwrap_or_default();
+        (phone.as_str(), fields)
+    });
+    let mut total = 0;
+    let mut too_long: Option<MessageTooLong> = None;
+    for (phone, fields) in decoded {
+        match template.render(
+            |name| fields.get(name).map(String::as_str),
+            MAX_RENDERED_CHARS,
+        ) {
+            Ok(message) => total += count_segments(&message).segments as i64,
+            Err(_) => note_too_long(&mut too_long, phone),
+        }
+    }
+    too_long.map_or(Ok(total), Err)
+}
+
+fn note_too_long(too_long: &mut Option<MessageTooLong>, phone: &str) {
+    too_long
+        .get_or_insert_with(|| MessageTooLong {
+            first: phone.to_owned(),
+            recipients: 0,
         })
-        .sum()
+        .recipients += 1;
+}
+
+fn sum_segments<'a, F>(
+    template: &Template,
+    recipients: impl Iterator<Item = (&'a str, F)>,
+) -> Result<i64, MessageTooLong>
+where
+    F: Fn(&str) -> Option<&'a str>,
+{
+    let mut total = 0;
+    let mut too_long: Option<MessageTooLong> = None;
+    for (phone, field) in recipients {
+        match template.render(field, MAX_RENDERED_CHARS) {
+            Ok(message) => total += count_segments(&message).segments as i64,
+            Err(_) => note_too_long(&mut too_long, phone),
+        }
+    }
+    too_long.map_or(Ok(total), Err)
 }
 
 async fn insert_recipients(
@@ -108,13 +174,7 @@ async fn insert_recipients(
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO campaign_recipients (campaign_id, phone, fields) ",
         );
-        let mut encoded = Vec::with_capacity(chunk.len());
-        for recipient in chunk {
-            encoded.push(
-                serde_json::to_string(&recipient.fields)
-                    .context("could not encode recipient fields")?,
-            );
-        }
+        let encoded: Vec<String> = chunk.iter().map(|r| audience.fields_json(r)).collect();
         insert.push_values(chunk.iter().zip(encoded), |mut row, (recipient, fields)| {
             row.push_bind(campaign)
                 .push_bind(recipient.phone.as_str().to_owned())
@@ -149,10 +209,16 @@ pub async fn insert_campaign(
     if campaign.audience.recipients.is_empty() {
         return Err(CreateError::NoRecipients);
     }
-    let segments = estimate_segments(
-        &campaign.body,
-        campaign.audience.recipients.iter().map(|r| &r.fields),
-    );
+    // Rendering every recipient's message: off the async workers.
+    let (segments, campaign) = tokio::task::spawn_blocking(move || {
+        (
+            estimate_segments(&campaign.body, &campaign.audience),
+            campaign,
+        )
+    })
+    .await
+    .context("the segment estimate failed")?;
+    let segments = segments?;
     let mut tx = pool
         .begin()
         .await
@@ -326,6 +392,8 @@ pub enum UpdateError {
     NotADraft,
     #[error("no such campaign")]
     NotFound,
+    #[error(transparent)]
+    MessageTooLong(#[from] MessageTooLong),
     #[error("a campaign with this name already exists")]
     DuplicateName,
     #[error("the audience has no recipients")]
@@ -370,17 +438,18 @@ pub async fn update_draft(
             .context("could not replace the audience")?;
         insert_recipients(&mut tx, id, audience).await?;
     }
-    let fields: Vec<BTreeMap<String, String>> = sqlx::query_scalar::<_, String>(
-        "SELECT fields FROM campaign_recipients WHERE campaign_id = ?",
+    let recipients = sqlx::query_as::<_, (String, String)>(
+        "SELECT phone, fields FROM campaign_recipients WHERE campaign_id = ? ORDER BY phone",
     )
     .bind(id)
     .fetch_all(&mut *tx)
     .await
-    .context("could not read the recipients")?
-    .iter()
-    .map(|json| serde_json::from_str(json).unwrap_or_default())
-    .collect();
-    let segments = estimate_segments(&changes.body, fields.iter());
+    .context("could not read the recipients")?;
+    let body = changes.body.clone();
+    let segments =
+        tokio::task::spawn_blocking(move || estimate_stored_segments(&body, &recipients))
+            .await
+            .context("the segment estimate failed")??;
     let updated = sqlx::query(
         "UPDATE campaigns SET name = ?, body = ?, estimated_segments = ? WHERE id = ? AND status = 'draft'",
     )
@@ -534,16 +603,34 @@ pub async fn run_campaign(
     .fetch_all(&mut *tx)
     .await
     .context("could not read the recipients")?;
-    for chunk in recipients.chunks(ROWS_PER_INSERT) {
+    // Every message rendered, off the async workers. Lengths were checked
+    // when the campaign was created or last edited.
+    let messages = tokio::task::spawn_blocking(move || {
+        recipients
+            .into_iter()
+            .map(|(phone, json)| {
+                let fields: BTreeMap<String, String> =
+                    serde_json::from_str(&json).unwrap_or_default();
+                let message = template
+                    .render(
+                        |name| fields.get(name).map(String::as_str),
+                        MAX_RENDERED_CHARS,
+                    )
+                    .context("a stored recipient's message is longer than Twilio accepts")?;
+                Ok((phone, message))
+            })
+            .collect::<anyhow::Result<Vec<(String, String)>>>()
+    })
+    .await
+    .context("rendering the messages failed")??;
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at) ",
         );
-        insert.push_values(chunk, |mut row, (phone, fields)| {
-            let fields: BTreeMap<String, String> = serde_json::from_str(fields).unwrap_or_default();
-            let rendered = template.render(|name| fields.get(name).map(String::as_str));
+        insert.push_values(chunk, |mut row, (phone, message)| {
             row.push_bind(id)
                 .push_bind(phone.clone())
-                .push_bind(rendered)
+                .push_bind(message.clone())
                 .push_bind("queued")
                 .push_bind(now)
                 .push_bind(now);
@@ -558,11 +645,11 @@ pub async fn run_campaign(
     tracing::info!(
         organisation_id = organisation,
         campaign_id = id,
-        messages = recipients.len(),
+        messages = messages.len(),
         "campaign started"
     );
     Ok(RunOutcome::Started {
-        messages: recipients.len(),
+        messages: messages.len(),
     })
 }
 

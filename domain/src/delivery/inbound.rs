@@ -50,27 +50,105 @@ pub(crate) async fn insert_opt_out(
     Ok(())
 }
 
-/// Applies an inbound reply. Returns what it did, if anything.
+/// An inbound message as Twilio's webhook describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundMessage<'a> {
+    /// Twilio's `MessageSid`: the same message posted twice is one message.
+    pub message_sid: &'a str,
+    pub from: &'a str,
+    pub body: &'a str,
+    /// When Twilio received it, or when Outreach did if Twilio cannot say.
+    pub sent_at: UnixTime,
+}
+
+/// What an inbound message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundOutcome {
+    /// A message seen before (a replayed webhook): nothing changed.
+    Replayed,
+    /// Not a keyword.
+    Ignored,
+    Applied(Keyword),
+    /// A keyword sent before the last one applied for this number.
+    Outdated(Keyword),
+}
+
+impl Keyword {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::OptOut => "opt_out",
+            Self::OptIn => "opt_in",
+        }
+    }
+}
+
+/// Applies an inbound reply, once per message and in the order people sent
+/// them: a replayed message changes nothing, and an older keyword never
+/// overrides a newer one.
 pub async fn record_inbound_reply(
     pool: &SqlitePool,
     organisation: OrganisationId,
-    from: &str,
-    body: &str,
+    message: InboundMessage<'_>,
     now: UnixTime,
-) -> anyhow::Result<Option<Keyword>> {
-    let Some(keyword) = keyword(body) else {
-        return Ok(None);
+) -> anyhow::Result<InboundOutcome> {
+    let Some(keyword) = keyword(message.body) else {
+        return Ok(InboundOutcome::Ignored);
     };
     let mut tx = pool
         .begin()
         .await
         .context("could not start a transaction")?;
+    let first_time = sqlx::query(
+        "INSERT INTO inbound_messages (organisation_id, message_sid, phone, sent_at, received_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(organisation)
+    .bind(message.message_sid)
+    .bind(message.from)
+    .bind(message.sent_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .context("could not record the inbound message")?
+    .rows_affected()
+        == 1;
+    if !first_time {
+        return Ok(InboundOutcome::Replayed);
+    }
+    // The latest keyword wins; a tie goes to the one that arrived last.
+    let newest = sqlx::query(
+        "INSERT INTO opt_out_keywords (organisation_id, phone, keyword, sent_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (organisation_id, phone) DO UPDATE SET
+             keyword = excluded.keyword, sent_at = excluded.sent_at
+         WHERE excluded.sent_at >= opt_out_keywords.sent_at",
+    )
+    .bind(organisation)
+    .bind(message.from)
+    .bind(keyword.as_str())
+    .bind(message.sent_at)
+    .execute(&mut *tx)
+    .await
+    .context("could not record the keyword")?
+    .rows_affected()
+        == 1;
+    if !newest {
+        tx.commit().await.context("could not commit the reply")?;
+        tracing::info!(
+            organisation_id = organisation,
+            ?keyword,
+            "an older keyword arrived late; ignored"
+        );
+        return Ok(InboundOutcome::Outdated(keyword));
+    }
     match keyword {
-        Keyword::OptOut => insert_opt_out(&mut tx, organisation, from, "stop_reply", now).await?,
+        Keyword::OptOut => {
+            insert_opt_out(&mut tx, organisation, message.from, "stop_reply", now).await?
+        }
         Keyword::OptIn => {
             sqlx::query("DELETE FROM opt_outs WHERE organisation_id = ? AND phone = ?")
                 .bind(organisation)
-                .bind(from)
+                .bind(message.from)
                 .execute(&mut *tx)
                 .await
                 .context("could not remove the opt-out")?;
@@ -82,7 +160,7 @@ pub async fn record_inbound_reply(
         ?keyword,
         "opt-out keyword received"
     );
-    Ok(Some(keyword))
+    Ok(InboundOutcome::Applied(keyword))
 }
 
 #[cfg(test)]

@@ -3,4 +3,5 @@
 pub mod capability;
 pub mod credentials;
 pub mod integration;
+pub mod throttle;
 pub mod validation;

@@ -130,6 +130,8 @@ pub struct AcceptedMessage {
     /// Set when Twilio reports the message failed or undelivered.
     pub error_code: Option<u64>,
     pub error_message: Option<String>,
+    /// When Twilio created (or, inbound, received) it: Unix seconds.
+    pub created_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -170,6 +172,7 @@ impl From<MessageBody> for AcceptedMessage {
             status: body.status.unwrap_or_default(),
             error_code: body.error_code,
             error_message: body.error_message,
+            created_at: body.date_created.as_deref().and_then(parse_rfc2822),
         }
     }
 }
@@ -194,34 +197,70 @@ pub struct TwilioClient {
     messaging_base: String,
 }
 
+/// A Twilio base URL Outreach will not send credentials to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0} is not an https:// URL: Outreach sends the Auth Token to Twilio, so only https is allowed (or http to this machine, for the simulator)"
+)]
+pub struct InsecureBaseUrl(pub String);
+
+/// `https://…`, or `http://` to a loopback address (the local simulator).
+pub fn check_base_url(url: &str) -> Result<(), InsecureBaseUrl> {
+    let lower = url.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Ok(());
+    }
+    let host = lower
+        .strip_prefix("http://")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .map(|authority| {
+            match authority.strip_prefix('[') {
+                // [::1]:3010
+                Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+                None => authority
+                    .rsplit_once(':')
+                    .map_or(authority, |(h, _)| h)
+                    .to_owned(),
+            }
+        });
+    let loopback = host.is_some_and(|host| {
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if loopback {
+        Ok(())
+    } else {
+        Err(InsecureBaseUrl(url.to_owned()))
+    }
+}
+
+/// The most of an answer Outreach reads from Twilio: its JSON is small.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 impl TwilioClient {
-    pub fn new(api_base: &str, messaging_base: &str, timeout: Duration) -> Self {
+    /// Follows no redirects (the Authorization header must never go
+    /// anywhere else), and refuses base URLs that are not https.
+    pub fn new(
+        api_base: &str,
+        messaging_base: &str,
+        timeout: Duration,
+    ) -> Result<Self, InsecureBaseUrl> {
+        check_base_url(api_base)?;
+        check_base_url(messaging_base)?;
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("outreach/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a reqwest client with rustls builds");
-        Self {
+        Ok(Self {
             http,
             api_base: api_base.trim_end_matches('/').to_owned(),
             messaging_base: messaging_base.trim_end_matches('/').to_owned(),
-        }
-    }
-
-    /// Base URLs from `TWILIO_API_BASE_URL` and `TWILIO_MESSAGING_BASE_URL`.
-    pub fn from_env(timeout: Duration) -> Self {
-        let var = |key: &str, default: &str| {
-            std::env::var(key)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| default.to_owned())
-        };
-        Self::new(
-            &var("TWILIO_API_BASE_URL", DEFAULT_API_BASE_URL),
-            &var("TWILIO_MESSAGING_BASE_URL", DEFAULT_MESSAGING_BASE_URL),
-            timeout,
-        )
+        })
     }
 
     /// `GET /2010-04-01/Accounts/{AC}.json`
@@ -324,8 +363,7 @@ impl TwilioClient {
                 }
             })?;
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = read_answer(response)
             .await
             .map_err(|e| SendError::OutcomeUnknown(describe_transport_error(&e)))?;
         if status.is_server_error() {
@@ -337,8 +375,8 @@ impl TwilioClient {
         if !status.is_success() {
             return Err(SendError::Rejected(classify_error(status, &body)));
         }
-        let created: MessageBody = serde_json::from_slice(&body).map_err(|e| {
-            SendError::OutcomeUnknown(format!("Twilio's answer could not be read: {e}"))
+        let created: MessageBody = serde_json::from_slice(&body).map_err(|_| {
+            SendError::OutcomeUnknown("Twilio's answer could not be read".to_owned())
         })?;
         Ok(created.into())
     }
@@ -412,31 +450,94 @@ impl TwilioClient {
             .await
             .map_err(|e| TwilioError::Unreachable(describe_transport_error(&e)))?;
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = read_answer(response)
             .await
             .map_err(|e| TwilioError::Unreachable(describe_transport_error(&e)))?;
         if !status.is_success() {
             return Err(classify_error(status, &body));
         }
-        serde_json::from_slice(&body).map_err(|e| TwilioError::Api {
+        serde_json::from_slice(&body).map_err(|_| TwilioError::Api {
             status: status.as_u16(),
             code: None,
-            message: format!("unexpected response body: {e}"),
+            message: "Twilio's answer could not be read".to_owned(),
         })
     }
 }
 
+/// Reads an answer up to [`MAX_ANSWER_BYTES`]; a longer one is cut off (and
+/// then fails to parse), never read whole into memory.
+async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ANSWER_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// What went wrong on the way, in words with no URL in them: URLs carry
+/// account SIDs and, for look-ups, phone numbers.
 fn describe_transport_error(error: &reqwest::Error) -> String {
     if error.is_timeout() {
-        "the request timed out".to_owned()
+        "the request timed out"
     } else if error.is_connect() {
-        "the connection failed".to_owned()
+        "the connection failed"
+    } else if error.is_redirect() {
+        "Twilio answered with a redirect, which Outreach does not follow"
+    } else if error.is_body() || error.is_decode() {
+        "the answer was cut off"
     } else {
-        // Never include the URL's credentials: reqwest does not put Basic
-        // auth in its messages, and the URLs carry none.
-        error.to_string()
+        "the request failed"
     }
+    .to_owned()
+}
+
+/// Hides the middle digits of anything that looks like a phone number
+/// (seven digits or more), so Twilio's messages can be logged and shown.
+pub fn redact_phone_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let is_part = |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !(chars[i].is_ascii_digit() || chars[i] == '+') {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while end < chars.len() && is_part(chars[end]) {
+            end += 1;
+        }
+        // Trailing separators are not part of the number.
+        while end > i && !chars[end - 1].is_ascii_digit() {
+            end -= 1;
+        }
+        let digits = chars[i..end].iter().filter(|c| c.is_ascii_digit()).count();
+        if digits < 7 {
+            out.extend(&chars[i..end.max(i + 1)]);
+            i = end.max(i + 1);
+            continue;
+        }
+        let mut seen = 0;
+        for &c in &chars[i..end] {
+            if c.is_ascii_digit() {
+                seen += 1;
+                out.push(if seen <= 3 || seen > digits - 2 {
+                    c
+                } else {
+                    '•'
+                });
+            } else {
+                out.push(c);
+            }
+        }
+        i = end;
+    }
+    out
 }
 
 /// Maps an error response to what the caller can act on. Twilio's body is
@@ -449,9 +550,11 @@ pub(crate) fn classify_error(status: StatusCode, body: &[u8]) -> TwilioError {
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     });
+    // Twilio's message may name the recipient's number: never kept whole.
     let message = parsed
         .as_ref()
-        .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
+        .and_then(|v| v.get("message")?.as_str())
+        .map(|m| redact_phone_numbers(&m.chars().take(500).collect::<String>()))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
     match (status.as_u16(), code) {
         (_, Some(20003)) | (401, _) => TwilioError::CredentialsRejected,
@@ -469,6 +572,40 @@ pub(crate) fn classify_error(status: StatusCode, body: &[u8]) -> TwilioError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_or_loopback_base_urls_are_accepted() {
+        for ok in [
+            "https://api.twilio.com",
+            "http://127.0.0.1:3010",
+            "http://localhost:3010/",
+            "http://[::1]:3010",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://api.twilio.com",
+            "http://10.0.0.5:3010",
+            "ftp://127.0.0.1",
+            "http://127.0.0.1.evil.example",
+            "",
+        ] {
+            assert!(check_base_url(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_in_twilio_messages_are_redacted() {
+        assert_eq!(
+            redact_phone_numbers("The 'To' number +14155552671 is not a valid phone number."),
+            "The 'To' number +141••••••71 is not a valid phone number."
+        );
+        assert_eq!(
+            redact_phone_numbers("Error 21211 at 10:30 for (415) 555-2671."),
+            "Error 21211 at 10:30 for (415) •••-••71."
+        );
+        assert_eq!(redact_phone_numbers("code 20003"), "code 20003");
+    }
 
     #[test]
     fn twilio_dates_are_read_as_unix_seconds() {

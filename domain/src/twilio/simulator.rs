@@ -150,6 +150,8 @@ struct State {
     faults: Vec<SendFault>,
     callbacks: CallbackPlan,
     messages: Vec<SimMessage>,
+    /// Messages people sent to the accounts' numbers.
+    inbound: Vec<SimMessage>,
     /// Position in `messages` by SID (a 100,000-message campaign looks
     /// each one up as its status moves).
     message_index: HashMap<String, usize>,
@@ -238,6 +240,31 @@ impl Simulator {
     pub fn insert_service(&self, service: SimService) -> SimService {
         self.with_state(|s| s.services.insert(service.sid.clone(), service.clone()));
         service
+    }
+
+    /// A person's message to one of the account's numbers, received by
+    /// Twilio at `created_at` (Unix seconds). The caller posts the webhook.
+    pub fn receive_message(
+        &self,
+        account_sid: &str,
+        from: &str,
+        body: &str,
+        created_at: i64,
+    ) -> SimMessage {
+        let message = SimMessage {
+            sid: format!("SM{}", random_hex(16)),
+            account_sid: account_sid.to_owned(),
+            messaging_service_sid: String::new(),
+            to: "+15005550006".to_owned(),
+            from: from.to_owned(),
+            body: body.to_owned(),
+            status_callback: None,
+            created_at,
+            status: "received".to_owned(),
+            error_code: None,
+        };
+        self.with_state(|s| s.inbound.push(message.clone()));
+        message
     }
 
     /// What deleting a Messaging Service in the Twilio Console does.
@@ -681,7 +708,7 @@ fn route_api(
         }
         (&Method::GET, ["2010-04-01", "Accounts", sid, "Messages", file]) => {
             let message_sid = file.strip_suffix(".json").unwrap_or(file);
-            match state.messages.iter().find(|m| {
+            match state.messages.iter().chain(&state.inbound).find(|m| {
                 *sid == account.sid && m.account_sid == account.sid && m.sid == message_sid
             }) {
                 Some(message) => (StatusCode::OK, message_json(message)),
@@ -834,7 +861,7 @@ fn message_json(message: &SimMessage) -> Value {
         "date_created": date,
         "date_sent": null,
         "date_updated": date,
-        "direction": "outbound-api",
+        "direction": if message.status == "received" { "inbound" } else { "outbound-api" },
         "error_code": message.error_code,
         "error_message": null,
         "from": null,

@@ -45,7 +45,7 @@ pub async fn world() -> World {
         .start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let twilio = TwilioClient::new(&running.url, &running.url, Duration::from_secs(2));
+    let twilio = TwilioClient::new(&running.url, &running.url, Duration::from_secs(2)).unwrap();
     let keyring = Keyring::from_base64_key(&STANDARD.encode([42u8; 32]), "test").unwrap();
     let organisation =
         insert_organisation(&pool, &OrganisationName::parse("Acme").unwrap(), true, 0)

@@ -209,7 +209,8 @@ async fn twilio_being_unreachable_saves_nothing() {
         "http://127.0.0.1:9",
         "http://127.0.0.1:9",
         Duration::from_secs(2),
-    );
+    )
+    .unwrap();
 
     let result = w
         .save(w.everything(&w.account.auth_token.clone(), None), 0)

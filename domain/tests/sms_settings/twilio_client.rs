@@ -65,7 +65,8 @@ async fn a_429_from_twilio_is_reported_as_rate_limiting() {
 async fn a_timeout_is_reported_as_unreachable() {
     let w = world().await;
     w.simulator.set_latency(Duration::from_millis(500));
-    let impatient = TwilioClient::new(&w.twilio_url, &w.twilio_url, Duration::from_millis(100));
+    let impatient =
+        TwilioClient::new(&w.twilio_url, &w.twilio_url, Duration::from_millis(100)).unwrap();
 
     let result = impatient
         .fetch_account(&sid(&w.account.sid), &token(&w.account.auth_token))

@@ -93,9 +93,16 @@ async fn an_operator_creates_an_organisation_and_a_user_who_can_then_sign_in() {
     );
     let pool = cli.pool().await;
     assert!(
-        sign_in(&pool, "alice@acme.test", PASSWORD.into(), None, 1)
-            .await
-            .is_ok()
+        sign_in(
+            &pool,
+            "alice@acme.test",
+            PASSWORD.into(),
+            "127.0.0.1",
+            None,
+            1
+        )
+        .await
+        .is_ok()
     );
 }
 

@@ -114,6 +114,34 @@ impl TestApp {
         .expect("the user is created");
     }
 
+    pub async fn organisation_named(&self, name: &str) -> Option<Organisation> {
+        organisations::fetch_organisation_by_name(
+            &self.pool,
+            &OrganisationName::parse(name).unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Saves the simulator's account, token and Messaging Service as this
+    /// Org Admin's organisation's Twilio Integration.
+    pub async fn configure_twilio(&self, admin: &str) {
+        let response = self
+            .call(
+                "save_twilio_integration",
+                Some(admin),
+                &[
+                    ("section", "everything"),
+                    ("account_sid", &self.account.sid),
+                    ("auth_token", &self.account.auth_token),
+                    ("messaging_service_sid", &self.service.sid),
+                    ("version", "0"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
     pub async fn organisation(&self, id: i64) -> Organisation {
         organisations::fetch_organisation(&self.pool, id)
             .await
@@ -191,13 +219,14 @@ pub fn assert_not_in_database_files(app: &TestApp, secret: &str) {
     }
 }
 
-/// `outreach_session=...` from a response's `Set-Cookie`, when it sets one.
+/// `outreach_session=...` (or, over https, `__Host-outreach_session=...`)
+/// from a response's `Set-Cookie`, when it sets one.
 pub fn session_cookie(response: &Response) -> Option<String> {
     set_cookie_header(response)?
         .split(';')
         .next()
         .map(str::to_owned)
-        .filter(|pair| pair != "outreach_session=")
+        .filter(|pair| !pair.ends_with('='))
 }
 
 pub fn set_cookie_header(response: &Response) -> Option<String> {
@@ -206,7 +235,7 @@ pub fn set_cookie_header(response: &Response) -> Option<String> {
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("outreach_session="))
+        .find(|v| v.starts_with("outreach_session=") || v.starts_with("__Host-outreach_session="))
         .map(str::to_owned)
 }
 

@@ -80,7 +80,8 @@ async fn configured(app: &TestApp, keyring: &Keyring) -> i64 {
             &app.twilio_url(),
             &app.twilio_url(),
             Duration::from_secs(2),
-        ),
+        )
+        .unwrap(),
         acme.id,
         "operator",
         domain::sms_settings::integration::Change::Everything {

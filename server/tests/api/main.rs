@@ -7,6 +7,7 @@ mod crash_recovery;
 mod demo;
 mod health;
 mod helpers;
+mod hostile_input;
 mod keys;
 mod logs;
 mod roles_and_organisations;

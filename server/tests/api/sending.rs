@@ -557,9 +557,20 @@ async fn a_person_decides_about_messages_whose_outcome_is_unknown() {
     without_callbacks(&app);
     let recipients = numbers(3);
     let id = run_campaign_to(&app, &admin, "Unknown", &recipients).await;
-    wait_until("3 messages sent", Duration::from_secs(10), || async {
-        app.twilio.messages().len() >= 3
-    })
+    // Recorded as sent, not only accepted by Twilio: recording the answer
+    // later would overwrite the arrangement below.
+    wait_until(
+        "3 messages recorded as sent",
+        Duration::from_secs(10),
+        || async {
+            states(&app)
+                .await
+                .iter()
+                .filter(|(_, state, _)| state == "sent")
+                .count()
+                == 3
+        },
+    )
     .await;
     // Arrange: two messages whose look-ups kept failing (what the engine
     // does after its last attempt).
@@ -799,12 +810,17 @@ async fn a_recipient_who_opts_out_before_their_turn_is_never_messaged() {
     let id: i64 = created.json().await.unwrap();
     // After the audience was checked, one of them replies STOP.
     let organisation = app.organisation(1).await;
+    let now = domain::clock::now();
     domain::delivery::inbound::record_inbound_reply(
         &app.pool,
         organisation.id,
-        &recipients[2],
-        "STOP",
-        domain::clock::now(),
+        domain::delivery::inbound::InboundMessage {
+            message_sid: "SM00000000000000000000000000000001",
+            from: &recipients[2],
+            body: "STOP",
+            sent_at: now,
+        },
+        now,
     )
     .await
     .unwrap();

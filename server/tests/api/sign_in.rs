@@ -30,7 +30,7 @@ async fn the_right_password_sets_an_http_only_lax_session_cookie() {
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
+async fn over_https_the_cookie_is_host_prefixed_and_secure_and_pages_carry_hsts() {
     let app = spawn_app_with(https_public_url).await;
     let acme = app.create_organisation("Acme", true).await;
     app.create_user(&acme, "alice@acme.test", Role::OrgAdmin)
@@ -39,7 +39,29 @@ async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
     let response = app.sign_in("alice@acme.test", PASSWORD).await;
 
     let cookie = set_cookie_header(&response).expect("a session cookie");
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-outreach_session="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("; Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    let page = app
+        .get(
+            "/outreach/campaigns",
+            Some(&session_cookie(&response).unwrap()),
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    // The plain-http cookie name means nothing over https.
+    let plain = session_cookie(&response)
+        .unwrap()
+        .replace("__Host-outreach_session", "outreach_session");
+    let refused = app.get("/outreach/campaigns", Some(&plain)).await;
+    assert_eq!(location(&refused), Some("/login"));
 }
 
 #[tokio::test]

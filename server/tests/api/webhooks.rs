@@ -268,13 +268,13 @@ async fn stop_and_start_replies_opt_a_number_out_and_back_in() {
         .unwrap();
     assert!(settings.contains(&url), "the settings page shows {url}");
     let token = app.account.auth_token.clone();
-    let reply = |body: &'static str| {
-        vec![
-            ("From", "+14155552671"),
-            ("To", "+15005550006"),
-            ("Body", body),
-            ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
-        ]
+    // Each reply is a message Twilio received, with its own SID.
+    let reply = |body: &str| {
+        let sid = app
+            .twilio
+            .receive_message(&app.account.sid, "+14155552671", body, domain::clock::now())
+            .sid;
+        inbound_params("+14155552671", body, &sid)
     };
     let opted_out = || async {
         sqlx::query_as::<_, (String, String)>("SELECT phone, source FROM opt_outs")
@@ -283,23 +283,18 @@ async fn stop_and_start_replies_opt_a_number_out_and_back_in() {
             .unwrap()
     };
 
+    let forged_reply = reply("STOP");
     let forged = post(
         &app,
         &path,
-        &reply("STOP"),
-        Some(sign("wrong", &url, &reply("STOP"))),
+        &pairs(&forged_reply),
+        Some(sign("wrong", &url, &pairs(&forged_reply))),
     )
     .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(opted_out().await.is_empty());
 
-    let stop = post(
-        &app,
-        &path,
-        &reply("Stop"),
-        Some(sign(&token, &url, &reply("Stop"))),
-    )
-    .await;
+    let stop = post_reply(&app, &path, &pairs(&reply("Stop")), &token).await;
     assert_eq!(stop.status, StatusCode::OK);
     assert!(stop.body.contains("<Response>"), "an empty TwiML answer");
     assert_eq!(
@@ -319,23 +314,88 @@ async fn stop_and_start_replies_opt_a_number_out_and_back_in() {
         .unwrap();
     assert_eq!((preview.recipients, preview.opted_out), (1, 1));
 
-    let chatter = post(
-        &app,
-        &path,
-        &reply("thanks!"),
-        Some(sign(&token, &url, &reply("thanks!"))),
-    )
-    .await;
+    let chatter = post_reply(&app, &path, &pairs(&reply("thanks!")), &token).await;
     assert_eq!(chatter.status, StatusCode::OK);
     assert_eq!(opted_out().await.len(), 1);
 
-    let start = post(
-        &app,
-        &path,
-        &reply("START"),
-        Some(sign(&token, &url, &reply("START"))),
-    )
-    .await;
+    let start = post_reply(&app, &path, &pairs(&reply("START")), &token).await;
     assert_eq!(start.status, StatusCode::OK);
     assert!(opted_out().await.is_empty());
+}
+
+/// Posts an inbound message signed with `token`, over the URL it reaches.
+async fn post_reply(app: &TestApp, path: &str, params: &[(&str, &str)], token: &str) -> Posted {
+    let url = format!("{}{path}", app.address);
+    post(app, path, params, Some(sign(token, &url, params))).await
+}
+
+/// An inbound message's webhook parameters.
+fn inbound_params(from: &str, body: &str, sid: &str) -> Vec<(String, String)> {
+    [
+        ("From", from),
+        ("To", "+15005550006"),
+        ("Body", body),
+        ("MessageSid", sid),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn pairs(params: &[(String, String)]) -> Vec<(&str, &str)> {
+    params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_replayed_stop_changes_nothing_and_an_older_keyword_never_overrides_a_newer_one() {
+    let app = spawn_app().await;
+    configured_organisation(&app).await;
+    let public_id = app.organisation(1).await.public_id;
+    let path = format!("/webhooks/twilio/inbound/{public_id}");
+    let token = app.account.auth_token.clone();
+    let from = "+14155552671";
+    let now = domain::clock::now();
+    // Messages Twilio received at these times.
+    let message = |body: &str, at: i64| {
+        let sid = app
+            .twilio
+            .receive_message(&app.account.sid, from, body, at)
+            .sid;
+        inbound_params(from, body, &sid)
+    };
+    let send = |params: Vec<(String, String)>| {
+        let (app, path, token) = (&app, path.clone(), token.clone());
+        async move { post_reply(app, &path, &pairs(&params), &token).await.status }
+    };
+    let opted_out = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM opt_outs")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+            == 1
+    };
+    let stop = message("STOP", now - 120);
+    let start = message("START", now - 60);
+    let older_stop = message("STOP", now - 90);
+
+    assert_eq!(send(stop.clone()).await, StatusCode::OK);
+    assert!(opted_out().await);
+    assert_eq!(send(start).await, StatusCode::OK);
+    assert!(!opted_out().await);
+
+    // The first STOP's webhook again: the same message, nothing changes.
+    assert_eq!(send(stop).await, StatusCode::OK);
+    assert!(
+        !opted_out().await,
+        "a replayed STOP opted the number out again"
+    );
+    // A STOP sent before the START, arriving after it: START stands.
+    assert_eq!(send(older_stop).await, StatusCode::OK);
+    assert!(!opted_out().await, "an older STOP overrode a newer START");
+    // A new STOP, sent now, applies.
+    assert_eq!(send(message("STOP", now)).await, StatusCode::OK);
+    assert!(opted_out().await);
 }
