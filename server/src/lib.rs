@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod exports;
+pub mod janitor;
 pub mod recheck;
 pub mod startup;
 pub mod telemetry;

@@ -83,6 +83,10 @@ impl Application {
             self.state.twilio.clone(),
             self.recheck_interval,
         );
+        let janitor = crate::janitor::spawn(
+            self.state.pool.clone(),
+            std::time::Duration::from_secs(10 * 60),
+        );
         let sending = tokio::spawn(
             domain::sending::engine::SendingEngine::new(
                 self.state.pool.clone(),
@@ -103,6 +107,7 @@ impl Application {
         .await
         .context("the HTTP server failed");
         recheck.abort();
+        janitor.abort();
         // Sends in flight are abandoned with their leases set: the next
         // start reconciles them.
         sending.abort();

@@ -44,7 +44,7 @@ pub async fn campaign_details(id: i64, page: i64) -> Result<CampaignDetailsView,
     else {
         return Err(AppError::NotFound);
     };
-    let first_recipients = store::fetch_recipients(&state.pool, campaign.id, 20)
+    let first_recipients = store::fetch_recipients(&state.pool, &campaign, 20)
         .await
         .map_err(AppError::internal)?;
     let capability = crate::settings::sms::ssr::capability(&state, user.organisation_id).await?;
@@ -204,8 +204,14 @@ pub async fn update_draft(
         body,
         audience,
     };
-    match domain::campaigns::store::update_draft(&state.pool, user.organisation_id, id, changes)
-        .await
+    match domain::campaigns::store::update_draft(
+        &state.pool,
+        user.organisation_id,
+        id,
+        changes,
+        domain::clock::now(),
+    )
+    .await
     {
         Ok(()) => Ok(()),
         Err(UpdateError::NotFound) => Err(AppError::NotFound),

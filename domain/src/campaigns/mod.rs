@@ -1,4 +1,5 @@
 pub mod audience;
+pub mod audiences;
 pub mod lifecycle;
 pub mod message;
 pub mod results;

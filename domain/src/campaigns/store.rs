@@ -8,6 +8,7 @@ use sqlx::{FromRow, SqlitePool};
 
 use super::{
     audience::Audience,
+    audiences::{self, AudienceId},
     message::{MAX_BODY_CHARS, Template, count_segments},
 };
 use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
@@ -165,35 +166,6 @@ where
     too_long.map_or(Ok(total), Err)
 }
 
-async fn insert_recipients(
-    tx: &mut sqlx::SqliteConnection,
-    campaign: CampaignId,
-    audience: &Audience,
-) -> anyhow::Result<()> {
-    for chunk in audience.recipients.chunks(ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO campaign_recipients (campaign_id, phone, fields) ",
-        );
-        let encoded: Vec<String> = chunk.iter().map(|r| audience.fields_json(r)).collect();
-        insert.push_values(chunk.iter().zip(encoded), |mut row, (recipient, fields)| {
-            row.push_bind(campaign)
-                .push_bind(recipient.phone.as_str().to_owned())
-                .push_bind(fields);
-        });
-        insert
-            .build()
-            .execute(&mut *tx)
-            .await
-            .context("could not insert recipients")?;
-    }
-    Ok(())
-}
-
-/// Rows per multi-row INSERT: a 100,000-recipient audience is written in
-/// a fraction of the time one statement per row takes, which keeps the
-/// write lock short for the sending engine and webhooks.
-const ROWS_PER_INSERT: usize = 500;
-
 pub async fn insert_campaign(
     pool: &SqlitePool,
     organisation: OrganisationId,
@@ -209,23 +181,24 @@ pub async fn insert_campaign(
     if campaign.audience.recipients.is_empty() {
         return Err(CreateError::NoRecipients);
     }
+    if name_taken(pool, organisation, &campaign.name, None).await? {
+        return Err(CreateError::DuplicateName);
+    }
     // Rendering every recipient's message: off the async workers.
-    let (segments, campaign) = tokio::task::spawn_blocking(move || {
-        (
-            estimate_segments(&campaign.body, &campaign.audience),
-            campaign,
-        )
-    })
-    .await
-    .context("the segment estimate failed")?;
-    let segments = segments?;
-    let mut tx = pool
-        .begin()
+    let (segments, campaign) = crate::work::AUDIENCES
+        .run(move || {
+            (
+                estimate_segments(&campaign.body, &campaign.audience),
+                campaign,
+            )
+        })
         .await
-        .context("could not start a transaction")?;
+        .map_err(anyhow::Error::new)?;
+    let segments = segments?;
+    let audience = audiences::write_audience(pool, organisation, &campaign.audience, now).await?;
     let inserted = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
-         VALUES (?, ?, 'sms', ?, 'draft', ?, ?, ?) RETURNING id",
+        "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments, audience_id)
+         VALUES (?, ?, 'sms', ?, 'draft', ?, ?, ?, ?) RETURNING id",
     )
     .bind(organisation)
     .bind(campaign.name.as_str())
@@ -233,8 +206,10 @@ pub async fn insert_campaign(
     .bind(actor)
     .bind(now)
     .bind(segments)
-    .fetch_one(&mut *tx)
+    .bind(audience)
+    .fetch_one(pool)
     .await;
+    // On failure the written audience is nobody's: it is discarded later.
     let id = match inserted {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => return Err(CreateError::DuplicateName),
@@ -244,8 +219,6 @@ pub async fn insert_campaign(
                 .into());
         }
     };
-    insert_recipients(&mut tx, id, &campaign.audience).await?;
-    tx.commit().await.context("could not commit the campaign")?;
     tracing::info!(
         organisation_id = organisation,
         campaign_id = id,
@@ -254,6 +227,26 @@ pub async fn insert_campaign(
         "campaign created"
     );
     Ok(id)
+}
+
+/// Whether another campaign of the organisation has this name.
+async fn name_taken(
+    pool: &SqlitePool,
+    organisation: OrganisationId,
+    name: &CampaignName,
+    except: Option<CampaignId>,
+) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM campaigns WHERE organisation_id = ? AND name = ? COLLATE NOCASE
+         AND id IS NOT ?",
+    )
+    .bind(organisation)
+    .bind(name.as_str())
+    .bind(except)
+    .fetch_one(pool)
+    .await
+    .context("could not check the campaign's name")?
+        > 0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +263,7 @@ pub struct CampaignSummary {
     pub messages: BTreeMap<String, i64>,
     /// Why Outreach paused it, when it did.
     pub paused_reason: Option<String>,
+    pub audience_id: Option<AudienceId>,
 }
 
 #[derive(FromRow)]
@@ -283,12 +277,13 @@ struct SummaryRow {
     created_by: String,
     created_at: i64,
     paused_reason: Option<String>,
+    audience_id: Option<i64>,
 }
 
 const SUMMARY_SELECT: &str =
     "SELECT c.id, c.name, c.status, c.body, c.estimated_segments, c.created_by, c.created_at, c.paused_reason,
-        (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id) AS audience_size
-     FROM campaigns c";
+        c.audience_id, COALESCE(a.recipients, 0) AS audience_size
+     FROM campaigns c LEFT JOIN audiences a ON a.id = c.audience_id";
 
 fn summary(row: SummaryRow, messages: BTreeMap<String, i64>) -> CampaignSummary {
     CampaignSummary {
@@ -302,6 +297,7 @@ fn summary(row: SummaryRow, messages: BTreeMap<String, i64>) -> CampaignSummary 
         created_at: row.created_at,
         messages,
         paused_reason: row.paused_reason,
+        audience_id: row.audience_id,
     }
 }
 
@@ -366,17 +362,13 @@ pub async fn fetch_campaign(
 /// The first recipients, for the campaign page.
 pub async fn fetch_recipients(
     pool: &SqlitePool,
-    campaign: CampaignId,
+    campaign: &CampaignSummary,
     limit: i64,
 ) -> anyhow::Result<Vec<String>> {
-    sqlx::query_scalar::<_, String>(
-        "SELECT phone FROM campaign_recipients WHERE campaign_id = ? ORDER BY phone LIMIT ?",
-    )
-    .bind(campaign)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .context("could not fetch recipients")
+    match campaign.audience_id {
+        Some(audience) => audiences::first_phones(pool, audience, limit).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 pub struct DraftChanges {
@@ -403,73 +395,85 @@ pub enum UpdateError {
 }
 
 /// Changes a draft's name, message and (optionally) audience. Running and
-/// finished campaigns are never edited.
+/// finished campaigns are never edited. A new audience is written first,
+/// in short transactions, then swapped in with the rest in one: the old
+/// one stays the campaign's until then.
 pub async fn update_draft(
     pool: &SqlitePool,
     organisation: OrganisationId,
     id: CampaignId,
     changes: DraftChanges,
+    now: UnixTime,
 ) -> Result<(), UpdateError> {
-    let mut tx = pool
-        .begin()
-        .await
-        .context("could not start a transaction")?;
-    let status = sqlx::query_scalar::<_, String>(
-        "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
+    let current = sqlx::query_as::<_, (String, Option<i64>)>(
+        "SELECT status, audience_id FROM campaigns WHERE id = ? AND organisation_id = ?",
     )
     .bind(id)
     .bind(organisation)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(pool)
     .await
     .context("could not look up the campaign")?;
-    match status.as_deref() {
+    let current_audience = match current {
         None => return Err(UpdateError::NotFound),
-        Some("draft") => {}
-        Some(_) => return Err(UpdateError::NotADraft),
+        Some((status, _)) if status != "draft" => return Err(UpdateError::NotADraft),
+        Some((_, audience)) => audience,
+    };
+    if name_taken(pool, organisation, &changes.name, Some(id)).await? {
+        return Err(UpdateError::DuplicateName);
     }
-    if let Some(audience) = &changes.audience {
-        if audience.recipients.is_empty() {
-            return Err(UpdateError::NoRecipients);
+    let DraftChanges {
+        name,
+        body,
+        audience,
+    } = changes;
+    let (segments, audience) = match audience {
+        Some(audience) => {
+            if audience.recipients.is_empty() {
+                return Err(UpdateError::NoRecipients);
+            }
+            let estimate_body = body.clone();
+            let (segments, audience) = crate::work::AUDIENCES
+                .run(move || (estimate_segments(&estimate_body, &audience), audience))
+                .await
+                .map_err(anyhow::Error::new)?;
+            let segments = segments?;
+            let written = audiences::write_audience(pool, organisation, &audience, now).await?;
+            (segments, Some(written))
         }
-        sqlx::query("DELETE FROM campaign_recipients WHERE campaign_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .context("could not replace the audience")?;
-        insert_recipients(&mut tx, id, audience).await?;
-    }
-    let recipients = sqlx::query_as::<_, (String, String)>(
-        "SELECT phone, fields FROM campaign_recipients WHERE campaign_id = ? ORDER BY phone",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await
-    .context("could not read the recipients")?;
-    let body = changes.body.clone();
-    let segments =
-        tokio::task::spawn_blocking(move || estimate_stored_segments(&body, &recipients))
-            .await
-            .context("the segment estimate failed")??;
+        None => {
+            let stored = match current_audience {
+                Some(audience) => audiences::read_recipients(pool, audience).await?,
+                None => Vec::new(),
+            };
+            let estimate_body = body.clone();
+            let segments = crate::work::AUDIENCES
+                .run(move || estimate_stored_segments(&estimate_body, &stored))
+                .await
+                .map_err(anyhow::Error::new)??;
+            (segments, current_audience)
+        }
+    };
     let updated = sqlx::query(
-        "UPDATE campaigns SET name = ?, body = ?, estimated_segments = ? WHERE id = ? AND status = 'draft'",
+        "UPDATE campaigns SET name = ?, body = ?, estimated_segments = ?, audience_id = ?
+         WHERE id = ? AND organisation_id = ? AND status = 'draft'",
     )
-    .bind(changes.name.as_str())
-    .bind(changes.body.as_str())
+    .bind(name.as_str())
+    .bind(body.as_str())
     .bind(segments)
+    .bind(audience)
     .bind(id)
-    .execute(&mut *tx)
+    .bind(organisation)
+    .execute(pool)
     .await;
     match updated {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Err(UpdateError::DuplicateName),
-        Err(e) => {
-            return Err(anyhow::Error::new(e)
-                .context("could not update the campaign")
-                .into());
-        }
+        Ok(result) if result.rows_affected() == 1 => Ok(()),
+        // It started (or went) while the new audience was being written.
+        Ok(_) => Err(UpdateError::NotADraft),
+        Err(e) if is_unique_violation(&e) => Err(UpdateError::DuplicateName),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context("could not update the campaign")
+            .into()),
     }
-    tx.commit().await.context("could not commit the changes")?;
-    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -534,6 +538,9 @@ pub enum RunError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Rows per multi-row INSERT of queued messages.
+const MESSAGES_PER_INSERT: usize = 500;
+
 /// Moves a draft to `running` and creates one queued outbound message per
 /// recipient, in one transaction. The status change is the gate: a second
 /// click, or a second person, finds it no longer a draft and adds nothing.
@@ -590,19 +597,18 @@ pub async fn run_campaign(
             Ok(RunOutcome::AlreadyStarted)
         };
     }
-    let body = sqlx::query_scalar::<_, String>("SELECT body FROM campaigns WHERE id = ?")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .context("could not read the campaign's message")?;
-    let template = Template::parse(&body);
-    let recipients = sqlx::query_as::<_, (String, String)>(
-        "SELECT phone, fields FROM campaign_recipients WHERE campaign_id = ? ORDER BY phone",
+    let (body, audience) = sqlx::query_as::<_, (String, Option<i64>)>(
+        "SELECT body, audience_id FROM campaigns WHERE id = ?",
     )
     .bind(id)
-    .fetch_all(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
-    .context("could not read the recipients")?;
+    .context("could not read the campaign's message")?;
+    let template = Template::parse(&body);
+    let recipients = match audience {
+        Some(audience) => audiences::read_recipients(&mut *tx, audience).await?,
+        None => Vec::new(),
+    };
     // Every message rendered, off the async workers. Lengths were checked
     // when the campaign was created or last edited.
     let messages = tokio::task::spawn_blocking(move || {
@@ -623,7 +629,7 @@ pub async fn run_campaign(
     })
     .await
     .context("rendering the messages failed")??;
-    for chunk in messages.chunks(ROWS_PER_INSERT) {
+    for chunk in messages.chunks(MESSAGES_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at) ",
         );

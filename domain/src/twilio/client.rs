@@ -543,7 +543,7 @@ pub fn redact_phone_numbers(text: &str) -> String {
 /// Maps an error response to what the caller can act on. Twilio's body is
 /// `{"code","message","more_info","status"}`, parsed leniently: any of it
 /// may be missing, and the HTTP status is the fallback.
-pub(crate) fn classify_error(status: StatusCode, body: &[u8]) -> TwilioError {
+pub fn classify_error(status: StatusCode, body: &[u8]) -> TwilioError {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let code = parsed.as_ref().and_then(|v| match v.get("code")? {
         serde_json::Value::Number(n) => n.as_u64(),

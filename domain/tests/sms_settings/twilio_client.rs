@@ -77,3 +77,91 @@ async fn a_timeout_is_reported_as_unreachable() {
         Err(TwilioError::Unreachable("the request timed out".into()))
     );
 }
+
+/// A server that answers every request with a redirect to `elsewhere`.
+async fn redirecting_to(elsewhere: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let answer = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/2010-04-01/Accounts/x.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn the_client_follows_no_redirect_so_credentials_never_go_elsewhere() {
+    let w = world().await;
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let redirector = redirecting_to(elsewhere_url).await;
+    let client = TwilioClient::new(&redirector, &redirector, Duration::from_secs(2)).unwrap();
+
+    let answer = client
+        .fetch_account(&sid(&w.account.sid), &token(&w.account.auth_token))
+        .await;
+
+    assert!(answer.is_err(), "a redirect is not an answer");
+    let reached = tokio::time::timeout(Duration::from_millis(300), elsewhere.accept()).await;
+    assert!(reached.is_err(), "the redirect was followed");
+}
+
+#[test]
+fn only_https_twilio_urls_are_accepted_off_this_machine() {
+    assert!(
+        TwilioClient::new(
+            "http://api.twilio.com",
+            "https://messaging.twilio.com",
+            Duration::from_secs(1)
+        )
+        .is_err()
+    );
+    assert!(
+        TwilioClient::new(
+            "https://api.twilio.com",
+            "https://messaging.twilio.com",
+            Duration::from_secs(1)
+        )
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn transport_errors_name_no_url_number_or_credential() {
+    let w = world().await;
+    let impatient =
+        TwilioClient::new(&w.twilio_url, &w.twilio_url, Duration::from_millis(100)).unwrap();
+    w.simulator.set_latency(Duration::from_millis(500));
+
+    let error = impatient
+        .find_message(
+            &sid(&w.account.sid),
+            &token(&w.account.auth_token),
+            &domain::twilio::MessageSearch {
+                to: "+14155552671",
+                body: "hi",
+                messaging_service_sid: &w.service.sid,
+                since: 0,
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+
+    for secret in [
+        w.account.sid.as_str(),
+        "4155552671",
+        "127.0.0.1",
+        w.account.auth_token.as_str(),
+    ] {
+        assert!(!error.contains(secret), "{error} names {secret}");
+    }
+}

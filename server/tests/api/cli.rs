@@ -288,3 +288,159 @@ async fn an_organisation_reads_local_numbers_in_its_default_country() {
         .unwrap();
     assert_eq!(acme.default_country, "GB");
 }
+
+/// Signs Alice in directly, as the web app would; `Some` when it worked.
+async fn session_of_alice(
+    pool: &domain::db::SqlitePool,
+    password: &str,
+    now: i64,
+) -> Option<domain::sign_in::SessionToken> {
+    sign_in(
+        pool,
+        "alice@acme.test",
+        password.into(),
+        "127.0.0.1",
+        None,
+        now,
+    )
+    .await
+    .ok()
+}
+
+async fn still_signed_in(
+    pool: &domain::db::SqlitePool,
+    token: &domain::sign_in::SessionToken,
+    now: i64,
+) -> bool {
+    domain::sign_in::fetch_session_user(pool, token, 3600, now)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test]
+async fn an_operator_revokes_access_with_new_passwords_disabling_ending_sessions_and_deleting() {
+    let cli = Cli::new();
+    assert!(succeeded(&cli.run(&[
+        "org",
+        "create",
+        "--name",
+        "Acme",
+        "--subscription",
+        "active"
+    ])));
+    assert!(succeeded(&cli.run(&[
+        "user",
+        "create",
+        "--org",
+        "Acme",
+        "--email",
+        "alice@acme.test",
+        "--role",
+        "campaigner"
+    ])));
+    let pool = cli.pool().await;
+    let now = domain::clock::now();
+
+    // A new password ends her sessions, and only the new one works.
+    let session = session_of_alice(&pool, PASSWORD, now).await.unwrap();
+    let new_password = "an entirely new passphrase";
+    let set = cli.run_with_password(
+        &["user", "set-password", "alice@acme.test"],
+        Some(new_password),
+    );
+    assert!(succeeded(&set), "{}", String::from_utf8_lossy(&set.stderr));
+    assert!(!still_signed_in(&pool, &session, now).await);
+    assert!(session_of_alice(&pool, PASSWORD, now).await.is_none());
+    let session = session_of_alice(&pool, new_password, now).await.unwrap();
+
+    // Ending her sessions signs her out everywhere; she can sign in again.
+    assert!(succeeded(&cli.run(&[
+        "user",
+        "sessions",
+        "end",
+        "alice@acme.test"
+    ])));
+    assert!(!still_signed_in(&pool, &session, now).await);
+    let session = session_of_alice(&pool, new_password, now).await.unwrap();
+
+    // Disabled: signed out at once, and the right password no longer works.
+    assert!(succeeded(&cli.run(&["user", "disable", "alice@acme.test"])));
+    assert!(!still_signed_in(&pool, &session, now).await);
+    assert!(session_of_alice(&pool, new_password, now).await.is_none());
+    assert!(succeeded(&cli.run(&["user", "enable", "alice@acme.test"])));
+    assert!(session_of_alice(&pool, new_password, now).await.is_some());
+
+    // Deleted: gone, with her sessions.
+    assert!(succeeded(&cli.run(&["user", "delete", "alice@acme.test"])));
+    assert!(session_of_alice(&pool, new_password, now).await.is_none());
+    assert_eq!(
+        one_line_error(&cli.run(&["user", "disable", "alice@acme.test"])),
+        "error: nobody signs in as alice@acme.test"
+    );
+}
+
+#[test]
+fn serve_refuses_plain_http_on_a_network_address_unless_told_otherwise() {
+    let cli = Cli::new();
+    let serve = |extra: &[&str], public_url: &str| {
+        let mut args = vec!["serve"];
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+            .args(&args)
+            .env("OUTREACH_DATABASE_URL", cli.database_url())
+            .env(
+                "OUTREACH_MASTER_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )
+            .env("OUTREACH_PUBLIC_URL", public_url)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    let refused = serve(&[], "http://outreach.internal.example")
+        .wait_with_output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("--allow-insecure-http"), "{message}");
+
+    // With the flag (or https) it starts: it is still running a moment later.
+    for (extra, url) in [
+        (
+            &["--allow-insecure-http"][..],
+            "http://outreach.internal.example",
+        ),
+        (&[][..], "https://outreach.example.org"),
+    ] {
+        let mut started = serve(extra, url);
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(
+            started.try_wait().unwrap().is_none(),
+            "serve exited for {url}"
+        );
+        started.kill().unwrap();
+        let _ = started.wait();
+    }
+}
+
+#[test]
+fn demo_mode_refuses_to_listen_beyond_this_machine() {
+    let cli = Cli::new();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+        .args(["serve", "--demo"])
+        .env("OUTREACH_DATABASE_URL", cli.database_url())
+        .env("LEPTOS_SITE_ADDR", "0.0.0.0:0")
+        .env_remove("OUTREACH_MASTER_KEY")
+        .env_remove("OUTREACH_MASTER_KEY_FILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+
+    let error = one_line_error(&output);
+    assert!(error.contains("loopback"), "{error}");
+}

@@ -1,0 +1,23 @@
+//! Housekeeping that no request waits for: audiences no campaign uses any
+//! more (replaced in a draft, deleted with it, or half-written when the
+//! process stopped) are removed, a chunk at a time.
+
+use std::time::Duration;
+
+use domain::{campaigns::audiences::discard_unused_audiences, clock::now, db::SqlitePool};
+use tokio::task::JoinHandle;
+
+pub fn spawn(pool: SqlitePool, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match discard_unused_audiences(&pool, now()).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed unused audiences"),
+                Err(e) => tracing::error!(error = ?e, "could not remove unused audiences"),
+            }
+        }
+    })
+}
