@@ -1,6 +1,5 @@
 // WCAG 2 A/AA checks (axe) of the pages people use, light and dark.
-import { expect, test } from "@playwright/test";
-import { audit, expectNoSidewaysScroll, hydrated, openSmsSettings, panel, signIn } from "./helpers";
+import { audit, expect, expectNoSidewaysScroll, hydrated, openSmsSettings, panel, signIn, test } from "./helpers";
 
 for (const colorScheme of ["light", "dark"] as const) {
   test.describe(`${colorScheme} mode`, () => {

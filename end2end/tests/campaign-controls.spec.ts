@@ -1,7 +1,7 @@
 // A running campaign can be paused, resumed and cancelled from its page;
 // what was not sent when it was cancelled is never sent.
-import { expect, request, test } from "@playwright/test";
-import { hydrated, PASSWORD, signIn, words } from "./helpers";
+import { request } from "@playwright/test";
+import { expect, hydrated, PASSWORD, signIn, test, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test("a campaigner pauses, resumes and cancels a running campaign", async ({ page }) => {

@@ -1,18 +1,7 @@
 // Moving to another Twilio account, disconnecting Twilio, and what the Org
 // Admin is told on the way (help page: "Editing Credentials").
-import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
-import {
-  apiSession,
-  audit,
-  expectNoSidewaysScroll,
-  fill,
-  hydrated,
-  openSmsSettings,
-  panel,
-  section,
-  signIn,
-  words,
-} from "./helpers";
+import { type APIRequestContext, type Page } from "@playwright/test";
+import { apiSession, audit, expect, expectNoSidewaysScroll, fill, hydrated, openSmsSettings, panel, section, signIn, test, words } from "./helpers";
 import { deleteService, type FreshAccount, newAccount, rotateToken } from "./twilio";
 
 test.describe.configure({ mode: "serial" });

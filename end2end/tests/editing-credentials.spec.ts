@@ -1,6 +1,5 @@
 // Spec: "Editing Credentials" — each section, validated before it applies.
-import { expect, test } from "@playwright/test";
-import { fill, openSmsSettings, panel, section, signIn, words } from "./helpers";
+import { expect, fill, openSmsSettings, panel, section, signIn, test, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test.describe.configure({ mode: "serial" });

@@ -1,7 +1,25 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { type APIRequestContext, expect, type Page, request, test } from "@playwright/test";
+import { type APIRequestContext, test as base, expect, type Page, request } from "@playwright/test";
+
+/**
+ * Playwright's `test`, with every page watched for Content-Security-Policy
+ * violations: the app must work under its policy (hydration, the wizard,
+ * live progress), and a violation fails the test.
+ */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const violations: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    await use(page);
+    expect(violations, "Content-Security-Policy violations").toEqual([]);
+  },
+});
+
+export { expect };
 
 export const PASSWORD = "end-to-end password";
 

@@ -1,6 +1,5 @@
 // Spec: "How to Configure Twilio" and "Account SID and Auth Token".
-import { expect, test } from "@playwright/test";
-import { fill, openSmsSettings, panel, section, signIn, words } from "./helpers";
+import { expect, fill, openSmsSettings, panel, section, signIn, test, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test.describe.configure({ mode: "serial" });

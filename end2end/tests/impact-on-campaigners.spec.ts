@@ -1,7 +1,7 @@
 // Spec: "Impact on Campaigners" — one case per row of the table, signed in
 // as a campaigner.
-import { type APIRequestContext, expect, type Page, request, test } from "@playwright/test";
-import { hydrated, PASSWORD, signIn, words } from "./helpers";
+import { type APIRequestContext, type Page, request } from "@playwright/test";
+import { expect, hydrated, PASSWORD, signIn, test, words } from "./helpers";
 import { rotateToken, twilio } from "./twilio";
 
 const AUDIENCE = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n";

@@ -3,8 +3,8 @@
 // complete on the campaign page, then in the list.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { expect, type Page, test } from "@playwright/test";
-import { audit, expectNoSidewaysScroll, hydrated, words } from "./helpers";
+import { type Page } from "@playwright/test";
+import { audit, expect, expectNoSidewaysScroll, hydrated, test, words } from "./helpers";
 
 const demo = process.env.E2E_DEMO_URL as string;
 

@@ -1,6 +1,6 @@
 // Spec: "Save and Validate" — success and each failure scenario.
-import { expect, type Page, test } from "@playwright/test";
-import { fill, openSmsSettings, panel, signIn, type Values, words } from "./helpers";
+import { type Page } from "@playwright/test";
+import { expect, fill, openSmsSettings, panel, signIn, test, type Values, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test.describe.configure({ mode: "serial" });

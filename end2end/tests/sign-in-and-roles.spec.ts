@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { hydrated, signIn, words } from "./helpers";
+import { expect, hydrated, signIn, test, words } from "./helpers";
 
 test("an Org Admin signs in and reaches Outreach > Settings", async ({ page }) => {
   await signIn(page, "admin@acme.test");
@@ -62,4 +61,19 @@ test("an organisation without a subscription sees Request access and can request
   // The request was recorded, not just shown.
   await page.reload();
   await expect(page.getByRole("status")).toContainText("by admin@dormant.test");
+});
+
+test("every page carries a Content-Security-Policy with a nonce of its own, and the app works under it", async ({ page }) => {
+  const first = await page.goto("/login");
+  const policy = first?.headers()["content-security-policy"] ?? "";
+  expect(policy).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]+' 'wasm-unsafe-eval'/);
+  expect(policy).toContain("object-src 'none'");
+  expect(policy).toContain("base-uri 'none'");
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).not.toContain("unsafe-inline");
+  expect(first?.headers()["permissions-policy"]).toContain("camera=()");
+  // Hydration runs under the policy (the test fails on any violation).
+  await hydrated(page);
+  const second = await page.goto("/login");
+  expect(second?.headers()["content-security-policy"]).not.toBe(policy);
 });

@@ -1,8 +1,7 @@
 // Prerequisites: "Your organisation must have an active Outreach
 // subscription". Withdrawn while a campaign runs, it pauses the campaign;
 // granted again, a member resumes it.
-import { expect, test } from "@playwright/test";
-import { apiSession, hydrated, outreach, signIn, words } from "./helpers";
+import { apiSession, expect, hydrated, outreach, signIn, test, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test("a campaign paused by a withdrawn subscription says why, and resumes once it is granted again", async ({ page }) => {

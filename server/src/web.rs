@@ -134,7 +134,7 @@ fn allowance(path: &str) -> (usize, bool) {
     }
 }
 
-/// Audience requests read and hold up to 64 MB each: one at a time per
+/// Audience requests read and hold up to 34 MB each: one at a time per
 /// process (others wait, briefly), and only for people who are signed in.
 static AUDIENCE_REQUESTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 const AUDIENCE_REQUEST_WAIT: Duration = Duration::from_secs(30);
@@ -177,14 +177,44 @@ async fn limit_request_bodies(request: Request, next: Next) -> Response {
         None
     };
     let (parts, body) = request.into_parts();
-    let bytes =
-        match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(_)) => return too_large(&path, limit),
-            Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
-        };
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, limit, declared)).await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(BodyError::TooLarge)) => return too_large(&path, limit),
+        Ok(Err(BodyError::Broken)) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+    };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a body whole into one buffer of its declared size (never a second
+/// copy: an audience is tens of megabytes), refusing it once it passes
+/// `limit`, declared or not.
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    declared: Option<u64>,
+) -> Result<bytes::Bytes, BodyError> {
+    use http_body_util::BodyExt;
+
+    let capacity = declared.unwrap_or(0).min(limit as u64) as usize;
+    let mut buffer = bytes::BytesMut::with_capacity(capacity);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    Ok(buffer.freeze())
 }
 
 fn too_large(path: &str, limit: usize) -> Response {

@@ -173,7 +173,7 @@ pub async fn list_campaigns() -> Result<Vec<CampaignRow>, AppError> {
 #[server(endpoint = "preview_audience", input = leptos::server_fn::codec::Json)]
 pub async fn preview_audience(audience: String) -> Result<AudiencePreview, AppError> {
     let (_, state, organisation) = ssr::member().await?;
-    let (audience, country) = ssr::parse_audience(&state, &organisation, &audience).await?;
+    let (audience, country) = ssr::parse_audience(&state, &organisation, audience).await?;
     Ok(AudiencePreview {
         recipients: audience.recipients.len(),
         duplicates: audience.duplicates,
@@ -196,7 +196,7 @@ pub async fn preview_audience(audience: String) -> Result<AudiencePreview, AppEr
                     .fields(r)
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
                     .collect();
-                fields.insert("phone".to_owned(), r.phone.as_str().to_owned());
+                fields.insert("phone".to_owned(), r.phone().as_str().to_owned());
                 fields
             })
             .unwrap_or_default(),
@@ -278,7 +278,7 @@ pub async fn create_campaign(
     }
     let name = CampaignName::parse(&name).map_err(ssr::form_error)?;
     let body = SmsBody::parse(&body).map_err(ssr::form_error)?;
-    let (audience, _) = ssr::parse_audience(&state, &organisation, &audience).await?;
+    let (audience, _) = ssr::parse_audience(&state, &organisation, audience).await?;
     let configuration =
         crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
     let created = insert_campaign(
@@ -333,10 +333,12 @@ pub(crate) mod ssr {
         })
     }
 
+    /// Takes the text by value: it is dropped as soon as it is parsed (an
+    /// audience can be 28 MB).
     pub async fn parse_audience(
         state: &AppState,
         organisation: &Organisation,
-        text: &str,
+        text: String,
     ) -> Result<(Audience, String), AppError> {
         let country = organisation.default_country.clone();
         let opted_out = domain::campaigns::store::opted_out_numbers(&state.pool, organisation.id)
@@ -344,7 +346,6 @@ pub(crate) mod ssr {
             .map_err(AppError::internal)?;
         // Parsing a million numbers takes seconds: off the async workers,
         // one audience at a time (see `domain::work`).
-        let text = text.to_owned();
         let parse_country = country.clone();
         let audience = domain::work::AUDIENCES
             .run(move || {

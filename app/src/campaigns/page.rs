@@ -193,7 +193,7 @@ pub async fn update_draft(
     let body = SmsBody::parse(&body).map_err(super::ssr::form_error)?;
     let audience = match audience.filter(|a| !a.trim().is_empty()) {
         Some(text) => Some(
-            super::ssr::parse_audience(&state, &organisation, &text)
+            super::ssr::parse_audience(&state, &organisation, text)
                 .await?
                 .0,
         ),

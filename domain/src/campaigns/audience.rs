@@ -57,8 +57,8 @@ impl E164Phone {
         &self.0
     }
 
-    /// The digits as a number: a compact key for finding duplicates.
-    fn key(&self) -> u64 {
+    /// The digits as a number (E.164 has at most 15, and no leading zero).
+    fn digits(&self) -> u64 {
         self.0[1..].parse().unwrap_or(u64::MAX)
     }
 }
@@ -66,15 +66,20 @@ impl E164Phone {
 /// Separates a recipient's values in memory; never part of a value.
 const SEPARATOR: char = '\u{1f}';
 
-/// One recipient. Its other CSV values are kept as one string, in the order
-/// of [`Audience::columns`]: a million recipients must fit in memory.
+/// One recipient, kept small because a million must fit in memory: the
+/// number's digits as a number, and its other CSV values as one string in
+/// the order of [`Audience::columns`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
-    pub phone: E164Phone,
+    digits: u64,
     values: Box<str>,
 }
 
 impl Recipient {
+    pub fn phone(&self) -> E164Phone {
+        E164Phone(format!("+{}", self.digits))
+    }
+
     /// `values` in the order of the audience's columns.
     pub fn new<'a>(phone: E164Phone, values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut joined = String::new();
@@ -85,7 +90,7 @@ impl Recipient {
             joined.extend(value.chars().map(|c| if c == SEPARATOR { ' ' } else { c }));
         }
         Self {
-            phone,
+            digits: phone.digits(),
             values: joined.into_boxed_str(),
         }
     }
@@ -274,7 +279,7 @@ impl Collector<'_> {
         match E164Phone::parse(raw, self.default_country) {
             Err(reason) => self.invalid(line, raw, reason),
             Ok(phone) if self.opted_out.contains(phone.as_str()) => self.audience.opted_out += 1,
-            Ok(phone) if !self.seen.insert(phone.key()) => self.audience.duplicates += 1,
+            Ok(phone) if !self.seen.insert(phone.digits()) => self.audience.duplicates += 1,
             Ok(phone) => {
                 if self.audience.recipients.len() == self.max_recipients {
                     return Err(AudienceError::TooMany);
@@ -426,11 +431,11 @@ mod tests {
         parse_audience(input, "GB", &HashSet::new()).unwrap()
     }
 
-    fn phones(audience: &Audience) -> Vec<&str> {
+    fn phones(audience: &Audience) -> Vec<String> {
         audience
             .recipients
             .iter()
-            .map(|r| r.phone.as_str())
+            .map(|r| r.phone().as_str().to_owned())
             .collect()
     }
 

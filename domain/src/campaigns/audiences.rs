@@ -58,7 +58,7 @@ pub async fn write_audience(
             let encoded: Vec<String> = chunk.iter().map(|r| audience.fields_json(r)).collect();
             insert.push_values(chunk.iter().zip(encoded), |mut row, (recipient, fields)| {
                 row.push_bind(id)
-                    .push_bind(recipient.phone.as_str().to_owned())
+                    .push_bind(recipient.phone().as_str().to_owned())
                     .push_bind(fields);
             });
             insert

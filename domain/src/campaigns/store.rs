@@ -106,13 +106,15 @@ pub(crate) const SMS_NOT_AVAILABLE: &str = "SMS is not available: an Org Admin m
 /// CPU work in proportion to the audience: call it off the async workers.
 pub fn estimate_segments(body: &SmsBody, audience: &Audience) -> Result<i64, MessageTooLong> {
     let template = Template::parse(body.as_str());
-    sum_segments(
-        &template,
-        audience
-            .recipients
-            .iter()
-            .map(|r| (r.phone.as_str(), move |name: &str| audience.field(r, name))),
-    )
+    let mut total = 0;
+    let mut too_long: Option<MessageTooLong> = None;
+    for recipient in &audience.recipients {
+        match template.render(|name| audience.field(recipient, name), MAX_RENDERED_CHARS) {
+            Ok(message) => total += count_segments(&message).segments as i64,
+            Err(_) => note_too_long(&mut too_long, recipient.phone().as_str()),
+        }
+    }
+    too_long.map_or(Ok(total), Err)
 }
 
 /// The same, for recipients stored with their values as JSON.
@@ -146,24 +148,6 @@ fn note_too_long(too_long: &mut Option<MessageTooLong>, phone: &str) {
             recipients: 0,
         })
         .recipients += 1;
-}
-
-fn sum_segments<'a, F>(
-    template: &Template,
-    recipients: impl Iterator<Item = (&'a str, F)>,
-) -> Result<i64, MessageTooLong>
-where
-    F: Fn(&str) -> Option<&'a str>,
-{
-    let mut total = 0;
-    let mut too_long: Option<MessageTooLong> = None;
-    for (phone, field) in recipients {
-        match template.render(field, MAX_RENDERED_CHARS) {
-            Ok(message) => total += count_segments(&message).segments as i64,
-            Err(_) => note_too_long(&mut too_long, phone),
-        }
-    }
-    too_long.map_or(Ok(total), Err)
 }
 
 pub async fn insert_campaign(

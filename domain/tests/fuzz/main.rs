@@ -56,7 +56,7 @@ proptest! {
             prop_assert!(audience.invalid.len() <= audience.invalid_total);
             prop_assert!(audience.recipients.len() <= text.lines().count() * 50 + 1);
             for recipient in &audience.recipients {
-                prop_assert!(recipient.phone.as_str().starts_with('+'));
+                prop_assert!(recipient.phone().as_str().starts_with('+'));
                 prop_assert!(audience.fields(recipient).count() <= audience.columns.len());
             }
             for row in &audience.invalid {

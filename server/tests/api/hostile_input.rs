@@ -357,3 +357,33 @@ async fn another_organisations_campaign_page_is_not_found() {
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
     assert!(location(&page).is_none());
 }
+
+#[tokio::test]
+async fn the_middlewares_own_answers_carry_the_security_headers() {
+    let app = spawn_app().await;
+
+    let redirect = app.get("/outreach/campaigns", None).await;
+    let cross_site = app
+        .client
+        .post(format!("{}/api/sign_in", app.address))
+        .header(header::ORIGIN, "https://evil.example")
+        .form(&[("email", "a@b.c"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    let too_large = app
+        .client
+        .post(format!("{}/api/sign_in", app.address))
+        .body(vec![b'a'; limits::SIGN_IN_REQUEST_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+
+    for (what, response) in [("303", redirect), ("403", cross_site), ("413", too_large)] {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{what}");
+        assert!(headers.contains_key("content-security-policy"), "{what}");
+        assert!(headers.contains_key("permissions-policy"), "{what}");
+    }
+}
