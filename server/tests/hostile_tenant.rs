@@ -105,7 +105,7 @@ fn largest_audience() -> String {
     let mut text = String::with_capacity(limits::MAX_AUDIENCE_BYTES);
     text.push_str("phone,first_name\n");
     for i in 0..limits::MAX_RECIPIENTS {
-        text.push_str(&format!("+447911{i:06},Voter{padding}\n"));
+        text.push_str(&format!("+447400{i:06},Voter{padding}\n"));
     }
     assert!(text.len() <= limits::MAX_AUDIENCE_BYTES, "{}", text.len());
     text
@@ -308,6 +308,8 @@ async fn one_tenant_sending_the_largest_payloads_does_not_hurt_another() {
                 StatusCode::OK,
                 "the largest audience is accepted"
             );
+            let preview: serde_json::Value = preview.json().await.unwrap();
+            assert_eq!(preview["recipients"], limits::MAX_RECIPIENTS, "{preview}");
             let body = json!({ "name": "Huge", "channel": "sms", "audience": largest.as_str(), "body": "Hello {first_name}, polls close at 8pm." }).to_string();
             let created = client
                 .post(format!("{base}/api/create_campaign"))
