@@ -36,18 +36,8 @@ pub mod routes {
     pub const SETTINGS: &str = "/outreach/settings";
 }
 
-/// The HTML document around the app, rendered on the server, with a
-/// Content-Security-Policy whose nonce is the one Leptos gives its own
-/// hydration scripts: no other inline script runs.
+/// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(response), Some(nonce)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        leptos::nonce::use_nonce(),
-    ) && let Ok(policy) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce))
-    {
-        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
-    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -67,9 +57,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Scripts: this page's nonce, the bundle from our origin, and compiling
-/// its WASM. Nothing inline without the nonce, no plugins, no `<base>`, no
-/// framing.
+/// A page's Content-Security-Policy. Scripts: this page's nonce (the one
+/// Leptos puts on its hydration scripts), the bundle from our origin, and
+/// compiling its WASM. Nothing inline without the nonce, no plugins, no
+/// `<base>`, no framing.
 #[cfg(feature = "ssr")]
 pub fn content_security_policy(nonce: &str) -> String {
     format!(

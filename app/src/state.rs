@@ -29,3 +29,21 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
+
+/// This response's script nonce, chosen by the server's middleware (which
+/// also sends it in the Content-Security-Policy header) before Leptos
+/// renders the page.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// Gives Leptos the request's nonce for its hydration scripts: called in
+/// every page render's context.
+pub fn provide_request_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}

@@ -24,8 +24,10 @@ pub enum WorkError {
     Failed(#[from] anyhow::Error),
 }
 
-/// Argon2 takes 19 MiB and most of a core for each password: two at once.
-pub static PASSWORDS: Pool = Pool::new("password hashing", 2, Duration::from_secs(10));
+/// Argon2 takes 19 MiB and most of a core for each password: one at a
+/// time (about 30 a second), so a flood of sign-ins leaves the other core
+/// and the memory to everyone else.
+pub static PASSWORDS: Pool = Pool::new("password hashing", 1, Duration::from_secs(10));
 /// Reading an audience or rendering every recipient's message takes up to
 /// a few seconds and, at a million recipients, ~150 MB: one at a time.
 pub static AUDIENCES: Pool = Pool::new("audience work", 1, Duration::from_secs(60));
@@ -52,11 +54,45 @@ impl Pool {
                 return Err(WorkError::Busy);
             }
         };
-        let result = tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| anyhow::anyhow!("{} failed: {e}", self.what))?;
+        let result = tokio::task::spawn_blocking(move || {
+            let _yielding = YieldingThread::enter();
+            work()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{} failed: {e}", self.what))?;
         drop(permit);
         Ok(result)
+    }
+}
+
+/// While it lives, the current (blocking) thread runs at a lower CPU
+/// priority: on a busy machine the async workers that answer everyone's
+/// pages and send everyone's messages go first.
+struct YieldingThread;
+
+impl YieldingThread {
+    /// `nice` 10 for this thread only (Linux: priorities are per thread).
+    fn enter() -> Self {
+        #[cfg(target_os = "linux")]
+        // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes only the
+        // calling thread on Linux; it reads no memory of ours.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+        }
+        Self
+    }
+}
+
+impl Drop for YieldingThread {
+    fn drop(&mut self) {
+        // Blocking threads are reused for other work: back to normal. An
+        // unprivileged process cannot lower a nice value it raised, so this
+        // may fail quietly; the thread then stays polite, which is harmless.
+        #[cfg(target_os = "linux")]
+        // SAFETY: as above.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 0);
+        }
     }
 }
 

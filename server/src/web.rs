@@ -1,17 +1,19 @@
 //! The HTTP surface: the Leptos pages and server functions, `/healthz`, and
 //! the middleware every request passes through.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use app::{
     App,
     auth::ssr::{RequestSession, session_token_from_cookies},
     error::{AppError, Limit},
     routes, shell,
-    state::AppState,
+    state::{AppState, CspNonce, provide_request_nonce},
 };
-use std::net::{IpAddr, SocketAddr};
-
 use axum::{
     Router,
     body::Body,
@@ -42,11 +44,14 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
         .merge(crate::webhooks::router())
         .merge(crate::exports::router())
-        .leptos_routes(&state, routes, {
+        .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            provide_request_nonce,
+            shell,
+        ))
         .layer(middleware::from_fn(status_of_app_errors))
         .layer(middleware::from_fn_with_state(link_signer, sign_error_links))
         // `limit_request_bodies` decides, route by route.
@@ -63,6 +68,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             state.clone(),
             security_headers,
         ))
+        .layer(middleware::from_fn(content_security_policy))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -454,6 +460,36 @@ fn is_cross_site(headers: &HeaderMap, public_url: &PublicUrl) -> bool {
     !(host.is_some() && origin_authority == host.as_deref())
 }
 
+/// Every HTML page gets a policy with a fresh nonce, chosen here before
+/// Leptos renders it (see `app::state::provide_request_nonce`); every other
+/// answer a policy that allows nothing.
+async fn content_security_policy(mut request: Request, next: Next) -> Response {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use rand::RngCore;
+
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let nonce = URL_SAFE_NO_PAD.encode(bytes);
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let policy = if is_page {
+        app::content_security_policy(&nonce)
+    } else {
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'".to_owned()
+    };
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// Outreach uses none of these.
 const PERMISSIONS_POLICY: &str =
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()";
@@ -479,14 +515,6 @@ async fn security_headers(
         "permissions-policy",
         HeaderValue::from_static(PERMISSIONS_POLICY),
     );
-    // Pages set their own policy, with the nonce of their scripts (see
-    // `app::shell`); everything else (errors, files, webhooks) runs none.
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
-        );
-    }
     if state.secure_cookies {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use sqlx::SqlitePool;
 
-use super::store::{CampaignId, SMS_NOT_AVAILABLE};
+use super::store::{CampaignId, SMS_NOT_AVAILABLE, campaign_status};
 use crate::{
     clock::UnixTime,
     organisations::OrganisationId,
@@ -24,22 +24,6 @@ pub enum ControlError {
     Internal(#[from] anyhow::Error),
 }
 
-/// The campaign's status, if it is one of this organisation's.
-async fn status_of(
-    conn: impl sqlx::SqliteExecutor<'_>,
-    organisation: OrganisationId,
-    id: CampaignId,
-) -> anyhow::Result<Option<String>> {
-    sqlx::query_scalar::<_, String>(
-        "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
-    )
-    .bind(id)
-    .bind(organisation)
-    .fetch_optional(conn)
-    .await
-    .context("could not look up the campaign")
-}
-
 /// Why a status change matched nothing: not this organisation's campaign,
 /// or no longer in a status it can change from.
 async fn refusal(
@@ -48,7 +32,7 @@ async fn refusal(
     id: CampaignId,
     expected: &'static str,
 ) -> ControlError {
-    match status_of(pool, organisation, id).await {
+    match campaign_status(pool, organisation, id).await {
         Ok(None) => ControlError::NotFound,
         Ok(Some(_)) => ControlError::WrongStatus(expected),
         Err(e) => ControlError::Internal(e),
@@ -99,7 +83,7 @@ pub async fn resume_campaign(
     id: CampaignId,
     configuration: SmsConfiguration,
 ) -> Result<(), ControlError> {
-    if status_of(pool, organisation, id).await?.is_none() {
+    if campaign_status(pool, organisation, id).await?.is_none() {
         return Err(ControlError::NotFound);
     }
     let run = sms_capability(configuration).run;
@@ -176,7 +160,7 @@ pub async fn decide_unknown_outcomes(
     actor: &str,
     now: UnixTime,
 ) -> Result<u64, ControlError> {
-    let Some(status) = status_of(pool, organisation, id).await? else {
+    let Some(status) = campaign_status(pool, organisation, id).await? else {
         return Err(ControlError::NotFound);
     };
     // A cancelled campaign sends nothing more.

@@ -488,19 +488,27 @@ pub async fn delete_draft(
     if status.is_some() {
         return Ok(());
     }
-    let exists = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM campaigns WHERE id = ? AND organisation_id = ?",
+    Err(match campaign_status(pool, organisation, id).await? {
+        None => DeleteError::NotFound,
+        Some(_) => DeleteError::NotADraft,
+    })
+}
+
+/// The campaign's status, if it is one of this organisation's: `None` is
+/// the same answer for another organisation's campaign and for none.
+pub(crate) async fn campaign_status(
+    conn: impl sqlx::SqliteExecutor<'_>,
+    organisation: OrganisationId,
+    id: CampaignId,
+) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
     )
     .bind(id)
     .bind(organisation)
-    .fetch_one(pool)
+    .fetch_optional(conn)
     .await
-    .context("could not look up the campaign")?;
-    Err(if exists == 0 {
-        DeleteError::NotFound
-    } else {
-        DeleteError::NotADraft
-    })
+    .context("could not look up the campaign")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -535,15 +543,7 @@ pub async fn run_campaign(
     configuration: SmsConfiguration,
     now: UnixTime,
 ) -> Result<RunOutcome, RunError> {
-    let exists = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM campaigns WHERE id = ? AND organisation_id = ?",
-    )
-    .bind(id)
-    .bind(organisation)
-    .fetch_one(pool)
-    .await
-    .context("could not look up the campaign")?;
-    if exists == 0 {
+    if campaign_status(pool, organisation, id).await?.is_none() {
         return Err(RunError::NotFound);
     }
     let run = sms_capability(configuration).run;
@@ -567,18 +567,9 @@ pub async fn run_campaign(
     .await
     .context("could not start the campaign")?;
     if started.rows_affected() == 0 {
-        let exists = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM campaigns WHERE id = ? AND organisation_id = ?",
-        )
-        .bind(id)
-        .bind(organisation)
-        .fetch_one(&mut *tx)
-        .await
-        .context("could not look up the campaign")?;
-        return if exists == 0 {
-            Err(RunError::NotFound)
-        } else {
-            Ok(RunOutcome::AlreadyStarted)
+        return match campaign_status(&mut *tx, organisation, id).await? {
+            None => Err(RunError::NotFound),
+            Some(_) => Ok(RunOutcome::AlreadyStarted),
         };
     }
     let (body, audience) = sqlx::query_as::<_, (String, Option<i64>)>(

@@ -387,3 +387,34 @@ async fn the_middlewares_own_answers_carry_the_security_headers() {
         assert!(headers.contains_key("permissions-policy"), "{what}");
     }
 }
+
+#[tokio::test]
+async fn each_page_names_the_nonce_its_scripts_carry_and_no_other() {
+    let app = spawn_app().await;
+
+    let first = app.get("/login", None).await;
+    let policy = first.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = first.text().await.unwrap();
+    let second = app.get("/login", None).await;
+
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the scripts carry another nonce"
+    );
+    assert!(!policy.contains("unsafe-inline"));
+    assert_ne!(
+        second.headers()["content-security-policy"]
+            .to_str()
+            .unwrap(),
+        policy,
+        "a nonce is used once"
+    );
+}
