@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+pub use model::{CampaignStatus, Channel, MessageState, UnknownOutcomeDecision};
 
 mod page;
 mod wizard;
@@ -19,62 +20,33 @@ pub use wizard::NewCampaignPage;
 pub struct CampaignRow {
     pub id: i64,
     pub name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub body: String,
     pub audience_size: i64,
     pub estimated_segments: i64,
     pub created_by: String,
     pub created_at: String,
     /// Outbound messages per state, once it has run.
-    pub messages: Vec<(String, i64)>,
+    pub messages: Vec<(MessageState, i64)>,
     /// Why Outreach paused it, when it did.
     pub paused_reason: Option<String>,
 }
 
-/// The counts people see, in this order, from the stored message states.
-/// `sending` (claimed, waiting for Twilio's answer) counts as queued.
-pub const PROGRESS_LABELS: [(&str, &[&str]); 8] = [
-    ("Queued", &["queued", "sending"]),
-    ("Sent", &["sent"]),
-    ("Delivered", &["delivered"]),
-    ("Undelivered", &["undelivered"]),
-    ("Failed", &["failed"]),
-    ("Opted out", &["opted_out"]),
-    ("Outcome unknown", &["unknown"]),
-    ("Not sent (cancelled)", &["cancelled"]),
-];
-
-const FINAL_STATES: [&str; 5] = [
-    "delivered",
-    "undelivered",
-    "failed",
-    "opted_out",
-    "cancelled",
-];
-
-/// The label a message state is shown with.
-pub fn state_label(state: &str) -> &'static str {
-    PROGRESS_LABELS
-        .iter()
-        .find(|(_, states)| states.contains(&state))
-        .map(|(label, _)| *label)
-        .unwrap_or("Other")
-}
-
 impl CampaignRow {
-    fn count(&self, states: &[&str]) -> i64 {
+    fn count(&self, wanted: impl Fn(MessageState) -> bool) -> i64 {
         self.messages
             .iter()
-            .filter(|(state, _)| states.contains(&state.as_str()))
+            .filter(|(state, _)| wanted(*state))
             .map(|(_, n)| n)
             .sum()
     }
 
-    /// (label, count) for every label, zeros included.
+    /// (label, count) for every label, in the order people see them,
+    /// zeros included. `sending` (claimed, awaiting Twilio) counts as queued.
     pub fn progress(&self) -> Vec<(&'static str, i64)> {
-        PROGRESS_LABELS
+        MessageState::LABELS
             .iter()
-            .map(|(label, states)| (*label, self.count(states)))
+            .map(|label| (*label, self.count(|state| state.label() == *label)))
             .collect()
     }
 
@@ -86,18 +58,22 @@ impl CampaignRow {
     /// are all final, including any still "sent" a day after sending with
     /// no receipt from the carrier.
     pub fn finished_messages(&self) -> i64 {
-        if self.status == "completed" {
+        if self.status == CampaignStatus::Completed {
             self.total_messages()
         } else {
-            self.count(&FINAL_STATES)
+            self.count(MessageState::is_final)
         }
     }
 
     /// Whether the page should keep refreshing itself.
     pub fn is_live(&self) -> bool {
-        self.status == "running"
-            || (self.status == "paused" && self.count(&["sending", "sent"]) > 0)
-            || (self.status == "cancelled" && self.count(&["sending", "sent"]) > 0)
+        match self.status {
+            CampaignStatus::Running => true,
+            CampaignStatus::Paused | CampaignStatus::Cancelled => {
+                self.count(MessageState::is_in_flight) > 0
+            }
+            CampaignStatus::Draft | CampaignStatus::Completed => false,
+        }
     }
 
     /// "3 delivered, 1 failed": the non-zero counts.
@@ -261,7 +237,7 @@ pub async fn preview_message(
 #[server(endpoint = "create_campaign", input = leptos::server_fn::codec::Json)]
 pub async fn create_campaign(
     name: String,
-    channel: String,
+    channel: Channel,
     audience: String,
     body: String,
 ) -> Result<i64, AppError> {
@@ -270,12 +246,8 @@ pub async fn create_campaign(
     };
 
     let (user, state, organisation) = ssr::member().await?;
-    if channel != "sms" {
-        return Err(AppError::Invalid(crate::error::FieldErrors {
-            form: Some("Choose a delivery channel.".to_owned()),
-            ..Default::default()
-        }));
-    }
+    // SMS is the only channel there is: the type says so.
+    let Channel::Sms = channel;
     let name = CampaignName::parse(&name).map_err(ssr::form_error)?;
     let body = SmsBody::parse(&body).map_err(ssr::form_error)?;
     let (audience, _) = ssr::parse_audience(&state, &organisation, audience).await?;
@@ -380,16 +352,14 @@ pub(crate) mod ssr {
     }
 }
 
-pub fn status_badge(status: &str) -> impl IntoView + use<> {
-    let (class, label) = match status {
-        "draft" => ("badge", "Draft"),
-        "running" => ("badge ok", "Running"),
-        "paused" => ("badge warn", "Paused"),
-        "completed" => ("badge ok", "Completed"),
-        "cancelled" => ("badge bad", "Cancelled"),
-        _ => ("badge", "Unknown"),
+pub fn status_badge(status: CampaignStatus) -> impl IntoView + use<> {
+    let class = match status {
+        CampaignStatus::Draft => "badge",
+        CampaignStatus::Running | CampaignStatus::Completed => "badge ok",
+        CampaignStatus::Paused => "badge warn",
+        CampaignStatus::Cancelled => "badge bad",
     };
-    view! { <span class=class>{label}</span> }
+    view! { <span class=class>{status.label()}</span> }
 }
 
 #[component]
@@ -467,7 +437,7 @@ fn CampaignTable(rows: Vec<CampaignRow>) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td><A href=format!("/outreach/campaigns/{}", c.id)>{c.name.clone()}</A></td>
-                                    <td>{status_badge(&c.status)}</td>
+                                    <td>{status_badge(c.status)}</td>
                                     <td>{format!("{} recipients", c.audience_size)}</td>
                                     <td>{match messages { Some(progress) => Either::Left(progress), None => Either::Right("—") }}</td>
                                     <td>{format!("{} by {}", c.created_at, c.created_by)}</td>

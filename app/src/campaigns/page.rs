@@ -6,7 +6,10 @@ use leptos::{either::Either, prelude::*};
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignRow, progress_bar, refresh_while, state_label, status_badge};
+use super::{
+    CampaignRow, CampaignStatus, MessageState, UnknownOutcomeDecision, progress_bar, refresh_while,
+    status_badge,
+};
 use crate::{
     auth::{Viewer, ViewerRole},
     error::AppError,
@@ -27,7 +30,7 @@ pub struct CampaignDetailsView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientRow {
     pub phone: String,
-    pub state: String,
+    pub state: MessageState,
     pub reason: Option<String>,
     pub attempts: i64,
 }
@@ -127,21 +130,12 @@ pub async fn cancel_campaign(id: i64) -> Result<u64, AppError> {
     .map_err(control_error)
 }
 
-/// `decision` is `send_again` or `do_not_send`.
 #[server(endpoint = "decide_unknown_outcomes")]
-pub async fn decide_unknown_outcomes(id: i64, decision: String) -> Result<u64, AppError> {
-    use domain::campaigns::lifecycle::UnknownOutcomeDecision;
-
+pub async fn decide_unknown_outcomes(
+    id: i64,
+    decision: UnknownOutcomeDecision,
+) -> Result<u64, AppError> {
     let (user, state, _) = super::ssr::member().await?;
-    let decision = match decision.as_str() {
-        "send_again" => UnknownOutcomeDecision::SendAgain,
-        "do_not_send" => UnknownOutcomeDecision::DoNotSend,
-        _ => {
-            return Err(super::ssr::form_error(
-                "Choose whether to send these messages again.".to_owned(),
-            ));
-        }
-    };
     domain::campaigns::lifecycle::decide_unknown_outcomes(
         &state.pool,
         user.organisation_id,
@@ -378,14 +372,14 @@ fn CampaignView(details: CampaignDetailsView, actions: Actions) -> impl IntoView
         results_page,
         results_pages,
     } = details;
-    let is_draft = campaign.status == "draft";
+    let is_draft = campaign.status == CampaignStatus::Draft;
     let recipients = campaign.audience_size;
     let has_run = !campaign.messages.is_empty();
     view! {
         <leptos_meta::Title text=campaign.name.clone()/>
         <div class="page-heading">
             <h1>{campaign.name.clone()}</h1>
-            {status_badge(&campaign.status)}
+            {status_badge(campaign.status)}
         </div>
         <section class="panel" aria-labelledby="campaign-facts">
             <h2 id="campaign-facts" class="visually-hidden">"Campaign"</h2>
@@ -421,8 +415,10 @@ fn ProgressPanel(
         .unwrap_or(0);
     let confirming_cancel = actions.confirming_cancel;
     let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
-    let status = campaign.status.clone();
-    let can_send_again = status == "running" || status == "paused";
+    let status = campaign.status;
+    let running = status == CampaignStatus::Running;
+    let paused = status == CampaignStatus::Paused;
+    let can_send_again = running || paused;
     let can_resume = capability.can_run;
     let resume_reason = capability.reason.clone();
     view! {
@@ -442,13 +438,13 @@ fn ProgressPanel(
                 }).collect_view()}
             </dl>
             <div class="form-actions">
-                {(status == "running").then(|| view! {
+                {running.then(|| view! {
                     <ActionForm action=actions.pause attr:class="inline">
                         <input type="hidden" name="id" value=id.to_string()/>
                         <button type="submit" class="button">"Pause sending"</button>
                     </ActionForm>
                 }.into_any())}
-                {(status == "paused").then(|| view! {
+                {paused.then(|| view! {
                     <ActionForm action=actions.resume attr:class="inline">
                         <input type="hidden" name="id" value=id.to_string()/>
                         <button type="submit" class="button primary" disabled=!can_resume
@@ -458,7 +454,7 @@ fn ProgressPanel(
                         <p id="resume-availability" class="hint small">{reason}</p>
                     })}
                 }.into_any())}
-                {(status == "running" || status == "paused").then(|| view! {
+                {(running || paused).then(|| view! {
                     <Show when=move || !confirming_cancel.get()>
                         <button type="button" class="button danger" on:click=move |_| confirming_cancel.set(true)>"Cancel campaign"</button>
                     </Show>
@@ -481,13 +477,13 @@ fn ProgressPanel(
                         {can_send_again.then(|| view! {
                             <ActionForm action=actions.decide attr:class="inline">
                                 <input type="hidden" name="id" value=id.to_string()/>
-                                <input type="hidden" name="decision" value="send_again"/>
+                                <input type="hidden" name="decision" value=UnknownOutcomeDecision::SendAgain.as_str()/>
                                 <button type="submit" class="button">"Send them again"</button>
                             </ActionForm>
                         })}
                         <ActionForm action=actions.decide attr:class="inline">
                             <input type="hidden" name="id" value=id.to_string()/>
-                            <input type="hidden" name="decision" value="do_not_send"/>
+                            <input type="hidden" name="decision" value=UnknownOutcomeDecision::DoNotSend.as_str()/>
                             <button type="submit" class="button">"Don't send them"</button>
                         </ActionForm>
                     </div>
@@ -518,7 +514,7 @@ fn ResultsPanel(id: i64, results: Vec<RecipientRow>, page: i64, pages: i64) -> i
                         {results.into_iter().map(|r| view! {
                             <tr>
                                 <td>{r.phone}</td>
-                                <td>{message_badge(&r.state)}</td>
+                                <td>{message_badge(r.state)}</td>
                                 <td>{r.reason.unwrap_or_default()}</td>
                                 <td>{r.attempts}</td>
                             </tr>
@@ -537,14 +533,17 @@ fn ResultsPanel(id: i64, results: Vec<RecipientRow>, page: i64, pages: i64) -> i
     }
 }
 
-fn message_badge(state: &str) -> impl IntoView + use<> {
+fn message_badge(state: MessageState) -> impl IntoView + use<> {
     let class = match state {
-        "delivered" => "badge ok",
-        "undelivered" | "failed" | "opted_out" => "badge bad",
-        "unknown" => "badge warn",
-        _ => "badge",
+        MessageState::Delivered => "badge ok",
+        MessageState::Undelivered | MessageState::Failed | MessageState::OptedOut => "badge bad",
+        MessageState::Unknown => "badge warn",
+        MessageState::Queued
+        | MessageState::Sending
+        | MessageState::Sent
+        | MessageState::Cancelled => "badge",
     };
-    view! { <span class=class>{state_label(state)}</span> }
+    view! { <span class=class>{state.label()}</span> }
 }
 
 #[component]

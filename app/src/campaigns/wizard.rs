@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::{either::Either, prelude::*};
 use leptos_router::hooks::use_navigate;
 
-use super::{AudiencePreview, CreateCampaign, preview_audience, preview_message};
+use super::{AudiencePreview, Channel, CreateCampaign, preview_audience, preview_message};
 use crate::{
     auth::{Viewer, ViewerRole},
     error::AppError,
@@ -43,7 +43,7 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
     let is_admin = use_context::<Viewer>().is_some_and(|v| v.role == ViewerRole::OrgAdmin);
     let step = RwSignal::new(0usize);
     let name = RwSignal::new(String::new());
-    let channel = RwSignal::new(None::<String>);
+    let channel = RwSignal::new(None::<Channel>);
     let audience = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
     let check_audience = Action::new(|text: &String| preview_audience(text.clone()));
@@ -96,8 +96,8 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
                         <input type="radio" name="channel" value="sms"
                             disabled=!capability.sms_option_enabled
                             aria-describedby="sms-availability"
-                            prop:checked=move || channel.get().as_deref() == Some("sms")
-                            on:change=move |_| channel.set(Some("sms".to_owned()))/>
+                            prop:checked=move || channel.get() == Some(Channel::Sms)
+                            on:change=move |_| channel.set(Some(Channel::Sms))/>
                         "SMS"
                     </label>
                     <p id="sms-availability" class="hint small">
@@ -151,7 +151,7 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
                         on:click=move |_| {
                             create.dispatch(CreateCampaign {
                                 name: name.get_untracked(),
-                                channel: channel.get_untracked().unwrap_or_default(),
+                                channel: channel.get_untracked().unwrap_or(Channel::Sms),
                                 audience: audience.get_untracked(),
                                 body: body.get_untracked(),
                             });

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use sqlx::SqlitePool;
 
-use super::store::{CampaignId, SMS_NOT_AVAILABLE, campaign_status};
+use super::store::{CampaignId, CampaignStatus, MessageState, SMS_NOT_AVAILABLE, campaign_status};
 use crate::{
     clock::UnixTime,
     organisations::OrganisationId,
@@ -142,14 +142,7 @@ pub async fn cancel_campaign(
     Ok(withdrawn)
 }
 
-/// What a person decides for messages whose outcome Twilio could not confirm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnknownOutcomeDecision {
-    /// Queue them again (the recipient may get the message twice).
-    SendAgain,
-    /// Leave them unsent.
-    DoNotSend,
-}
+pub use model::UnknownOutcomeDecision;
 
 /// Applies the decision to every `unknown` message of the campaign.
 pub async fn decide_unknown_outcomes(
@@ -165,14 +158,14 @@ pub async fn decide_unknown_outcomes(
     };
     // A cancelled campaign sends nothing more.
     if decision == UnknownOutcomeDecision::SendAgain
-        && !matches!(status.as_str(), "running" | "paused")
+        && !matches!(status, CampaignStatus::Running | CampaignStatus::Paused)
     {
         return Err(ControlError::WrongStatus("running or paused"));
     }
     let (state, message) = match decision {
-        UnknownOutcomeDecision::SendAgain => ("queued", None),
+        UnknownOutcomeDecision::SendAgain => (MessageState::Queued, None),
         UnknownOutcomeDecision::DoNotSend => (
-            "failed",
+            MessageState::Failed,
             Some(format!(
                 "The outcome was unknown; {actor} chose not to send it again."
             )),

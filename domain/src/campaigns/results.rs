@@ -11,14 +11,14 @@ use sqlx::{FromRow, SqlitePool};
 use super::store::CampaignId;
 use crate::{
     clock::{UnixTime, format_rfc3339},
-    delivery::status::{describe_error, state},
+    delivery::status::{MessageState, describe_error},
 };
 
 /// One recipient's message, with why it did not arrive in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecipientResult {
     pub phone: String,
-    pub state: String,
+    pub state: MessageState,
     pub twilio_sid: Option<String>,
     pub twilio_status: Option<String>,
     pub error_code: Option<i64>,
@@ -30,7 +30,7 @@ pub struct RecipientResult {
 #[derive(FromRow)]
 struct ResultRow {
     phone: String,
-    state: String,
+    state: MessageState,
     twilio_sid: Option<String>,
     twilio_status: Option<String>,
     error_code: Option<i64>,
@@ -40,13 +40,18 @@ struct ResultRow {
 }
 
 fn reason(row: &ResultRow) -> Option<String> {
-    match row.state.as_str() {
-        state::FAILED | state::UNDELIVERED | state::OPTED_OUT => Some(describe_error(
-            row.error_code.and_then(|c| u64::try_from(c).ok()),
-            row.error_message.as_deref(),
-        )),
-        state::UNKNOWN | state::CANCELLED => row.error_message.clone(),
-        _ => None,
+    match row.state {
+        MessageState::Failed | MessageState::Undelivered | MessageState::OptedOut => {
+            Some(describe_error(
+                row.error_code.and_then(|c| u64::try_from(c).ok()),
+                row.error_message.as_deref(),
+            ))
+        }
+        MessageState::Unknown | MessageState::Cancelled => row.error_message.clone(),
+        MessageState::Queued
+        | MessageState::Sending
+        | MessageState::Sent
+        | MessageState::Delivered => None,
     }
 }
 
@@ -90,12 +95,12 @@ pub async fn fetch_results(
     .collect())
 }
 
-/// Messages per state, e.g. `{"delivered": 98, "failed": 2}`.
+/// Messages per state, e.g. `{Delivered: 98, Failed: 2}`.
 pub async fn message_counts(
     pool: &SqlitePool,
     campaign: CampaignId,
-) -> anyhow::Result<BTreeMap<String, i64>> {
-    let rows = sqlx::query_as::<_, (String, i64)>(
+) -> anyhow::Result<BTreeMap<MessageState, i64>> {
+    let rows = sqlx::query_as::<_, (MessageState, i64)>(
         "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = ? GROUP BY state",
     )
     .bind(campaign)
@@ -145,4 +150,41 @@ pub async fn export_csv(pool: &SqlitePool, campaign: CampaignId) -> anyhow::Resu
             .context("csv")?;
     }
     writer.into_inner().context("csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::test_support::fresh_database;
+
+    #[tokio::test]
+    async fn the_database_refuses_a_message_state_outreach_does_not_know() {
+        let (pool, _dir) = fresh_database().await;
+        let campaign: i64 = sqlx::query_scalar(
+            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+             VALUES ('Acme', 'p', 'active', 0) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO campaigns (id, organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
+             VALUES (1, ?, 'C', 'sms', 'Hi', 'running', 'a@b.c', 0, 1)",
+        )
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let insert = |state: &'static str| {
+            sqlx::query(
+                "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at)
+                 VALUES (1, ?, 'Hi', ?, 0)",
+            )
+            .bind(format!("+1415555{:04}", state.len()))
+            .bind(state)
+            .execute(&pool)
+        };
+
+        assert!(insert("queued").await.is_ok());
+        assert!(insert("canceled").await.is_err(), "Twilio's spelling is not ours");
+    }
 }

@@ -18,6 +18,7 @@ use crate::{
     organisations::OrganisationId,
     sms_settings::capability::{RunPermission, SmsConfiguration, sms_capability},
 };
+pub use model::{CampaignStatus, MessageState};
 
 pub type CampaignId = i64;
 
@@ -237,14 +238,14 @@ async fn name_taken(
 pub struct CampaignSummary {
     pub id: CampaignId,
     pub name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub body: String,
     pub audience_size: i64,
     pub estimated_segments: i64,
     pub created_by: String,
     pub created_at: UnixTime,
-    /// Outbound messages per state (`queued`, ...), once it has run.
-    pub messages: BTreeMap<String, i64>,
+    /// Outbound messages per state, once it has run.
+    pub messages: BTreeMap<MessageState, i64>,
     /// Why Outreach paused it, when it did.
     pub paused_reason: Option<String>,
     pub audience_id: Option<AudienceId>,
@@ -254,7 +255,7 @@ pub struct CampaignSummary {
 struct SummaryRow {
     id: i64,
     name: String,
-    status: String,
+    status: CampaignStatus,
     body: String,
     audience_size: i64,
     estimated_segments: i64,
@@ -269,7 +270,7 @@ const SUMMARY_SELECT: &str =
         c.audience_id, COALESCE(a.recipients, 0) AS audience_size
      FROM campaigns c LEFT JOIN audiences a ON a.id = c.audience_id";
 
-fn summary(row: SummaryRow, messages: BTreeMap<String, i64>) -> CampaignSummary {
+fn summary(row: SummaryRow, messages: BTreeMap<MessageState, i64>) -> CampaignSummary {
     CampaignSummary {
         id: row.id,
         name: row.name,
@@ -297,7 +298,7 @@ pub async fn list_campaigns(
     .await
     .context("could not list campaigns")?;
     // Every campaign's message counts in one query, not one per campaign.
-    let counts = sqlx::query_as::<_, (i64, String, i64)>(
+    let counts = sqlx::query_as::<_, (i64, MessageState, i64)>(
         "SELECT m.campaign_id, m.state, COUNT(*) FROM outbound_messages m
          JOIN campaigns c ON c.id = m.campaign_id
          WHERE c.organisation_id = ? GROUP BY m.campaign_id, m.state",
@@ -306,7 +307,7 @@ pub async fn list_campaigns(
     .fetch_all(pool)
     .await
     .context("could not count the campaigns' messages")?;
-    let mut by_campaign: BTreeMap<CampaignId, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut by_campaign: BTreeMap<CampaignId, BTreeMap<MessageState, i64>> = BTreeMap::new();
     for (campaign, state, count) in counts {
         by_campaign
             .entry(campaign)
@@ -389,7 +390,7 @@ pub async fn update_draft(
     changes: DraftChanges,
     now: UnixTime,
 ) -> Result<(), UpdateError> {
-    let current = sqlx::query_as::<_, (String, Option<i64>)>(
+    let current = sqlx::query_as::<_, (CampaignStatus, Option<i64>)>(
         "SELECT status, audience_id FROM campaigns WHERE id = ? AND organisation_id = ?",
     )
     .bind(id)
@@ -399,7 +400,9 @@ pub async fn update_draft(
     .context("could not look up the campaign")?;
     let current_audience = match current {
         None => return Err(UpdateError::NotFound),
-        Some((status, _)) if status != "draft" => return Err(UpdateError::NotADraft),
+        Some((status, _)) if status != CampaignStatus::Draft => {
+            return Err(UpdateError::NotADraft);
+        }
         Some((_, audience)) => audience,
     };
     if name_taken(pool, organisation, &changes.name, Some(id)).await? {
@@ -500,8 +503,8 @@ pub(crate) async fn campaign_status(
     conn: impl sqlx::SqliteExecutor<'_>,
     organisation: OrganisationId,
     id: CampaignId,
-) -> anyhow::Result<Option<String>> {
-    sqlx::query_scalar::<_, String>(
+) -> anyhow::Result<Option<CampaignStatus>> {
+    sqlx::query_scalar::<_, CampaignStatus>(
         "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
     )
     .bind(id)

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::status::{TwilioStatus, state};
+use super::status::{MessageState, TwilioStatus};
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 /// A status callback's parameters, checked for the two Twilio always sends.
@@ -207,7 +207,7 @@ pub(crate) async fn advance_message(
     .context("could not update the message")?
     .rows_affected()
         == 1;
-    if moved && new_state == state::OPTED_OUT {
+    if moved && new_state == MessageState::OptedOut {
         crate::delivery::inbound::insert_opt_out(
             tx,
             organisation,

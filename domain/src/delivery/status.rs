@@ -5,6 +5,8 @@
 //! forward: accepted/scheduled < queued < sending < sent <
 //! delivered | undelivered | failed | canceled < read.
 
+pub use model::MessageState;
+
 /// A status Twilio reports for an outbound message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TwilioStatus {
@@ -18,23 +20,6 @@ pub enum TwilioStatus {
     Failed,
     Canceled,
     Read,
-}
-
-/// Our message states. `Queued`..`Sending` are before Twilio has the
-/// message; the rest follow Twilio's answer or a person's decision.
-pub mod state {
-    pub const QUEUED: &str = "queued";
-    pub const SENDING: &str = "sending";
-    pub const SENT: &str = "sent";
-    pub const DELIVERED: &str = "delivered";
-    pub const UNDELIVERED: &str = "undelivered";
-    pub const FAILED: &str = "failed";
-    pub const OPTED_OUT: &str = "opted_out";
-    pub const UNKNOWN: &str = "unknown";
-    pub const CANCELLED: &str = "cancelled";
-
-    /// States that will not change again on their own.
-    pub const FINAL: [&str; 5] = [DELIVERED, UNDELIVERED, FAILED, OPTED_OUT, CANCELLED];
 }
 
 /// Twilio's error for "the recipient replied STOP".
@@ -88,16 +73,18 @@ impl TwilioStatus {
     }
 
     /// The message state this status puts a message in.
-    pub fn message_state(self, error_code: Option<u64>) -> &'static str {
+    pub fn message_state(self, error_code: Option<u64>) -> MessageState {
         match self {
             Self::Accepted | Self::Scheduled | Self::Queued | Self::Sending | Self::Sent => {
-                state::SENT
+                MessageState::Sent
             }
-            Self::Delivered | Self::Read => state::DELIVERED,
-            Self::Undelivered if error_code == Some(UNSUBSCRIBED) => state::OPTED_OUT,
-            Self::Undelivered => state::UNDELIVERED,
-            Self::Failed | Self::Canceled if error_code == Some(UNSUBSCRIBED) => state::OPTED_OUT,
-            Self::Failed | Self::Canceled => state::FAILED,
+            Self::Delivered | Self::Read => MessageState::Delivered,
+            Self::Undelivered if error_code == Some(UNSUBSCRIBED) => MessageState::OptedOut,
+            Self::Undelivered => MessageState::Undelivered,
+            Self::Failed | Self::Canceled if error_code == Some(UNSUBSCRIBED) => {
+                MessageState::OptedOut
+            }
+            Self::Failed | Self::Canceled => MessageState::Failed,
         }
     }
 }
@@ -199,14 +186,14 @@ mod tests {
     fn statuses_map_to_message_states() {
         use TwilioStatus::*;
         let cases = [
-            (Accepted, None, state::SENT),
-            (Sent, None, state::SENT),
-            (Delivered, None, state::DELIVERED),
-            (Read, None, state::DELIVERED),
-            (Undelivered, Some(30003), state::UNDELIVERED),
-            (Failed, Some(30005), state::FAILED),
-            (Failed, Some(21610), state::OPTED_OUT),
-            (Canceled, None, state::FAILED),
+            (Accepted, None, MessageState::Sent),
+            (Sent, None, MessageState::Sent),
+            (Delivered, None, MessageState::Delivered),
+            (Read, None, MessageState::Delivered),
+            (Undelivered, Some(30003), MessageState::Undelivered),
+            (Failed, Some(30005), MessageState::Failed),
+            (Failed, Some(21610), MessageState::OptedOut),
+            (Canceled, None, MessageState::Failed),
         ];
         for (status, code, expected) in cases {
             assert_eq!(status.message_state(code), expected, "{status:?} {code:?}");

@@ -10,7 +10,7 @@ use crate::{
     campaigns::store::CampaignId,
     clock::UnixTime,
     db::is_unique_violation,
-    delivery::status::{TwilioStatus, UNSUBSCRIBED, state},
+    delivery::status::{MessageState, TwilioStatus, UNSUBSCRIBED},
     organisations::OrganisationId,
 };
 
@@ -165,9 +165,9 @@ pub async fn record_refused(
         .await
         .context("could not start a transaction")?;
     let new_state = if code == Some(UNSUBSCRIBED) {
-        state::OPTED_OUT
+        MessageState::OptedOut
     } else {
-        state::FAILED
+        MessageState::Failed
     };
     sqlx::query(
         "UPDATE outbound_messages
@@ -182,7 +182,7 @@ pub async fn record_refused(
     .execute(&mut *tx)
     .await
     .context("could not record the refusal")?;
-    if new_state == state::OPTED_OUT {
+    if new_state == MessageState::OptedOut {
         crate::delivery::inbound::insert_opt_out(
             &mut tx,
             message.organisation_id,

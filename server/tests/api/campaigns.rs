@@ -147,7 +147,7 @@ async fn running_twice_at_once_creates_each_message_exactly_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed[0].status, "running");
+    assert_eq!(listed[0].status, model::CampaignStatus::Running);
     assert_eq!(listed[0].total_messages(), 2);
 }
 

@@ -200,14 +200,14 @@ async fn a_running_campaign_reaches_every_recipient_once_and_completes() {
     // The campaign page and list show the counts.
     let details = details(&app, &admin, id).await;
     let details = details.unwrap();
-    assert_eq!(details.campaign.status, "completed");
-    assert_eq!(details.campaign.messages, [("delivered".to_owned(), 25)]);
+    assert_eq!(details.campaign.status, model::CampaignStatus::Completed);
+    assert_eq!(details.campaign.messages, [(model::MessageState::Delivered, 25)]);
     assert_eq!(details.results.len(), 25);
     assert!(
         details
             .results
             .iter()
-            .all(|r| r.state == "delivered" && r.attempts == 1)
+            .all(|r| r.state == model::MessageState::Delivered && r.attempts == 1)
     );
 }
 

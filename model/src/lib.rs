@@ -1,0 +1,259 @@
+//! The words Outreach's server and browser agree on. Compiled into `domain`
+//! (which stores them as text, with a CHECK constraint, and converts them
+//! once at the storage edge) and into `app`, on both sides of the wire, so
+//! the UI's idea of, say, a final message state cannot drift from the
+//! sending engine's.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a campaign is: `draft` -> `running` -> `completed`, or `paused`,
+/// or `cancelled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+pub enum CampaignStatus {
+    Draft,
+    Running,
+    Paused,
+    Completed,
+    Cancelled,
+}
+
+impl CampaignStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Draft,
+        Self::Running,
+        Self::Paused,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == raw)
+    }
+
+    /// In words, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Running => "Running",
+            Self::Paused => "Paused",
+            Self::Completed => "Completed",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for CampaignStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where one outbound message is. `Queued` and `Sending` are before Twilio
+/// has answered; the rest follow Twilio's answer, its status callbacks, or
+/// a person's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+pub enum MessageState {
+    Queued,
+    /// Claimed by the sending engine: the outcome of its send is awaited.
+    Sending,
+    Sent,
+    Delivered,
+    Undelivered,
+    Failed,
+    OptedOut,
+    /// Twilio could not say whether it was sent: a person decides.
+    Unknown,
+    /// Withdrawn when its campaign was cancelled.
+    Cancelled,
+}
+
+impl MessageState {
+    pub const ALL: [Self; 9] = [
+        Self::Queued,
+        Self::Sending,
+        Self::Sent,
+        Self::Delivered,
+        Self::Undelivered,
+        Self::Failed,
+        Self::OptedOut,
+        Self::Unknown,
+        Self::Cancelled,
+    ];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Undelivered => "undelivered",
+            Self::Failed => "failed",
+            Self::OptedOut => "opted_out",
+            Self::Unknown => "unknown",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == raw)
+    }
+
+    /// States that will not change again on their own. (`Unknown` waits
+    /// for a person; a `Sent` message a day old counts as final too, which
+    /// is the campaign's business, not the state's.)
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Delivered | Self::Undelivered | Self::Failed | Self::OptedOut | Self::Cancelled
+        )
+    }
+
+    /// Still on its way: claimed, or with Twilio and not yet settled.
+    pub fn is_in_flight(self) -> bool {
+        matches!(self, Self::Sending | Self::Sent)
+    }
+
+    /// The label people see it counted under; `Sending` counts as queued.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Queued | Self::Sending => "Queued",
+            Self::Sent => "Sent",
+            Self::Delivered => "Delivered",
+            Self::Undelivered => "Undelivered",
+            Self::Failed => "Failed",
+            Self::OptedOut => "Opted out",
+            Self::Unknown => "Outcome unknown",
+            Self::Cancelled => "Not sent (cancelled)",
+        }
+    }
+
+    /// The labels, in the order the progress counts are shown.
+    pub const LABELS: [&'static str; 8] = [
+        "Queued",
+        "Sent",
+        "Delivered",
+        "Undelivered",
+        "Failed",
+        "Opted out",
+        "Outcome unknown",
+        "Not sent (cancelled)",
+    ];
+}
+
+impl fmt::Display for MessageState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a campaign reaches people. Only SMS, for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sms => "SMS",
+        }
+    }
+}
+
+/// What a person decides for messages whose outcome Twilio could not
+/// confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownOutcomeDecision {
+    /// Queue them again (the recipient may get the message twice).
+    SendAgain,
+    /// Leave them unsent.
+    DoNotSend,
+}
+
+impl UnknownOutcomeDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SendAgain => "send_again",
+            Self::DoNotSend => "do_not_send",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_reads_back_what_it_writes() {
+        for status in CampaignStatus::ALL {
+            assert_eq!(CampaignStatus::parse(status.as_str()), Some(status));
+        }
+        for state in MessageState::ALL {
+            assert_eq!(MessageState::parse(state.as_str()), Some(state));
+            assert!(MessageState::LABELS.contains(&state.label()), "{state:?}");
+        }
+        assert_eq!(MessageState::parse("canceled"), None);
+    }
+
+    #[test]
+    fn final_states_are_the_settled_ones() {
+        let finals: Vec<_> = MessageState::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(
+            finals,
+            [
+                MessageState::Delivered,
+                MessageState::Undelivered,
+                MessageState::Failed,
+                MessageState::OptedOut,
+                MessageState::Cancelled
+            ]
+        );
+    }
+
+    #[test]
+    fn the_wire_names_are_the_stored_names() {
+        for state in MessageState::ALL {
+            let wire = serde_json::to_string(&state).unwrap();
+            assert_eq!(wire, format!("\"{}\"", state.as_str()));
+        }
+        for status in CampaignStatus::ALL {
+            let wire = serde_json::to_string(&status).unwrap();
+            assert_eq!(wire, format!("\"{}\"", status.as_str()));
+        }
+        assert_eq!(
+            serde_json::to_string(&UnknownOutcomeDecision::DoNotSend).unwrap(),
+            "\"do_not_send\""
+        );
+    }
+}
