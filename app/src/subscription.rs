@@ -21,8 +21,8 @@ pub async fn request_access() -> Result<Subscription, AppError> {
     .await
     .map_err(AppError::internal)?;
     tracing::info!(
-        organisation_id = organisation.id,
-        user_id = user.user_id,
+        organisation_id = %organisation.id,
+        user_id = %user.user_id,
         "Outreach access requested"
     );
     Ok(crate::auth::ssr::subscription_view(&organisation))

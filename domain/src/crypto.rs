@@ -435,11 +435,11 @@ mod tests {
     #[test]
     fn an_envelope_opens_to_what_was_sealed() {
         let keys = keyring();
-        let envelope = keys.seal(Purpose::TwilioAuthToken, 1, TOKEN);
+        let envelope = keys.seal(Purpose::TwilioAuthToken, OrganisationId(1), TOKEN);
         assert!(envelope.starts_with(&format!("v1:{}:", keys.active_key_id())));
         assert!(!envelope.contains("0123456789abcdef"));
         assert_eq!(
-            keys.open(Purpose::TwilioAuthToken, 1, &envelope)
+            keys.open(Purpose::TwilioAuthToken, OrganisationId(1), &envelope)
                 .unwrap()
                 .as_slice(),
             TOKEN
@@ -449,15 +449,15 @@ mod tests {
     #[test]
     fn every_encryption_uses_a_fresh_nonce() {
         let keys = keyring();
-        let a = keys.seal(Purpose::TwilioAuthToken, 1, TOKEN);
-        let b = keys.seal(Purpose::TwilioAuthToken, 1, TOKEN);
+        let a = keys.seal(Purpose::TwilioAuthToken, OrganisationId(1), TOKEN);
+        let b = keys.seal(Purpose::TwilioAuthToken, OrganisationId(1), TOKEN);
         assert_ne!(a, b);
     }
 
     #[test]
     fn flipping_any_byte_of_the_envelope_makes_it_fail() {
         let keys = keyring();
-        let envelope = keys.seal(Purpose::TwilioAuthToken, 1, TOKEN);
+        let envelope = keys.seal(Purpose::TwilioAuthToken, OrganisationId(1), TOKEN);
         let (prefix, encoded) = envelope.rsplit_once(':').unwrap();
         let blob = STANDARD.decode(encoded).unwrap();
         for i in 0..blob.len() {
@@ -466,7 +466,8 @@ mod tests {
                 tampered[i] ^= bit;
                 let tampered = format!("{prefix}:{}", STANDARD.encode(&tampered));
                 assert_eq!(
-                    keys.open(Purpose::TwilioAuthToken, 1, &tampered).err(),
+                    keys.open(Purpose::TwilioAuthToken, OrganisationId(1), &tampered)
+                        .err(),
                     Some(OpenError::Undecryptable),
                     "byte {i} bit {bit:#x}"
                 );
@@ -477,29 +478,34 @@ mod tests {
     #[test]
     fn an_envelope_moved_to_another_organisation_does_not_open() {
         let keys = keyring();
-        let envelope = keys.seal(Purpose::TwilioAuthToken, 1, TOKEN);
+        let envelope = keys.seal(Purpose::TwilioAuthToken, OrganisationId(1), TOKEN);
         assert_eq!(
-            keys.open(Purpose::TwilioAuthToken, 2, &envelope).err(),
+            keys.open(Purpose::TwilioAuthToken, OrganisationId(2), &envelope)
+                .err(),
             Some(OpenError::Undecryptable)
         );
     }
 
     #[test]
     fn a_different_key_fails_cleanly() {
-        let envelope = keyring().seal(Purpose::TwilioAuthToken, 1, TOKEN);
+        let envelope = keyring().seal(Purpose::TwilioAuthToken, OrganisationId(1), TOKEN);
         let other = Keyring::from_base64_key(&STANDARD.encode([9u8; 32]), "other").unwrap();
         assert!(matches!(
-            other.open(Purpose::TwilioAuthToken, 1, &envelope),
+            other.open(Purpose::TwilioAuthToken, OrganisationId(1), &envelope),
             Err(OpenError::UnknownKey(_))
         ));
         // Same key id, different key material: relabel the envelope.
         let relabelled = envelope.replacen(keyring().active_key_id(), other.active_key_id(), 1);
         assert_eq!(
-            other.open(Purpose::TwilioAuthToken, 1, &relabelled).err(),
+            other
+                .open(Purpose::TwilioAuthToken, OrganisationId(1), &relabelled)
+                .err(),
             Some(OpenError::Undecryptable)
         );
         assert_eq!(
-            other.open(Purpose::TwilioAuthToken, 1, "garbage").err(),
+            other
+                .open(Purpose::TwilioAuthToken, OrganisationId(1), "garbage")
+                .err(),
             Some(OpenError::Malformed)
         );
     }
@@ -525,7 +531,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
         let first = Keyring::create_file(&path).unwrap();
-        let old = first.seal(Purpose::TwilioAuthToken, 3, TOKEN);
+        let old = first.seal(Purpose::TwilioAuthToken, OrganisationId(3), TOKEN);
 
         let rotated = Keyring::rotate_file(&path).unwrap();
         let reloaded = Keyring::load_file(&path).unwrap();
@@ -535,12 +541,12 @@ mod tests {
         assert_eq!(reloaded.key_ids().collect::<Vec<_>>(), ["k1", "k2"]);
         assert_eq!(
             reloaded
-                .open(Purpose::TwilioAuthToken, 3, &old)
+                .open(Purpose::TwilioAuthToken, OrganisationId(3), &old)
                 .unwrap()
                 .as_slice(),
             TOKEN
         );
-        let new = reloaded.seal(Purpose::TwilioAuthToken, 3, TOKEN);
+        let new = reloaded.seal(Purpose::TwilioAuthToken, OrganisationId(3), TOKEN);
         assert_eq!(Keyring::envelope_key_id(&new), Some("k2"));
         #[cfg(unix)]
         {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod delivery;
+pub mod ids;
 pub mod limits;
 pub mod organisations;
 pub mod sending;

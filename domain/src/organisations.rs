@@ -9,7 +9,7 @@ use sqlx::{FromRow, SqlitePool};
 
 use crate::{clock::UnixTime, db::is_unique_violation, users::Role};
 
-pub type OrganisationId = i64;
+pub use crate::ids::OrganisationId;
 
 /// A trimmed, non-empty organisation name of at most 100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub struct Organisation {
 
 #[derive(FromRow)]
 struct OrganisationRow {
-    id: i64,
+    id: OrganisationId,
     name: String,
     public_id: String,
     subscription_state: String,

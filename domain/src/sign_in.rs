@@ -199,7 +199,7 @@ pub async fn sign_in(
     .context("could not store the session")?;
     tx.commit().await.context("could not commit the session")?;
 
-    tracing::info!(user_id = account.id, organisation_id = account.organisation_id, role = account.role, email = %account.email, client, "signed in");
+    tracing::info!(user_id = %account.id, organisation_id = %account.organisation_id, role = account.role, email = %account.email, client, "signed in");
     Ok(token)
 }
 
@@ -306,7 +306,7 @@ pub async fn fetch_session_user(
     now: UnixTime,
 ) -> anyhow::Result<Option<SignedInUser>> {
     let hash = token.hash();
-    let row = sqlx::query_as::<_, (i64, i64, String, String, i64)>(
+    let row = sqlx::query_as::<_, (UserId, OrganisationId, String, String, i64)>(
         "SELECT u.id, u.organisation_id, u.email, u.role, s.last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?

@@ -13,7 +13,7 @@ use sqlx::SqlitePool;
 
 use crate::{clock::UnixTime, db::is_unique_violation, organisations::OrganisationId};
 
-pub type UserId = i64;
+pub use crate::ids::UserId;
 
 /// What a person may do in their organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +159,7 @@ pub async fn insert_user(
 ) -> Result<UserId, CreateUserError> {
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
-    let result = sqlx::query_scalar::<_, i64>(
+    let result = sqlx::query_scalar::<_, UserId>(
         "INSERT INTO users (organisation_id, email, password_hash, role, created_at)
          VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
@@ -280,7 +280,7 @@ async fn user_id(
     conn: &mut sqlx::SqliteConnection,
     email: &EmailAddress,
 ) -> anyhow::Result<Option<UserId>> {
-    sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE email = ?")
+    sqlx::query_scalar::<_, UserId>("SELECT id FROM users WHERE email = ?")
         .bind(email.as_str())
         .fetch_optional(conn)
         .await

@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 async fn results_csv(
     State(state): State<AppState>,
     Extension(session): Extension<RequestSession>,
-    Path(id): Path<i64>,
+    Path(id): Path<domain::ids::CampaignId>,
 ) -> Response {
     let Some(user) = session.user else {
         return Redirect::to(routes::SIGN_IN).into_response();

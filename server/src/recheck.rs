@@ -43,18 +43,18 @@ async fn recheck_all(pool: &SqlitePool, keyring: &Keyring, twilio: &TwilioClient
         match check_integration(pool, keyring, twilio, organisation, now()).await {
             Ok(CheckOutcome::Inconclusive { reason }) => {
                 tracing::warn!(
-                    organisation_id = organisation,
+                    organisation_id = %organisation,
                     reason,
                     "could not re-check Twilio credentials"
                 )
             }
             Ok(outcome) => tracing::debug!(
-                organisation_id = organisation,
+                organisation_id = %organisation,
                 ?outcome,
                 "re-checked Twilio credentials"
             ),
             Err(e) => {
-                tracing::error!(organisation_id = organisation, error = ?e, "re-checking Twilio credentials failed")
+                tracing::error!(organisation_id = %organisation, error = ?e, "re-checking Twilio credentials failed")
             }
         }
     }

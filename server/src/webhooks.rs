@@ -75,7 +75,7 @@ async fn status_callback(
     {
         Ok(recorded) => {
             tracing::debug!(
-                organisation_id = organisation,
+                organisation_id = %organisation,
                 ?recorded,
                 status = callback.message_status(),
                 "status callback"
@@ -83,7 +83,7 @@ async fn status_callback(
             StatusCode::OK.into_response()
         }
         Err(e) => {
-            tracing::error!(error = ?e, organisation_id = organisation, "could not record a status callback");
+            tracing::error!(error = ?e, organisation_id = %organisation, "could not record a status callback");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
@@ -128,7 +128,7 @@ async fn inbound_message(
             .twilio
             .fetch_message(&account, &auth_token, message_sid)
             .await
-            .inspect_err(|e| tracing::warn!(organisation_id = organisation, error = %e, "could not look up an inbound message's time"))
+            .inspect_err(|e| tracing::warn!(organisation_id = %organisation, error = %e, "could not look up an inbound message's time"))
             .ok()
             .and_then(|found| found.created_at)
             .unwrap_or(now),
@@ -141,7 +141,7 @@ async fn inbound_message(
         sent_at,
     };
     if let Err(e) = record_inbound_reply(&state.pool, organisation, message, now).await {
-        tracing::error!(error = ?e, organisation_id = organisation, "could not record a reply");
+        tracing::error!(error = ?e, organisation_id = %organisation, "could not record a reply");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     // An empty TwiML answer: Outreach sends no reply of its own (Twilio's
@@ -211,7 +211,7 @@ async fn verify(
     );
     if !verify_signature(token.expose_secret().as_bytes(), &url, &params, signature) {
         tracing::warn!(
-            organisation_id = organisation,
+            organisation_id = %organisation,
             "refused a webhook with a wrong signature"
         );
         return Err(forbidden());

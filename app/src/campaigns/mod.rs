@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-pub use model::{CampaignStatus, Channel, MessageState, UnknownOutcomeDecision};
+pub use model::{CampaignId, CampaignStatus, Channel, MessageState, UnknownOutcomeDecision};
 
 mod page;
 mod wizard;
@@ -18,7 +18,7 @@ pub use wizard::NewCampaignPage;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignRow {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub status: CampaignStatus,
     pub body: String,
@@ -240,7 +240,7 @@ pub async fn create_campaign(
     channel: Channel,
     audience: String,
     body: String,
-) -> Result<i64, AppError> {
+) -> Result<CampaignId, AppError> {
     use domain::campaigns::store::{
         CampaignName, CreateError, NewCampaign, SmsBody, insert_campaign,
     };

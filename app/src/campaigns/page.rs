@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CampaignRow, CampaignStatus, MessageState, UnknownOutcomeDecision, progress_bar, refresh_while,
-    status_badge,
+    CampaignId, CampaignRow, CampaignStatus, MessageState, UnknownOutcomeDecision, progress_bar,
+    refresh_while, status_badge,
 };
 use crate::{
     auth::{Viewer, ViewerRole},
@@ -36,7 +36,7 @@ pub struct RecipientRow {
 }
 
 #[server(endpoint = "campaign_details")]
-pub async fn campaign_details(id: i64, page: i64) -> Result<CampaignDetailsView, AppError> {
+pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetailsView, AppError> {
     use domain::campaigns::{results, store};
     const RESULTS_PER_PAGE: i64 = 100;
 
@@ -94,7 +94,7 @@ fn control_error(error: domain::campaigns::lifecycle::ControlError) -> AppError 
 }
 
 #[server(endpoint = "pause_campaign")]
-pub async fn pause_campaign(id: i64) -> Result<(), AppError> {
+pub async fn pause_campaign(id: CampaignId) -> Result<(), AppError> {
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::pause_campaign(&state.pool, user.organisation_id, id)
         .await
@@ -102,7 +102,7 @@ pub async fn pause_campaign(id: i64) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "resume_campaign")]
-pub async fn resume_campaign(id: i64) -> Result<(), AppError> {
+pub async fn resume_campaign(id: CampaignId) -> Result<(), AppError> {
     let (user, state, _) = super::ssr::member().await?;
     // The capability rule again: credentials may have become invalid.
     let configuration =
@@ -118,7 +118,7 @@ pub async fn resume_campaign(id: i64) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "cancel_campaign")]
-pub async fn cancel_campaign(id: i64) -> Result<u64, AppError> {
+pub async fn cancel_campaign(id: CampaignId) -> Result<u64, AppError> {
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::cancel_campaign(
         &state.pool,
@@ -132,7 +132,7 @@ pub async fn cancel_campaign(id: i64) -> Result<u64, AppError> {
 
 #[server(endpoint = "decide_unknown_outcomes")]
 pub async fn decide_unknown_outcomes(
-    id: i64,
+    id: CampaignId,
     decision: UnknownOutcomeDecision,
 ) -> Result<u64, AppError> {
     let (user, state, _) = super::ssr::member().await?;
@@ -149,7 +149,7 @@ pub async fn decide_unknown_outcomes(
 }
 
 #[server(endpoint = "run_campaign")]
-pub async fn run_campaign(id: i64) -> Result<usize, AppError> {
+pub async fn run_campaign(id: CampaignId) -> Result<usize, AppError> {
     use domain::campaigns::store::{RunError, RunOutcome};
 
     let (user, state, _) = super::ssr::member().await?;
@@ -175,7 +175,7 @@ pub async fn run_campaign(id: i64) -> Result<usize, AppError> {
 
 #[server(endpoint = "update_draft")]
 pub async fn update_draft(
-    id: i64,
+    id: CampaignId,
     name: String,
     body: String,
     audience: Option<String>,
@@ -224,7 +224,7 @@ pub async fn update_draft(
 }
 
 #[server(endpoint = "delete_campaign")]
-pub async fn delete_campaign(id: i64) -> Result<(), AppError> {
+pub async fn delete_campaign(id: CampaignId) -> Result<(), AppError> {
     use domain::campaigns::store::DeleteError;
 
     let (user, state, _) = super::ssr::member().await?;
@@ -249,8 +249,8 @@ pub fn CampaignPage() -> impl IntoView {
         params
             .read()
             .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or_default()
+            .and_then(|id| id.parse::<CampaignId>().ok())
+            .unwrap_or(CampaignId(0))
     };
     let page = move || {
         query
@@ -495,7 +495,12 @@ fn ProgressPanel(
 }
 
 #[component]
-fn ResultsPanel(id: i64, results: Vec<RecipientRow>, page: i64, pages: i64) -> impl IntoView {
+fn ResultsPanel(
+    id: CampaignId,
+    results: Vec<RecipientRow>,
+    page: i64,
+    pages: i64,
+) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="results-title">
             <h2 id="results-title">"Recipients"</h2>

@@ -15,7 +15,7 @@ use sqlx::SqlitePool;
 use super::audience::Audience;
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
-pub type AudienceId = i64;
+pub use crate::ids::AudienceId;
 
 /// Rows per INSERT, and per transaction: a few milliseconds of writing.
 const ROWS_PER_CHUNK: usize = 500;
@@ -34,7 +34,7 @@ pub async fn write_audience(
     audience: &Audience,
     now: UnixTime,
 ) -> anyhow::Result<AudienceId> {
-    let id = sqlx::query_scalar::<_, i64>(
+    let id = sqlx::query_scalar::<_, AudienceId>(
         "INSERT INTO audiences (organisation_id, recipients, created_at) VALUES (?, ?, ?) RETURNING id",
     )
     .bind(organisation)
@@ -107,7 +107,7 @@ pub async fn read_recipients(
 /// being written), a chunk of recipients per transaction. Returns how
 /// many audiences went.
 pub async fn discard_unused_audiences(pool: &SqlitePool, now: UnixTime) -> anyhow::Result<usize> {
-    let unused = sqlx::query_scalar::<_, i64>(
+    let unused = sqlx::query_scalar::<_, AudienceId>(
         "SELECT a.id FROM audiences a
          WHERE a.created_at < ?
            AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.audience_id = a.id)

@@ -185,6 +185,9 @@ mod tests {
         };
 
         assert!(insert("queued").await.is_ok());
-        assert!(insert("canceled").await.is_err(), "Twilio's spelling is not ours");
+        assert!(
+            insert("canceled").await.is_err(),
+            "Twilio's spelling is not ours"
+        );
     }
 }

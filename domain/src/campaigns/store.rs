@@ -20,7 +20,7 @@ use crate::{
 };
 pub use model::{CampaignStatus, MessageState};
 
-pub type CampaignId = i64;
+pub use crate::ids::CampaignId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignName(String);
@@ -181,7 +181,7 @@ pub async fn insert_campaign(
         .map_err(anyhow::Error::new)?;
     let segments = segments?;
     let audience = audiences::write_audience(pool, organisation, &campaign.audience, now).await?;
-    let inserted = sqlx::query_scalar::<_, i64>(
+    let inserted = sqlx::query_scalar::<_, CampaignId>(
         "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments, audience_id)
          VALUES (?, ?, 'sms', ?, 'draft', ?, ?, ?, ?) RETURNING id",
     )
@@ -205,8 +205,8 @@ pub async fn insert_campaign(
         }
     };
     tracing::info!(
-        organisation_id = organisation,
-        campaign_id = id,
+        organisation_id = %organisation,
+        campaign_id = %id,
         actor,
         recipients = campaign.audience.recipients.len(),
         "campaign created"
@@ -253,7 +253,7 @@ pub struct CampaignSummary {
 
 #[derive(FromRow)]
 struct SummaryRow {
-    id: i64,
+    id: CampaignId,
     name: String,
     status: CampaignStatus,
     body: String,
@@ -262,7 +262,7 @@ struct SummaryRow {
     created_by: String,
     created_at: i64,
     paused_reason: Option<String>,
-    audience_id: Option<i64>,
+    audience_id: Option<AudienceId>,
 }
 
 const SUMMARY_SELECT: &str =
@@ -298,7 +298,7 @@ pub async fn list_campaigns(
     .await
     .context("could not list campaigns")?;
     // Every campaign's message counts in one query, not one per campaign.
-    let counts = sqlx::query_as::<_, (i64, MessageState, i64)>(
+    let counts = sqlx::query_as::<_, (CampaignId, MessageState, i64)>(
         "SELECT m.campaign_id, m.state, COUNT(*) FROM outbound_messages m
          JOIN campaigns c ON c.id = m.campaign_id
          WHERE c.organisation_id = ? GROUP BY m.campaign_id, m.state",
@@ -390,7 +390,7 @@ pub async fn update_draft(
     changes: DraftChanges,
     now: UnixTime,
 ) -> Result<(), UpdateError> {
-    let current = sqlx::query_as::<_, (CampaignStatus, Option<i64>)>(
+    let current = sqlx::query_as::<_, (CampaignStatus, Option<AudienceId>)>(
         "SELECT status, audience_id FROM campaigns WHERE id = ? AND organisation_id = ?",
     )
     .bind(id)
@@ -575,7 +575,7 @@ pub async fn run_campaign(
             Some(_) => Ok(RunOutcome::AlreadyStarted),
         };
     }
-    let (body, audience) = sqlx::query_as::<_, (String, Option<i64>)>(
+    let (body, audience) = sqlx::query_as::<_, (String, Option<AudienceId>)>(
         "SELECT body, audience_id FROM campaigns WHERE id = ?",
     )
     .bind(id)
@@ -627,8 +627,8 @@ pub async fn run_campaign(
     }
     tx.commit().await.context("could not commit the run")?;
     tracing::info!(
-        organisation_id = organisation,
-        campaign_id = id,
+        organisation_id = %organisation,
+        campaign_id = %id,
         messages = messages.len(),
         "campaign started"
     );

@@ -135,7 +135,7 @@ pub async fn record_inbound_reply(
     if !newest {
         tx.commit().await.context("could not commit the reply")?;
         tracing::info!(
-            organisation_id = organisation,
+            organisation_id = %organisation,
             ?keyword,
             "an older keyword arrived late; ignored"
         );
@@ -156,7 +156,7 @@ pub async fn record_inbound_reply(
     }
     tx.commit().await.context("could not commit the reply")?;
     tracing::info!(
-        organisation_id = organisation,
+        organisation_id = %organisation,
         ?keyword,
         "opt-out keyword received"
     );

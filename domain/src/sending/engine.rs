@@ -192,12 +192,13 @@ impl SendingEngine {
             queue::pause_campaigns_without_subscription(&self.pool).await?
         {
             tracing::warn!(
-                organisation_id = organisation,
-                campaign_id = campaign,
+                organisation_id = %organisation,
+                campaign_id = %campaign,
                 "campaign paused: the organisation's subscription is not active"
             );
         }
-        let mut by_organisation: BTreeMap<OrganisationId, Vec<i64>> = BTreeMap::new();
+        let mut by_organisation: BTreeMap<OrganisationId, Vec<crate::ids::CampaignId>> =
+            BTreeMap::new();
         for (organisation, campaign) in queue::running_campaigns(&self.pool).await? {
             by_organisation
                 .entry(organisation)
@@ -222,7 +223,7 @@ impl SendingEngine {
                     self.with_pace(organisation, |pace, _| pace.give_back(wanted));
                     let mut conn = self.pool.acquire().await?;
                     queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;
-                    tracing::warn!(organisation_id = organisation, reason, "campaigns paused");
+                    tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
                     continue;
                 }
             };
@@ -283,7 +284,7 @@ impl SendingEngine {
     /// run campaigns now; otherwise why not.
     async fn load_sender(&self, organisation: OrganisationId) -> Result<Sender, String> {
         let internal = |e: anyhow::Error| {
-            tracing::error!(error = ?e, organisation_id = organisation, "could not load the integration");
+            tracing::error!(error = ?e, organisation_id = %organisation, "could not load the integration");
             "Outreach could not read the SMS settings.".to_owned()
         };
         let integration = fetch_effective_integration(&self.pool, &self.keyring, organisation)
@@ -341,7 +342,7 @@ impl SendingEngine {
             .await;
         if let Err(e) = self.record(sender, &message, answer).await {
             // The lease is still set: the message is reconciled later.
-            tracing::error!(error = ?e, message_id = message.id, "could not record a send");
+            tracing::error!(error = ?e, message_id = %message.id, "could not record a send");
         }
     }
 
@@ -365,7 +366,7 @@ impl SendingEngine {
             }
             Err(SendError::NotSent(reason)) => {
                 tracing::warn!(
-                    organisation_id = organisation,
+                    organisation_id = %organisation,
                     reason,
                     "Twilio unreachable; backing off"
                 );
@@ -398,7 +399,7 @@ impl SendingEngine {
                 );
                 let mut conn = self.pool.acquire().await?;
                 queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;
-                tracing::warn!(organisation_id = organisation, %error, "campaigns paused");
+                tracing::warn!(organisation_id = %organisation, %error, "campaigns paused");
                 Ok(())
             }
             Err(SendError::Rejected(TwilioError::Api {
@@ -409,7 +410,7 @@ impl SendingEngine {
             Err(SendError::Rejected(TwilioError::Unreachable(reason)))
             | Err(SendError::OutcomeUnknown(reason)) => {
                 tracing::warn!(
-                    message_id = message.id,
+                    message_id = %message.id,
                     reason,
                     "a send's outcome is unknown; it will be reconciled, not resent"
                 );
@@ -434,7 +435,7 @@ impl SendingEngine {
                     .fetch_message(&sender.account_sid, &sender.auth_token, &message.twilio_sid)
                     .await
                     .inspect_err(|e| {
-                        tracing::warn!(message_id = message.id, error = %e, "could not look up a message's status");
+                        tracing::warn!(message_id = %message.id, error = %e, "could not look up a message's status");
                     })
                     .ok(),
             };
@@ -474,7 +475,7 @@ impl SendingEngine {
             match found {
                 Ok(Some(accepted)) => {
                     tracing::info!(
-                        message_id = message.id,
+                        message_id = %message.id,
                         "reconciled: Twilio has the message"
                     );
                     queue::adopt_found(
@@ -488,13 +489,13 @@ impl SendingEngine {
                 }
                 Ok(None) => {
                     tracing::info!(
-                        message_id = message.id,
+                        message_id = %message.id,
                         "reconciled: Twilio never created the message; queued again"
                     );
                     queue::release(&self.pool, message.id, now).await?;
                 }
                 Err(e) => {
-                    tracing::warn!(message_id = message.id, error = %e, "could not reconcile a send yet");
+                    tracing::warn!(message_id = %message.id, error = %e, "could not reconcile a send yet");
                     queue::postpone_reconciliation(
                         &self.pool,
                         message.id,

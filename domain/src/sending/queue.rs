@@ -29,7 +29,7 @@ pub struct ClaimedMessage {
 pub async fn running_campaigns(
     pool: &SqlitePool,
 ) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    sqlx::query_as::<_, (i64, i64)>(
+    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
         "SELECT c.organisation_id, c.id FROM campaigns c
          JOIN organisations o ON o.id = c.organisation_id
          WHERE c.status = 'running' AND o.subscription_state = 'active'
@@ -294,7 +294,7 @@ pub async fn complete_finished_campaigns(
 ) -> anyhow::Result<Vec<CampaignId>> {
     // Two NOT EXISTS, each an index search on (campaign_id, state): one
     // with an OR would read every message of the campaign on every pass.
-    let completed = sqlx::query_scalar::<_, i64>(
+    let completed = sqlx::query_scalar::<_, CampaignId>(
         "UPDATE campaigns SET status = 'completed', finished_at = ?1
          WHERE status = 'running'
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
@@ -309,7 +309,7 @@ pub async fn complete_finished_campaigns(
     .await
     .context("could not complete campaigns")?;
     for campaign in &completed {
-        tracing::info!(campaign_id = campaign, "campaign completed");
+        tracing::info!(campaign_id = %campaign, "campaign completed");
     }
     Ok(completed)
 }
@@ -341,7 +341,7 @@ pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
 pub async fn pause_campaigns_without_subscription(
     pool: &SqlitePool,
 ) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    sqlx::query_as::<_, (i64, i64)>(
+    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
         "UPDATE campaigns SET status = 'paused', paused_reason = ?
          WHERE status = 'running' AND organisation_id IN
              (SELECT id FROM organisations WHERE subscription_state <> 'active')

@@ -69,7 +69,7 @@ pub fn configuration(integration: Option<&TwilioIntegration>) -> SmsConfiguratio
 
 #[derive(FromRow)]
 struct IntegrationRow {
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     account_sid: String,
     auth_token_envelope: String,
     messaging_service_sid: Option<String>,
@@ -168,7 +168,7 @@ pub fn saved_auth_token(
     let plaintext = keyring
         .open(Purpose::TwilioAuthToken, integration.organisation_id, &integration.auth_token_envelope)
         .map_err(|e| {
-            tracing::warn!(organisation_id = integration.organisation_id, error = %e, "a stored Auth Token does not decrypt");
+            tracing::warn!(organisation_id = %integration.organisation_id, error = %e, "a stored Auth Token does not decrypt");
             UNDECRYPTABLE_TOKEN.to_owned()
         })?;
     let text = String::from_utf8(plaintext.to_vec()).map_err(|_| UNDECRYPTABLE_TOKEN.to_owned())?;
@@ -445,7 +445,7 @@ pub async fn save_integration(
         .await
         .context("could not commit the Twilio integration")?;
     tracing::info!(
-        organisation_id = organisation,
+        organisation_id = %organisation,
         actor,
         action = recorded,
         "Twilio integration saved"
@@ -526,7 +526,7 @@ pub async fn disconnect_integration(
         .await
         .context("could not commit the disconnection")?;
     tracing::info!(
-        organisation_id = organisation,
+        organisation_id = %organisation,
         actor,
         action,
         "Twilio disconnected"
@@ -672,7 +672,7 @@ pub async fn check_integration(
     .context("could not record the credential check")?;
     if integration.health == Health::Valid && health == "invalid" {
         tracing::warn!(
-            organisation_id = organisation,
+            organisation_id = %organisation,
             reason,
             "saved Twilio credentials are no longer valid"
         );
@@ -692,7 +692,7 @@ fn invalid_reason(problems: &Problems) -> String {
 /// for the periodic re-check: Outreach asks Twilio nothing for an
 /// organisation that may not use it.
 pub async fn configured_organisations(pool: &SqlitePool) -> anyhow::Result<Vec<OrganisationId>> {
-    sqlx::query_scalar::<_, i64>(
+    sqlx::query_scalar::<_, OrganisationId>(
         "SELECT i.organisation_id FROM twilio_integrations i
          JOIN organisations o ON o.id = i.organisation_id
          WHERE o.subscription_state = 'active'
@@ -714,7 +714,7 @@ pub struct RewrapReport {
 /// Re-encrypts every stored token under the keyring's active key, so that
 /// older keys can be retired.
 pub async fn rewrap_tokens(pool: &SqlitePool, keyring: &Keyring) -> anyhow::Result<RewrapReport> {
-    let rows = sqlx::query_as::<_, (i64, String)>(
+    let rows = sqlx::query_as::<_, (OrganisationId, String)>(
         "SELECT organisation_id, auth_token_envelope FROM twilio_integrations",
     )
     .fetch_all(pool)
@@ -791,7 +791,7 @@ pub async fn mark_rejected_while_sending(
         .await?;
     tx.commit().await.context("could not commit")?;
     tracing::warn!(
-        organisation_id = organisation,
+        organisation_id = %organisation,
         "Twilio rejected the saved Auth Token while sending; campaigns paused"
     );
     Ok(true)

@@ -56,7 +56,7 @@ pub async fn claim_twilio_check(
     .context("could not count the Twilio checks")?
     .unwrap_or(now);
     tracing::warn!(
-        organisation_id = organisation,
+        organisation_id = %organisation,
         "refused a Twilio check: the organisation used its allowance"
     );
     Ok(Err((oldest + TWILIO_CHECK_WINDOW_SECS - now).max(1)))

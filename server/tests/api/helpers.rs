@@ -142,7 +142,7 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
     }
 
-    pub async fn organisation(&self, id: i64) -> Organisation {
+    pub async fn organisation(&self, id: organisations::OrganisationId) -> Organisation {
         organisations::fetch_organisation(&self.pool, id)
             .await
             .unwrap()

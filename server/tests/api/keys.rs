@@ -71,7 +71,7 @@ fn the_server_refuses_an_all_zero_key() {
     assert!(stderr.contains("all zeros"), "{stderr}");
 }
 
-async fn configured(app: &TestApp, keyring: &Keyring) -> i64 {
+async fn configured(app: &TestApp, keyring: &Keyring) -> domain::ids::OrganisationId {
     let acme = app.create_organisation("Acme", true).await;
     domain::sms_settings::integration::save_integration(
         &app.pool,

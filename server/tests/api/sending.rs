@@ -173,7 +173,7 @@ async fn a_running_campaign_reaches_every_recipient_once_and_completes() {
     assert_all_in(&app, "delivered").await;
     // Each send went through the Messaging Service, with a status callback
     // on this organisation's URL that names the message.
-    let organisation = app.organisation(1).await;
+    let organisation = app.organisation(domain::ids::OrganisationId(1)).await;
     for message in app.twilio.messages() {
         assert_eq!(message.messaging_service_sid, app.service.sid);
         let callback = message.status_callback.unwrap();
@@ -201,7 +201,10 @@ async fn a_running_campaign_reaches_every_recipient_once_and_completes() {
     let details = details(&app, &admin, id).await;
     let details = details.unwrap();
     assert_eq!(details.campaign.status, model::CampaignStatus::Completed);
-    assert_eq!(details.campaign.messages, [(model::MessageState::Delivered, 25)]);
+    assert_eq!(
+        details.campaign.messages,
+        [(model::MessageState::Delivered, 25)]
+    );
     assert_eq!(details.results.len(), 25);
     assert!(
         details
@@ -809,7 +812,7 @@ async fn a_recipient_who_opts_out_before_their_turn_is_never_messaged() {
         .await;
     let id: i64 = created.json().await.unwrap();
     // After the audience was checked, one of them replies STOP.
-    let organisation = app.organisation(1).await;
+    let organisation = app.organisation(domain::ids::OrganisationId(1)).await;
     let now = domain::clock::now();
     domain::delivery::inbound::record_inbound_reply(
         &app.pool,

@@ -7,12 +7,14 @@ use app::{
     error::{AppError, FieldErrors},
     settings::sms::{SmsCapabilityView, SmsSettingsView},
 };
-use domain::{sms_settings::integration::fetch_integration, users::Role};
+use domain::{
+    organisations::OrganisationId, sms_settings::integration::fetch_integration, users::Role,
+};
 use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, app_error, spawn_app, spawn_app_with};
 
-async fn admin_of_acme(app: &TestApp) -> (String, i64) {
+async fn admin_of_acme(app: &TestApp) -> (String, OrganisationId) {
     let acme = app.create_organisation("Acme", true).await;
     app.create_user(&acme, "alice@acme.test", Role::OrgAdmin)
         .await;
@@ -41,7 +43,7 @@ async fn field_errors(response: reqwest::Response) -> FieldErrors {
     }
 }
 
-async fn nothing_saved(app: &TestApp, organisation: i64) -> bool {
+async fn nothing_saved(app: &TestApp, organisation: OrganisationId) -> bool {
     fetch_integration(&app.pool, organisation)
         .await
         .unwrap()

@@ -74,7 +74,10 @@ async fn sent_message(app: &TestApp) -> (String, String) {
         states(app).await[0].1 == "sent"
     })
     .await;
-    let public_id = app.organisation(1).await.public_id;
+    let public_id = app
+        .organisation(domain::ids::OrganisationId(1))
+        .await
+        .public_id;
     let sid = app.twilio.messages()[0].sid.clone();
     (format!("/webhooks/twilio/status/{public_id}"), sid)
 }
@@ -256,7 +259,10 @@ async fn the_signed_url_is_rebuilt_from_the_public_url_with_or_without_its_defau
 async fn stop_and_start_replies_opt_a_number_out_and_back_in() {
     let app = spawn_app().await;
     let admin = configured_organisation(&app).await;
-    let public_id = app.organisation(1).await.public_id;
+    let public_id = app
+        .organisation(domain::ids::OrganisationId(1))
+        .await
+        .public_id;
     let path = format!("/webhooks/twilio/inbound/{public_id}");
     let url = format!("{}{path}", app.address);
     // The Org Admin is shown the URL to give Twilio.
@@ -353,7 +359,10 @@ fn pairs(params: &[(String, String)]) -> Vec<(&str, &str)> {
 async fn a_replayed_stop_changes_nothing_and_an_older_keyword_never_overrides_a_newer_one() {
     let app = spawn_app().await;
     configured_organisation(&app).await;
-    let public_id = app.organisation(1).await.public_id;
+    let public_id = app
+        .organisation(domain::ids::OrganisationId(1))
+        .await
+        .public_id;
     let path = format!("/webhooks/twilio/inbound/{public_id}");
     let token = app.account.auth_token.clone();
     let from = "+14155552671";
