@@ -123,16 +123,16 @@ async fn inbound_message(
     let now = domain::clock::now();
     // A keyword's order is when Twilio received it, not when its webhook
     // arrived (a retried webhook can arrive after a later one).
-    let sent_at = match (keyword(text), AccountSid::parse(&account_sid)) {
-        (Some(_), Ok(account)) => state
+    let sent_at = match keyword(text) {
+        Some(_) => state
             .twilio
-            .fetch_message(&account, &auth_token, message_sid)
+            .fetch_message(&account_sid, &auth_token, message_sid)
             .await
             .inspect_err(|e| tracing::warn!(organisation_id = %organisation, error = %e, "could not look up an inbound message's time"))
             .ok()
             .and_then(|found| found.created_at)
             .unwrap_or(now),
-        _ => now,
+        None => now,
     };
     let message = InboundMessage {
         message_sid,
@@ -157,7 +157,7 @@ async fn inbound_message(
 struct Verified {
     organisation: OrganisationId,
     params: Vec<(String, String)>,
-    account_sid: String,
+    account_sid: AccountSid,
     auth_token: AuthToken,
 }
 

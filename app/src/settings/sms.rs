@@ -230,9 +230,9 @@ pub mod ssr {
             ),
             integration: integration.map(|i| IntegrationView {
                 trial_warning: i.is_trial().then(|| TRIAL_WARNING.to_owned()),
-                account_sid: i.account_sid,
+                account_sid: i.account_sid.to_string(),
                 sender_numbers: i.messaging_service_sid.as_ref().and(i.sender_numbers),
-                messaging_service_sid: i.messaging_service_sid,
+                messaging_service_sid: i.messaging_service_sid.as_ref().map(ToString::to_string),
                 health: match i.health {
                     Health::Valid => HealthView::Valid,
                     Health::Invalid { reason } => HealthView::Invalid { reason },

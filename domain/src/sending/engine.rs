@@ -306,20 +306,15 @@ impl SendingEngine {
         Ok(Sender {
             organisation,
             integration_version: integration.version,
-            account_sid: AccountSid::parse(&integration.account_sid)
-                .map_err(|_| "Paused: the saved Account SID is malformed.".to_owned())?,
-            messaging_service_sid: integration
-                .messaging_service_sid
-                .as_deref()
-                .and_then(|sid| MessagingServiceSid::parse(sid).ok())
-                .ok_or_else(|| {
-                    format!(
-                        "Paused: {}",
-                        RunPermission::NeedsMessagingService
-                            .reason()
-                            .unwrap_or_default()
-                    )
-                })?,
+            messaging_service_sid: integration.messaging_service_sid.clone().ok_or_else(|| {
+                format!(
+                    "Paused: {}",
+                    RunPermission::NeedsMessagingService
+                        .reason()
+                        .unwrap_or_default()
+                )
+            })?,
+            account_sid: integration.account_sid,
             auth_token,
             status_callback: format!("{}/webhooks/twilio/status/{public_id}", self.public_origin),
         })

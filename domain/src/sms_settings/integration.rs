@@ -26,9 +26,9 @@ pub enum Health {
 #[derive(Debug, Clone)]
 pub struct TwilioIntegration {
     pub organisation_id: OrganisationId,
-    pub account_sid: String,
+    pub account_sid: AccountSid,
     auth_token_envelope: String,
-    pub messaging_service_sid: Option<String>,
+    pub messaging_service_sid: Option<MessagingServiceSid>,
     pub account_type: Option<String>,
     /// The Messaging Service's phone numbers when last validated; `None`
     /// without a Messaging Service or when Twilio could not list them.
@@ -83,13 +83,22 @@ struct IntegrationRow {
     version: i64,
 }
 
-impl From<IntegrationRow> for TwilioIntegration {
-    fn from(row: IntegrationRow) -> Self {
-        Self {
+/// The storage edge: stored SIDs are parsed once, here.
+impl TryFrom<IntegrationRow> for TwilioIntegration {
+    type Error = anyhow::Error;
+
+    fn try_from(row: IntegrationRow) -> anyhow::Result<Self> {
+        Ok(Self {
             organisation_id: row.organisation_id,
-            account_sid: row.account_sid,
+            account_sid: AccountSid::parse(&row.account_sid)
+                .context("a stored Account SID is malformed")?,
             auth_token_envelope: row.auth_token_envelope,
-            messaging_service_sid: row.messaging_service_sid,
+            messaging_service_sid: row
+                .messaging_service_sid
+                .as_deref()
+                .map(MessagingServiceSid::parse)
+                .transpose()
+                .context("a stored Messaging Service SID is malformed")?,
             account_type: row.account_type,
             sender_numbers: row
                 .sender_numbers
@@ -106,7 +115,7 @@ impl From<IntegrationRow> for TwilioIntegration {
             updated_by: row.updated_by,
             updated_at: row.updated_at,
             version: row.version,
-        }
+        })
     }
 }
 
@@ -118,14 +127,15 @@ pub async fn fetch_integration(
     pool: &SqlitePool,
     organisation: OrganisationId,
 ) -> anyhow::Result<Option<TwilioIntegration>> {
-    Ok(sqlx::query_as::<_, IntegrationRow>(&format!(
+    sqlx::query_as::<_, IntegrationRow>(&format!(
         "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i WHERE i.organisation_id = ?"
     ))
     .bind(organisation)
     .fetch_optional(pool)
     .await
     .context("could not fetch the Twilio integration")?
-    .map(TwilioIntegration::from))
+    .map(TwilioIntegration::try_from)
+    .transpose()
 }
 
 /// The integration of the organisation a webhook URL names, in one query
@@ -134,7 +144,7 @@ pub async fn fetch_integration_by_public_id(
     pool: &SqlitePool,
     public_id: &str,
 ) -> anyhow::Result<Option<TwilioIntegration>> {
-    Ok(sqlx::query_as::<_, IntegrationRow>(&format!(
+    sqlx::query_as::<_, IntegrationRow>(&format!(
         "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i
          JOIN organisations o ON o.id = i.organisation_id WHERE o.public_id = ?"
     ))
@@ -142,7 +152,8 @@ pub async fn fetch_integration_by_public_id(
     .fetch_optional(pool)
     .await
     .context("could not fetch the Twilio integration")?
-    .map(TwilioIntegration::from))
+    .map(TwilioIntegration::try_from)
+    .transpose()
 }
 
 /// The saved integration with the health to show and enforce (a token no
@@ -242,14 +253,6 @@ fn plan(
     current: Option<&TwilioIntegration>,
     keyring: &Keyring,
 ) -> Result<Plan, SaveError> {
-    let saved_service = |current: &TwilioIntegration| {
-        current
-            .messaging_service_sid
-            .as_deref()
-            .map(MessagingServiceSid::parse)
-            .transpose()
-            .context("a stored Messaging Service SID is malformed")
-    };
     Ok(match (change, current) {
         (
             Change::Everything {
@@ -299,7 +302,7 @@ fn plan(
             },
             Some(current),
         ) => Plan {
-            action: if account_sid.as_str() == current.account_sid {
+            action: if account_sid == current.account_sid {
                 "Replaced the Auth Token".to_owned()
             } else {
                 format!("Changed the Account SID to {account_sid} and replaced the Auth Token")
@@ -307,7 +310,7 @@ fn plan(
             credentials: Credentials {
                 account_sid,
                 auth_token,
-                messaging_service_sid: saved_service(current)?,
+                messaging_service_sid: current.messaging_service_sid.clone(),
             },
             typed: Typed {
                 account: true,
@@ -320,8 +323,7 @@ fn plan(
                 None => "Removed the Messaging Service SID".to_owned(),
             },
             credentials: Credentials {
-                account_sid: AccountSid::parse(&current.account_sid)
-                    .context("a stored Account SID is malformed")?,
+                account_sid: current.account_sid.clone(),
                 auth_token: saved_auth_token(keyring, current)
                     .map_err(SaveError::SavedTokenUnusable)?,
                 messaging_service_sid,
@@ -615,15 +617,9 @@ pub async fn check_integration(
         Err(reason) => CheckOutcome::Invalid { reason },
         Ok(auth_token) => {
             let credentials = Credentials {
-                account_sid: AccountSid::parse(&integration.account_sid)
-                    .context("a stored Account SID is malformed")?,
+                account_sid: integration.account_sid.clone(),
                 auth_token,
-                messaging_service_sid: integration
-                    .messaging_service_sid
-                    .as_deref()
-                    .map(MessagingServiceSid::parse)
-                    .transpose()
-                    .context("a stored Messaging Service SID is malformed")?,
+                messaging_service_sid: integration.messaging_service_sid.clone(),
             };
             match validate_with_twilio(twilio, &credentials).await {
                 Ok(accepted) => {

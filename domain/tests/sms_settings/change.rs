@@ -127,9 +127,9 @@ async fn changing_accounts_works_when_the_old_token_is_dead_and_the_old_service_
         .expect("the new account's three values validate together");
 
     let stored = w.integration().await.unwrap();
-    assert_eq!(stored.account_sid, other.sid);
+    assert_eq!(stored.account_sid.as_str(), other.sid);
     assert_eq!(
-        stored.messaging_service_sid.as_deref(),
+        stored.messaging_service_sid.as_ref().map(|s| s.as_str()),
         Some(others_service.sid.as_str())
     );
     assert_eq!(stored.version, saved.version + 1);
@@ -189,7 +189,7 @@ async fn a_new_account_that_does_not_validate_replaces_nothing() {
     );
     assert_eq!(problems.saved_values, None);
     let stored = w.integration().await.unwrap();
-    assert_eq!(stored.account_sid, w.account.sid);
+    assert_eq!(stored.account_sid.as_str(), w.account.sid);
     assert_eq!(stored.version, saved.version);
     assert_eq!(w.audit_count().await, audit_before);
 }

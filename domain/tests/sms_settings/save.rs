@@ -13,9 +13,9 @@ async fn valid_credentials_are_saved_valid_and_audited() {
 
     let saved = w.configured().await;
 
-    assert_eq!(saved.account_sid, w.account.sid);
+    assert_eq!(saved.account_sid.as_str(), w.account.sid);
     assert_eq!(
-        saved.messaging_service_sid.as_deref(),
+        saved.messaging_service_sid.as_ref().map(|s| s.as_str()),
         Some(w.service.sid.as_str())
     );
     assert_eq!(saved.health, Health::Valid);
@@ -257,7 +257,7 @@ async fn a_save_from_a_stale_form_is_refused_and_overwrites_nothing() {
     assert!(matches!(late, Err(SaveError::Stale)));
     let stored = w.integration().await.unwrap();
     assert_eq!(
-        stored.messaging_service_sid.as_deref(),
+        stored.messaging_service_sid.as_ref().map(|s| s.as_str()),
         Some(second_service.sid.as_str())
     );
     assert_eq!(stored.version, 2);
