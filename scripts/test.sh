@@ -54,9 +54,9 @@ step() {
 }
 
 step fmt check cargo fmt --all --check
-step clippy-server check cargo clippy -p model -p domain -p app -p server --all-targets --locked -- -D warnings
+step clippy-server check cargo clippy -p model -p domain -p app -p server -p twilio-simulator --all-targets --locked -- -D warnings
 step clippy-wasm check cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D warnings
-step rust-tests tests cargo test -p model -p domain -p server --locked
+step rust-tests tests cargo test -p model -p domain -p twilio-simulator -p server --locked
 step app-tests tests cargo test -p app --features ssr --locked
 if step release-build check cargo leptos build --release; then
   # One tenant's largest payloads against the real release binary, while

@@ -12,10 +12,10 @@ use domain::{
     crypto::Keyring,
     delivery::signature::twilio_signature,
     organisations::{self, OrganisationName},
-    twilio::simulator::Simulator,
     users::{self, EmailAddress, Role},
 };
 use server::{config::Config, startup::Application};
+use twilio_simulator::Simulator;
 
 const PASSWORD: &str = "benchmark password";
 

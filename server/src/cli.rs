@@ -471,7 +471,7 @@ async fn twilio_sim(
     listen: std::net::SocketAddr,
     write_accounts: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    use domain::twilio::simulator::Simulator;
+    use twilio_simulator::Simulator;
 
     let simulator = Simulator::new();
     let main = simulator.add_account("Full");

@@ -14,12 +14,12 @@ use domain::{
     crypto::Keyring,
     db::SqlitePool,
     organisations::{self, OrganisationName},
-    twilio::simulator::{RunningSimulator, SimAccount, SimService, Simulator},
     users::{self, EmailAddress, Role},
 };
 use rand::RngCore;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub const ORGANISATION: &str = "Demo Organisation";
 pub const ADMIN_EMAIL: &str = "admin@demo.outreach.test";

@@ -20,11 +20,11 @@ use std::{
 use domain::{
     limits,
     organisations::{OrganisationName, insert_organisation},
-    twilio::simulator::Simulator,
     users::{EmailAddress, Role, insert_user},
 };
 use reqwest::{StatusCode, header};
 use serde_json::json;
+use twilio_simulator::Simulator;
 
 const PASSWORD: &str = "hostile tenant test password";
 const MASTER_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";

@@ -1,8 +1,7 @@
-//! Twilio: a thin HTTP client for the calls Outreach makes, and a faithful
-//! simulator of those endpoints for tests and demo mode.
+//! Twilio: a thin HTTP client for the calls Outreach makes. Its test double,
+//! the simulator, is the `twilio-simulator` crate.
 
 mod client;
-pub mod simulator;
 
 pub use client::{
     AcceptedMessage, Account, AccountStatus, AccountType, DEFAULT_API_BASE_URL,

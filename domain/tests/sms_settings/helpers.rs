@@ -12,11 +12,9 @@ use domain::{
             save_integration,
         },
     },
-    twilio::{
-        TwilioClient,
-        simulator::{RunningSimulator, SimAccount, SimService, Simulator},
-    },
+    twilio::TwilioClient,
 };
+use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub struct World {
     pub pool: SqlitePool,

@@ -290,11 +290,10 @@ async fn a_new_auth_token_is_validated_with_the_saved_messaging_service_before_i
     let saved = w.configured().await;
     // The service is now somebody else's: the combination no longer validates.
     let other = w.simulator.add_account("Full");
-    w.simulator
-        .insert_service(domain::twilio::simulator::SimService {
-            account_sid: other.sid.clone(),
-            ..w.service.clone()
-        });
+    w.simulator.insert_service(twilio_simulator::SimService {
+        account_sid: other.sid.clone(),
+        ..w.service.clone()
+    });
     let new_token = w.simulator.rotate_token(&w.account.sid);
 
     let result = w

@@ -6,12 +6,12 @@ use std::{process::Stdio, time::Duration};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
     organisations::{self, OrganisationName},
-    twilio::simulator::{SendFault, Simulator},
     users::{self, EmailAddress, Role},
 };
 use reqwest::{StatusCode, header};
 use serde_json::json;
 use tokio::process::{Child, Command};
+use twilio_simulator::{SendFault, Simulator};
 
 use crate::{
     helpers::{PASSWORD, session_cookie},

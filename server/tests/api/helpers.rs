@@ -8,7 +8,6 @@ use domain::{
     crypto::Keyring,
     db::SqlitePool,
     organisations::{self, Organisation, OrganisationName},
-    twilio::simulator::{RunningSimulator, SimAccount, SimService, Simulator},
     users::{self, EmailAddress, Role},
 };
 use reqwest::{Response, StatusCode, header};
@@ -17,6 +16,7 @@ use server::{
     startup::Application,
 };
 use tempfile::TempDir;
+use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use app::campaigns::CampaignDetailsView;
-use domain::{
-    twilio::simulator::{CallbackPlan, Outcome, SendFault},
-    users::Role,
-};
+use domain::users::Role;
 use reqwest::StatusCode;
 use serde_json::json;
+use twilio_simulator::{CallbackPlan, Outcome, SendFault};
 
 use crate::helpers::{TestApp, app_error, form_message, spawn_app, spawn_app_with};
 

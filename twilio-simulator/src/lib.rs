@@ -22,17 +22,15 @@ use std::{
     time::Duration,
 };
 
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::State as Shared,
+    http::{HeaderMap, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
-use http_body_util::{BodyExt, Full};
-use hyper::{
-    Method, Request, Response, StatusCode,
-    body::{Bytes, Incoming},
-    header,
-    server::conn::http1,
-    service::service_fn,
-};
-use hyper_util::rt::TokioIo;
 use rand::RngCore;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -76,8 +74,8 @@ pub enum Outcome {
 pub enum SendFault {
     /// 500, message not created.
     ServerError,
-    /// The message is created (and its callbacks follow), but the
-    /// connection closes without an answer.
+    /// The message is created (and its callbacks follow), but the answer
+    /// breaks off: the connection closes before it is complete.
     DropAnswer,
 }
 
@@ -358,23 +356,17 @@ impl Simulator {
     pub async fn start(&self, address: SocketAddr) -> std::io::Result<RunningSimulator> {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
-        let simulator = self.clone();
+        // One handler for every path: Twilio's API is routed by `route_api`,
+        // which checks credentials before it looks at the path, as Twilio does.
+        let router = Router::new()
+            .fallback(
+                |Shared(simulator): Shared<Simulator>, method, uri, headers, body| async move {
+                    simulator.answer(method, uri, headers, body).await
+                },
+            )
+            .with_state(self.clone());
         let handle = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let simulator = simulator.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let simulator = simulator.clone();
-                        async move { simulator.answer(request).await }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+            let _ = axum::serve(listener, router).await;
         });
         Ok(RunningSimulator {
             url: format!("http://{address}"),
@@ -383,10 +375,10 @@ impl Simulator {
         })
     }
 
-    async fn answer(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
-        if let Some(control) = request.uri().path().strip_prefix("/_simulator/") {
-            let (status, body) = self.control(request.method(), control);
-            return Ok(json_response(status, &body));
+    async fn answer(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+        if let Some(control) = uri.path().strip_prefix("/_simulator/") {
+            let (status, body) = self.control(&method, control);
+            return json_response(status, &body);
         }
         let latency = self.with_state(|s| {
             s.in_flight += 1;
@@ -397,14 +389,10 @@ impl Simulator {
             tokio::time::sleep(latency).await;
         }
         self.with_state(|s| s.in_flight -= 1);
-        let method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let query = request.uri().query().unwrap_or_default().to_owned();
-        let auth = basic_auth(&request);
-        let form: Vec<(String, String)> = match request.into_body().collect().await {
-            Ok(body) => serde_urlencoded::from_bytes(&body.to_bytes()).unwrap_or_default(),
-            Err(_) => return Err(Dropped),
-        };
+        let path = uri.path().to_owned();
+        let query = uri.query().unwrap_or_default().to_owned();
+        let auth = basic_auth(&headers);
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
         let (status, body, accepted) =
             self.with_state(|s| route(s, &method, &path, &query, auth, &form));
         let fault = accepted
@@ -438,9 +426,9 @@ impl Simulator {
             self.spawn_callbacks(message, outcome);
         }
         if fault == Some(SendFault::DropAnswer) {
-            return Err(Dropped);
+            return dropped_answer(status);
         }
-        Ok(json_response(status, &body))
+        json_response(status, &body)
     }
 
     /// Posts the message's status callbacks, signed as Twilio signs them.
@@ -611,20 +599,34 @@ impl Simulator {
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a valid response")
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
-fn basic_auth(request: &Request<Incoming>) -> Option<(String, String)> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+/// An answer that never arrives whole: its body fails, so the server breaks
+/// the connection and the client cannot know whether the message was created.
+fn dropped_answer(status: StatusCode) -> Response {
+    let broken = futures_util::stream::once(async {
+        Err::<Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "the simulator dropped the answer",
+        ))
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(broken),
+    )
+        .into_response()
+}
+
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (user, password) = decoded.split_once(':')?;
@@ -642,18 +644,6 @@ fn error(status: StatusCode, code: u64, message: &str) -> (StatusCode, Value) {
         }),
     )
 }
-
-/// An answer the simulator refuses to give: hyper closes the connection.
-#[derive(Debug)]
-struct Dropped;
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the simulator dropped the answer")
-    }
-}
-
-impl std::error::Error for Dropped {}
 
 type Answer = (StatusCode, Value, Option<(SimMessage, Outcome)>);
 
