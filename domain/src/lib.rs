@@ -5,14 +5,18 @@
 //! here and calls these functions; nothing past that edge re-checks a string.
 
 pub mod campaigns;
+pub mod capability;
 pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod delivery;
 pub mod ids;
 pub mod limits;
+pub mod opt_outs;
 pub mod organisations;
+pub mod outbound;
 pub mod sending;
+pub mod sessions;
 pub mod sign_in;
 pub mod sms_settings;
 pub mod spreadsheet;

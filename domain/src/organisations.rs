@@ -7,7 +7,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, SqlitePool};
 
-use crate::{clock::UnixTime, db::is_unique_violation, users::Role};
+use crate::{clock::UnixTime, db::is_unique_violation};
 
 pub use crate::ids::OrganisationId;
 
@@ -269,32 +269,6 @@ pub async fn request_access(
     .await
     .context("could not record the access request")?;
     fetch_organisation(pool, id).await
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub email: String,
-    pub role: Role,
-    pub joined_at: UnixTime,
-}
-
-pub async fn fetch_members(pool: &SqlitePool, id: OrganisationId) -> anyhow::Result<Vec<Member>> {
-    let rows = sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT email, role, created_at FROM users WHERE organisation_id = ? ORDER BY email",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await
-    .context("could not list the organisation's members")?;
-    rows.into_iter()
-        .map(|(email, role, joined_at)| {
-            Ok(Member {
-                email,
-                role: Role::from_db(&role)?,
-                joined_at,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

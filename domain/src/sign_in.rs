@@ -15,6 +15,7 @@ use crate::{
     clock::UnixTime,
     limits::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS},
     organisations::OrganisationId,
+    sessions,
     users::{EmailAddress, Role, UserId, hash_password, verify_password},
     work::WorkError,
 };
@@ -94,8 +95,8 @@ pub enum SignInError {
 
 #[derive(FromRow)]
 struct Credentials {
-    id: i64,
-    organisation_id: i64,
+    id: UserId,
+    organisation_id: OrganisationId,
     email: String,
     role: String,
     password_hash: String,
@@ -173,30 +174,18 @@ pub async fn sign_in(
         .execute(&mut *tx)
         .await
         .context("could not clear failed sign-ins")?;
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .context("could not purge expired sessions")?;
+    sessions::purge_expired(&mut tx, now).await?;
     if let Some(previous) = previous {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(previous.hash())
-            .execute(&mut *tx)
-            .await
-            .context("could not end the previous session")?;
+        sessions::end(&mut tx, &previous.hash()).await?;
     }
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
-         VALUES (?, ?, ?, ?, ?)",
+    sessions::start(
+        &mut tx,
+        &token.hash(),
+        account.id,
+        now,
+        now + SESSION_LIFETIME_SECS,
     )
-    .bind(token.hash())
-    .bind(account.id)
-    .bind(now)
-    .bind(now + SESSION_LIFETIME_SECS)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .context("could not store the session")?;
+    .await?;
     tx.commit().await.context("could not commit the session")?;
 
     tracing::info!(user_id = %account.id, organisation_id = %account.organisation_id, role = account.role, email = %account.email, client, "signed in");
@@ -322,12 +311,8 @@ pub async fn fetch_session_user(
         return Ok(None);
     };
     if now - last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
-            .bind(now)
-            .bind(&hash)
-            .execute(pool)
-            .await
-            .context("could not note the session's use")?;
+        let mut conn = pool.acquire().await.context("no database connection")?;
+        sessions::note_use(&mut conn, &hash, now).await?;
     }
     Ok(Some(SignedInUser {
         user_id,
@@ -339,12 +324,8 @@ pub async fn fetch_session_user(
 
 /// Ends the session server-side: the cookie is worthless afterwards.
 pub async fn sign_out(pool: &SqlitePool, token: &SessionToken) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-        .bind(token.hash())
-        .execute(pool)
-        .await
-        .context("could not end the session")?;
-    Ok(())
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    sessions::end(&mut conn, &token.hash()).await
 }
 
 #[cfg(test)]

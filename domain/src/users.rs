@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use crate::{clock::UnixTime, db::is_unique_violation, organisations::OrganisationId};
+use crate::{clock::UnixTime, db::is_unique_violation, organisations::OrganisationId, sessions};
 
 pub use crate::ids::UserId;
 
@@ -194,21 +194,20 @@ pub async fn set_password(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let updated = sqlx::query("UPDATE users SET password_hash = ? WHERE email = ?")
+    let Some(id) = user_id(&mut tx, email).await? else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
         .bind(hash)
-        .bind(email.as_str())
+        .bind(id)
         .execute(&mut *tx)
         .await
         .context("could not update the password")?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = ?)")
-        .bind(email.as_str())
-        .execute(&mut *tx)
-        .await
-        .context("could not end the user's sessions")?;
+    sessions::end_all(&mut tx, id).await?;
     tx.commit()
         .await
         .context("could not commit the new password")?;
-    Ok(updated.rows_affected() == 1)
+    Ok(true)
 }
 
 /// Ends every session of the person; returns how many there were, or
@@ -221,12 +220,7 @@ pub async fn end_sessions(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Re
     let Some(id) = user_id(&mut tx, email).await? else {
         return Ok(None);
     };
-    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .context("could not end the sessions")?
-        .rows_affected();
+    let ended = sessions::end_all(&mut tx, id).await?;
     tx.commit().await.context("could not commit")?;
     Ok(Some(ended))
 }
@@ -253,11 +247,7 @@ pub async fn set_disabled(
         .await
         .context("could not change whether the person is disabled")?;
     if disabled {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .context("could not end the sessions")?;
+        sessions::end_all(&mut tx, id).await?;
     }
     tx.commit().await.context("could not commit")?;
     Ok(true)
@@ -285,6 +275,33 @@ async fn user_id(
         .fetch_optional(conn)
         .await
         .context("could not look up the person")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub email: String,
+    pub role: Role,
+    pub joined_at: UnixTime,
+}
+
+/// The organisation's people, by email.
+pub async fn fetch_members(pool: &SqlitePool, id: OrganisationId) -> anyhow::Result<Vec<Member>> {
+    let rows = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT email, role, created_at FROM users WHERE organisation_id = ? ORDER BY email",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .context("could not list the organisation's members")?;
+    rows.into_iter()
+        .map(|(email, role, joined_at)| {
+            Ok(Member {
+                email,
+                role: Role::from_db(&role)?,
+                joined_at,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,10 +18,8 @@ use domain::{
         signature::verify_signature,
     },
     organisations::{OrganisationId, fetch_organisation_by_public_id},
-    sms_settings::{
-        credentials::{AccountSid, AuthToken},
-        integration::{fetch_integration_by_public_id, saved_auth_token},
-    },
+    sms_settings::integration::{fetch_integration_by_public_id, saved_auth_token},
+    twilio::credentials::{AccountSid, AuthToken},
 };
 
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`

@@ -313,7 +313,7 @@ pub(crate) mod ssr {
         text: String,
     ) -> Result<(Audience, String), AppError> {
         let country = organisation.default_country.clone();
-        let opted_out = domain::campaigns::store::opted_out_numbers(&state.pool, organisation.id)
+        let opted_out = domain::opt_outs::numbers(&state.pool, organisation.id)
             .await
             .map_err(AppError::internal)?;
         // Parsing a million numbers takes seconds: off the async workers,

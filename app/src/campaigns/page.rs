@@ -96,9 +96,14 @@ fn control_error(error: domain::campaigns::lifecycle::ControlError) -> AppError 
 #[server(endpoint = "pause_campaign")]
 pub async fn pause_campaign(id: CampaignId) -> Result<(), AppError> {
     let (user, state, _) = super::ssr::member().await?;
-    domain::campaigns::lifecycle::pause_campaign(&state.pool, user.organisation_id, id)
-        .await
-        .map_err(control_error)
+    domain::campaigns::lifecycle::pause_campaign(
+        &state.pool,
+        user.organisation_id,
+        id,
+        domain::clock::now(),
+    )
+    .await
+    .map_err(control_error)
 }
 
 #[server(endpoint = "resume_campaign")]
@@ -112,6 +117,7 @@ pub async fn resume_campaign(id: CampaignId) -> Result<(), AppError> {
         user.organisation_id,
         id,
         configuration,
+        domain::clock::now(),
     )
     .await
     .map_err(control_error)

@@ -30,10 +30,13 @@ pub struct MemberRow {
 
 #[server(endpoint = "organisation_overview")]
 pub async fn organisation_overview() -> Result<OrganisationDetails, AppError> {
-    use domain::{organisations, users::Role};
+    use domain::{
+        organisations,
+        users::{self, Role},
+    };
 
     let (user, state, organisation) = crate::auth::ssr::require_subscribed_org_admin().await?;
-    let members = organisations::fetch_members(&state.pool, user.organisation_id)
+    let members = users::fetch_members(&state.pool, user.organisation_id)
         .await
         .map_err(AppError::internal)?;
     Ok(OrganisationDetails {

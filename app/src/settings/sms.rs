@@ -177,12 +177,11 @@ pub async fn sms_capability() -> Result<SmsCapabilityView, AppError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use domain::{
+        capability::{RunPermission, SmsConfiguration, sms_capability},
         clock::{format_utc, now},
         organisations::OrganisationId,
         sign_in::SignedInUser,
         sms_settings::{
-            capability::{RunPermission, SmsConfiguration, sms_capability},
-            credentials::{AccountSid, AuthToken, MessagingServiceSid},
             integration::{
                 Change, CheckOutcome, Health, SaveError, check_integration,
                 configuration as configuration_of, fetch_audit_events, fetch_effective_integration,
@@ -190,6 +189,7 @@ pub mod ssr {
             },
             validation::TRIAL_WARNING,
         },
+        twilio::credentials::{AccountSid, AuthToken, MessagingServiceSid},
     };
 
     use super::*;

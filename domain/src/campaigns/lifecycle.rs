@@ -4,12 +4,10 @@
 use anyhow::Context;
 use sqlx::SqlitePool;
 
-use super::store::{CampaignId, CampaignStatus, MessageState, SMS_NOT_AVAILABLE, campaign_status};
-use crate::{
-    clock::UnixTime,
-    organisations::OrganisationId,
-    sms_settings::capability::{RunPermission, SmsConfiguration, sms_capability},
+use super::store::{
+    CampaignId, CampaignStatus, MessageState, campaign_status, change_status, may_run,
 };
+use crate::{capability::SmsConfiguration, clock::UnixTime, organisations::OrganisationId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -39,37 +37,25 @@ async fn refusal(
     }
 }
 
-async fn transition(
-    pool: &SqlitePool,
-    organisation: OrganisationId,
-    id: CampaignId,
-    from: &[&str],
-    to: &str,
-) -> anyhow::Result<bool> {
-    let placeholders = vec!["?"; from.len()].join(", ");
-    let sql = format!(
-        "UPDATE campaigns SET status = ?, paused_reason = NULL
-         WHERE id = ? AND organisation_id = ? AND status IN ({placeholders})"
-    );
-    let mut query = sqlx::query(&sql).bind(to).bind(id).bind(organisation);
-    for status in from {
-        query = query.bind(*status);
-    }
-    Ok(query
-        .execute(pool)
-        .await
-        .context("could not change the campaign's status")?
-        .rows_affected()
-        == 1)
-}
-
 /// Stops claiming new messages; sends already in flight finish.
 pub async fn pause_campaign(
     pool: &SqlitePool,
     organisation: OrganisationId,
     id: CampaignId,
+    now: UnixTime,
 ) -> Result<(), ControlError> {
-    if transition(pool, organisation, id, &["running"], "paused").await? {
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    let from = [CampaignStatus::Running];
+    if change_status(
+        &mut conn,
+        organisation,
+        id,
+        &from,
+        CampaignStatus::Paused,
+        now,
+    )
+    .await?
+    {
         Ok(())
     } else {
         Err(refusal(pool, organisation, id, "running").await)
@@ -82,17 +68,24 @@ pub async fn resume_campaign(
     organisation: OrganisationId,
     id: CampaignId,
     configuration: SmsConfiguration,
+    now: UnixTime,
 ) -> Result<(), ControlError> {
     if campaign_status(pool, organisation, id).await?.is_none() {
         return Err(ControlError::NotFound);
     }
-    let run = sms_capability(configuration).run;
-    if run != RunPermission::Allowed {
-        return Err(ControlError::NotAllowed(
-            run.reason().unwrap_or(SMS_NOT_AVAILABLE),
-        ));
-    }
-    if transition(pool, organisation, id, &["paused"], "running").await? {
+    may_run(configuration).map_err(ControlError::NotAllowed)?;
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    let from = [CampaignStatus::Paused];
+    if change_status(
+        &mut conn,
+        organisation,
+        id,
+        &from,
+        CampaignStatus::Running,
+        now,
+    )
+    .await?
+    {
         Ok(())
     } else {
         Err(refusal(pool, organisation, id, "paused").await)
@@ -111,31 +104,21 @@ pub async fn cancel_campaign(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let cancelled = sqlx::query(
-        "UPDATE campaigns SET status = 'cancelled', paused_reason = NULL, finished_at = ?
-         WHERE id = ? AND organisation_id = ? AND status IN ('running', 'paused')",
+    let from = [CampaignStatus::Running, CampaignStatus::Paused];
+    if !change_status(
+        &mut tx,
+        organisation,
+        id,
+        &from,
+        CampaignStatus::Cancelled,
+        now,
     )
-    .bind(now)
-    .bind(id)
-    .bind(organisation)
-    .execute(&mut *tx)
-    .await
-    .context("could not cancel the campaign")?;
-    if cancelled.rows_affected() == 0 {
+    .await?
+    {
         drop(tx);
         return Err(refusal(pool, organisation, id, "running or paused").await);
     }
-    let withdrawn = sqlx::query(
-        "UPDATE outbound_messages SET state = 'cancelled', updated_at = ?,
-             error_message = 'Not sent: the campaign was cancelled.'
-         WHERE campaign_id = ? AND state = 'queued'",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .context("could not withdraw the queued messages")?
-    .rows_affected();
+    let withdrawn = crate::outbound::withdraw_queued(&mut tx, id, now).await?;
     tx.commit()
         .await
         .context("could not commit the cancellation")?;
@@ -171,19 +154,16 @@ pub async fn decide_unknown_outcomes(
             )),
         ),
     };
-    Ok(sqlx::query(
-        "UPDATE outbound_messages SET state = ?, error_message = ?, lease_until = NULL,
-             reconcile_attempts = 0, updated_at = ?
-         WHERE state = 'unknown' AND campaign_id =
-             (SELECT id FROM campaigns WHERE id = ? AND organisation_id = ?)",
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    Ok(
+        crate::outbound::settle_unknown(
+            &mut conn,
+            organisation,
+            id,
+            state,
+            message.as_deref(),
+            now,
+        )
+        .await?,
     )
-    .bind(state)
-    .bind(message)
-    .bind(now)
-    .bind(id)
-    .bind(organisation)
-    .execute(pool)
-    .await
-    .context("could not apply the decision")?
-    .rows_affected())
 }

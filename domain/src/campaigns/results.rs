@@ -8,10 +8,10 @@ use anyhow::Context;
 use crate::spreadsheet::safe_cell;
 use sqlx::{FromRow, SqlitePool};
 
-use super::store::CampaignId;
 use crate::{
     clock::{UnixTime, format_rfc3339},
-    delivery::status::{MessageState, describe_error},
+    ids::CampaignId,
+    twilio::status::{MessageState, describe_error},
 };
 
 /// One recipient's message, with why it did not arrive in words.

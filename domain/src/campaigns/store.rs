@@ -1,10 +1,10 @@
 //! Campaigns in the database: created as drafts (if the capability rule
 //! allows), listed, deleted while drafts, and run exactly once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use anyhow::Context;
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use super::{
     audience::Audience,
@@ -13,10 +13,10 @@ use super::{
 };
 use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
 use crate::{
+    capability::{RunPermission, SmsConfiguration, sms_capability},
     clock::UnixTime,
     db::is_unique_violation,
     organisations::OrganisationId,
-    sms_settings::capability::{RunPermission, SmsConfiguration, sms_capability},
 };
 pub use model::{CampaignStatus, MessageState};
 
@@ -533,8 +533,37 @@ pub enum RunError {
     Internal(#[from] anyhow::Error),
 }
 
-/// Rows per multi-row INSERT of queued messages.
-const MESSAGES_PER_INSERT: usize = 500;
+/// Whether the capability rule lets campaigns run now; the reason in the
+/// help page's words when it does not.
+pub fn may_run(configuration: SmsConfiguration) -> Result<(), &'static str> {
+    match sms_capability(configuration).run {
+        RunPermission::Allowed => Ok(()),
+        refused => Err(refused.reason().unwrap_or(SMS_NOT_AVAILABLE)),
+    }
+}
+
+/// Every recipient's message: the template filled with their fields.
+/// Lengths were checked when the campaign was created or last edited, so a
+/// message that is now too long means stored data changed under us.
+pub fn render_messages(
+    body: &str,
+    recipients: Vec<(String, String)>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let template = Template::parse(body);
+    recipients
+        .into_iter()
+        .map(|(phone, json)| {
+            let fields: BTreeMap<String, String> = serde_json::from_str(&json).unwrap_or_default();
+            let message = template
+                .render(
+                    |name| fields.get(name).map(String::as_str),
+                    MAX_RENDERED_CHARS,
+                )
+                .context("a stored recipient's message is longer than Twilio accepts")?;
+            Ok((phone, message))
+        })
+        .collect()
+}
 
 /// Moves a draft to `running` and creates one queued outbound message per
 /// recipient, in one transaction. The status change is the gate: a second
@@ -549,27 +578,21 @@ pub async fn run_campaign(
     if campaign_status(pool, organisation, id).await?.is_none() {
         return Err(RunError::NotFound);
     }
-    let run = sms_capability(configuration).run;
-    if run != RunPermission::Allowed {
-        return Err(RunError::NotAllowed(
-            run.reason().unwrap_or(SMS_NOT_AVAILABLE),
-        ));
-    }
+    may_run(configuration).map_err(RunError::NotAllowed)?;
     let mut tx = pool
         .begin()
         .await
         .context("could not start a transaction")?;
-    let started = sqlx::query(
-        "UPDATE campaigns SET status = 'running', started_at = ?
-         WHERE id = ? AND organisation_id = ? AND status = 'draft'",
+    if !change_status(
+        &mut tx,
+        organisation,
+        id,
+        &[CampaignStatus::Draft],
+        CampaignStatus::Running,
+        now,
     )
-    .bind(now)
-    .bind(id)
-    .bind(organisation)
-    .execute(&mut *tx)
-    .await
-    .context("could not start the campaign")?;
-    if started.rows_affected() == 0 {
+    .await?
+    {
         return match campaign_status(&mut *tx, organisation, id).await? {
             None => Err(RunError::NotFound),
             Some(_) => Ok(RunOutcome::AlreadyStarted),
@@ -582,49 +605,15 @@ pub async fn run_campaign(
     .fetch_one(&mut *tx)
     .await
     .context("could not read the campaign's message")?;
-    let template = Template::parse(&body);
     let recipients = match audience {
         Some(audience) => audiences::read_recipients(&mut *tx, audience).await?,
         None => Vec::new(),
     };
-    // Every message rendered, off the async workers. Lengths were checked
-    // when the campaign was created or last edited.
-    let messages = tokio::task::spawn_blocking(move || {
-        recipients
-            .into_iter()
-            .map(|(phone, json)| {
-                let fields: BTreeMap<String, String> =
-                    serde_json::from_str(&json).unwrap_or_default();
-                let message = template
-                    .render(
-                        |name| fields.get(name).map(String::as_str),
-                        MAX_RENDERED_CHARS,
-                    )
-                    .context("a stored recipient's message is longer than Twilio accepts")?;
-                Ok((phone, message))
-            })
-            .collect::<anyhow::Result<Vec<(String, String)>>>()
-    })
-    .await
-    .context("rendering the messages failed")??;
-    for chunk in messages.chunks(MESSAGES_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at) ",
-        );
-        insert.push_values(chunk, |mut row, (phone, message)| {
-            row.push_bind(id)
-                .push_bind(phone.clone())
-                .push_bind(message.clone())
-                .push_bind("queued")
-                .push_bind(now)
-                .push_bind(now);
-        });
-        insert
-            .build()
-            .execute(&mut *tx)
-            .await
-            .context("could not queue messages")?;
-    }
+    // Rendering a million messages is CPU work: off the async workers.
+    let messages = tokio::task::spawn_blocking(move || render_messages(&body, recipients))
+        .await
+        .context("rendering the messages failed")??;
+    crate::outbound::enqueue(&mut tx, id, &messages, now).await?;
     tx.commit().await.context("could not commit the run")?;
     tracing::info!(
         organisation_id = %organisation,
@@ -637,19 +626,127 @@ pub async fn run_campaign(
     })
 }
 
-pub async fn opted_out_numbers(
-    pool: &SqlitePool,
+/// Changes the organisation's campaign from one of `from` to `to`, clearing
+/// any pause reason and stamping when it started or finished. Returns
+/// whether it changed: nothing matches another organisation's campaign or
+/// one that has moved on.
+pub async fn change_status(
+    conn: &mut SqliteConnection,
     organisation: OrganisationId,
-) -> anyhow::Result<HashSet<String>> {
-    Ok(
-        sqlx::query_scalar::<_, String>("SELECT phone FROM opt_outs WHERE organisation_id = ?")
-            .bind(organisation)
-            .fetch_all(pool)
-            .await
-            .context("could not read opt-outs")?
-            .into_iter()
-            .collect(),
+    id: CampaignId,
+    from: &[CampaignStatus],
+    to: CampaignStatus,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    // Numbered throughout: sqlx counts a bare `?` from the first argument
+    // even after numbered ones.
+    let placeholders = (5..5 + from.len())
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE campaigns SET status = ?1, paused_reason = NULL,
+             started_at = CASE WHEN ?1 = 'running' THEN COALESCE(started_at, ?2) ELSE started_at END,
+             finished_at = CASE WHEN ?1 IN ('completed', 'cancelled') THEN ?2 ELSE finished_at END
+         WHERE id = ?3 AND organisation_id = ?4 AND status IN ({placeholders})"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(to)
+        .bind(now)
+        .bind(id)
+        .bind(organisation);
+    for status in from {
+        query = query.bind(*status);
+    }
+    Ok(query
+        .execute(conn)
+        .await
+        .context("could not change the campaign's status")?
+        .rows_affected()
+        == 1)
+}
+
+/// Running campaigns of organisations that may use Outreach, oldest
+/// first, with their organisation.
+pub async fn running_campaigns(
+    pool: &SqlitePool,
+) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
+    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
+        "SELECT c.organisation_id, c.id FROM campaigns c
+         JOIN organisations o ON o.id = c.organisation_id
+         WHERE c.status = 'running' AND o.subscription_state = 'active'
+         ORDER BY c.started_at, c.id",
     )
+    .fetch_all(pool)
+    .await
+    .context("could not list running campaigns")
+}
+
+/// Running campaigns whose every message has a final state are completed.
+/// `unknown` is not final: it waits for a person.
+pub async fn complete_finished_campaigns(
+    pool: &SqlitePool,
+    now: UnixTime,
+) -> anyhow::Result<Vec<CampaignId>> {
+    // Two NOT EXISTS, each an index search on (campaign_id, state): one
+    // with an OR would read every message of the campaign on every pass.
+    let completed = sqlx::query_scalar::<_, CampaignId>(
+        "UPDATE campaigns SET status = 'completed', finished_at = ?1
+         WHERE status = 'running'
+           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                           AND m.state IN ('queued', 'sending', 'unknown'))
+           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                           AND m.state = 'sent' AND m.claimed_at > ?1 - ?2)
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(crate::outbound::NO_RECEIPT_AFTER_SECS)
+    .fetch_all(pool)
+    .await
+    .context("could not complete campaigns")?;
+    for campaign in &completed {
+        tracing::info!(campaign_id = %campaign, "campaign completed");
+    }
+    Ok(completed)
+}
+
+/// Pauses every running campaign of the organisation, saying why.
+pub async fn pause_running_campaigns(
+    conn: &mut SqliteConnection,
+    organisation: OrganisationId,
+    reason: &str,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE campaigns SET status = 'paused', paused_reason = ?
+         WHERE organisation_id = ? AND status = 'running'",
+    )
+    .bind(reason)
+    .bind(organisation)
+    .execute(conn)
+    .await
+    .context("could not pause the campaigns")?
+    .rows_affected())
+}
+
+/// Why campaigns paused when their organisation's subscription was withdrawn.
+pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
+    "Paused: this organisation's Outreach subscription is not active.";
+
+/// Pauses the running campaigns of every organisation whose Outreach
+/// subscription is not active; returns them as (organisation, campaign).
+pub async fn pause_campaigns_without_subscription(
+    pool: &SqlitePool,
+) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
+    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
+        "UPDATE campaigns SET status = 'paused', paused_reason = ?
+         WHERE status = 'running' AND organisation_id IN
+             (SELECT id FROM organisations WHERE subscription_state <> 'active')
+         RETURNING organisation_id, id",
+    )
+    .bind(PAUSED_WITHOUT_SUBSCRIPTION)
+    .fetch_all(pool)
+    .await
+    .context("could not pause the campaigns of organisations without a subscription")
 }
 
 /// How many of the organisation's campaigns are sending now: what a change
@@ -665,4 +762,61 @@ pub async fn count_running_campaigns(
     .fetch_one(pool)
     .await
     .context("could not count running campaigns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn campaigns_may_run_only_with_valid_credentials_and_a_messaging_service() {
+        use SmsConfiguration::*;
+        let table = [
+            (NoCredentials, Err(RunPermission::NeedsCredentials)),
+            (
+                InvalidCredentials,
+                Err(RunPermission::NeedsValidCredentials),
+            ),
+            (
+                ValidWithoutMessagingService,
+                Err(RunPermission::NeedsMessagingService),
+            ),
+            (ValidWithMessagingService, Ok(())),
+        ];
+        for (configuration, expected) in table {
+            assert_eq!(
+                may_run(configuration),
+                expected.map_err(|p| p.reason().unwrap()),
+                "{configuration:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_recipient_gets_the_template_filled_with_their_own_fields() {
+        let recipients = vec![
+            (
+                "+15551230001".to_owned(),
+                r#"{"first_name":"Ada"}"#.to_owned(),
+            ),
+            ("+15551230002".to_owned(), "{}".to_owned()),
+        ];
+        let messages = render_messages("Hi {first_name}!", recipients).unwrap();
+        assert_eq!(
+            messages[0],
+            ("+15551230001".to_owned(), "Hi Ada!".to_owned())
+        );
+        assert_eq!(messages[1].0, "+15551230002");
+        assert!(!messages[1].1.contains('{'), "{}", messages[1].1);
+    }
+
+    #[test]
+    fn a_stored_recipient_whose_message_grew_too_long_is_an_error_not_a_truncation() {
+        let long = "x".repeat(MAX_RENDERED_CHARS + 1);
+        let recipients = vec![(
+            "+15551230001".to_owned(),
+            serde_json::json!({ "note": long }).to_string(),
+        )];
+        assert!(render_messages("{note}", recipients).is_err());
+    }
 }

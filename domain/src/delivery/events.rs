@@ -1,9 +1,9 @@
 //! Storing a verified status callback and applying it to its message.
 
 use anyhow::Context;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 
-use super::status::{MessageState, TwilioStatus};
+use crate::twilio::status::TwilioStatus;
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 /// A status callback's parameters, checked for the two Twilio always sends.
@@ -138,10 +138,10 @@ pub async fn record_delivery_event(
         .iter()
         .find(|(key, _)| key == "ErrorMessage")
         .map(|(_, value)| value.as_str());
-    let moved = advance_message(
+    let moved = crate::outbound::advance(
         &mut tx,
         organisation,
-        MessageUpdate {
+        crate::outbound::MessageUpdate {
             id,
             phone: &phone,
             current_rank: rank,
@@ -159,65 +159,6 @@ pub async fn record_delivery_event(
     } else {
         Recorded::Stale
     })
-}
-
-/// A status learnt for one message, from a callback or a look-up.
-pub(crate) struct MessageUpdate<'a> {
-    pub id: i64,
-    pub phone: &'a str,
-    pub current_rank: i64,
-    pub sid: &'a str,
-    pub status: TwilioStatus,
-    pub error_code: Option<u64>,
-    pub error_message: Option<&'a str>,
-}
-
-/// Moves the message to `status` if that is forward in Twilio's order;
-/// an unsubscribed recipient (21610) becomes an opt-out. Returns whether
-/// it moved.
-pub(crate) async fn advance_message(
-    tx: &mut Transaction<'_, Sqlite>,
-    organisation: OrganisationId,
-    update: MessageUpdate<'_>,
-    now: UnixTime,
-) -> anyhow::Result<bool> {
-    let status = update.status;
-    if status.rank() <= update.current_rank {
-        return Ok(false);
-    }
-    let new_state = status.message_state(update.error_code);
-    let moved = sqlx::query(
-        "UPDATE outbound_messages
-         SET twilio_sid = ?, twilio_status = ?, status_rank = ?, state = ?,
-             error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message),
-             lease_until = NULL, updated_at = ?
-         WHERE id = ? AND status_rank < ?",
-    )
-    .bind(update.sid)
-    .bind(status.as_str())
-    .bind(status.rank())
-    .bind(new_state)
-    .bind(update.error_code.map(|c| c as i64))
-    .bind(update.error_message)
-    .bind(now)
-    .bind(update.id)
-    .bind(status.rank())
-    .execute(&mut **tx)
-    .await
-    .context("could not update the message")?
-    .rows_affected()
-        == 1;
-    if moved && new_state == MessageState::OptedOut {
-        crate::delivery::inbound::insert_opt_out(
-            tx,
-            organisation,
-            update.phone,
-            "twilio_21610",
-            now,
-        )
-        .await?;
-    }
-    Ok(moved)
 }
 
 #[cfg(test)]

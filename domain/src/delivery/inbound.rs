@@ -2,7 +2,7 @@
 //! out, START-type keywords opt them back in (Twilio's default keywords).
 
 use anyhow::Context;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
@@ -27,27 +27,6 @@ pub fn keyword(body: &str) -> Option<Keyword> {
         "START" | "YES" | "UNSTOP" => Some(Keyword::OptIn),
         _ => None,
     }
-}
-
-pub(crate) async fn insert_opt_out(
-    tx: &mut Transaction<'_, Sqlite>,
-    organisation: OrganisationId,
-    phone: &str,
-    source: &str,
-    now: UnixTime,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO opt_outs (organisation_id, phone, source, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (organisation_id, phone) DO NOTHING",
-    )
-    .bind(organisation)
-    .bind(phone)
-    .bind(source)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .context("could not record the opt-out")?;
-    Ok(())
 }
 
 /// An inbound message as Twilio's webhook describes it.
@@ -143,15 +122,10 @@ pub async fn record_inbound_reply(
     }
     match keyword {
         Keyword::OptOut => {
-            insert_opt_out(&mut tx, organisation, message.from, "stop_reply", now).await?
+            crate::opt_outs::insert(&mut tx, organisation, message.from, "stop_reply", now).await?
         }
         Keyword::OptIn => {
-            sqlx::query("DELETE FROM opt_outs WHERE organisation_id = ? AND phone = ?")
-                .bind(organisation)
-                .bind(message.from)
-                .execute(&mut *tx)
-                .await
-                .context("could not remove the opt-out")?;
+            crate::opt_outs::remove(&mut tx, organisation, message.from).await?;
         }
     }
     tx.commit().await.context("could not commit the reply")?;

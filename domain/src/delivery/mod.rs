@@ -5,4 +5,3 @@
 pub mod events;
 pub mod inbound;
 pub mod signature;
-pub mod status;

@@ -22,17 +22,22 @@ use rand::Rng;
 use sqlx::SqlitePool;
 use tokio::sync::Semaphore;
 
-use super::queue::{self, ClaimedMessage};
 use crate::{
+    campaigns::store as campaigns,
+    outbound::{self, ClaimedMessage},
+};
+use crate::{
+    capability::{RunPermission, sms_capability},
     clock,
     crypto::Keyring,
     organisations::{OrganisationId, fetch_organisation},
-    sms_settings::{
-        capability::{RunPermission, sms_capability},
-        credentials::{AccountSid, AuthToken, MessagingServiceSid},
-        integration::{self, configuration, fetch_effective_integration, saved_auth_token},
+    sms_settings::integration::{
+        self, configuration, fetch_effective_integration, saved_auth_token,
     },
-    twilio::{MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError},
+    twilio::{
+        MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError,
+        credentials::{AccountSid, AuthToken, MessagingServiceSid},
+    },
 };
 
 #[derive(Debug, Clone)]
@@ -187,9 +192,9 @@ impl SendingEngine {
         let mut senders = Senders::new();
         let reconciled = self.reconcile(&mut senders, now).await?
             + self.check_quiet_messages(&mut senders, now).await?;
-        queue::complete_finished_campaigns(&self.pool, now).await?;
+        campaigns::complete_finished_campaigns(&self.pool, now).await?;
         for (organisation, campaign) in
-            queue::pause_campaigns_without_subscription(&self.pool).await?
+            campaigns::pause_campaigns_without_subscription(&self.pool).await?
         {
             tracing::warn!(
                 organisation_id = %organisation,
@@ -199,7 +204,7 @@ impl SendingEngine {
         }
         let mut by_organisation: BTreeMap<OrganisationId, Vec<crate::ids::CampaignId>> =
             BTreeMap::new();
-        for (organisation, campaign) in queue::running_campaigns(&self.pool).await? {
+        for (organisation, campaign) in campaigns::running_campaigns(&self.pool).await? {
             by_organisation
                 .entry(organisation)
                 .or_default()
@@ -222,7 +227,7 @@ impl SendingEngine {
                 Err(reason) => {
                     self.with_pace(organisation, |pace, _| pace.give_back(wanted));
                     let mut conn = self.pool.acquire().await?;
-                    queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;
+                    campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
                     tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
                     continue;
                 }
@@ -234,12 +239,18 @@ impl SendingEngine {
                     break;
                 }
                 claimed.extend(
-                    queue::claim_messages(&self.pool, campaign, remaining, now, self.lease_secs())
-                        .await?,
+                    outbound::claim_messages(
+                        &self.pool,
+                        campaign,
+                        remaining,
+                        now,
+                        self.lease_secs(),
+                    )
+                    .await?,
                 );
             }
             let withheld =
-                queue::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
+                outbound::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
             claimed.retain(|message| !withheld.contains(&message.id));
             let unused = wanted - claimed.len();
             self.with_pace(organisation, |pace, _| pace.give_back(unused));
@@ -352,12 +363,18 @@ impl SendingEngine {
         match answer {
             Ok(accepted) => {
                 self.with_pace(organisation, |pace, _| pace.succeeded());
-                queue::record_accepted(&self.pool, message.id, &accepted.sid, &accepted.status, now)
-                    .await
+                outbound::record_accepted(
+                    &self.pool,
+                    message.id,
+                    &accepted.sid,
+                    &accepted.status,
+                    now,
+                )
+                .await
             }
             Err(SendError::Rejected(TwilioError::RateLimited)) => {
                 self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
-                queue::release(&self.pool, message.id, now).await
+                outbound::release(&self.pool, message.id, now).await
             }
             Err(SendError::NotSent(reason)) => {
                 tracing::warn!(
@@ -366,10 +383,10 @@ impl SendingEngine {
                     "Twilio unreachable; backing off"
                 );
                 self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
-                queue::release(&self.pool, message.id, now).await
+                outbound::release(&self.pool, message.id, now).await
             }
             Err(SendError::Rejected(TwilioError::CredentialsRejected)) => {
-                queue::release(&self.pool, message.id, now).await?;
+                outbound::release(&self.pool, message.id, now).await?;
                 integration::mark_rejected_while_sending(
                     &self.pool,
                     organisation,
@@ -388,12 +405,12 @@ impl SendingEngine {
                 }),
             )) => {
                 // Nothing this organisation sends can succeed: stop, say why.
-                queue::release(&self.pool, message.id, now).await?;
+                outbound::release(&self.pool, message.id, now).await?;
                 let reason = format!(
                     "Paused: Twilio refused to send for this organisation ({error}). An Org Admin should check the SMS settings, then resume."
                 );
                 let mut conn = self.pool.acquire().await?;
-                queue::pause_running_campaigns(&mut conn, organisation, &reason).await?;
+                campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
                 tracing::warn!(organisation_id = %organisation, %error, "campaigns paused");
                 Ok(())
             }
@@ -401,7 +418,7 @@ impl SendingEngine {
                 code,
                 message: text,
                 ..
-            })) => queue::record_refused(&self.pool, message, code, &text, now).await,
+            })) => outbound::record_refused(&self.pool, message, code, &text, now).await,
             Err(SendError::Rejected(TwilioError::Unreachable(reason)))
             | Err(SendError::OutcomeUnknown(reason)) => {
                 tracing::warn!(
@@ -421,7 +438,7 @@ impl SendingEngine {
         now: clock::UnixTime,
     ) -> anyhow::Result<usize> {
         let quiet_since = now - self.settings.status_check_after.as_secs() as i64;
-        let quiet = queue::quiet_messages(&self.pool, now, quiet_since, 20).await?;
+        let quiet = outbound::quiet_messages(&self.pool, now, quiet_since, 20).await?;
         for message in &quiet {
             let found = match self.sender(senders, message.organisation_id).await {
                 Err(_) => None,
@@ -434,7 +451,7 @@ impl SendingEngine {
                     })
                     .ok(),
             };
-            queue::record_looked_up_status(&self.pool, message, found.as_ref(), now).await?;
+            outbound::record_looked_up_status(&self.pool, message, found.as_ref(), now).await?;
         }
         Ok(quiet.len())
     }
@@ -446,12 +463,12 @@ impl SendingEngine {
         senders: &mut Senders,
         now: clock::UnixTime,
     ) -> anyhow::Result<usize> {
-        let expired = queue::expired_leases(&self.pool, now, 20).await?;
+        let expired = outbound::expired_leases(&self.pool, now, 20).await?;
         for message in &expired {
             let Ok(sender) = self.sender(senders, message.organisation_id).await else {
                 // Its organisation cannot reach Twilio now (its campaigns are
                 // paused): ask again later, without using up an attempt.
-                queue::extend_lease(&self.pool, message.id, now, self.lease_secs()).await?;
+                outbound::extend_lease(&self.pool, message.id, now, self.lease_secs()).await?;
                 continue;
             };
             let found = self
@@ -473,7 +490,7 @@ impl SendingEngine {
                         message_id = %message.id,
                         "reconciled: Twilio has the message"
                     );
-                    queue::adopt_found(
+                    outbound::adopt_found(
                         &self.pool,
                         message.id,
                         &accepted.sid,
@@ -487,11 +504,11 @@ impl SendingEngine {
                         message_id = %message.id,
                         "reconciled: Twilio never created the message; queued again"
                     );
-                    queue::release(&self.pool, message.id, now).await?;
+                    outbound::release(&self.pool, message.id, now).await?;
                 }
                 Err(e) => {
                     tracing::warn!(message_id = %message.id, error = %e, "could not reconcile a send yet");
-                    queue::postpone_reconciliation(
+                    outbound::postpone_reconciliation(
                         &self.pool,
                         message.id,
                         now,

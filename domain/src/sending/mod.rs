@@ -1,6 +1,5 @@
-//! Sending running campaigns through Twilio: a durable queue in SQLite and
-//! the engine that drains it with bounded concurrency and a per-organisation
+//! Sending running campaigns through Twilio: the engine that drains the
+//! durable queue (`crate::outbound`) with bounded concurrency and a per-organisation
 //! rate limit, reconciling every send whose outcome is unknown.
 
 pub mod engine;
-pub mod queue;

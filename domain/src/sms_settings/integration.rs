@@ -5,16 +5,16 @@ use anyhow::Context;
 use secrecy::SecretString;
 use sqlx::{FromRow, SqlitePool};
 
-use super::{
-    capability::SmsConfiguration,
-    credentials::{AccountSid, AuthToken, MessagingServiceSid},
-    validation::{Credentials, Problems, Typed, describe, validate_with_twilio},
-};
+use super::validation::{Credentials, Problems, Typed, describe, validate_with_twilio};
 use crate::{
+    capability::SmsConfiguration,
     clock::UnixTime,
     crypto::{Keyring, Purpose},
     organisations::OrganisationId,
-    twilio::TwilioClient,
+    twilio::{
+        TwilioClient,
+        credentials::{AccountSid, AuthToken, MessagingServiceSid},
+    },
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,7 +429,7 @@ pub async fn save_integration(
     // Without a Messaging Service nothing can be sent: say so on the
     // campaigns now rather than at the engine's next pass.
     let paused_campaigns = if credentials.messaging_service_sid.is_none() {
-        crate::sending::queue::pause_running_campaigns(
+        crate::campaigns::store::pause_running_campaigns(
             &mut tx,
             organisation,
             PAUSED_WITHOUT_MESSAGING_SERVICE,
@@ -511,9 +511,12 @@ pub async fn disconnect_integration(
     let Some(account_sid) = deleted else {
         return Err(DisconnectError::Stale);
     };
-    let paused_campaigns =
-        crate::sending::queue::pause_running_campaigns(&mut tx, organisation, PAUSED_DISCONNECTED)
-            .await?;
+    let paused_campaigns = crate::campaigns::store::pause_running_campaigns(
+        &mut tx,
+        organisation,
+        PAUSED_DISCONNECTED,
+    )
+    .await?;
     let action = match paused_campaigns {
         0 => format!(
             "Disconnected Twilio (Account SID {account_sid}); the saved credentials were deleted"
@@ -783,7 +786,7 @@ pub async fn mark_rejected_while_sending(
         now,
     )
     .await?;
-    crate::sending::queue::pause_running_campaigns(&mut tx, organisation, PAUSED_TOKEN_REJECTED)
+    crate::campaigns::store::pause_running_campaigns(&mut tx, organisation, PAUSED_TOKEN_REJECTED)
         .await?;
     tx.commit().await.context("could not commit")?;
     tracing::warn!(

@@ -1,7 +1,5 @@
 //! Outreach > Settings > SMS: the organisation's Twilio Integration.
 
-pub mod capability;
-pub mod credentials;
 pub mod integration;
 pub mod throttle;
 pub mod validation;

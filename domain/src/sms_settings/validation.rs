@@ -9,7 +9,7 @@
 
 use crate::twilio::{AccountStatus, AccountType, TwilioClient, TwilioError};
 
-use super::credentials::{AccountSid, AuthToken, MessagingServiceSid};
+use crate::twilio::credentials::{AccountSid, AuthToken, MessagingServiceSid};
 
 /// A complete set of credentials, as it would be saved.
 #[derive(Debug, Clone)]

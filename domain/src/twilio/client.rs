@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::sms_settings::credentials::{AccountSid, AuthToken, MessagingServiceSid};
+use crate::twilio::credentials::{AccountSid, AuthToken, MessagingServiceSid};
 
 pub const DEFAULT_API_BASE_URL: &str = "https://api.twilio.com";
 pub const DEFAULT_MESSAGING_BASE_URL: &str = "https://messaging.twilio.com";

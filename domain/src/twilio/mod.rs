@@ -2,6 +2,8 @@
 //! the simulator, is the `twilio-simulator` crate.
 
 mod client;
+pub mod credentials;
+pub mod status;
 
 pub use client::{
     AcceptedMessage, Account, AccountStatus, AccountType, DEFAULT_API_BASE_URL,

@@ -14,7 +14,7 @@ use domain::{
         signature::{twilio_signature, verify_signature},
     },
     limits::{LISTED_INVALID_ROWS, MAX_RENDERED_CHARS},
-    sms_settings::credentials::{AccountSid, AuthToken, MessagingServiceSid},
+    twilio::credentials::{AccountSid, AuthToken, MessagingServiceSid},
     twilio::{TwilioError, classify_error, redact_phone_numbers},
 };
 use proptest::prelude::*;

@@ -1,8 +1,8 @@
 use std::time::Duration;
 
-use domain::sms_settings::{
+use domain::{
     capability::SmsConfiguration,
-    integration::{CheckOutcome, Health, check_integration, configuration},
+    sms_settings::integration::{CheckOutcome, Health, check_integration, configuration},
 };
 
 use crate::helpers::world;

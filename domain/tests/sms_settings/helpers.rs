@@ -5,14 +5,14 @@ use domain::{
     crypto::Keyring,
     db::SqlitePool,
     organisations::{Organisation, OrganisationName, insert_organisation},
-    sms_settings::{
-        credentials::{AccountSid, AuthToken, MessagingServiceSid},
-        integration::{
-            Change, SaveError, Saved, TwilioIntegration, fetch_audit_events, fetch_integration,
-            save_integration,
-        },
+    sms_settings::integration::{
+        Change, SaveError, Saved, TwilioIntegration, fetch_audit_events, fetch_integration,
+        save_integration,
     },
-    twilio::TwilioClient,
+    twilio::{
+        TwilioClient,
+        credentials::{AccountSid, AuthToken, MessagingServiceSid},
+    },
 };
 use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 

@@ -1,8 +1,8 @@
 use std::time::Duration;
 
-use domain::sms_settings::{
+use domain::{
     capability::SmsConfiguration,
-    integration::{Change, Health, SaveError, configuration, fetch_audit_events},
+    sms_settings::integration::{Change, Health, SaveError, configuration, fetch_audit_events},
 };
 
 use crate::helpers::{mg, sid, token, world};

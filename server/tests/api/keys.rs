@@ -85,9 +85,8 @@ async fn configured(app: &TestApp, keyring: &Keyring) -> domain::ids::Organisati
         acme.id,
         "operator",
         domain::sms_settings::integration::Change::Everything {
-            account_sid: domain::sms_settings::credentials::AccountSid::parse(&app.account.sid)
-                .unwrap(),
-            auth_token: domain::sms_settings::credentials::AuthToken::parse(
+            account_sid: domain::twilio::credentials::AccountSid::parse(&app.account.sid).unwrap(),
+            auth_token: domain::twilio::credentials::AuthToken::parse(
                 app.account.auth_token.clone().into(),
             )
             .unwrap(),

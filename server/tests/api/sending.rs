@@ -784,7 +784,7 @@ async fn a_campaign_completes_when_carriers_never_confirm_delivery() {
 
     // A day later, still nothing from the carriers.
     sqlx::query("UPDATE outbound_messages SET claimed_at = claimed_at - ?")
-        .bind(domain::sending::queue::NO_RECEIPT_AFTER_SECS + 60)
+        .bind(domain::outbound::NO_RECEIPT_AFTER_SECS + 60)
         .execute(&app.pool)
         .await
         .unwrap();

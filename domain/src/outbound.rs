@@ -1,4 +1,6 @@
-//! The outbound queue's SQL. A message moves
+//! The outbound queue: the one module that writes `outbound_messages`.
+//! Writers that must share a transaction with another table's take a
+//! connection. A message moves
 //! `queued -> sending -> sent -> delivered | undelivered | failed | opted_out`;
 //! `sending` carries a lease: when it runs out with no answer recorded, the
 //! engine reconciles the message with Twilio instead of sending it again.
@@ -7,11 +9,11 @@ use anyhow::Context;
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use crate::{
-    campaigns::store::CampaignId,
     clock::UnixTime,
     db::is_unique_violation,
-    delivery::status::{MessageState, TwilioStatus, UNSUBSCRIBED},
+    ids::CampaignId,
     organisations::OrganisationId,
+    twilio::status::{MessageState, TwilioStatus, UNSUBSCRIBED},
 };
 
 #[derive(Debug, Clone, FromRow)]
@@ -22,22 +24,6 @@ pub struct ClaimedMessage {
     pub phone: String,
     pub body: String,
     pub claimed_at: UnixTime,
-}
-
-/// Running campaigns of organisations that may use Outreach, oldest
-/// first, with their organisation.
-pub async fn running_campaigns(
-    pool: &SqlitePool,
-) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
-        "SELECT c.organisation_id, c.id FROM campaigns c
-         JOIN organisations o ON o.id = c.organisation_id
-         WHERE c.status = 'running' AND o.subscription_state = 'active'
-         ORDER BY c.started_at, c.id",
-    )
-    .fetch_all(pool)
-    .await
-    .context("could not list running campaigns")
 }
 
 /// Durably claims up to `limit` queued messages of a running campaign
@@ -183,7 +169,7 @@ pub async fn record_refused(
     .await
     .context("could not record the refusal")?;
     if new_state == MessageState::OptedOut {
-        crate::delivery::inbound::insert_opt_out(
+        crate::opt_outs::insert(
             &mut tx,
             message.organisation_id,
             &message.phone,
@@ -286,73 +272,6 @@ pub async fn postpone_reconciliation(
 /// final: the campaign can complete and Twilio is no longer asked.
 pub const NO_RECEIPT_AFTER_SECS: i64 = 24 * 60 * 60;
 
-/// Running campaigns whose every message has a final state are completed.
-/// `unknown` is not final: it waits for a person.
-pub async fn complete_finished_campaigns(
-    pool: &SqlitePool,
-    now: UnixTime,
-) -> anyhow::Result<Vec<CampaignId>> {
-    // Two NOT EXISTS, each an index search on (campaign_id, state): one
-    // with an OR would read every message of the campaign on every pass.
-    let completed = sqlx::query_scalar::<_, CampaignId>(
-        "UPDATE campaigns SET status = 'completed', finished_at = ?1
-         WHERE status = 'running'
-           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state IN ('queued', 'sending', 'unknown'))
-           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state = 'sent' AND m.claimed_at > ?1 - ?2)
-         RETURNING id",
-    )
-    .bind(now)
-    .bind(NO_RECEIPT_AFTER_SECS)
-    .fetch_all(pool)
-    .await
-    .context("could not complete campaigns")?;
-    for campaign in &completed {
-        tracing::info!(campaign_id = %campaign, "campaign completed");
-    }
-    Ok(completed)
-}
-
-/// Pauses every running campaign of the organisation, saying why.
-pub async fn pause_running_campaigns(
-    conn: &mut SqliteConnection,
-    organisation: OrganisationId,
-    reason: &str,
-) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE campaigns SET status = 'paused', paused_reason = ?
-         WHERE organisation_id = ? AND status = 'running'",
-    )
-    .bind(reason)
-    .bind(organisation)
-    .execute(conn)
-    .await
-    .context("could not pause the campaigns")?
-    .rows_affected())
-}
-
-/// Why campaigns paused when their organisation's subscription was withdrawn.
-pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
-    "Paused: this organisation's Outreach subscription is not active.";
-
-/// Pauses the running campaigns of every organisation whose Outreach
-/// subscription is not active; returns them as (organisation, campaign).
-pub async fn pause_campaigns_without_subscription(
-    pool: &SqlitePool,
-) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
-        "UPDATE campaigns SET status = 'paused', paused_reason = ?
-         WHERE status = 'running' AND organisation_id IN
-             (SELECT id FROM organisations WHERE subscription_state <> 'active')
-         RETURNING organisation_id, id",
-    )
-    .bind(PAUSED_WITHOUT_SUBSCRIPTION)
-    .fetch_all(pool)
-    .await
-    .context("could not pause the campaigns of organisations without a subscription")
-}
-
 /// A message Twilio has (`sent` or earlier) whose callbacks stopped coming.
 #[derive(Debug, Clone, FromRow)]
 pub struct QuietMessage {
@@ -402,10 +321,10 @@ pub async fn record_looked_up_status(
         .context("could not start a transaction")?;
     let moved = match found.and_then(|f| Some((f, TwilioStatus::parse(&f.status)?))) {
         Some((found, status)) => {
-            crate::delivery::events::advance_message(
+            advance(
                 &mut tx,
                 message.organisation_id,
-                crate::delivery::events::MessageUpdate {
+                MessageUpdate {
                     id: message.id,
                     phone: &message.phone,
                     current_rank: message.status_rank,
@@ -430,4 +349,133 @@ pub async fn record_looked_up_status(
     }
     tx.commit().await.context("could not commit the look-up")?;
     Ok(())
+}
+/// A status learnt for one message, from a callback or a look-up.
+pub struct MessageUpdate<'a> {
+    pub id: i64,
+    pub phone: &'a str,
+    pub current_rank: i64,
+    pub sid: &'a str,
+    pub status: TwilioStatus,
+    pub error_code: Option<u64>,
+    pub error_message: Option<&'a str>,
+}
+
+/// Moves the message to `status` if that is forward in Twilio's order;
+/// an unsubscribed recipient (21610) becomes an opt-out. Returns whether
+/// it moved.
+pub async fn advance(
+    conn: &mut SqliteConnection,
+    organisation: OrganisationId,
+    update: MessageUpdate<'_>,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let status = update.status;
+    if status.rank() <= update.current_rank {
+        return Ok(false);
+    }
+    let new_state = status.message_state(update.error_code);
+    let moved = sqlx::query(
+        "UPDATE outbound_messages
+         SET twilio_sid = ?, twilio_status = ?, status_rank = ?, state = ?,
+             error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message),
+             lease_until = NULL, updated_at = ?
+         WHERE id = ? AND status_rank < ?",
+    )
+    .bind(update.sid)
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(new_state)
+    .bind(update.error_code.map(|c| c as i64))
+    .bind(update.error_message)
+    .bind(now)
+    .bind(update.id)
+    .bind(status.rank())
+    .execute(&mut *conn)
+    .await
+    .context("could not update the message")?
+    .rows_affected()
+        == 1;
+    if moved && new_state == MessageState::OptedOut {
+        crate::opt_outs::insert(conn, organisation, update.phone, "twilio_21610", now).await?;
+    }
+    Ok(moved)
+}
+
+/// Rows per multi-row INSERT of queued messages.
+const MESSAGES_PER_INSERT: usize = 500;
+
+/// Queues one message per (phone, rendered body) for the campaign.
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
+    messages: &[(String, String)],
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    for chunk in messages.chunks(MESSAGES_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, (phone, message)| {
+            row.push_bind(campaign)
+                .push_bind(phone)
+                .push_bind(message)
+                .push_bind(MessageState::Queued)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .context("could not queue messages")?;
+    }
+    Ok(())
+}
+
+/// A cancelled campaign's queued messages will never be sent; returns how
+/// many were withdrawn.
+pub async fn withdraw_queued(
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
+    now: UnixTime,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbound_messages SET state = 'cancelled', updated_at = ?,
+             error_message = 'Not sent: the campaign was cancelled.'
+         WHERE campaign_id = ? AND state = 'queued'",
+    )
+    .bind(now)
+    .bind(campaign)
+    .execute(conn)
+    .await
+    .context("could not withdraw the queued messages")?
+    .rows_affected())
+}
+
+/// Moves every `unknown` message of the organisation's campaign to `state`
+/// (queued again, or failed with `reason`); returns how many moved.
+pub async fn settle_unknown(
+    conn: &mut SqliteConnection,
+    organisation: OrganisationId,
+    campaign: CampaignId,
+    state: MessageState,
+    reason: Option<&str>,
+    now: UnixTime,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbound_messages SET state = ?, error_message = ?, lease_until = NULL,
+             reconcile_attempts = 0, updated_at = ?
+         WHERE state = 'unknown' AND campaign_id =
+             (SELECT id FROM campaigns WHERE id = ? AND organisation_id = ?)",
+    )
+    .bind(state)
+    .bind(reason)
+    .bind(now)
+    .bind(campaign)
+    .bind(organisation)
+    .execute(conn)
+    .await
+    .context("could not apply the decision")?
+    .rows_affected())
 }

@@ -1,0 +1,72 @@
+//! Server-side sessions: the one module that writes `sessions`. A session
+//! is found by the hash of its cookie's token, never by the token itself.
+
+use anyhow::Context;
+use sqlx::SqliteConnection;
+
+use crate::{clock::UnixTime, ids::UserId};
+
+pub async fn start(
+    conn: &mut SqliteConnection,
+    token_hash: &[u8],
+    user: UserId,
+    now: UnixTime,
+    expires_at: UnixTime,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(user)
+    .bind(now)
+    .bind(expires_at)
+    .bind(now)
+    .execute(conn)
+    .await
+    .context("could not store the session")?;
+    Ok(())
+}
+
+/// Keeps the session alive: its idle time counts from now.
+pub async fn note_use(
+    conn: &mut SqliteConnection,
+    token_hash: &[u8],
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        .bind(now)
+        .bind(token_hash)
+        .execute(conn)
+        .await
+        .context("could not note the session's use")?;
+    Ok(())
+}
+
+pub async fn end(conn: &mut SqliteConnection, token_hash: &[u8]) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(conn)
+        .await
+        .context("could not end the session")?;
+    Ok(())
+}
+
+/// Ends every session of the person; returns how many there were.
+pub async fn end_all(conn: &mut SqliteConnection, user: UserId) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user)
+        .execute(conn)
+        .await
+        .context("could not end the sessions")?
+        .rows_affected())
+}
+
+pub async fn purge_expired(conn: &mut SqliteConnection, now: UnixTime) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        .bind(now)
+        .execute(conn)
+        .await
+        .context("could not purge expired sessions")?;
+    Ok(())
+}
