@@ -308,6 +308,70 @@ pub fn parse_audience(
     )
 }
 
+/// How a pasted or uploaded audience is laid out, judged from its first
+/// non-blank line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Layout {
+    /// The most frequent of `,` `;` and tab on the first line, if any.
+    delimiter: Option<u8>,
+    /// The first line's cells, normalised (at most one past the limit).
+    headers: Vec<String>,
+    columns_in_header: usize,
+    /// A phone column by name, or cells that all look like names rather
+    /// than numbers; otherwise the input is a plain list of numbers.
+    has_header: bool,
+}
+
+fn sniff_layout(first_line: &str) -> Layout {
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
+        .filter(|d| first_line.as_bytes().contains(d));
+    let (columns_in_header, headers) = match delimiter {
+        Some(d) => (
+            first_line.bytes().filter(|b| *b == d).count() + 1,
+            first_line
+                .split(d as char)
+                .take(MAX_COLUMNS + 1)
+                .map(normalise_header)
+                .collect(),
+        ),
+        None => (1, vec![normalise_header(first_line)]),
+    };
+    let has_header = headers
+        .iter()
+        .any(|h: &String| PHONE_HEADERS.contains(&h.as_str()))
+        || headers
+            .iter()
+            .all(|h| !h.is_empty() && !h.chars().any(|c| c.is_ascii_digit()));
+    Layout {
+        delimiter,
+        headers,
+        columns_in_header,
+        has_header,
+    }
+}
+
+/// The phone column, and the other columns kept as merge fields: the first
+/// column of each name counts; repeats and unnamed ones do not.
+fn choose_columns(layout: &Layout) -> Result<(usize, Vec<usize>), AudienceError> {
+    if layout.columns_in_header > MAX_COLUMNS {
+        return Err(AudienceError::TooManyColumns(layout.columns_in_header));
+    }
+    let headers = &layout.headers;
+    let phone_column = headers
+        .iter()
+        .position(|h| PHONE_HEADERS.contains(&h.as_str()))
+        .ok_or_else(|| AudienceError::NoPhoneColumn(headers.join(", ")))?;
+    let mut kept: Vec<usize> = Vec::new();
+    for (i, header) in headers.iter().enumerate() {
+        if i != phone_column && !header.is_empty() && !kept.iter().any(|k| headers[*k] == *header) {
+            kept.push(i);
+        }
+    }
+    Ok((phone_column, kept))
+}
+
 /// [`parse_audience`] with its row and recipient limits as arguments, so
 /// tests can reach them without a million phone numbers.
 fn parse_within(
@@ -325,27 +389,7 @@ fn parse_within(
         .lines()
         .find(|l| !l.trim().is_empty())
         .ok_or(AudienceError::Empty)?;
-    let delimiter = [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
-        .filter(|d| first_line.as_bytes().contains(d));
-    let columns_in_header = match delimiter {
-        Some(d) => first_line.bytes().filter(|b| *b == d).count() + 1,
-        None => 1,
-    };
-    let headers: Vec<String> = match delimiter {
-        Some(d) => first_line
-            .split(d as char)
-            .take(MAX_COLUMNS + 1)
-            .map(normalise_header)
-            .collect(),
-        None => vec![normalise_header(first_line)],
-    };
-    let has_header = headers.iter().any(|h| PHONE_HEADERS.contains(&h.as_str()))
-        || headers
-            .iter()
-            .all(|h| !h.is_empty() && !h.chars().any(|c| c.is_ascii_digit()));
-
+    let layout = sniff_layout(first_line);
     let mut collector = Collector {
         audience: Audience::default(),
         seen: HashSet::new(),
@@ -355,66 +399,10 @@ fn parse_within(
         default_country,
         opted_out,
     };
-
-    if !has_header {
-        for (index, line) in input.lines().enumerate() {
-            for raw in line
-                .split([',', ';', '\t'])
-                .filter(|r| !r.trim().is_empty())
-            {
-                collector.accept(index + 1, raw, [])?;
-            }
-        }
+    if layout.has_header {
+        read_table(input, &layout, &mut collector)?;
     } else {
-        if columns_in_header > MAX_COLUMNS {
-            return Err(AudienceError::TooManyColumns(columns_in_header));
-        }
-        let phone_column = headers
-            .iter()
-            .position(|h| PHONE_HEADERS.contains(&h.as_str()))
-            .ok_or_else(|| AudienceError::NoPhoneColumn(headers.join(", ")))?;
-        // The first column of each name counts; repeats and unnamed ones do not.
-        let mut kept: Vec<usize> = Vec::new();
-        for (i, header) in headers.iter().enumerate() {
-            if i != phone_column
-                && !header.is_empty()
-                && !kept.iter().any(|k| headers[*k] == *header)
-            {
-                kept.push(i);
-            }
-        }
-        collector.audience.columns = kept.iter().map(|i| headers[*i].clone()).collect();
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter.unwrap_or(b','))
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(input.as_bytes());
-        let bytes = input.as_bytes();
-        let (mut cursor, mut line) = (0, 1);
-        let mut record = csv::StringRecord::new();
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(AudienceError::Unreadable(e.to_string())),
-            }
-            // csv's own line count skips blank lines, so count newlines up to
-            // the record's first byte (past any blank lines before it).
-            let mut start = record
-                .position()
-                .map_or(cursor, |p| usize::try_from(p.byte()).unwrap_or(cursor));
-            while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
-                start += 1;
-            }
-            let start = start.clamp(cursor, bytes.len());
-            line += bytes[cursor..start].iter().filter(|b| **b == b'\n').count();
-            cursor = start;
-            if record.iter().all(str::is_empty) {
-                continue;
-            }
-            let values = kept.iter().map(|i| record.get(*i).unwrap_or_default());
-            collector.accept(line, record.get(phone_column).unwrap_or_default(), values)?;
-        }
+        read_list(input, &mut collector)?;
     }
     let audience = collector.audience;
     if audience.recipients.is_empty() && audience.invalid_total == 0 && audience.opted_out == 0 {
@@ -423,9 +411,103 @@ fn parse_within(
     Ok(audience)
 }
 
+/// Numbers separated by commas, semicolons, tabs or lines; no header.
+fn read_list(input: &str, collector: &mut Collector<'_>) -> Result<(), AudienceError> {
+    for (index, line) in input.lines().enumerate() {
+        for raw in line
+            .split([',', ';', '\t'])
+            .filter(|r| !r.trim().is_empty())
+        {
+            collector.accept(index + 1, raw, [])?;
+        }
+    }
+    Ok(())
+}
+
+/// A spreadsheet with a header row: one recipient per record, line numbers
+/// as a person counts them in their editor.
+fn read_table(
+    input: &str,
+    layout: &Layout,
+    collector: &mut Collector<'_>,
+) -> Result<(), AudienceError> {
+    let (phone_column, kept) = choose_columns(layout)?;
+    collector.audience.columns = kept.iter().map(|i| layout.headers[*i].clone()).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter.unwrap_or(b','))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input.as_bytes());
+    let bytes = input.as_bytes();
+    let (mut cursor, mut line) = (0, 1);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(AudienceError::Unreadable(e.to_string())),
+        }
+        // csv's own line count skips blank lines, so count newlines up to
+        // the record's first byte (past any blank lines before it).
+        let mut start = record
+            .position()
+            .map_or(cursor, |p| usize::try_from(p.byte()).unwrap_or(cursor));
+        while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
+            start += 1;
+        }
+        let start = start.clamp(cursor, bytes.len());
+        line += bytes[cursor..start].iter().filter(|b| **b == b'\n').count();
+        cursor = start;
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let values = kept.iter().map(|i| record.get(*i).unwrap_or_default());
+        collector.accept(line, record.get(phone_column).unwrap_or_default(), values)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_line_says_whether_there_is_a_header_and_what_separates_cells() {
+        // (first line, delimiter, has a header)
+        let table: [(&str, Option<u8>, bool); 7] = [
+            ("phone,first_name", Some(b','), true),
+            ("Mobile;Name;City", Some(b';'), true),
+            ("phone\tname", Some(b'\t'), true),
+            ("+15551230001, +15551230002", Some(b','), false),
+            ("+15551230001", None, false),
+            ("first_name,last_name", Some(b','), true),
+            ("name,+15551230001", Some(b','), false),
+        ];
+        for (line, delimiter, has_header) in table {
+            let layout = sniff_layout(line);
+            assert_eq!(layout.delimiter, delimiter, "{line}");
+            assert_eq!(layout.has_header, has_header, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_phone_column_is_found_by_name_and_repeated_or_unnamed_columns_are_not_fields() {
+        let (phone, kept) = choose_columns(&sniff_layout("Name,Mobile,,name,City")).unwrap();
+        assert_eq!(phone, 1);
+        assert_eq!(kept, vec![0, 4]);
+        assert!(matches!(
+            choose_columns(&sniff_layout("first_name,last_name")),
+            Err(AudienceError::NoPhoneColumn(found)) if found == "first_name, last_name"
+        ));
+        let wide = (0..=MAX_COLUMNS)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(matches!(
+            choose_columns(&sniff_layout(&format!("phone,{wide}"))),
+            Err(AudienceError::TooManyColumns(_))
+        ));
+    }
 
     fn parse(input: &str) -> Audience {
         parse_audience(input, "GB", &HashSet::new()).unwrap()

@@ -24,18 +24,16 @@ use tokio::sync::Semaphore;
 
 use crate::{
     campaigns::store as campaigns,
-    outbound::{self, ClaimedMessage},
-};
-use crate::{
     capability::{RunPermission, sms_capability},
     clock,
     crypto::Keyring,
     organisations::{OrganisationId, fetch_organisation},
+    outbound::{self, ClaimedMessage},
     sms_settings::integration::{
         self, configuration, fetch_effective_integration, saved_auth_token,
     },
     twilio::{
-        MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError,
+        AcceptedMessage, MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError,
         credentials::{AccountSid, AuthToken, MessagingServiceSid},
     },
 };
@@ -352,40 +350,28 @@ impl SendingEngine {
         }
     }
 
+    /// Writes what `verdict` decided about Twilio's answer.
     async fn record(
         &self,
         sender: &Sender,
         message: &ClaimedMessage,
-        answer: Result<crate::twilio::AcceptedMessage, SendError>,
+        answer: Result<AcceptedMessage, SendError>,
     ) -> anyhow::Result<()> {
         let now = clock::now();
         let organisation = sender.organisation;
-        match answer {
-            Ok(accepted) => {
+        match verdict(answer) {
+            Verdict::Accepted { sid, status } => {
                 self.with_pace(organisation, |pace, _| pace.succeeded());
-                outbound::record_accepted(
-                    &self.pool,
-                    message.id,
-                    &accepted.sid,
-                    &accepted.status,
-                    now,
-                )
-                .await
+                outbound::record_accepted(&self.pool, message.id, &sid, &status, now).await
             }
-            Err(SendError::Rejected(TwilioError::RateLimited)) => {
+            Verdict::BackOff { reason } => {
+                if let Some(reason) = reason {
+                    tracing::warn!(organisation_id = %organisation, reason, "Twilio unreachable; backing off");
+                }
                 self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
                 outbound::release(&self.pool, message.id, now).await
             }
-            Err(SendError::NotSent(reason)) => {
-                tracing::warn!(
-                    organisation_id = %organisation,
-                    reason,
-                    "Twilio unreachable; backing off"
-                );
-                self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
-                outbound::release(&self.pool, message.id, now).await
-            }
-            Err(SendError::Rejected(TwilioError::CredentialsRejected)) => {
+            Verdict::CredentialsRejected => {
                 outbound::release(&self.pool, message.id, now).await?;
                 integration::mark_rejected_while_sending(
                     &self.pool,
@@ -396,31 +382,17 @@ impl SendingEngine {
                 .await?;
                 Ok(())
             }
-            Err(SendError::Rejected(
-                error @ (TwilioError::Forbidden { .. }
-                | TwilioError::NotFound
-                | TwilioError::Api {
-                    code: Some(21701 | 21703 | 21704 | 20005 | 10001),
-                    ..
-                }),
-            )) => {
-                // Nothing this organisation sends can succeed: stop, say why.
+            Verdict::PauseOrganisation { reason } => {
                 outbound::release(&self.pool, message.id, now).await?;
-                let reason = format!(
-                    "Paused: Twilio refused to send for this organisation ({error}). An Org Admin should check the SMS settings, then resume."
-                );
                 let mut conn = self.pool.acquire().await?;
                 campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
-                tracing::warn!(organisation_id = %organisation, %error, "campaigns paused");
+                tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
                 Ok(())
             }
-            Err(SendError::Rejected(TwilioError::Api {
-                code,
-                message: text,
-                ..
-            })) => outbound::record_refused(&self.pool, message, code, &text, now).await,
-            Err(SendError::Rejected(TwilioError::Unreachable(reason)))
-            | Err(SendError::OutcomeUnknown(reason)) => {
+            Verdict::Refused { code, text } => {
+                outbound::record_refused(&self.pool, message, code, &text, now).await
+            }
+            Verdict::OutcomeUnknown { reason } => {
                 tracing::warn!(
                     message_id = %message.id,
                     reason,
@@ -523,9 +495,129 @@ impl SendingEngine {
     }
 }
 
+/// What to do about Twilio's answer to one send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    /// Twilio has it: note its SID.
+    Accepted { sid: String, status: String },
+    /// Not sent (rate limited, or no connection): queue it again and slow
+    /// this organisation down.
+    BackOff { reason: Option<String> },
+    /// The Auth Token stopped working: the integration becomes invalid,
+    /// which pauses the organisation's campaigns.
+    CredentialsRejected,
+    /// Nothing this organisation sends can succeed: pause, saying why.
+    PauseOrganisation { reason: String },
+    /// Twilio refused this message (a bad number, an opt-out): it fails,
+    /// the campaign goes on.
+    Refused { code: Option<u64>, text: String },
+    /// Maybe sent: leave it leased, to be reconciled, never resent blindly.
+    OutcomeUnknown { reason: String },
+}
+
+fn verdict(answer: Result<AcceptedMessage, SendError>) -> Verdict {
+    match answer {
+        Ok(accepted) => Verdict::Accepted {
+            sid: accepted.sid,
+            status: accepted.status,
+        },
+        Err(SendError::Rejected(TwilioError::RateLimited)) => Verdict::BackOff { reason: None },
+        Err(SendError::NotSent(reason)) => Verdict::BackOff {
+            reason: Some(reason),
+        },
+        Err(SendError::Rejected(TwilioError::CredentialsRejected)) => Verdict::CredentialsRejected,
+        Err(SendError::Rejected(
+            error @ (TwilioError::Forbidden { .. }
+            | TwilioError::NotFound
+            | TwilioError::Api {
+                code: Some(21701 | 21703 | 21704 | 20005 | 10001),
+                ..
+            }),
+        )) => Verdict::PauseOrganisation {
+            reason: format!(
+                "Paused: Twilio refused to send for this organisation ({error}). An Org Admin should check the SMS settings, then resume."
+            ),
+        },
+        Err(SendError::Rejected(TwilioError::Api { code, message, .. })) => Verdict::Refused {
+            code,
+            text: message,
+        },
+        Err(SendError::Rejected(TwilioError::Unreachable(reason)))
+        | Err(SendError::OutcomeUnknown(reason)) => Verdict::OutcomeUnknown { reason },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_answer_twilio_gives_a_send_has_one_verdict() {
+        let api = |status: u16, code: u64| {
+            Err(SendError::Rejected(TwilioError::Api {
+                status,
+                code: Some(code),
+                message: format!("error {code}"),
+            }))
+        };
+        let pauses = |answer: Result<AcceptedMessage, SendError>| matches!(verdict(answer), Verdict::PauseOrganisation { reason } if reason.starts_with("Paused: Twilio refused to send"));
+        assert_eq!(
+            verdict(Ok(AcceptedMessage {
+                sid: "SM1".to_owned(),
+                status: "accepted".to_owned(),
+                error_code: None,
+                error_message: None,
+                created_at: None,
+            })),
+            Verdict::Accepted {
+                sid: "SM1".to_owned(),
+                status: "accepted".to_owned()
+            }
+        );
+        assert_eq!(
+            verdict(Err(SendError::Rejected(TwilioError::RateLimited))),
+            Verdict::BackOff { reason: None }
+        );
+        assert_eq!(
+            verdict(Err(SendError::NotSent("refused".to_owned()))),
+            Verdict::BackOff {
+                reason: Some("refused".to_owned())
+            }
+        );
+        assert_eq!(
+            verdict(Err(SendError::Rejected(TwilioError::CredentialsRejected))),
+            Verdict::CredentialsRejected
+        );
+        assert!(pauses(Err(SendError::Rejected(TwilioError::NotFound))));
+        assert!(pauses(Err(SendError::Rejected(TwilioError::Forbidden {
+            code: None
+        }))));
+        for code in [21701, 21703, 21704, 20005, 10001] {
+            assert!(pauses(api(400, code)), "{code}");
+        }
+        for code in [21211, 21610, 21612, 21408, 21614] {
+            assert_eq!(
+                verdict(api(400, code)),
+                Verdict::Refused {
+                    code: Some(code),
+                    text: format!("error {code}")
+                }
+            );
+        }
+        for answer in [
+            Err(SendError::OutcomeUnknown("timed out".to_owned())),
+            Err(SendError::Rejected(TwilioError::Unreachable(
+                "timed out".to_owned(),
+            ))),
+        ] {
+            assert_eq!(
+                verdict(answer),
+                Verdict::OutcomeUnknown {
+                    reason: "timed out".to_owned()
+                }
+            );
+        }
+    }
 
     #[test]
     fn the_pace_allows_the_rate_and_saves_up_at_most_a_second() {
