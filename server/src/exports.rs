@@ -24,6 +24,7 @@ async fn results_csv(
     Extension(session): Extension<RequestSession>,
     Path(id): Path<domain::ids::CampaignId>,
 ) -> Response {
+    tracing::Span::current().record("campaign_id", tracing::field::display(id));
     let Some(user) = session.user else {
         return Redirect::to(routes::SIGN_IN).into_response();
     };

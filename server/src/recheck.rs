@@ -12,6 +12,7 @@ use domain::{
     twilio::TwilioClient,
 };
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 pub fn spawn(
     pool: SqlitePool,
@@ -40,7 +41,12 @@ async fn recheck_all(pool: &SqlitePool, keyring: &Keyring, twilio: &TwilioClient
         }
     };
     for organisation in organisations {
-        match check_integration(pool, keyring, twilio, organisation, now()).await {
+        let span = tracing::info_span!("recheck", organisation_id = %organisation);
+        let checked = check_integration(pool, keyring, twilio, organisation, now())
+            .instrument(span.clone())
+            .await;
+        let _in_span = span.enter();
+        match checked {
             Ok(CheckOutcome::Inconclusive { reason }) => {
                 tracing::warn!(
                     organisation_id = %organisation,

@@ -48,12 +48,15 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_request_nonce,
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_request_nonce, shell))
         .layer(middleware::from_fn(status_of_app_errors))
-        .layer(middleware::from_fn_with_state(link_signer, sign_error_links))
+        .layer(middleware::from_fn_with_state(
+            link_signer,
+            sign_error_links,
+        ))
         // `limit_request_bodies` decides, route by route.
         .layer(DefaultBodyLimit::disable())
         // The WASM bundle shrinks to about a third with gzip.
@@ -62,8 +65,14 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         // Outermost last: trace -> headers -> cross-site refusal -> session
         // -> body limits, so the middleware's own answers (403, 303, 413,
         // 503) carry the headers.
-        .layer(middleware::from_fn_with_state(state.clone(), resolve_session))
-        .layer(middleware::from_fn_with_state(public_url, refuse_cross_site))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            resolve_session,
+        ))
+        .layer(middleware::from_fn_with_state(
+            public_url,
+            refuse_cross_site,
+        ))
         .layer(middleware::map_response_with_state(
             state.clone(),
             security_headers,
@@ -73,7 +82,17 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
                     // The path only: query strings are nobody's business in logs.
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    // Who is asking, and about which campaign, is recorded
+                    // as the request is understood (see `resolve_session`).
+                    tracing::info_span!(
+                        "request",
+                        id = %format!("{:08x}", rand::random::<u32>()),
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        organisation_id = tracing::field::Empty,
+                        user_id = tracing::field::Empty,
+                        campaign_id = tracing::field::Empty,
+                    )
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
@@ -362,6 +381,14 @@ async fn resolve_session(
         None => None,
     };
 
+    if let Some(user) = &user {
+        let span = tracing::Span::current();
+        span.record(
+            "organisation_id",
+            tracing::field::display(user.organisation_id),
+        );
+        span.record("user_id", tracing::field::display(user.user_id));
+    }
     let path = request.uri().path();
     let is_page_load = request.method() == Method::GET;
     if is_page_load && user.is_none() && needs_sign_in(path) {

@@ -187,6 +187,7 @@ async fn verify(
                 .id
         }
     };
+    tracing::Span::current().record("organisation_id", tracing::field::display(organisation));
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -298,6 +298,11 @@ pub(crate) mod ssr {
         crate::auth::ssr::require_subscribed_member().await
     }
 
+    /// Ties the request's log lines to the campaign it is about.
+    pub fn about(id: domain::ids::CampaignId) {
+        tracing::Span::current().record("campaign_id", tracing::field::display(id));
+    }
+
     pub fn form_error(message: String) -> AppError {
         AppError::Invalid(FieldErrors {
             form: Some(message),

@@ -37,6 +37,7 @@ pub struct RecipientRow {
 
 #[server(endpoint = "campaign_details")]
 pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetailsView, AppError> {
+    super::ssr::about(id);
     use domain::campaigns::{results, store};
     const RESULTS_PER_PAGE: i64 = 100;
 
@@ -95,6 +96,7 @@ fn control_error(error: domain::campaigns::lifecycle::ControlError) -> AppError 
 
 #[server(endpoint = "pause_campaign")]
 pub async fn pause_campaign(id: CampaignId) -> Result<(), AppError> {
+    super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::pause_campaign(
         &state.pool,
@@ -108,6 +110,7 @@ pub async fn pause_campaign(id: CampaignId) -> Result<(), AppError> {
 
 #[server(endpoint = "resume_campaign")]
 pub async fn resume_campaign(id: CampaignId) -> Result<(), AppError> {
+    super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     // The capability rule again: credentials may have become invalid.
     let configuration =
@@ -125,6 +128,7 @@ pub async fn resume_campaign(id: CampaignId) -> Result<(), AppError> {
 
 #[server(endpoint = "cancel_campaign")]
 pub async fn cancel_campaign(id: CampaignId) -> Result<u64, AppError> {
+    super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::cancel_campaign(
         &state.pool,
@@ -141,6 +145,7 @@ pub async fn decide_unknown_outcomes(
     id: CampaignId,
     decision: UnknownOutcomeDecision,
 ) -> Result<u64, AppError> {
+    super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::decide_unknown_outcomes(
         &state.pool,
@@ -156,6 +161,7 @@ pub async fn decide_unknown_outcomes(
 
 #[server(endpoint = "run_campaign")]
 pub async fn run_campaign(id: CampaignId) -> Result<usize, AppError> {
+    super::ssr::about(id);
     use domain::campaigns::store::{RunError, RunOutcome};
 
     let (user, state, _) = super::ssr::member().await?;
@@ -187,6 +193,8 @@ pub async fn update_draft(
     audience: Option<String>,
 ) -> Result<(), AppError> {
     use domain::campaigns::store::{CampaignName, DraftChanges, SmsBody, UpdateError};
+
+    super::ssr::about(id);
 
     let (user, state, organisation) = super::ssr::member().await?;
     let name = CampaignName::parse(&name).map_err(super::ssr::form_error)?;
@@ -231,6 +239,7 @@ pub async fn update_draft(
 
 #[server(endpoint = "delete_campaign")]
 pub async fn delete_campaign(id: CampaignId) -> Result<(), AppError> {
+    super::ssr::about(id);
     use domain::campaigns::store::DeleteError;
 
     let (user, state, _) = super::ssr::member().await?;

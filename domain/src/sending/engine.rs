@@ -21,6 +21,7 @@ use std::{
 use rand::Rng;
 use sqlx::SqlitePool;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::{
     campaigns::store as campaigns,
@@ -184,6 +185,7 @@ impl SendingEngine {
 
     /// One pass: reconcile, complete, claim and dispatch. Returns whether
     /// there was nothing to do right now.
+    #[tracing::instrument(name = "sending_pass", skip_all)]
     async fn step(&self) -> anyhow::Result<bool> {
         let now = clock::now();
         // Each organisation's credentials are read and decrypted once a pass.
@@ -257,10 +259,21 @@ impl SendingEngine {
                 let permit = self.slots.clone().acquire_owned().await?;
                 let engine = self.clone();
                 let sender = sender.clone();
-                tokio::spawn(async move {
-                    engine.send(&sender, message).await;
-                    drop(permit);
-                });
+                // Its own span: the pass that claimed it has moved on.
+                let span = tracing::info_span!(
+                    parent: None,
+                    "send",
+                    organisation_id = %organisation,
+                    campaign_id = %message.campaign_id,
+                    message_id = %message.id,
+                );
+                tokio::spawn(
+                    async move {
+                        engine.send(&sender, message).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
         }
         Ok(dispatched == 0 && reconciled == 0)
@@ -437,61 +450,70 @@ impl SendingEngine {
     ) -> anyhow::Result<usize> {
         let expired = outbound::expired_leases(&self.pool, now, 20).await?;
         for message in &expired {
-            let Ok(sender) = self.sender(senders, message.organisation_id).await else {
-                // Its organisation cannot reach Twilio now (its campaigns are
-                // paused): ask again later, without using up an attempt.
-                outbound::extend_lease(&self.pool, message.id, now, self.lease_secs()).await?;
-                continue;
-            };
-            let found = self
-                .twilio
-                .find_message(
-                    &sender.account_sid,
-                    &sender.auth_token,
-                    &MessageSearch {
-                        to: &message.phone,
-                        body: &message.body,
-                        messaging_service_sid: sender.messaging_service_sid.as_str(),
-                        since: message.claimed_at - 60,
-                    },
-                )
-                .await;
-            match found {
-                Ok(Some(accepted)) => {
-                    tracing::info!(
-                        message_id = %message.id,
-                        "reconciled: Twilio has the message"
-                    );
-                    outbound::adopt_found(
-                        &self.pool,
-                        message.id,
-                        &accepted.sid,
-                        &accepted.status,
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(None) => {
-                    tracing::info!(
-                        message_id = %message.id,
-                        "reconciled: Twilio never created the message; queued again"
-                    );
-                    outbound::release(&self.pool, message.id, now).await?;
-                }
-                Err(e) => {
-                    tracing::warn!(message_id = %message.id, error = %e, "could not reconcile a send yet");
-                    outbound::postpone_reconciliation(
-                        &self.pool,
-                        message.id,
-                        now,
-                        self.lease_secs(),
-                        self.settings.reconcile_attempts,
-                    )
-                    .await?;
-                }
-            }
+            self.reconcile_one(senders, message, now).await?;
         }
         Ok(expired.len())
+    }
+
+    /// Asks Twilio whether it has a message whose send's outcome is unknown.
+    #[tracing::instrument(
+        skip_all,
+        fields(organisation_id = %message.organisation_id, campaign_id = %message.campaign_id, message_id = %message.id)
+    )]
+    async fn reconcile_one(
+        &self,
+        senders: &mut Senders,
+        message: &ClaimedMessage,
+        now: clock::UnixTime,
+    ) -> anyhow::Result<()> {
+        let Ok(sender) = self.sender(senders, message.organisation_id).await else {
+            // Its organisation cannot reach Twilio now (its campaigns are
+            // paused): ask again later, without using up an attempt.
+            outbound::extend_lease(&self.pool, message.id, now, self.lease_secs()).await?;
+            return Ok(());
+        };
+        let found = self
+            .twilio
+            .find_message(
+                &sender.account_sid,
+                &sender.auth_token,
+                &MessageSearch {
+                    to: &message.phone,
+                    body: &message.body,
+                    messaging_service_sid: sender.messaging_service_sid.as_str(),
+                    since: message.claimed_at - 60,
+                },
+            )
+            .await;
+        match found {
+            Ok(Some(accepted)) => {
+                tracing::info!(
+                    message_id = %message.id,
+                    "reconciled: Twilio has the message"
+                );
+                outbound::adopt_found(&self.pool, message.id, &accepted.sid, &accepted.status, now)
+                    .await?;
+            }
+            Ok(None) => {
+                tracing::info!(
+                    message_id = %message.id,
+                    "reconciled: Twilio never created the message; queued again"
+                );
+                outbound::release(&self.pool, message.id, now).await?;
+            }
+            Err(e) => {
+                tracing::warn!(message_id = %message.id, error = %e, "could not reconcile a send yet");
+                outbound::postpone_reconciliation(
+                    &self.pool,
+                    message.id,
+                    now,
+                    self.lease_secs(),
+                    self.settings.reconcile_attempts,
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -441,6 +441,15 @@ async fn a_send_whose_answer_is_lost_is_reconciled_by_its_callback_not_resent() 
 
     assert_each_exactly_once(&app, &recipients);
     assert_all_in(&app, "delivered").await;
+    // The engine's log line names the send it is about.
+    let logs = crate::logs::captured();
+    let line = logs
+        .lines()
+        .find(|line| line.contains("a send's outcome is unknown"))
+        .expect("the lost answer was logged");
+    for field in ["send{organisation_id=", "campaign_id=", "message_id="] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
 }
 
 #[tokio::test]

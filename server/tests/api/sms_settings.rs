@@ -408,10 +408,18 @@ async fn the_auth_token_appears_in_no_response_no_log_line_and_no_database_byte(
             "a response contains the token: {body:.200}"
         );
     }
-    assert!(
-        crate::logs::captured().contains("Twilio integration saved"),
-        "logs were captured"
-    );
+    // The line sits in its request's span: which request, organisation, person.
+    let logs = crate::logs::captured();
+    let saved_line = logs
+        .lines()
+        .find(|line| line.contains("Twilio integration saved"))
+        .expect("logs were captured");
+    for field in ["request{id=", "organisation_id=", "user_id="] {
+        assert!(
+            saved_line.contains(field),
+            "{field} missing from {saved_line}"
+        );
+    }
     assert!(
         !crate::logs::captured().contains(&token),
         "a log line contains the token"
