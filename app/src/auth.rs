@@ -72,7 +72,7 @@ pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppErro
     let state = ssr::state()?;
     let session = ssr::request_session().await?;
     let outcome = domain::sign_in::sign_in(
-        &state.pool,
+        &state.services.pool,
         &email,
         password.into_secret(),
         &session.client,
@@ -108,7 +108,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     let state = ssr::state()?;
     let session = ssr::request_session().await?;
     if let Some(token) = &session.token {
-        domain::sign_in::sign_out(&state.pool, token)
+        domain::sign_in::sign_out(&state.services.pool, token)
             .await
             .map_err(AppError::internal)?;
     }
@@ -239,7 +239,7 @@ pub mod ssr {
     ) -> Result<(SignedInUser, AppState, Organisation), AppError> {
         let state = state()?;
         let organisation =
-            domain::organisations::fetch_organisation(&state.pool, user.organisation_id)
+            domain::organisations::fetch_organisation(&state.services.pool, user.organisation_id)
                 .await
                 .map_err(AppError::internal)?;
         if organisation.subscription != SubscriptionState::Active {
@@ -251,7 +251,7 @@ pub mod ssr {
     pub(crate) async fn viewer(user: &SignedInUser) -> Result<Viewer, AppError> {
         let state = state()?;
         let organisation =
-            domain::organisations::fetch_organisation(&state.pool, user.organisation_id)
+            domain::organisations::fetch_organisation(&state.services.pool, user.organisation_id)
                 .await
                 .map_err(AppError::internal)?;
         Ok(Viewer {

@@ -3,18 +3,16 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use domain::{crypto::Keyring, db::SqlitePool, twilio::TwilioClient};
+use domain::services::Services;
 use leptos::config::LeptosOptions;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub pool: SqlitePool,
+    /// The database, the master keys and Twilio.
+    pub services: Services,
     /// Set when `OUTREACH_PUBLIC_URL` is https: cookies then carry `Secure`.
     pub secure_cookies: bool,
-    /// Master keys for the Auth Token envelope.
-    pub keyring: Arc<Keyring>,
-    pub twilio: TwilioClient,
     /// `OUTREACH_PUBLIC_URL`'s origin: Twilio's webhooks are shown on it.
     pub public_origin: String,
     /// `OUTREACH_SESSION_IDLE_MINUTES`, in seconds.

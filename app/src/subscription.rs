@@ -13,7 +13,7 @@ pub async fn request_access() -> Result<Subscription, AppError> {
     let user = crate::auth::ssr::require_user().await?;
     let state = crate::auth::ssr::state()?;
     let organisation = domain::organisations::request_access(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         &user.email,
         domain::clock::now(),

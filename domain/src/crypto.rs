@@ -130,24 +130,6 @@ impl fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    /// `OUTREACH_MASTER_KEY` (one key) or else `OUTREACH_MASTER_KEY_FILE`.
-    pub fn from_env() -> Result<Self, KeyringError> {
-        if let Some(key) = std::env::var("OUTREACH_MASTER_KEY")
-            .ok()
-            .map(Zeroizing::new)
-            .filter(|k| !k.trim().is_empty())
-        {
-            return Self::from_base64_key(&key, "OUTREACH_MASTER_KEY");
-        }
-        match std::env::var("OUTREACH_MASTER_KEY_FILE")
-            .ok()
-            .filter(|p| !p.trim().is_empty())
-        {
-            Some(path) => Self::load_file(Path::new(&path)),
-            None => Err(KeyringError::Missing),
-        }
-    }
-
     /// A keyring of one key. Its id is derived from the key so envelopes
     /// keep naming the same key across restarts.
     pub fn from_base64_key(encoded: &str, source_name: &str) -> Result<Self, KeyringError> {

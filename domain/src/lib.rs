@@ -16,6 +16,7 @@ pub mod opt_outs;
 pub mod organisations;
 pub mod outbound;
 pub mod sending;
+pub mod services;
 pub mod sessions;
 pub mod sign_in;
 pub mod sms_settings;

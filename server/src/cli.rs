@@ -14,7 +14,11 @@ use domain::{
 };
 use secrecy::SecretString;
 
-use crate::{config::Config, demo, startup::Application};
+use crate::{
+    config::{Config, Settings},
+    demo,
+    startup::Application,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +28,8 @@ use crate::{config::Config, demo, startup::Application};
     long_about = None,
 )]
 pub struct Cli {
+    #[command(flatten)]
+    settings: Settings,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -161,8 +167,9 @@ fn user_error(message: impl Into<String>) -> anyhow::Error {
 }
 
 pub fn run() -> ExitCode {
+    forget_empty_settings();
     let cli = Cli::parse();
-    crate::telemetry::init();
+    crate::telemetry::init(cli.settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -172,6 +179,7 @@ pub fn run() -> ExitCode {
     };
     match runtime.block_on(execute(
         cli.command.unwrap_or(Command::Serve(ServeArgs::default())),
+        cli.settings,
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -185,37 +193,62 @@ pub fn run() -> ExitCode {
     }
 }
 
-async fn execute(command: Command) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
+/// An empty variable counts as unset (`OUTREACH_PUBLIC_URL=` in a service
+/// file means "no public URL"), while clap would parse the empty value.
+fn forget_empty_settings() {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    for name in command.get_arguments().filter_map(|arg| arg.get_env()) {
+        if std::env::var_os(name).is_some_and(|value| value.is_empty()) {
+            // SAFETY: called first thing in `main`, before any other thread
+            // exists to read the environment.
+            unsafe { std::env::remove_var(name) };
+        }
+    }
+}
+
+async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let config = settings.config()?;
     // Commands that need no database.
-    match command {
+    let command = match command {
         Command::TwilioSim {
             listen,
             write_accounts,
         } => return twilio_sim(listen, write_accounts).await,
-        Command::Keys(KeysCommand::Rotate) => return rotate_keys(),
-        _ => {}
-    }
+        Command::Keys(KeysCommand::Rotate) => return rotate_keys(&settings),
+        command => command,
+    };
     let pool = domain::db::connect(&config.database_url).await?;
+    match command {
+        Command::Serve(args) => serve(config, &settings, pool, args).await,
+        Command::Org(command) => org(&pool, command).await,
+        Command::User(command) => user(&pool, command).await,
+        Command::Keys(KeysCommand::Rewrap) => rewrap(&pool, &settings).await,
+        Command::TwilioSim { .. } | Command::Keys(KeysCommand::Rotate) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+async fn org(pool: &domain::db::SqlitePool, command: OrgCommand) -> anyhow::Result<()> {
     let now = domain::clock::now();
     match command {
-        Command::Serve(args) => serve(config, pool, args).await,
-        Command::Org(OrgCommand::Create {
+        OrgCommand::Create {
             name,
             subscription,
             default_country,
-        }) => {
+        } => {
             let name = OrganisationName::parse(&name).map_err(|e| user_error(e.to_string()))?;
             let country =
                 organisations::CountryCode::parse(&default_country).map_err(user_error)?;
             let active = subscription == SubscriptionArg::Active;
-            let organisation = organisations::insert_organisation(&pool, &name, active, now)
+            let organisation = organisations::insert_organisation(pool, &name, active, now)
                 .await
                 .map_err(|e| match e {
                     CreateOrganisationError::DuplicateName(_) => user_error(e.to_string()),
                     CreateOrganisationError::Internal(e) => e,
                 })?;
-            organisations::set_default_country(&pool, organisation.id, &country).await?;
+            organisations::set_default_country(pool, organisation.id, &country).await?;
             println!("Created organisation \"{}\".", organisation.name);
             if !active {
                 println!(
@@ -225,10 +258,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Org(OrgCommand::Subscription { name, state }) => {
+        OrgCommand::Subscription { name, state } => {
             let name = OrganisationName::parse(&name).map_err(|e| user_error(e.to_string()))?;
             let active = state == SubscriptionArg::Active;
-            if !organisations::set_subscription(&pool, &name, active).await? {
+            if !organisations::set_subscription(pool, &name, active).await? {
                 return Err(user_error(format!("no organisation is named \"{name}\"")));
             }
             println!(
@@ -237,80 +270,83 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::TwilioSim { .. } | Command::Keys(KeysCommand::Rotate) => {
-            unreachable!("handled above")
-        }
-        Command::Keys(KeysCommand::Rewrap) => {
-            let keyring = Keyring::from_env().map_err(|e| user_error(e.to_string()))?;
-            let report = rewrap_tokens(&pool, &keyring).await?;
-            println!(
-                "Rewrapped {} stored Auth Token(s) under key {}; {} already used it.",
-                report.rewrapped,
-                keyring.active_key_id(),
-                report.already_current
-            );
-            if !report.undecryptable.is_empty() {
-                return Err(user_error(format!(
-                    "{} stored Auth Token(s) could not be decrypted with any key (organisation ids {:?}); their Org Admins must re-enter them",
-                    report.undecryptable.len(),
-                    report.undecryptable
-                )));
-            }
-            Ok(())
-        }
-        Command::User(UserCommand::SetPassword { email }) => {
+    }
+}
+
+async fn rewrap(pool: &domain::db::SqlitePool, settings: &Settings) -> anyhow::Result<()> {
+    let keyring = settings.keyring().map_err(|e| user_error(e.to_string()))?;
+    let report = rewrap_tokens(pool, &keyring).await?;
+    println!(
+        "Rewrapped {} stored Auth Token(s) under key {}; {} already used it.",
+        report.rewrapped,
+        keyring.active_key_id(),
+        report.already_current
+    );
+    if !report.undecryptable.is_empty() {
+        return Err(user_error(format!(
+            "{} stored Auth Token(s) could not be decrypted with any key (organisation ids {:?}); their Org Admins must re-enter them",
+            report.undecryptable.len(),
+            report.undecryptable
+        )));
+    }
+    Ok(())
+}
+
+async fn user(pool: &domain::db::SqlitePool, command: UserCommand) -> anyhow::Result<()> {
+    let now = domain::clock::now();
+    match command {
+        UserCommand::SetPassword { email } => {
             let email = parse_email(&email)?;
             let password = read_password(&email)?;
-            let found =
-                users::set_password(&pool, &email, password)
-                    .await
-                    .map_err(|e| match e {
-                        CreateUserError::Weak(_) | CreateUserError::DuplicateEmail(_) => {
-                            user_error(e.to_string())
-                        }
-                        CreateUserError::Internal(e) => e,
-                    })?;
+            let found = users::set_password(pool, &email, password)
+                .await
+                .map_err(|e| match e {
+                    CreateUserError::Weak(_) | CreateUserError::DuplicateEmail(_) => {
+                        user_error(e.to_string())
+                    }
+                    CreateUserError::Internal(e) => e,
+                })?;
             if !found {
                 return Err(no_such_person(&email));
             }
             println!("Set a new password for {email}; their sessions have ended.");
             Ok(())
         }
-        Command::User(UserCommand::Disable { email }) => {
+        UserCommand::Disable { email } => {
             let email = parse_email(&email)?;
-            if !users::set_disabled(&pool, &email, true, now).await? {
+            if !users::set_disabled(pool, &email, true, now).await? {
                 return Err(no_such_person(&email));
             }
             println!("Disabled {email}: they cannot sign in, and their sessions have ended.");
             Ok(())
         }
-        Command::User(UserCommand::Enable { email }) => {
+        UserCommand::Enable { email } => {
             let email = parse_email(&email)?;
-            if !users::set_disabled(&pool, &email, false, now).await? {
+            if !users::set_disabled(pool, &email, false, now).await? {
                 return Err(no_such_person(&email));
             }
             println!("Enabled {email}: they can sign in again.");
             Ok(())
         }
-        Command::User(UserCommand::Delete { email }) => {
+        UserCommand::Delete { email } => {
             let email = parse_email(&email)?;
-            if !users::delete_user(&pool, &email).await? {
+            if !users::delete_user(pool, &email).await? {
                 return Err(no_such_person(&email));
             }
             println!("Deleted {email}; campaigns they created stay.");
             Ok(())
         }
-        Command::User(UserCommand::Sessions(SessionsCommand::End { email })) => {
+        UserCommand::Sessions(SessionsCommand::End { email }) => {
             let email = parse_email(&email)?;
-            let ended = users::end_sessions(&pool, &email)
+            let ended = users::end_sessions(pool, &email)
                 .await?
                 .ok_or_else(|| no_such_person(&email))?;
             println!("Ended {ended} session(s) of {email}.");
             Ok(())
         }
-        Command::User(UserCommand::Create { org, email, role }) => {
+        UserCommand::Create { org, email, role } => {
             let org_name = OrganisationName::parse(&org).map_err(|e| user_error(e.to_string()))?;
-            let organisation = organisations::fetch_organisation_by_name(&pool, &org_name)
+            let organisation = organisations::fetch_organisation_by_name(pool, &org_name)
                 .await?
                 .ok_or_else(|| user_error(format!("no organisation is named \"{org_name}\"")))?;
             let email = EmailAddress::parse(&email).map_err(|e| user_error(e.to_string()))?;
@@ -319,7 +355,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 RoleArg::Campaigner => Role::Campaigner,
             };
             let password = read_password(&email)?;
-            users::insert_user(&pool, organisation.id, &email, role, password, now)
+            users::insert_user(pool, organisation.id, &email, role, password, now)
                 .await
                 .map_err(|e| match e {
                     CreateUserError::DuplicateEmail(_) | CreateUserError::Weak(_) => {
@@ -370,12 +406,13 @@ fn read_password(email: &EmailAddress) -> anyhow::Result<SecretString> {
 
 async fn serve(
     mut config: Config,
+    settings: &Settings,
     pool: domain::db::SqlitePool,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
     if !args.demo {
         // Refuse to start without a usable key: nothing could be saved.
-        let keyring = Keyring::from_env().map_err(|e| user_error(e.to_string()))?;
+        let keyring = settings.keyring().map_err(|e| user_error(e.to_string()))?;
         refuse_plain_http(&config, args.allow_insecure_http)?;
         let application = Application::build(config, pool, Arc::new(keyring)).await?;
         tracing::info!(
@@ -395,7 +432,7 @@ async fn serve(
     let data_dir = domain::db::database_directory(&config.database_url)
         .context("demo mode needs a file database")?;
     let (credentials_path, credentials) = demo::seed(&pool, &data_dir).await?;
-    let (keyring, key_note) = match Keyring::from_env() {
+    let (keyring, key_note) = match settings.keyring() {
         Ok(keyring) => (keyring, None),
         Err(domain::crypto::KeyringError::Missing) => {
             let (keyring, path, created) = demo::master_key(&data_dir)?;
@@ -449,20 +486,17 @@ fn refuse_plain_http(config: &Config, allowed: bool) -> anyhow::Result<()> {
     )))
 }
 
-fn rotate_keys() -> anyhow::Result<()> {
-    let Some(path) = std::env::var("OUTREACH_MASTER_KEY_FILE")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-    else {
+fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
+    let Some(path) = &settings.master_key_file else {
         return Err(user_error(
             "rotation needs a keyring file: set OUTREACH_MASTER_KEY_FILE (a single OUTREACH_MASTER_KEY cannot hold two keys)",
         ));
     };
-    let keyring = Keyring::rotate_file(std::path::Path::new(&path))
-        .map_err(|e| user_error(format!("{e:#}")))?;
+    let keyring = Keyring::rotate_file(path).map_err(|e| user_error(format!("{e:#}")))?;
     println!(
-        "Key {} is now active in {path}. Run `outreach keys rewrap` to re-encrypt the stored Auth Tokens under it; after that, older keys can be removed from the file.",
-        keyring.active_key_id()
+        "Key {} is now active in {}. Run `outreach keys rewrap` to re-encrypt the stored Auth Tokens under it; after that, older keys can be removed from the file.",
+        keyring.active_key_id(),
+        path.display()
     );
     Ok(())
 }

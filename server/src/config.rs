@@ -1,12 +1,135 @@
-//! Configuration from the environment, read once at start-up.
+//! Configuration, read once at start-up: every setting is a command-line
+//! option that can also come from its environment variable (`outreach
+//! --help` lists them all), parsed into [`Settings`] and turned into the
+//! [`Config`] the server runs with.
 
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 use leptos::config::{Env, LeptosOptions};
+use secrecy::{ExposeSecret, SecretString};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/outreach.db?mode=rwc";
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
+
+/// Every setting of `outreach`, as options that can also come from the
+/// environment. Empty variables count as unset.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// The SQLite database (created if missing).
+    #[arg(long, env = "OUTREACH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// The address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = DEFAULT_SITE_ADDR, global = true)]
+    pub site_addr: SocketAddr,
+    /// Where people (and Twilio's webhooks) reach Outreach, e.g.
+    /// https://outreach.example.org. Defaults to the listen address.
+    #[arg(long, env = "OUTREACH_PUBLIC_URL", value_parser = parse_public_url, global = true)]
+    pub public_url: Option<PublicUrl>,
+    /// Minutes without a request after which a session ends (1-720; every
+    /// session also ends 12 hours after sign-in).
+    #[arg(long, env = "OUTREACH_SESSION_IDLE_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=720), global = true)]
+    pub session_idle_minutes: u64,
+    /// Proxies whose X-Forwarded-For names the client, comma-separated IP
+    /// addresses (for sign-in throttling). None by default.
+    #[arg(long, env = "OUTREACH_TRUSTED_PROXIES", value_parser = parse_trusted_proxies,
+          default_value = "", hide_default_value = true, global = true)]
+    pub trusted_proxies: TrustedProxies,
+    /// Sends in flight at once, over all organisations (1-1000).
+    #[arg(long, env = "OUTREACH_SEND_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=1000), global = true)]
+    pub send_concurrency: u64,
+    /// Messages per second, per organisation.
+    #[arg(long, env = "OUTREACH_SEND_RATE", default_value_t = 10.0,
+          value_parser = parse_positive_rate, global = true)]
+    pub send_rate: f64,
+    /// Seconds a sent message may go without a status callback before
+    /// Twilio is asked for its status.
+    #[arg(long, env = "OUTREACH_STATUS_CHECK_AFTER_SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub status_check_after_secs: u64,
+    /// Twilio's REST API (https only, or a loopback address for the simulator).
+    #[arg(long, env = "TWILIO_API_BASE_URL", global = true)]
+    pub twilio_api_base_url: Option<String>,
+    /// Twilio's Messaging API (https only, or a loopback address for the simulator).
+    #[arg(long, env = "TWILIO_MESSAGING_BASE_URL", global = true)]
+    pub twilio_messaging_base_url: Option<String>,
+    /// Seconds one call to Twilio may take.
+    #[arg(long, env = "OUTREACH_TWILIO_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub twilio_timeout_secs: u64,
+    /// Seconds between re-checks of every saved Twilio credential.
+    #[arg(long, env = "OUTREACH_TWILIO_RECHECK_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub twilio_recheck_secs: u64,
+    /// The master key that encrypts stored Auth Tokens: 32 random bytes,
+    /// base64. Takes precedence over the keyring file.
+    #[arg(long, env = "OUTREACH_MASTER_KEY", hide_env_values = true,
+          value_parser = |raw: &str| Ok::<_, String>(SecretString::from(raw)), global = true)]
+    pub master_key: Option<SecretString>,
+    /// A keyring file (mode 0600) of master keys, for rotation.
+    #[arg(long, env = "OUTREACH_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<std::path::PathBuf>,
+    /// Log lines as text or as JSON (filtered by RUST_LOG).
+    #[arg(long, env = "OUTREACH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_public_url(raw: &str) -> Result<PublicUrl, String> {
+    PublicUrl::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_positive_rate(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err("messages per second must be a number above 0".to_owned()),
+    }
+}
+
+impl Settings {
+    /// The master keys, from the key or else the keyring file.
+    pub fn keyring(&self) -> Result<domain::crypto::Keyring, domain::crypto::KeyringError> {
+        use domain::crypto::{Keyring, KeyringError};
+        match (&self.master_key, &self.master_key_file) {
+            (Some(key), _) => Keyring::from_base64_key(key.expose_secret(), "OUTREACH_MASTER_KEY"),
+            (None, Some(path)) => Keyring::load_file(path),
+            (None, None) => Err(KeyringError::Missing),
+        }
+    }
+
+    /// What the server runs with. Refuses a Twilio URL the Auth Token must
+    /// not go to.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let twilio = TwilioConfig {
+            api_base_url: self.twilio_api_base_url.clone(),
+            messaging_base_url: self.twilio_messaging_base_url.clone(),
+            timeout: Duration::from_secs(self.twilio_timeout_secs),
+            recheck_interval: Duration::from_secs(self.twilio_recheck_secs),
+        };
+        twilio.client()?;
+        Ok(Config {
+            database_url: self.database_url.clone(),
+            site_addr: self.site_addr,
+            public_url: self.public_url.clone(),
+            leptos_options: leptos_options(self.site_addr),
+            twilio,
+            sending: SendingConfig {
+                concurrency: self.send_concurrency as usize,
+                messages_per_second: self.send_rate,
+                status_check_after: Duration::from_secs(self.status_check_after_secs),
+            },
+            session_idle: Duration::from_secs(self.session_idle_minutes * 60),
+            trusted_proxies: self.trusted_proxies.0.clone(),
+        })
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -28,17 +151,21 @@ pub struct Config {
 
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(60 * 60);
 
+/// `OUTREACH_TRUSTED_PROXIES`: IP addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<std::net::IpAddr>);
+
 /// `OUTREACH_TRUSTED_PROXIES`: comma-separated IP addresses.
-pub fn parse_trusted_proxies(raw: &str) -> anyhow::Result<Vec<std::net::IpAddr>> {
+pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
     raw.split(',')
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(|a| {
-            a.parse().with_context(|| {
-                format!("OUTREACH_TRUSTED_PROXIES must list IP addresses separated by commas; {a:?} is not one")
-            })
+            a.parse()
+                .map_err(|_| format!("list IP addresses separated by commas; {a:?} is not one"))
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(TrustedProxies)
 }
 
 #[derive(Debug, Clone)]
@@ -59,42 +186,6 @@ impl Default for SendingConfig {
             messages_per_second: 10.0,
             status_check_after: Duration::from_secs(600),
         }
-    }
-}
-
-impl SendingConfig {
-    fn from_env() -> anyhow::Result<Self> {
-        let defaults = Self::default();
-        let concurrency = match non_empty_env("OUTREACH_SEND_CONCURRENCY") {
-            None => defaults.concurrency,
-            Some(raw) => match raw.trim().parse::<usize>() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => bail!(
-                    "OUTREACH_SEND_CONCURRENCY must be a whole number from 1 to 1000, got {raw:?}"
-                ),
-            },
-        };
-        let messages_per_second = match non_empty_env("OUTREACH_SEND_RATE") {
-            None => defaults.messages_per_second,
-            Some(raw) => match raw.trim().parse::<f64>() {
-                Ok(n) if n.is_finite() && n > 0.0 => n,
-                _ => bail!("OUTREACH_SEND_RATE must be messages per second above 0, got {raw:?}"),
-            },
-        };
-        let status_check_after = match non_empty_env("OUTREACH_STATUS_CHECK_AFTER_SECS") {
-            None => defaults.status_check_after,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(n) if n > 0 => Duration::from_secs(n),
-                _ => bail!(
-                    "OUTREACH_STATUS_CHECK_AFTER_SECS must be a whole number of seconds above 0, got {raw:?}"
-                ),
-            },
-        };
-        Ok(Self {
-            concurrency,
-            messages_per_second,
-            status_check_after,
-        })
     }
 }
 
@@ -122,25 +213,6 @@ impl Default for TwilioConfig {
 }
 
 impl TwilioConfig {
-    fn from_env() -> anyhow::Result<Self> {
-        let seconds = |key: &str, default: Duration| -> anyhow::Result<Duration> {
-            match std::env::var(key).ok().filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(value) => match value.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
-                    _ => bail!("{key} must be a whole number of seconds above 0, got {value:?}"),
-                },
-            }
-        };
-        let defaults = Self::default();
-        Ok(Self {
-            api_base_url: non_empty_env("TWILIO_API_BASE_URL"),
-            messaging_base_url: non_empty_env("TWILIO_MESSAGING_BASE_URL"),
-            timeout: seconds("OUTREACH_TWILIO_TIMEOUT_SECS", defaults.timeout)?,
-            recheck_interval: seconds("OUTREACH_TWILIO_RECHECK_SECS", defaults.recheck_interval)?,
-        })
-    }
-
     /// Refuses Twilio URLs that are neither https nor on this machine.
     pub fn client(&self) -> anyhow::Result<domain::twilio::TwilioClient> {
         use domain::twilio::{DEFAULT_API_BASE_URL, DEFAULT_MESSAGING_BASE_URL};
@@ -155,47 +227,7 @@ impl TwilioConfig {
     }
 }
 
-fn non_empty_env(key: &str) -> Option<String> {
-    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let database_url = env_or("OUTREACH_DATABASE_URL", DEFAULT_DATABASE_URL);
-        let site_addr = env_or("LEPTOS_SITE_ADDR", DEFAULT_SITE_ADDR)
-            .parse()
-            .context("LEPTOS_SITE_ADDR must be an address such as 127.0.0.1:3000")?;
-        let public_url = std::env::var("OUTREACH_PUBLIC_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| PublicUrl::parse(&v))
-            .transpose()?;
-        let session_idle = match non_empty_env("OUTREACH_SESSION_IDLE_MINUTES") {
-            None => DEFAULT_SESSION_IDLE,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(n) if (1..=720).contains(&n) => Duration::from_secs(n * 60),
-                _ => bail!(
-                    "OUTREACH_SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 720, got {raw:?}"
-                ),
-            },
-        };
-        let trusted_proxies =
-            parse_trusted_proxies(&non_empty_env("OUTREACH_TRUSTED_PROXIES").unwrap_or_default())?;
-        let twilio = TwilioConfig::from_env()?;
-        // Refuse to start with a Twilio URL the Auth Token must not go to.
-        twilio.client()?;
-        Ok(Self {
-            database_url,
-            site_addr,
-            public_url,
-            leptos_options: leptos_options(site_addr),
-            twilio,
-            sending: SendingConfig::from_env()?,
-            session_idle,
-            trusted_proxies,
-        })
-    }
-
     /// A configuration for tests and tools: the given database, port 0.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         let site_addr: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
@@ -341,13 +373,13 @@ mod tests {
     #[test]
     fn trusted_proxies_are_ip_addresses() {
         assert_eq!(
-            parse_trusted_proxies(" 10.0.0.1, ::1 ").unwrap(),
+            parse_trusted_proxies(" 10.0.0.1, ::1 ").unwrap().0,
             [
                 "10.0.0.1".parse::<std::net::IpAddr>().unwrap(),
                 "::1".parse().unwrap()
             ]
         );
-        assert!(parse_trusted_proxies("").unwrap().is_empty());
+        assert!(parse_trusted_proxies("").unwrap().0.is_empty());
         assert!(parse_trusted_proxies("proxy.internal").is_err());
     }
 

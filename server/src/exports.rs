@@ -36,7 +36,7 @@ async fn results_csv(
         )
             .into_response()
     };
-    match fetch_organisation(&state.pool, user.organisation_id).await {
+    match fetch_organisation(&state.services.pool, user.organisation_id).await {
         Ok(organisation) if organisation.subscription == SubscriptionState::Active => {}
         Ok(_) => {
             return (
@@ -47,12 +47,12 @@ async fn results_csv(
         }
         Err(e) => return internal(e),
     }
-    match fetch_campaign(&state.pool, user.organisation_id, id).await {
+    match fetch_campaign(&state.services.pool, user.organisation_id, id).await {
         Ok(Some(_)) => {}
         Ok(None) => return (StatusCode::NOT_FOUND, "There is no such campaign.").into_response(),
         Err(e) => return internal(e),
     }
-    match export_csv(&state.pool, id).await {
+    match export_csv(&state.services.pool, id).await {
         Ok(csv) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -2,24 +2,17 @@
 //! Twilio or a suspended account shows up as invalid without anyone having
 //! to press `Check now`.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use domain::{
     clock::now,
-    crypto::Keyring,
-    db::SqlitePool,
+    services::Services,
     sms_settings::integration::{CheckOutcome, check_integration, configured_organisations},
-    twilio::TwilioClient,
 };
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-pub fn spawn(
-    pool: SqlitePool,
-    keyring: Arc<Keyring>,
-    twilio: TwilioClient,
-    every: Duration,
-) -> JoinHandle<()> {
+pub fn spawn(services: Services, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -27,13 +20,13 @@ pub fn spawn(
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            recheck_all(&pool, &keyring, &twilio).await;
+            recheck_all(&services).await;
         }
     })
 }
 
-async fn recheck_all(pool: &SqlitePool, keyring: &Keyring, twilio: &TwilioClient) {
-    let organisations = match configured_organisations(pool).await {
+async fn recheck_all(services: &Services) {
+    let organisations = match configured_organisations(&services.pool).await {
         Ok(organisations) => organisations,
         Err(e) => {
             tracing::error!(error = ?e, "could not list integrations to re-check");
@@ -42,7 +35,7 @@ async fn recheck_all(pool: &SqlitePool, keyring: &Keyring, twilio: &TwilioClient
     };
     for organisation in organisations {
         let span = tracing::info_span!("recheck", organisation_id = %organisation);
-        let checked = check_integration(pool, keyring, twilio, organisation, now())
+        let checked = check_integration(services, organisation, now())
             .instrument(span.clone())
             .await;
         let _in_span = span.enter();

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use app::state::AppState;
-use domain::{crypto::Keyring, db::SqlitePool};
+use domain::{crypto::Keyring, db::SqlitePool, services::Services};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -41,10 +41,12 @@ impl Application {
         leptos_options.site_addr = local_addr;
         let state = AppState {
             leptos_options,
-            pool,
+            services: Services {
+                pool,
+                keyring,
+                twilio: config.twilio.client()?,
+            },
             secure_cookies: public_url.is_https(),
-            keyring,
-            twilio: config.twilio.client()?,
             public_origin: public_url.origin().to_owned(),
             session_idle_secs: config.session_idle.as_secs() as i64,
             trusted_proxies: config.trusted_proxies.clone().into(),
@@ -77,21 +79,14 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let recheck = crate::recheck::spawn(
-            self.state.pool.clone(),
-            self.state.keyring.clone(),
-            self.state.twilio.clone(),
-            self.recheck_interval,
-        );
+        let recheck = crate::recheck::spawn(self.state.services.clone(), self.recheck_interval);
         let janitor = crate::janitor::spawn(
-            self.state.pool.clone(),
+            self.state.services.pool.clone(),
             std::time::Duration::from_secs(10 * 60),
         );
         let sending = tokio::spawn(
             domain::sending::engine::SendingEngine::new(
-                self.state.pool.clone(),
-                self.state.keyring.clone(),
-                self.state.twilio.clone(),
+                self.state.services.clone(),
                 self.public_url.origin(),
                 self.sending,
             )

@@ -3,11 +3,11 @@
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-pub fn init() {
+pub fn init(format: crate::config::LogFormat) {
     // sqlx logs every statement at INFO; that is noise, not operations.
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let json = std::env::var("OUTREACH_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let json = format == crate::config::LogFormat::Json;
     let registry = tracing_subscriber::registry().with(filter);
     // Logs go to stderr; stdout is for what commands print for people.
     let result = if json {

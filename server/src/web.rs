@@ -37,7 +37,7 @@ use crate::config::PublicUrl;
 pub fn router(state: AppState, public_url: PublicUrl) -> Router {
     let routes = generate_route_list(App);
     let public_url = Arc::new(public_url);
-    let link_signer = Arc::new(state.keyring.link_signer());
+    let link_signer = Arc::new(state.services.keyring.link_signer());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/", get(|| async { Redirect::to(routes::HOME) }))
@@ -104,7 +104,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let reachable = tokio::time::timeout(
         Duration::from_secs(2),
-        domain::db::is_reachable(&state.pool),
+        domain::db::is_reachable(&state.services.pool),
     )
     .await
     .unwrap_or(false);
@@ -360,7 +360,7 @@ async fn resolve_session(
     let user = match &token {
         Some(token) => {
             match domain::sign_in::fetch_session_user(
-                &state.pool,
+                &state.services.pool,
                 token,
                 state.session_idle_secs,
                 domain::clock::now(),

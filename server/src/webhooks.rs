@@ -63,7 +63,7 @@ async fn status_callback(
             .ok()
     });
     match record_delivery_event(
-        &state.pool,
+        &state.services.pool,
         organisation,
         message_id,
         &callback,
@@ -123,6 +123,7 @@ async fn inbound_message(
     // arrived (a retried webhook can arrive after a later one).
     let sent_at = match keyword(text) {
         Some(_) => state
+            .services
             .twilio
             .fetch_message(&account_sid, &auth_token, message_sid)
             .await
@@ -138,7 +139,7 @@ async fn inbound_message(
         body: text,
         sent_at,
     };
-    if let Err(e) = record_inbound_reply(&state.pool, organisation, message, now).await {
+    if let Err(e) = record_inbound_reply(&state.services.pool, organisation, message, now).await {
         tracing::error!(error = ?e, organisation_id = %organisation, "could not record a reply");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
@@ -173,14 +174,14 @@ async fn verify(
         tracing::error!(error = ?e, "could not verify a webhook");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
     };
-    let integration = fetch_integration_by_public_id(&state.pool, public_id)
+    let integration = fetch_integration_by_public_id(&state.services.pool, public_id)
         .await
         .map_err(internal)?;
     // Only without an integration is the organisation looked up on its own.
     let organisation = match &integration {
         Some(integration) => integration.organisation_id,
         None => {
-            fetch_organisation_by_public_id(&state.pool, public_id)
+            fetch_organisation_by_public_id(&state.services.pool, public_id)
                 .await
                 .map_err(internal)?
                 .ok_or_else(|| (StatusCode::NOT_FOUND, "No such organisation").into_response())?
@@ -202,7 +203,7 @@ async fn verify(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(forbidden)?;
     let integration = integration.ok_or_else(forbidden)?;
-    let token = saved_auth_token(&state.keyring, &integration).map_err(|_| forbidden())?;
+    let token = saved_auth_token(&state.services.keyring, &integration).map_err(|_| forbidden())?;
     let url = format!(
         "{}{}",
         state.public_origin,

@@ -140,9 +140,10 @@ pub struct MessagePreview {
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<CampaignRow>, AppError> {
     let (user, state, _) = ssr::member().await?;
-    let campaigns = domain::campaigns::store::list_campaigns(&state.pool, user.organisation_id)
-        .await
-        .map_err(AppError::internal)?;
+    let campaigns =
+        domain::campaigns::store::list_campaigns(&state.services.pool, user.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
     Ok(campaigns.into_iter().map(ssr::row).collect())
 }
 
@@ -254,7 +255,7 @@ pub async fn create_campaign(
     let configuration =
         crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
     let created = insert_campaign(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         &user.email,
         NewCampaign {
@@ -318,7 +319,7 @@ pub(crate) mod ssr {
         text: String,
     ) -> Result<(Audience, String), AppError> {
         let country = organisation.default_country.clone();
-        let opted_out = domain::opt_outs::numbers(&state.pool, organisation.id)
+        let opted_out = domain::opt_outs::numbers(&state.services.pool, organisation.id)
             .await
             .map_err(AppError::internal)?;
         // Parsing a million numbers takes seconds: off the async workers,

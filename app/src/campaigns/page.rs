@@ -42,13 +42,13 @@ pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetai
     const RESULTS_PER_PAGE: i64 = 100;
 
     let (user, state, _) = super::ssr::member().await?;
-    let Some(campaign) = store::fetch_campaign(&state.pool, user.organisation_id, id)
+    let Some(campaign) = store::fetch_campaign(&state.services.pool, user.organisation_id, id)
         .await
         .map_err(AppError::internal)?
     else {
         return Err(AppError::NotFound);
     };
-    let first_recipients = store::fetch_recipients(&state.pool, &campaign, 20)
+    let first_recipients = store::fetch_recipients(&state.services.pool, &campaign, 20)
         .await
         .map_err(AppError::internal)?;
     let capability = crate::settings::sms::ssr::capability(&state, user.organisation_id).await?;
@@ -56,7 +56,7 @@ pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetai
     let results_pages = (total + RESULTS_PER_PAGE - 1) / RESULTS_PER_PAGE;
     let results_page = page.clamp(1, results_pages.max(1));
     let results = results::fetch_results(
-        &state.pool,
+        &state.services.pool,
         campaign.id,
         (results_page - 1) * RESULTS_PER_PAGE,
         RESULTS_PER_PAGE,
@@ -99,7 +99,7 @@ pub async fn pause_campaign(id: CampaignId) -> Result<(), AppError> {
     super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::pause_campaign(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         id,
         domain::clock::now(),
@@ -116,7 +116,7 @@ pub async fn resume_campaign(id: CampaignId) -> Result<(), AppError> {
     let configuration =
         crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
     domain::campaigns::lifecycle::resume_campaign(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         id,
         configuration,
@@ -131,7 +131,7 @@ pub async fn cancel_campaign(id: CampaignId) -> Result<u64, AppError> {
     super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::cancel_campaign(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         id,
         domain::clock::now(),
@@ -148,7 +148,7 @@ pub async fn decide_unknown_outcomes(
     super::ssr::about(id);
     let (user, state, _) = super::ssr::member().await?;
     domain::campaigns::lifecycle::decide_unknown_outcomes(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         id,
         decision,
@@ -169,7 +169,7 @@ pub async fn run_campaign(id: CampaignId) -> Result<usize, AppError> {
     let configuration =
         crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
     match domain::campaigns::store::run_campaign(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         id,
         configuration,
@@ -213,7 +213,7 @@ pub async fn update_draft(
         audience,
     };
     match domain::campaigns::store::update_draft(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         id,
         changes,
@@ -243,7 +243,9 @@ pub async fn delete_campaign(id: CampaignId) -> Result<(), AppError> {
     use domain::campaigns::store::DeleteError;
 
     let (user, state, _) = super::ssr::member().await?;
-    match domain::campaigns::store::delete_draft(&state.pool, user.organisation_id, id).await {
+    match domain::campaigns::store::delete_draft(&state.services.pool, user.organisation_id, id)
+        .await
+    {
         Ok(()) => {
             leptos_axum::redirect(crate::routes::CAMPAIGNS);
             Ok(())

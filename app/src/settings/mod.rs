@@ -36,7 +36,7 @@ pub async fn organisation_overview() -> Result<OrganisationDetails, AppError> {
     };
 
     let (user, state, organisation) = crate::auth::ssr::require_subscribed_org_admin().await?;
-    let members = users::fetch_members(&state.pool, user.organisation_id)
+    let members = users::fetch_members(&state.services.pool, user.organisation_id)
         .await
         .map_err(AppError::internal)?;
     Ok(OrganisationDetails {

@@ -146,7 +146,7 @@ pub async fn disconnect_twilio(version: i64) -> Result<(), AppError> {
 
     let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
     disconnect_integration(
-        &state.pool,
+        &state.services.pool,
         user.organisation_id,
         &user.email,
         version,
@@ -199,14 +199,18 @@ pub mod ssr {
         state: &AppState,
         organisation: OrganisationId,
     ) -> Result<SmsSettingsView, AppError> {
-        let integration = fetch_effective_integration(&state.pool, &state.keyring, organisation)
-            .await
-            .map_err(AppError::internal)?;
-        let changes = fetch_audit_events(&state.pool, organisation, 50)
+        let integration = fetch_effective_integration(
+            &state.services.pool,
+            &state.services.keyring,
+            organisation,
+        )
+        .await
+        .map_err(AppError::internal)?;
+        let changes = fetch_audit_events(&state.services.pool, organisation, 50)
             .await
             .map_err(AppError::internal)?;
         let running_campaigns =
-            domain::campaigns::store::count_running_campaigns(&state.pool, organisation)
+            domain::campaigns::store::count_running_campaigns(&state.services.pool, organisation)
                 .await
                 .map_err(AppError::internal)?;
         let capability = sms_capability(configuration_of(integration.as_ref()));
@@ -219,10 +223,11 @@ pub mod ssr {
             ),
             (false, _) => "Campaigners cannot select SMS in the campaign wizard until valid Twilio credentials are saved.".to_owned(),
         };
-        let public_id = domain::organisations::fetch_organisation(&state.pool, organisation)
-            .await
-            .map_err(AppError::internal)?
-            .public_id;
+        let public_id =
+            domain::organisations::fetch_organisation(&state.services.pool, organisation)
+                .await
+                .map_err(AppError::internal)?
+                .public_id;
         Ok(SmsSettingsView {
             inbound_webhook_url: format!(
                 "{}/webhooks/twilio/inbound/{public_id}",
@@ -328,12 +333,16 @@ pub mod ssr {
         state: &AppState,
         organisation: OrganisationId,
     ) -> Result<(), AppError> {
-        domain::sms_settings::throttle::claim_twilio_check(&state.pool, organisation, now())
-            .await
-            .map_err(AppError::internal)?
-            .map_err(|retry_after_secs| AppError::TooManyTwilioChecks {
-                minutes: (retry_after_secs + 59) / 60,
-            })
+        domain::sms_settings::throttle::claim_twilio_check(
+            &state.services.pool,
+            organisation,
+            now(),
+        )
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|retry_after_secs| AppError::TooManyTwilioChecks {
+            minutes: (retry_after_secs + 59) / 60,
+        })
     }
 
     /// Saves, and returns the new version (for the confirmation).
@@ -344,9 +353,7 @@ pub mod ssr {
         version: i64,
     ) -> Result<(Saved, i64), AppError> {
         let saved = save_integration(
-            &state.pool,
-            &state.keyring,
-            &state.twilio,
+            &state.services,
             user.organisation_id,
             &user.email,
             change,
@@ -385,15 +392,9 @@ pub mod ssr {
         state: &AppState,
         organisation: OrganisationId,
     ) -> Result<CheckResult, AppError> {
-        let outcome = check_integration(
-            &state.pool,
-            &state.keyring,
-            &state.twilio,
-            organisation,
-            now(),
-        )
-        .await
-        .map_err(AppError::internal)?;
+        let outcome = check_integration(&state.services, organisation, now())
+            .await
+            .map_err(AppError::internal)?;
         Ok(match outcome {
             CheckOutcome::NotConfigured => CheckResult::NotConfigured,
             CheckOutcome::Valid => CheckResult::Valid,
@@ -408,9 +409,13 @@ pub mod ssr {
         state: &AppState,
         organisation: OrganisationId,
     ) -> Result<SmsConfiguration, AppError> {
-        let integration = fetch_effective_integration(&state.pool, &state.keyring, organisation)
-            .await
-            .map_err(AppError::internal)?;
+        let integration = fetch_effective_integration(
+            &state.services.pool,
+            &state.services.keyring,
+            organisation,
+        )
+        .await
+        .map_err(AppError::internal)?;
         Ok(configuration_of(integration.as_ref()))
     }
 

@@ -30,6 +30,7 @@ use crate::{
     crypto::Keyring,
     organisations::{OrganisationId, fetch_organisation},
     outbound::{self, ClaimedMessage},
+    services::Services,
     sms_settings::integration::{
         self, configuration, fetch_effective_integration, saved_auth_token,
     },
@@ -144,17 +145,11 @@ pub struct SendingEngine {
 }
 
 impl SendingEngine {
-    pub fn new(
-        pool: SqlitePool,
-        keyring: Arc<Keyring>,
-        twilio: TwilioClient,
-        public_origin: &str,
-        settings: EngineSettings,
-    ) -> Self {
+    pub fn new(services: Services, public_origin: &str, settings: EngineSettings) -> Self {
         Self {
-            pool,
-            keyring,
-            twilio,
+            pool: services.pool,
+            keyring: services.keyring,
+            twilio: services.twilio,
             public_origin: public_origin.trim_end_matches('/').to_owned(),
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,

@@ -11,10 +11,8 @@ use crate::{
     clock::UnixTime,
     crypto::{Keyring, Purpose},
     organisations::OrganisationId,
-    twilio::{
-        TwilioClient,
-        credentials::{AccountSid, AuthToken, MessagingServiceSid},
-    },
+    services::Services,
+    twilio::credentials::{AccountSid, AuthToken, MessagingServiceSid},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,15 +343,14 @@ pub const PAUSED_WITHOUT_MESSAGING_SERVICE: &str = "Paused: the Messaging Servic
 /// `expected_version` is the version the form was loaded at (0: not configured).
 #[allow(clippy::too_many_arguments)]
 pub async fn save_integration(
-    pool: &SqlitePool,
-    keyring: &Keyring,
-    twilio: &TwilioClient,
+    services: &Services,
     organisation: OrganisationId,
     actor: &str,
     change: Change,
     expected_version: i64,
     now: UnixTime,
 ) -> Result<Saved, SaveError> {
+    let (pool, keyring, twilio) = (&services.pool, &*services.keyring, &services.twilio);
     let current = fetch_integration(pool, organisation).await?;
     if current.as_ref().map_or(0, |c| c.version) != expected_version {
         return Err(SaveError::Stale);
@@ -606,12 +603,11 @@ pub enum CheckOutcome {
 /// answer. A rejected token (20003, e.g. rotated in Twilio) or a suspended
 /// account makes them invalid; a network error changes nothing.
 pub async fn check_integration(
-    pool: &SqlitePool,
-    keyring: &Keyring,
-    twilio: &TwilioClient,
+    services: &Services,
     organisation: OrganisationId,
     now: UnixTime,
 ) -> anyhow::Result<CheckOutcome> {
+    let (pool, keyring, twilio) = (&services.pool, &*services.keyring, &services.twilio);
     let Some(integration) = fetch_integration(pool, organisation).await? else {
         return Ok(CheckOutcome::NotConfigured);
     };

@@ -13,7 +13,7 @@ async fn a_token_rotated_in_twilio_makes_the_saved_credentials_invalid() {
     w.configured().await;
     w.simulator.rotate_token(&w.account.sid);
 
-    let outcome = check_integration(&w.pool, &w.keyring, &w.twilio, w.organisation.id, 2_000)
+    let outcome = check_integration(&w.services, w.organisation.id, 2_000)
         .await
         .unwrap();
 
@@ -33,7 +33,7 @@ async fn a_suspended_account_makes_the_saved_credentials_invalid() {
     w.configured().await;
     w.simulator.set_account_status(&w.account.sid, "suspended");
 
-    let outcome = check_integration(&w.pool, &w.keyring, &w.twilio, w.organisation.id, 2_000)
+    let outcome = check_integration(&w.services, w.organisation.id, 2_000)
         .await
         .unwrap();
 
@@ -48,7 +48,7 @@ async fn a_network_error_does_not_invalidate_saved_credentials() {
     w.configured().await;
     w.simulator.set_latency(Duration::from_secs(3));
 
-    let outcome = check_integration(&w.pool, &w.keyring, &w.twilio, w.organisation.id, 2_000)
+    let outcome = check_integration(&w.services, w.organisation.id, 2_000)
         .await
         .unwrap();
 
@@ -63,7 +63,7 @@ async fn valid_credentials_stay_valid_and_record_when_they_were_checked() {
     let w = world().await;
     w.configured().await;
 
-    let outcome = check_integration(&w.pool, &w.keyring, &w.twilio, w.organisation.id, 5_000)
+    let outcome = check_integration(&w.services, w.organisation.id, 5_000)
         .await
         .unwrap();
 

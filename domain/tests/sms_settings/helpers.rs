@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -5,6 +6,7 @@ use domain::{
     crypto::Keyring,
     db::SqlitePool,
     organisations::{Organisation, OrganisationName, insert_organisation},
+    services::Services,
     sms_settings::integration::{
         Change, SaveError, Saved, TwilioIntegration, fetch_audit_events, fetch_integration,
         save_integration,
@@ -17,9 +19,10 @@ use domain::{
 use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub struct World {
+    /// The same pool as `services.pool`, for brevity.
     pub pool: SqlitePool,
-    pub keyring: Keyring,
-    pub twilio: TwilioClient,
+    /// The database, keys and Twilio client the rules take.
+    pub services: Services,
     pub simulator: Simulator,
     pub organisation: Organisation,
     pub account: SimAccount,
@@ -45,14 +48,18 @@ pub async fn world() -> World {
         .unwrap();
     let twilio = TwilioClient::new(&running.url, &running.url, Duration::from_secs(2)).unwrap();
     let keyring = Keyring::from_base64_key(&STANDARD.encode([42u8; 32]), "test").unwrap();
+    let services = Services {
+        pool: pool.clone(),
+        keyring: Arc::new(keyring),
+        twilio,
+    };
     let organisation =
         insert_organisation(&pool, &OrganisationName::parse("Acme").unwrap(), true, 0)
             .await
             .unwrap();
     World {
         pool,
-        keyring,
-        twilio,
+        services,
         simulator,
         organisation,
         account,
@@ -87,9 +94,7 @@ impl World {
 
     pub async fn save(&self, change: Change, version: i64) -> Result<Saved, SaveError> {
         save_integration(
-            &self.pool,
-            &self.keyring,
-            &self.twilio,
+            &self.services,
             self.organisation.id,
             "admin@acme.test",
             change,

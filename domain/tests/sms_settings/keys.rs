@@ -14,7 +14,7 @@ async fn rewrap_moves_every_token_to_the_active_key_so_the_old_one_can_go() {
     let mut w = world().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("master.key");
-    w.keyring = Keyring::create_file(&path).unwrap();
+    w.services.keyring = std::sync::Arc::new(Keyring::create_file(&path).unwrap());
     w.configured().await;
     let rotated = Keyring::rotate_file(&path).unwrap();
 
@@ -68,16 +68,18 @@ async fn a_token_no_key_can_decrypt_shows_as_invalid_and_asks_for_it_again() {
         .integration()
         .await
         .unwrap()
-        .with_effective_health(&w.keyring);
+        .with_effective_health(&w.services.keyring);
     assert_eq!(with_own_key.health, Health::Valid);
 
-    let outcome = check_integration(&w.pool, &stranger, &w.twilio, w.organisation.id, 3_000)
+    let with_stranger = domain::services::Services {
+        keyring: std::sync::Arc::new(stranger),
+        ..w.services.clone()
+    };
+    let outcome = check_integration(&with_stranger, w.organisation.id, 3_000)
         .await
         .unwrap();
     let section_save = domain::sms_settings::integration::save_integration(
-        &w.pool,
-        &stranger,
-        &w.twilio,
+        &with_stranger,
         w.organisation.id,
         "admin@acme.test",
         Change::MessagingServiceSid(Some(mg(&w.service.sid))),

@@ -205,7 +205,7 @@ async fn twilio_timing_out_saves_nothing_and_says_to_try_again() {
 #[tokio::test]
 async fn twilio_being_unreachable_saves_nothing() {
     let mut w = world().await;
-    w.twilio = domain::twilio::TwilioClient::new(
+    w.services.twilio = domain::twilio::TwilioClient::new(
         "http://127.0.0.1:9",
         "http://127.0.0.1:9",
         Duration::from_secs(2),

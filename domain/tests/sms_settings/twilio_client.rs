@@ -12,6 +12,7 @@ async fn the_sender_pool_is_read_across_pages() {
     let service = w.simulator.add_service(&w.account.sid, &refs);
 
     let listed = w
+        .services
         .twilio
         .list_phone_numbers(
             &sid(&w.account.sid),
@@ -38,6 +39,7 @@ async fn the_account_fetch_reads_status_and_type_but_never_keeps_the_token_it_re
     let trial = w.simulator.add_account("Trial");
 
     let account = w
+        .services
         .twilio
         .fetch_account(&sid(&trial.sid), &token(&trial.auth_token))
         .await
@@ -54,6 +56,7 @@ async fn a_429_from_twilio_is_reported_as_rate_limiting() {
     w.simulator.rate_limit_next(1);
 
     let result = w
+        .services
         .twilio
         .fetch_account(&sid(&w.account.sid), &token(&w.account.auth_token))
         .await;

@@ -444,3 +444,81 @@ fn demo_mode_refuses_to_listen_beyond_this_machine() {
     let error = one_line_error(&output);
     assert!(error.contains("loopback"), "{error}");
 }
+
+/// Every setting is an option with `--help` text and its variable; a bad
+/// value is refused before anything starts, naming the option, and an empty
+/// variable counts as unset.
+#[tokio::test]
+async fn every_setting_is_an_option_its_variable_and_a_bad_value_stops_the_start() {
+    let cli = Cli::new();
+    let help = String::from_utf8_lossy(&cli.run(&["--help"]).stdout).into_owned();
+    for variable in [
+        "OUTREACH_DATABASE_URL",
+        "LEPTOS_SITE_ADDR",
+        "OUTREACH_PUBLIC_URL",
+        "OUTREACH_SESSION_IDLE_MINUTES",
+        "OUTREACH_TRUSTED_PROXIES",
+        "OUTREACH_SEND_CONCURRENCY",
+        "OUTREACH_SEND_RATE",
+        "OUTREACH_STATUS_CHECK_AFTER_SECS",
+        "TWILIO_API_BASE_URL",
+        "TWILIO_MESSAGING_BASE_URL",
+        "OUTREACH_TWILIO_TIMEOUT_SECS",
+        "OUTREACH_TWILIO_RECHECK_SECS",
+        "OUTREACH_MASTER_KEY",
+        "OUTREACH_MASTER_KEY_FILE",
+        "OUTREACH_LOG_FORMAT",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {variable}")),
+            "{variable} missing from --help:\n{help}"
+        );
+    }
+
+    let run_with = |variable: &str, value: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+            .args(["org", "create", "--name", "Acme"])
+            .env("OUTREACH_DATABASE_URL", cli.database_url())
+            .env(variable, value)
+            .output()
+            .unwrap()
+    };
+    for (variable, value, option) in [
+        ("OUTREACH_SEND_RATE", "0", "--send-rate"),
+        (
+            "OUTREACH_SESSION_IDLE_MINUTES",
+            "721",
+            "--session-idle-minutes",
+        ),
+        (
+            "OUTREACH_TRUSTED_PROXIES",
+            "10.0.0.1, proxy.internal",
+            "--trusted-proxies",
+        ),
+        (
+            "OUTREACH_PUBLIC_URL",
+            "outreach.example.org",
+            "--public-url",
+        ),
+        ("OUTREACH_LOG_FORMAT", "xml", "--log-format"),
+    ] {
+        let output = run_with(variable, value);
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(option), "{variable}={value}: {stderr}");
+    }
+    assert!(
+        fetch_organisation_by_name(&cli.pool().await, &OrganisationName::parse("Acme").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was created with a bad setting"
+    );
+
+    let output = run_with("OUTREACH_PUBLIC_URL", "");
+    assert!(
+        succeeded(&output),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -71,17 +71,20 @@ fn the_server_refuses_an_all_zero_key() {
     assert!(stderr.contains("all zeros"), "{stderr}");
 }
 
-async fn configured(app: &TestApp, keyring: &Keyring) -> domain::ids::OrganisationId {
+async fn configured(app: &TestApp, keyring: Keyring) -> domain::ids::OrganisationId {
     let acme = app.create_organisation("Acme", true).await;
-    domain::sms_settings::integration::save_integration(
-        &app.pool,
-        keyring,
-        &domain::twilio::TwilioClient::new(
+    let services = domain::services::Services {
+        pool: app.pool.clone(),
+        keyring: keyring.into(),
+        twilio: domain::twilio::TwilioClient::new(
             &app.twilio_url(),
             &app.twilio_url(),
             Duration::from_secs(2),
         )
         .unwrap(),
+    };
+    domain::sms_settings::integration::save_integration(
+        &services,
         acme.id,
         "operator",
         domain::sms_settings::integration::Change::Everything {
@@ -106,7 +109,7 @@ async fn rotate_then_rewrap_moves_stored_tokens_to_the_new_key() {
     let keys = tempfile::tempdir().unwrap();
     let key_file = keys.path().join("master.key");
     let first = Keyring::create_file(&key_file).unwrap();
-    let organisation = configured(&app, &first).await;
+    let organisation = configured(&app, first).await;
     let url = format!("sqlite://{}?mode=rwc", app.db_path.display());
 
     let rotate = outreach(&url)
