@@ -42,6 +42,10 @@ done
 "$bin" org create --name "Controls" --subscription active
 "$bin" user create --org "Controls" --email admin@controls.test --role org-admin
 "$bin" user create --org "Controls" --email campaigner@controls.test --role campaigner
+# The campaign forms spec (errors under their fields).
+"$bin" org create --name "Forms" --subscription active
+"$bin" user create --org "Forms" --email admin@forms.test --role org-admin
+"$bin" user create --org "Forms" --email campaigner@forms.test --role campaigner
 unset OUTREACH_PASSWORD
 
 export RUST_LOG="${RUST_LOG:-warn}"

@@ -90,14 +90,13 @@ pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppErro
         Err(SignInError::Throttled { retry_after_secs }) => Err(AppError::TooManyAttempts {
             minutes: (retry_after_secs + 59) / 60,
         }),
-        Err(SignInError::TooLong) => Err(AppError::Invalid(crate::error::FieldErrors {
-            form: Some(format!(
+        Err(SignInError::TooLong) => {
+            Err(AppError::Invalid(crate::error::FieldErrors::form(format!(
                 "An email address has at most {} characters, and a password at most {}.",
                 domain::limits::MAX_EMAIL_CHARS,
                 domain::limits::MAX_PASSWORD_CHARS
-            )),
-            ..Default::default()
-        })),
+            ))))
+        }
         Err(SignInError::Busy) => Err(AppError::Busy),
         Err(SignInError::Internal(e)) => Err(AppError::internal(e)),
     }

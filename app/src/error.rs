@@ -124,16 +124,53 @@ impl AppError {
     }
 }
 
-/// Errors to show under form fields; `form` is for the form as a whole.
+/// A field of one of Outreach's forms, named as the form names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormField {
+    AccountSid,
+    AuthToken,
+    MessagingServiceSid,
+    CampaignName,
+    Audience,
+    Message,
+    Email,
+    Password,
+}
+
+/// Errors to show under form fields, keyed by field; `form` is for the
+/// form as a whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldErrors {
-    pub account_sid: Option<String>,
-    pub auth_token: Option<String>,
-    pub messaging_service_sid: Option<String>,
+    pub fields: std::collections::BTreeMap<FormField, String>,
     pub form: Option<String>,
 }
 
 impl FieldErrors {
+    /// One field's error.
+    pub fn field(field: FormField, message: impl Into<String>) -> Self {
+        let mut errors = Self::default();
+        errors.set(field, message);
+        errors
+    }
+
+    /// An error about the form as a whole.
+    pub fn form(message: impl Into<String>) -> Self {
+        Self {
+            form: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn set(&mut self, field: FormField, message: impl Into<String>) {
+        self.fields.insert(field, message.into());
+    }
+
+    /// The error under `field`, if any.
+    pub fn get(&self, field: FormField) -> Option<String> {
+        self.fields.get(&field).cloned()
+    }
+
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
     }

@@ -14,6 +14,7 @@ use leptos_router::{
 pub mod auth;
 pub mod campaigns;
 pub mod error;
+pub mod form;
 pub mod layout;
 pub mod settings;
 pub mod sign_in_page;

@@ -380,14 +380,15 @@ pub async fn set_default_country(
 pub struct CountryCode(String);
 
 impl CountryCode {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, NotACountryCode> {
         let code = raw.trim().to_ascii_uppercase();
         if code.len() != 2 || code.parse::<phonenumber::country::Id>().is_err() {
-            return Err(format!(
-                "\"{}\" is not a country code such as GB or US",
-                raw.trim()
-            ));
+            return Err(NotACountryCode(raw.trim().to_owned()));
         }
         Ok(Self(code))
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a country code such as GB or US")]
+pub struct NotACountryCode(pub String);

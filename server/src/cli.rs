@@ -239,8 +239,8 @@ async fn org(pool: &domain::db::SqlitePool, command: OrgCommand) -> anyhow::Resu
             default_country,
         } => {
             let name = OrganisationName::parse(&name).map_err(|e| user_error(e.to_string()))?;
-            let country =
-                organisations::CountryCode::parse(&default_country).map_err(user_error)?;
+            let country = organisations::CountryCode::parse(&default_country)
+                .map_err(|e| user_error(e.to_string()))?;
             let active = subscription == SubscriptionArg::Active;
             let organisation = organisations::insert_organisation(pool, &name, active, now)
                 .await

@@ -8,6 +8,8 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::error::FormField;
 pub use model::{CampaignId, CampaignStatus, Channel, MessageState, UnknownOutcomeDecision};
 
 mod page;
@@ -197,9 +199,10 @@ pub async fn preview_message(
     ssr::member().await?;
     let characters = body.chars().count();
     if characters > MAX_BODY_CHARS {
-        return Err(ssr::form_error(format!(
-            "The message is {characters} characters; the most is {MAX_BODY_CHARS}."
-        )));
+        return Err(ssr::field_error(
+            FormField::Message,
+            format!("The message is {characters} characters; the most is {MAX_BODY_CHARS}."),
+        ));
     }
     // The sample is the first recipient's values, as preview_audience gave them.
     let sample_fits = sample.len() <= MAX_COLUMNS
@@ -217,9 +220,12 @@ pub async fn preview_message(
     let rendered = template
         .render(|name| sample.get(name).map(String::as_str), MAX_RENDERED_CHARS)
         .map_err(|_| {
-            ssr::form_error(format!(
-                "With the first recipient's values filled in, the message would be longer than {MAX_RENDERED_CHARS} characters. Shorten the message or that recipient's values."
-            ))
+            ssr::field_error(
+                FormField::Message,
+                format!(
+                    "With the first recipient's values filled in, the message would be longer than {MAX_RENDERED_CHARS} characters. Shorten the message or that recipient's values."
+                ),
+            )
         })?;
     Ok(MessagePreview {
         characters: count.characters,
@@ -242,15 +248,12 @@ pub async fn create_campaign(
     audience: String,
     body: String,
 ) -> Result<CampaignId, AppError> {
-    use domain::campaigns::store::{
-        CampaignName, CreateError, NewCampaign, SmsBody, insert_campaign,
-    };
+    use domain::campaigns::store::{CreateError, NewCampaign, insert_campaign};
 
     let (user, state, organisation) = ssr::member().await?;
     // SMS is the only channel there is: the type says so.
     let Channel::Sms = channel;
-    let name = CampaignName::parse(&name).map_err(ssr::form_error)?;
-    let body = SmsBody::parse(&body).map_err(ssr::form_error)?;
+    let (name, body) = ssr::name_and_body(&name, &body)?;
     let (audience, _) = ssr::parse_audience(&state, &organisation, audience).await?;
     let configuration =
         crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
@@ -269,12 +272,16 @@ pub async fn create_campaign(
     .await;
     match created {
         Ok(id) => Ok(id),
-        Err(CreateError::NotAllowed(reason)) => Err(ssr::form_error(reason.to_owned())),
-        Err(CreateError::DuplicateName) => Err(ssr::form_error(
-            "A campaign with this name already exists in your organisation: go back to Details and choose another.".to_owned(),
+        Err(CreateError::NotAllowed(reason)) => Err(ssr::form_error(reason)),
+        Err(CreateError::DuplicateName) => Err(ssr::field_error(
+            FormField::CampaignName,
+            ssr::DUPLICATE_NAME,
         )),
-        Err(CreateError::NoRecipients) => Err(ssr::form_error("The audience has no recipients.".to_owned())),
-        Err(CreateError::MessageTooLong(e)) => Err(ssr::form_error(e.to_string())),
+        Err(CreateError::NoRecipients) => Err(ssr::field_error(
+            FormField::Audience,
+            "The audience has no recipients.",
+        )),
+        Err(CreateError::MessageTooLong(e)) => Err(ssr::field_error(FormField::Message, e)),
         Err(CreateError::Internal(e)) => Err(AppError::internal(e)),
     }
 }
@@ -288,8 +295,10 @@ pub(crate) mod ssr {
     };
 
     use super::CampaignRow;
+    use domain::campaigns::store::{CampaignName, SmsBody};
+
     use crate::{
-        error::{AppError, FieldErrors},
+        error::{AppError, FieldErrors, FormField},
         state::AppState,
     };
 
@@ -304,11 +313,32 @@ pub(crate) mod ssr {
         tracing::Span::current().record("campaign_id", tracing::field::display(id));
     }
 
-    pub fn form_error(message: String) -> AppError {
-        AppError::Invalid(FieldErrors {
-            form: Some(message),
-            ..FieldErrors::default()
-        })
+    /// An error about the form (or the campaign) as a whole.
+    pub fn form_error(message: impl Into<String>) -> AppError {
+        AppError::Invalid(FieldErrors::form(message))
+    }
+
+    /// An error to show under one field.
+    pub fn field_error(field: FormField, message: impl ToString) -> AppError {
+        AppError::Invalid(FieldErrors::field(field, message.to_string()))
+    }
+
+    pub const DUPLICATE_NAME: &str =
+        "A campaign with this name already exists in your organisation: choose another.";
+
+    /// The name and the message, each checked, both errors at once.
+    pub fn name_and_body(name: &str, body: &str) -> Result<(CampaignName, SmsBody), AppError> {
+        let mut errors = FieldErrors::default();
+        let name = CampaignName::parse(name)
+            .map_err(|e| errors.set(FormField::CampaignName, e.to_string()))
+            .ok();
+        let body = SmsBody::parse(body)
+            .map_err(|e| errors.set(FormField::Message, e.to_string()))
+            .ok();
+        match (name, body) {
+            (Some(name), Some(body)) => Ok((name, body)),
+            _ => Err(AppError::Invalid(errors)),
+        }
     }
 
     /// Takes the text by value: it is dropped as soon as it is parsed (an
@@ -331,7 +361,7 @@ pub(crate) mod ssr {
             })
             .await
             .map_err(work_error)?
-            .map_err(|e| form_error(e.to_string()))?;
+            .map_err(|e| field_error(FormField::Audience, e))?;
         Ok((audience, country))
     }
 

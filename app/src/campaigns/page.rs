@@ -12,7 +12,8 @@ use super::{
 };
 use crate::{
     auth::{Viewer, ViewerRole},
-    error::AppError,
+    error::{AppError, FieldErrors, FormField},
+    form::Field,
     settings::sms::SmsCapabilityView,
 };
 
@@ -192,13 +193,12 @@ pub async fn update_draft(
     body: String,
     audience: Option<String>,
 ) -> Result<(), AppError> {
-    use domain::campaigns::store::{CampaignName, DraftChanges, SmsBody, UpdateError};
+    use domain::campaigns::store::{DraftChanges, UpdateError};
 
     super::ssr::about(id);
 
     let (user, state, organisation) = super::ssr::member().await?;
-    let name = CampaignName::parse(&name).map_err(super::ssr::form_error)?;
-    let body = SmsBody::parse(&body).map_err(super::ssr::form_error)?;
+    let (name, body) = super::ssr::name_and_body(&name, &body)?;
     let audience = match audience.filter(|a| !a.trim().is_empty()) {
         Some(text) => Some(
             super::ssr::parse_audience(&state, &organisation, text)
@@ -223,15 +223,17 @@ pub async fn update_draft(
     {
         Ok(()) => Ok(()),
         Err(UpdateError::NotFound) => Err(AppError::NotFound),
-        Err(UpdateError::MessageTooLong(e)) => Err(super::ssr::form_error(e.to_string())),
+        Err(UpdateError::MessageTooLong(e)) => Err(super::ssr::field_error(FormField::Message, e)),
         Err(UpdateError::NotADraft) => Err(super::ssr::form_error(
             "Only draft campaigns can be edited; this one has already run.".to_owned(),
         )),
-        Err(UpdateError::DuplicateName) => Err(super::ssr::form_error(
-            "A campaign with this name already exists in your organisation.".to_owned(),
+        Err(UpdateError::DuplicateName) => Err(super::ssr::field_error(
+            FormField::CampaignName,
+            super::ssr::DUPLICATE_NAME,
         )),
-        Err(UpdateError::NoRecipients) => Err(super::ssr::form_error(
-            "The new audience has no recipients.".to_owned(),
+        Err(UpdateError::NoRecipients) => Err(super::ssr::field_error(
+            FormField::Audience,
+            "The new audience has no recipients.",
         )),
         Err(UpdateError::Internal(e)) => Err(AppError::internal(e)),
     }
@@ -277,6 +279,12 @@ pub fn CampaignPage() -> impl IntoView {
             .unwrap_or(1)
     };
     let actions = Actions::new();
+    Effect::new(move |_| {
+        actions.update.version().get();
+        if let Some(Ok(())) = actions.update.value().get_untracked() {
+            actions.saved_drafts.update(|n| *n += 1);
+        }
+    });
     Effect::new(move |_| {
         actions.cancel.version().get();
         actions.confirming_cancel.set(false);
@@ -336,6 +344,9 @@ struct Actions {
     /// "Cancel the campaign?" is open. Kept here, outside the panels, so
     /// the page refreshing itself every 2 s does not close it.
     confirming_cancel: RwSignal<bool>,
+    /// Draft edits that were saved: only those reload the page, so a
+    /// refused edit keeps what was typed, with the errors under it.
+    saved_drafts: RwSignal<usize>,
 }
 
 impl Actions {
@@ -348,12 +359,13 @@ impl Actions {
             cancel: ServerAction::new(),
             decide: ServerAction::new(),
             confirming_cancel: RwSignal::new(false),
+            saved_drafts: RwSignal::new(0),
         }
     }
 
     fn version(&self) -> usize {
         self.run.version().get()
-            + self.update.version().get()
+            + self.saved_drafts.get()
             + self.pause.version().get()
             + self.resume.version().get()
             + self.cancel.version().get()
@@ -583,6 +595,11 @@ fn DraftPanels(
     let recipients = campaign.audience_size;
     let segments = campaign.estimated_segments;
     let (draft_name, draft_body) = (campaign.name.clone(), campaign.body.clone());
+    let errors = move || match update.value().get() {
+        Some(Err(AppError::Invalid(errors))) => errors,
+        Some(Err(other)) => FieldErrors::form(other.to_string()),
+        _ => FieldErrors::default(),
+    };
     view! {
         <section class="panel" aria-labelledby="run-title">
             <h2 id="run-title">"Run"</h2>
@@ -619,25 +636,32 @@ fn DraftPanels(
             <h2 id="edit-title">"Edit draft"</h2>
             <ActionForm action=update attr:class="credentials-form">
                 <input type="hidden" name="id" value=id.to_string()/>
-                <div class="field">
-                    <label for="edit-name">"Campaign name"</label>
-                    <input id="edit-name" name="name" type="text" maxlength="100" value=draft_name.clone()/>
-                </div>
-                <div class="field">
-                    <label for="edit-body">"Message"</label>
-                    <textarea id="edit-body" name="body" rows="5" maxlength="1600">{draft_body.clone()}</textarea>
-                </div>
-                <div class="field">
-                    <label for="edit-audience">"Replace the audience"</label>
-                    <textarea id="edit-audience" name="audience" rows="4" spellcheck="false"></textarea>
-                    <p class="hint muted small">"Leave empty to keep the current recipients."</p>
-                </div>
-                {move || update.value().get().map(|result| match result {
-                    Ok(()) => Either::Left(view! { <p class="muted small" role="status">"Saved."</p> }),
-                    Err(e) => Either::Right(view! {
-                        <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
-                    }),
-                })}
+                <Field id="edit-name" label="Campaign name" hint="Unique within your organisation."
+                    error=Signal::derive(move || errors().get(FormField::CampaignName))>
+                    <input id="edit-name" name="name" type="text" maxlength="100" value=draft_name.clone()
+                        aria-describedby="edit-name-hint edit-name-error"
+                        aria-invalid=move || errors().get(FormField::CampaignName).is_some().to_string()/>
+                </Field>
+                <Field id="edit-body" label="Message" hint="At most 1,600 characters; placeholders such as {first_name} are filled in per recipient."
+                    error=Signal::derive(move || errors().get(FormField::Message))>
+                    <textarea id="edit-body" name="body" rows="5" maxlength="1600"
+                        aria-describedby="edit-body-hint edit-body-error"
+                        aria-invalid=move || errors().get(FormField::Message).is_some().to_string()>{draft_body.clone()}</textarea>
+                </Field>
+                <Field id="edit-audience" label="Replace the audience" hint="Leave empty to keep the current recipients."
+                    error=Signal::derive(move || errors().get(FormField::Audience))>
+                    <textarea id="edit-audience" name="audience" rows="4" spellcheck="false"
+                        aria-describedby="edit-audience-hint edit-audience-error"
+                        aria-invalid=move || errors().get(FormField::Audience).is_some().to_string()></textarea>
+                </Field>
+                {move || match update.value().get() {
+                    Some(Ok(())) => Some(Either::Left(view! { <p class="muted small" role="status">"Saved."</p> })),
+                    Some(Err(_)) => {
+                        let errors = errors();
+                        Some(Either::Right(view! { <p class="error" role="alert">{errors.summary()}</p> }))
+                    }
+                    None => None,
+                }}
                 <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
             </ActionForm>
         </section>

@@ -9,9 +9,20 @@ use leptos_router::hooks::use_navigate;
 use super::{AudiencePreview, Channel, CreateCampaign, preview_audience, preview_message};
 use crate::{
     auth::{Viewer, ViewerRole},
-    error::AppError,
+    error::{AppError, FieldErrors, FormField},
+    form::Field,
     settings::sms::{SmsCapabilityView, sms_capability},
 };
+
+/// The step where a field is filled in: an error about it sends the person
+/// back there.
+fn step_of(field: FormField) -> usize {
+    match field {
+        FormField::Audience => 2,
+        FormField::Message => 3,
+        _ => 0,
+    }
+}
 
 const STEPS: [&str; 5] = [
     "Details",
@@ -55,12 +66,26 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
         |(body, sample): (String, BTreeMap<String, String>)| preview_message(body, sample),
     );
     let create = ServerAction::<CreateCampaign>::new();
+    // What creating said was wrong, under the fields it was about; a field's
+    // error goes when that field is edited.
+    let errors = RwSignal::new(FieldErrors::default());
     let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = create.value().get() {
-            navigate(&format!("/outreach/campaigns/{id}"), Default::default());
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(id)) => navigate(&format!("/outreach/campaigns/{id}"), Default::default()),
+        Some(Err(AppError::Invalid(found))) => {
+            if let Some(first) = found.fields.keys().map(|field| step_of(*field)).min() {
+                step.set(first);
+            }
+            errors.set(found);
         }
+        Some(Err(other)) => errors.set(FieldErrors::form(other.to_string())),
+        None => {}
     });
+    let clear = move |field: FormField| {
+        errors.update(|e| {
+            e.fields.remove(&field);
+        })
+    };
 
     let can_continue = move || match step.get() {
         0 => !name.read().trim().is_empty(),
@@ -82,12 +107,14 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
         <section class="panel wizard" aria-labelledby="step-title">
             <h2 id="step-title">{move || STEPS[step.get()]}</h2>
             <Show when=move || step.get() == 0>
-                <div class="field">
-                    <label for="campaign-name">"Campaign name"</label>
+                <Field id="campaign-name" label="Campaign name" hint="Unique within your organisation, e.g. “Spring appeal”."
+                    error=Signal::derive(move || errors.read().get(FormField::CampaignName))>
                     <input id="campaign-name" type="text" maxlength="100" required
-                        prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
-                    <p class="hint muted small">"Unique within your organisation, e.g. “Spring appeal”."</p>
-                </div>
+                        aria-describedby="campaign-name-hint campaign-name-error"
+                        aria-invalid=move || errors.read().get(FormField::CampaignName).is_some().to_string()
+                        prop:value=move || name.get()
+                        on:input=move |e| { name.set(event_target_value(&e)); clear(FormField::CampaignName); }/>
+                </Field>
             </Show>
             <Show when=move || step.get() == 1>
                 <fieldset class="channels">
@@ -113,10 +140,14 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
                 </fieldset>
             </Show>
             <Show when=move || step.get() == 2>
-                <AudienceStep audience check_audience/>
+                <AudienceStep audience check_audience
+                    error=Signal::derive(move || errors.read().get(FormField::Audience))
+                    on_edit=move || clear(FormField::Audience)/>
             </Show>
             <Show when=move || step.get() == 3>
-                <MessageStep body message preview/>
+                <MessageStep body message preview
+                    error=Signal::derive(move || errors.read().get(FormField::Message))
+                    on_edit=move || clear(FormField::Message)/>
             </Show>
             <Show when=move || step.get() == 4>
                 <dl class="facts">
@@ -134,8 +165,8 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
                         </Suspense>
                     </dd>
                 </dl>
-                {move || create.value().get().and_then(Result::err).map(|e| view! {
-                    <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
+                {move || errors.read().form.clone().map(|message| view! {
+                    <p class="error" role="alert">{message}</p>
                 })}
             </Show>
             <div class="wizard-actions">
@@ -149,6 +180,7 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
                 <Show when=move || step.get() == 4>
                     <button type="button" class="button primary" disabled=move || create.pending().get()
                         on:click=move |_| {
+                            errors.set(FieldErrors::default());
                             create.dispatch(CreateCampaign {
                                 name: name.get_untracked(),
                                 channel: channel.get_untracked().unwrap_or(Channel::Sms),
@@ -168,7 +200,16 @@ fn Wizard(capability: SmsCapabilityView) -> impl IntoView {
 fn AudienceStep(
     audience: RwSignal<String>,
     check_audience: Action<String, Result<AudiencePreview, AppError>>,
+    /// What creating the campaign said about the audience.
+    error: Signal<Option<String>>,
+    on_edit: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    // Checking's own verdict, else creating's.
+    let shown_error = Signal::derive(move || match check_audience.value().get() {
+        Some(Err(AppError::Invalid(f))) => f.get(FormField::Audience).or(f.form),
+        Some(Err(other)) => Some(other.to_string()),
+        _ => error.get(),
+    });
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
@@ -178,6 +219,7 @@ fn AudienceStep(
                 leptos::task::spawn_local(async move {
                     if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
                         audience.set(text.as_string().unwrap_or_default());
+                        on_edit();
                         check_audience.dispatch(audience.get_untracked());
                     }
                 });
@@ -187,15 +229,15 @@ fn AudienceStep(
         let _ = ev;
     };
     view! {
-        <div class="field">
-            <label for="audience">"Phone numbers or CSV"</label>
+        <Field id="audience" label="Phone numbers or CSV"
+            hint="One or more numbers per line, or a CSV with a phone column; other columns such as first_name become placeholders."
+            error=shown_error>
             <textarea id="audience" rows="8" spellcheck="false"
+                aria-describedby="audience-hint audience-error"
+                aria-invalid=move || shown_error.get().is_some().to_string()
                 prop:value=move || audience.get()
-                on:input=move |e| audience.set(event_target_value(&e))></textarea>
-            <p class="hint muted small">
-                "One or more numbers per line, or a CSV with a phone column; other columns such as first_name become placeholders."
-            </p>
-        </div>
+                on:input=move |e| { audience.set(event_target_value(&e)); on_edit(); }></textarea>
+        </Field>
         <div class="field">
             <label for="audience-file">"Upload a CSV"</label>
             <input id="audience-file" type="file" accept=".csv,text/csv,text/plain" on:change=on_file/>
@@ -204,12 +246,7 @@ fn AudienceStep(
             on:click=move |_| { check_audience.dispatch(audience.get_untracked()); }>
             {move || if check_audience.pending().get() { "Checking…" } else { "Check audience" }}
         </button>
-        {move || check_audience.value().get().map(|result| match result {
-            Ok(p) => Either::Left(view! { <AudienceSummary preview=p/> }),
-            Err(e) => Either::Right(view! {
-                <p class="error" role="alert">{match e { AppError::Invalid(f) => f.summary(), other => other.to_string() }}</p>
-            }),
-        })}
+        {move || check_audience.value().get().and_then(Result::ok).map(|p| view! { <AudienceSummary preview=p/> })}
     }
 }
 
@@ -243,15 +280,25 @@ fn MessageStep(
     body: RwSignal<String>,
     message: Resource<Result<super::MessagePreview, AppError>>,
     preview: Signal<Option<AudiencePreview>>,
+    /// What creating the campaign said about the message.
+    error: Signal<Option<String>>,
+    on_edit: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    // The preview's verdict on what is typed now, else creating's.
+    let shown_error = Signal::derive(move || match message.get() {
+        Some(Err(AppError::Invalid(f))) => f.get(FormField::Message).or(f.form),
+        _ => error.get(),
+    });
     view! {
-        <div class="field">
-            <label for="message">"Message"</label>
-            <textarea id="message" rows="6" maxlength="1600" aria-describedby="message-counter"
+        <Field id="message" label="Message"
+            hint="Placeholders such as {first_name} are filled in per recipient; {first_name|there} gives a fallback for recipients without one."
+            error=shown_error>
+            <textarea id="message" rows="6" maxlength="1600"
+                aria-describedby="message-hint message-error message-counter"
+                aria-invalid=move || shown_error.get().is_some().to_string()
                 prop:value=move || body.get()
-                on:input=move |e| body.set(event_target_value(&e))></textarea>
-            <p class="hint muted small">"Placeholders such as {first_name} are filled in per recipient; {first_name|there} gives a fallback for recipients without one."</p>
-        </div>
+                on:input=move |e| { body.set(event_target_value(&e)); on_edit(); }></textarea>
+        </Field>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 message.await.ok().map(|m| {

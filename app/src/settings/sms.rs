@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     auth::SecretInput,
-    error::{AppError, FieldErrors},
+    error::{AppError, FieldErrors, FormField},
+    form::Field,
 };
 
 pub const PAGE: &str = "/outreach/settings/sms";
@@ -270,7 +271,7 @@ pub mod ssr {
             || match AccountSid::parse(account_sid.as_deref().unwrap_or_default()) {
                 Ok(sid) => Some(sid),
                 Err(e) => {
-                    errors.account_sid = Some(e.to_string());
+                    errors.set(FormField::AccountSid, e.to_string());
                     None
                 }
             };
@@ -285,7 +286,7 @@ pub mod ssr {
                 {
                     Ok(token) => Some(token),
                     Err(e) => {
-                        errors.auth_token = Some(e.to_string());
+                        errors.set(FormField::AuthToken, e.to_string());
                         None
                     }
                 }
@@ -301,7 +302,7 @@ pub mod ssr {
             Some(raw) => match MessagingServiceSid::parse(raw) {
                 Ok(sid) => Some(sid),
                 Err(e) => {
-                    errors.messaging_service_sid = Some(e.to_string());
+                    errors.set(FormField::MessagingServiceSid, e.to_string());
                     None
                 }
             },
@@ -364,20 +365,28 @@ pub mod ssr {
         .map_err(|e| match e {
             SaveError::Rejected(problems) => {
                 let problems = *problems;
-                AppError::Invalid(FieldErrors {
-                    account_sid: problems.account_sid,
-                    auth_token: problems.auth_token,
-                    messaging_service_sid: problems.messaging_service_sid,
-                    form: problems.saved_values.or(problems
-                        .form
-                        .map(|f| format!("{f} Nothing was saved; try again."))),
-                })
+                let mut errors = FieldErrors::default();
+                for (field, problem) in [
+                    (FormField::AccountSid, problems.account_sid),
+                    (FormField::AuthToken, problems.auth_token),
+                    (
+                        FormField::MessagingServiceSid,
+                        problems.messaging_service_sid,
+                    ),
+                ] {
+                    if let Some(problem) = problem {
+                        errors.set(field, problem);
+                    }
+                }
+                errors.form = problems.saved_values.or(problems
+                    .form
+                    .map(|f| format!("{f} Nothing was saved; try again.")));
+                AppError::Invalid(errors)
             }
             SaveError::Stale | SaveError::NotConfigured => AppError::SettingsChanged,
-            SaveError::SavedTokenUnusable(reason) => AppError::Invalid(FieldErrors {
-                form: Some(format!("{reason} Nothing was saved.")),
-                ..FieldErrors::default()
-            }),
+            SaveError::SavedTokenUnusable(reason) => {
+                AppError::Invalid(FieldErrors::form(format!("{reason} Nothing was saved.")))
+            }
             SaveError::Internal(e) => AppError::internal(e),
         })?;
         Ok((
@@ -840,10 +849,7 @@ fn CredentialsForm(
 ) -> impl IntoView {
     let errors = move || match save.value().get() {
         Some(Err(AppError::Invalid(errors))) => errors,
-        Some(Err(other)) => FieldErrors {
-            form: Some(other.to_string()),
-            ..FieldErrors::default()
-        },
+        Some(Err(other)) => FieldErrors::form(other.to_string()),
         _ => FieldErrors::default(),
     };
     // A rejected token is cleared: it is not worth keeping, and the field
@@ -866,29 +872,29 @@ fn CredentialsForm(
             <input type="hidden" name="version" value=version.to_string()/>
             {shows_sid_and_token.then(|| view! {
                 <Field id="account_sid" label="Account SID" hint="Starts with AC. Found in your Twilio Console under Account Info."
-                    error=Signal::derive(move || errors().account_sid)>
+                    error=Signal::derive(move || errors().get(FormField::AccountSid))>
                     <input id="account_sid" name="account_sid" type="text" value=account_sid.clone()
                         autocomplete="off" spellcheck="false" maxlength="64" required
                         aria-describedby="account_sid-hint account_sid-error"
-                        aria-invalid=move || errors().account_sid.is_some().to_string()/>
+                        aria-invalid=move || errors().get(FormField::AccountSid).is_some().to_string()/>
                 </Field>
                 <Field id="auth_token" label="Auth Token" hint="Found in your Twilio Console under Account Info. It is encrypted when saved and never shown again."
-                    error=Signal::derive(move || errors().auth_token)>
+                    error=Signal::derive(move || errors().get(FormField::AuthToken))>
                     // Never pre-filled, not even after a failed save.
                     <input node_ref=token_input id="auth_token" name="auth_token" type="password" autocomplete="off"
                         spellcheck="false" maxlength="256" required
                         aria-describedby="auth_token-hint auth_token-error"
-                        aria-invalid=move || errors().auth_token.is_some().to_string()/>
+                        aria-invalid=move || errors().get(FormField::AuthToken).is_some().to_string()/>
                 </Field>
             })}
             {shows_service.then(|| view! {
                 <Field id="messaging_service_sid" label="Messaging Service SID"
                     hint="Starts with MG. Found under Messaging → Services. Optional now, but required to run SMS campaigns."
-                    error=Signal::derive(move || errors().messaging_service_sid)>
+                    error=Signal::derive(move || errors().get(FormField::MessagingServiceSid))>
                     <input id="messaging_service_sid" name="messaging_service_sid" type="text"
                         value=messaging_service_sid.clone() autocomplete="off" spellcheck="false" maxlength="64"
                         aria-describedby="messaging_service_sid-hint messaging_service_sid-error"
-                        aria-invalid=move || errors().messaging_service_sid.is_some().to_string()/>
+                        aria-invalid=move || errors().get(FormField::MessagingServiceSid).is_some().to_string()/>
                 </Field>
             })}
             {move || errors().form.map(|message| view! { <p class="error" role="alert">{message}</p> })}
@@ -905,24 +911,6 @@ fn CredentialsForm(
             <Form method="GET" action=PAGE attr:class="inline">
                 <button type="submit" class="button">"Cancel"</button>
             </Form>
-        </div>
-    }
-}
-
-#[component]
-fn Field(
-    id: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    error: Signal<Option<String>>,
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            {children()}
-            <p class="hint muted small" id=format!("{id}-hint")>{hint}</p>
-            <p class="field-error" id=format!("{id}-error")>{move || error.get()}</p>
         </div>
     }
 }

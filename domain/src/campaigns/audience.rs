@@ -13,6 +13,23 @@ use crate::limits::{
     MAX_FIELD_CHARS, MAX_PHONE_CHARS,
 };
 
+/// Why a value is not a phone number, in the words of the invalid-rows table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("no phone number")]
+    Missing,
+    #[error("too long")]
+    TooLong,
+    #[error("too short")]
+    TooShort,
+    #[error("not a phone number")]
+    NotANumber,
+    #[error("no country code: start it with + and the country code")]
+    NoCountryCode,
+    #[error("not a valid number for its country")]
+    InvalidForCountry,
+}
+
 /// A phone number in E.164 form, e.g. `+447911123456`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct E164Phone(String);
@@ -20,30 +37,28 @@ pub struct E164Phone(String);
 impl E164Phone {
     /// Parses what a person typed; numbers without a `+` are read as
     /// numbers of `default_country` (ISO 3166 alpha-2, e.g. `GB`).
-    pub fn parse(raw: &str, default_country: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str, default_country: &str) -> Result<Self, PhoneError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err("no phone number".to_owned());
+            return Err(PhoneError::Missing);
         }
         if trimmed.chars().count() > MAX_PHONE_CHARS {
-            return Err("too long".to_owned());
+            return Err(PhoneError::TooLong);
         }
         if !trimmed.chars().any(|c| c.is_ascii_digit()) {
-            return Err("not a phone number".to_owned());
+            return Err(PhoneError::NotANumber);
         }
         let region: Option<country::Id> = default_country.trim().to_ascii_uppercase().parse().ok();
         let number = phonenumber::parse(region, trimmed).map_err(|e| match e {
-            phonenumber::ParseError::InvalidCountryCode => {
-                "no country code: start it with + and the country code".to_owned()
-            }
+            phonenumber::ParseError::InvalidCountryCode => PhoneError::NoCountryCode,
             phonenumber::ParseError::TooShortNsn | phonenumber::ParseError::TooShortAfterIdd => {
-                "too short".to_owned()
+                PhoneError::TooShort
             }
-            phonenumber::ParseError::TooLong => "too long".to_owned(),
-            _ => "not a phone number".to_owned(),
+            phonenumber::ParseError::TooLong => PhoneError::TooLong,
+            _ => PhoneError::NotANumber,
         })?;
         if !phonenumber::is_valid(&number) {
-            return Err("not a valid number for its country".to_owned());
+            return Err(PhoneError::InvalidForCountry);
         }
         Ok(Self(number.format().mode(Mode::E164).to_string()))
     }
@@ -277,7 +292,7 @@ impl Collector<'_> {
             return Ok(());
         }
         match E164Phone::parse(raw, self.default_country) {
-            Err(reason) => self.invalid(line, raw, reason),
+            Err(reason) => self.invalid(line, raw, reason.to_string()),
             Ok(phone) if self.opted_out.contains(phone.as_str()) => self.audience.opted_out += 1,
             Ok(phone) if !self.seen.insert(phone.digits()) => self.audience.duplicates += 1,
             Ok(phone) => {
@@ -688,7 +703,7 @@ mod tests {
         );
         assert_eq!(
             E164Phone::parse(&"1".repeat(10_000), "GB"),
-            Err("too long".to_owned())
+            Err(PhoneError::TooLong)
         );
     }
 

@@ -28,13 +28,13 @@ pub struct CampaignName(String);
 impl CampaignName {
     pub const MAX_CHARS: usize = MAX_CAMPAIGN_NAME_CHARS;
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, CampaignNameError> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err("Enter a name for the campaign.".to_owned());
+            return Err(CampaignNameError::Blank);
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(format!("Use at most {} characters.", Self::MAX_CHARS));
+            return Err(CampaignNameError::TooLong);
         }
         Ok(Self(name.to_owned()))
     }
@@ -44,20 +44,34 @@ impl CampaignName {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CampaignNameError {
+    #[error("Enter a name for the campaign.")]
+    Blank,
+    #[error("Use at most {} characters.", CampaignName::MAX_CHARS)]
+    TooLong,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SmsBodyError {
+    #[error("Write the message.")]
+    Blank,
+    #[error("The message is {chars} characters; the most is {MAX_BODY_CHARS}.")]
+    TooLong { chars: usize },
+}
+
 /// A message body: not blank, at most 1,600 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsBody(String);
 
 impl SmsBody {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, SmsBodyError> {
         if raw.trim().is_empty() {
-            return Err("Write the message.".to_owned());
+            return Err(SmsBodyError::Blank);
         }
         let chars = raw.chars().count();
         if chars > MAX_BODY_CHARS {
-            return Err(format!(
-                "The message is {chars} characters; the most is {MAX_BODY_CHARS}."
-            ));
+            return Err(SmsBodyError::TooLong { chars });
         }
         Ok(Self(raw.to_owned()))
     }

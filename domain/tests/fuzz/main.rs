@@ -93,7 +93,7 @@ proptest! {
                 prop_assert!(phone.as_str().starts_with('+'));
                 prop_assert!(phone.as_str().len() <= 16);
             }
-            Err(reason) => prop_assert!(!reason.is_empty()),
+            Err(reason) => prop_assert!(!reason.to_string().is_empty()),
         }
     }
 

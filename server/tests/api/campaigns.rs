@@ -1,12 +1,12 @@
 //! Campaigns through their server functions: the capability rule holds on
 //! the server whatever the browser sends, and a run happens exactly once.
 
-use app::error::AppError;
+use app::error::{AppError, FormField};
 use domain::users::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, app_error, form_message, spawn_app};
+use crate::helpers::{TestApp, app_error, field_message, form_message, spawn_app};
 
 const AUDIENCE: &str = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n+14155552671,Ada again\nnot a number,Bob\n";
 
@@ -259,7 +259,10 @@ async fn names_are_unique_within_an_organisation_and_drafts_can_be_deleted_but_n
         )
         .await;
 
-    assert!(form_message(app_error(duplicate).await).contains("already exists"));
+    assert!(
+        field_message(app_error(duplicate).await, FormField::CampaignName)
+            .contains("already exists")
+    );
     assert_eq!(deleted_draft.status(), StatusCode::OK);
     assert!(form_message(app_error(deleted_running).await).contains("Only draft campaigns"));
     assert_eq!(campaign_count(&app).await, 1);
@@ -407,4 +410,80 @@ async fn removing_the_messaging_service_sid_succeeds_and_then_campaigns_cannot_r
         "A Messaging Service SID is required to run SMS campaigns."
     );
     assert!(outbound(&app).await.is_empty());
+}
+
+/// Each refusal is keyed by the field it is about, so the wizard and the
+/// draft form can put it under that field; both fields' errors come at once.
+#[tokio::test]
+async fn a_refused_campaign_says_which_fields_to_fix() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let refused = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        match app_error(response).await {
+            AppError::Invalid(errors) => errors,
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    };
+
+    let blank = refused(
+        app.call_json(
+            "create_campaign",
+            &admin,
+            json!({ "name": "  ", "channel": "sms", "audience": AUDIENCE, "body": " " }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        blank.get(FormField::CampaignName).as_deref(),
+        Some("Enter a name for the campaign.")
+    );
+    assert_eq!(
+        blank.get(FormField::Message).as_deref(),
+        Some("Write the message.")
+    );
+
+    let no_numbers = refused(
+        app.call_json(
+            "create_campaign",
+            &admin,
+            json!({ "name": "Spring", "channel": "sms", "audience": "first_name\nAda\n", "body": "Hi" }),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        no_numbers
+            .get(FormField::Audience)
+            .is_some_and(|e| e.contains("no phone column")),
+        "{no_numbers:?}"
+    );
+
+    assert_eq!(
+        create(&app, &admin, "Spring").await.status(),
+        StatusCode::OK
+    );
+    let other: i64 = create(&app, &admin, "Summer").await.json().await.unwrap();
+    let duplicate = refused(
+        app.call(
+            "update_draft",
+            Some(&admin),
+            &[
+                ("id", &other.to_string()),
+                ("name", "Spring"),
+                ("body", "Hi"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        duplicate
+            .get(FormField::CampaignName)
+            .is_some_and(|e| e.contains("already exists")),
+        "{duplicate:?}"
+    );
+    assert_eq!(campaign_count(&app).await, 2);
 }

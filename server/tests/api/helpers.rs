@@ -261,3 +261,13 @@ pub fn form_message(error: AppError) -> String {
         other => panic!("expected a form error, got {other:?}"),
     }
 }
+
+/// The error a server function put under `field`.
+pub fn field_message(error: AppError, field: app::error::FormField) -> String {
+    match error {
+        AppError::Invalid(fields) => fields
+            .get(field)
+            .unwrap_or_else(|| panic!("no error under {field:?}: {fields:?}")),
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}

@@ -2,12 +2,14 @@
 //! send: every input has a limit, a clear answer with the status that says
 //! what happened, and nothing written.
 
-use app::error::{AppError, Limit};
+use app::error::{AppError, FormField, Limit};
 use domain::{limits, users::Role};
 use reqwest::{StatusCode, header};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, app_error, form_message, location, spawn_app};
+use crate::helpers::{
+    PASSWORD, TestApp, app_error, field_message, form_message, location, spawn_app,
+};
 
 async fn member(app: &TestApp, email: &str, role: Role) -> String {
     let organisation = match app.organisation_named("Acme").await {
@@ -162,12 +164,15 @@ async fn a_message_preview_is_bounded_whatever_the_body_and_sample() {
     let fine = preview("Hi {a}!".to_owned(), "Ada".to_owned()).await;
 
     assert_eq!(placeholders.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(form_message(app_error(placeholders).await).contains("the most is 1600"));
+    assert!(
+        field_message(app_error(placeholders).await, FormField::Message)
+            .contains("the most is 1600")
+    );
     assert_eq!(long_value.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(form_message(app_error(long_value).await).contains("longer than 500 characters"));
     assert_eq!(rendered_too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        form_message(app_error(rendered_too_long).await)
+        field_message(app_error(rendered_too_long).await, FormField::Message)
             .contains("would be longer than 1600 characters")
     );
     let fine: app::campaigns::MessagePreview = fine.json().await.unwrap();
@@ -194,7 +199,7 @@ async fn a_campaign_whose_rendered_messages_are_too_long_is_refused_and_nothing_
 
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
-        form_message(app_error(response).await),
+        field_message(app_error(response).await, FormField::Message),
         "With their own values filled in, the message for +12127365000 would be longer than 1600 characters (1 recipient in all). Shorten the message or those values."
     );
     assert_eq!(campaigns(&app).await, 0);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use app::{
-    error::{AppError, FieldErrors},
+    error::{AppError, FieldErrors, FormField},
     settings::sms::{SmsCapabilityView, SmsSettingsView},
 };
 use domain::{
@@ -81,11 +81,21 @@ async fn malformed_values_are_field_errors_and_twilio_is_not_asked() {
     let response = save(&app, &cookie, &everything("AC123", "two words", "MGnope")).await;
 
     let errors = field_errors(response).await;
-    assert!(errors.account_sid.unwrap().contains("starts with AC"));
-    assert!(errors.auth_token.unwrap().contains("cannot contain spaces"));
     assert!(
         errors
-            .messaging_service_sid
+            .get(FormField::AccountSid)
+            .unwrap()
+            .contains("starts with AC")
+    );
+    assert!(
+        errors
+            .get(FormField::AuthToken)
+            .unwrap()
+            .contains("cannot contain spaces")
+    );
+    assert!(
+        errors
+            .get(FormField::MessagingServiceSid)
             .unwrap()
             .contains("starts with MG")
     );
@@ -125,7 +135,12 @@ async fn a_rotated_token_is_refused_next_to_the_auth_token_and_nothing_is_saved(
     .await;
 
     let errors = field_errors(response).await;
-    assert!(errors.auth_token.unwrap().contains("rotated"));
+    assert!(
+        errors
+            .get(FormField::AuthToken)
+            .unwrap()
+            .contains("rotated")
+    );
     assert!(nothing_saved(&app, organisation).await);
 }
 
@@ -148,7 +163,7 @@ async fn an_unknown_messaging_service_is_refused_next_to_its_field() {
     let errors = field_errors(response).await;
     assert!(
         errors
-            .messaging_service_sid
+            .get(FormField::MessagingServiceSid)
             .unwrap()
             .contains("no Messaging Service")
     );
@@ -557,7 +572,8 @@ async fn a_new_auth_token_refused_because_of_the_saved_messaging_service_says_so
 
     let errors = field_errors(response).await;
     assert_eq!(
-        errors.messaging_service_sid, None,
+        errors.get(FormField::MessagingServiceSid),
+        None,
         "not a field on this form"
     );
     let form = errors.form.unwrap();
