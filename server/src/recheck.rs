@@ -34,7 +34,8 @@ async fn recheck_all(services: &Services) {
         }
     };
     for organisation in organisations {
-        let span = tracing::info_span!("recheck", organisation_id = %organisation);
+        // ERROR level: enabled whenever its events are (see web.rs).
+        let span = tracing::error_span!("recheck", organisation_id = %organisation);
         let checked = check_integration(services, organisation, now())
             .instrument(span.clone())
             .await;

@@ -29,6 +29,7 @@ impl Application {
         pool: SqlitePool,
         keyring: Arc<Keyring>,
     ) -> anyhow::Result<Self> {
+        crate::telemetry::spawn_leptos_tasks_in_their_span();
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {}", config.site_addr))?;

@@ -84,7 +84,9 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
                     // The path only: query strings are nobody's business in logs.
                     // Who is asking, and about which campaign, is recorded
                     // as the request is understood (see `resolve_session`).
-                    tracing::info_span!(
+                    // At ERROR level so that it is enabled whenever any of
+                    // its events are (RUST_LOG=warn still shows the context).
+                    tracing::error_span!(
                         "request",
                         id = %format!("{:08x}", rand::random::<u32>()),
                         method = %request.method(),

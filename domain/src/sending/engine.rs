@@ -180,7 +180,9 @@ impl SendingEngine {
 
     /// One pass: reconcile, complete, claim and dispatch. Returns whether
     /// there was nothing to do right now.
-    #[tracing::instrument(name = "sending_pass", skip_all)]
+    // Spans that only carry context are at ERROR level, so they are enabled
+    // whenever any event inside them is.
+    #[tracing::instrument(name = "sending_pass", level = "error", skip_all)]
     async fn step(&self) -> anyhow::Result<bool> {
         let now = clock::now();
         // Each organisation's credentials are read and decrypted once a pass.
@@ -255,7 +257,7 @@ impl SendingEngine {
                 let engine = self.clone();
                 let sender = sender.clone();
                 // Its own span: the pass that claimed it has moved on.
-                let span = tracing::info_span!(
+                let span = tracing::error_span!(
                     parent: None,
                     "send",
                     organisation_id = %organisation,
@@ -452,6 +454,7 @@ impl SendingEngine {
 
     /// Asks Twilio whether it has a message whose send's outcome is unknown.
     #[tracing::instrument(
+        level = "error",
         skip_all,
         fields(organisation_id = %message.organisation_id, campaign_id = %message.campaign_id, message_id = %message.id)
     )]

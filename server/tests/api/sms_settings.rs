@@ -288,6 +288,15 @@ async fn check_now_marks_credentials_invalid_after_the_token_is_rotated_in_twili
         .unwrap();
     assert!(html.contains("Invalid"));
     assert!(html.contains("rotated in Twilio"));
+    // Logged in the span of the request that found out.
+    assert!(
+        crate::logs::captured().lines().any(|line| {
+            line.contains("saved Twilio credentials are no longer valid")
+                && line.contains("request{id=")
+                && line.contains("path=/api/check_twilio_now")
+        }),
+        "no such line in its request's span"
+    );
 }
 
 #[tokio::test]
