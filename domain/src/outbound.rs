@@ -11,14 +11,14 @@ use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use crate::{
     clock::UnixTime,
     db::is_unique_violation,
-    ids::CampaignId,
+    ids::{CampaignId, MessageId},
     organisations::OrganisationId,
     twilio::status::{MessageState, TwilioStatus, UNSUBSCRIBED},
 };
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ClaimedMessage {
-    pub id: i64,
+    pub id: MessageId,
     pub campaign_id: CampaignId,
     pub organisation_id: OrganisationId,
     pub phone: String,
@@ -64,7 +64,7 @@ pub async fn withhold_opted_out(
     organisation: OrganisationId,
     claimed: &[ClaimedMessage],
     now: UnixTime,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<MessageId>> {
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
@@ -84,7 +84,7 @@ pub async fn withhold_opted_out(
         .push_bind(organisation)
         .push(") RETURNING id");
     query
-        .build_query_scalar::<i64>()
+        .build_query_scalar::<MessageId>()
         .fetch_all(pool)
         .await
         .context("could not withhold opted-out recipients")
@@ -94,7 +94,7 @@ pub async fn withhold_opted_out(
 /// that arrived first may already have moved it further: never back.
 pub async fn record_accepted(
     pool: &SqlitePool,
-    id: i64,
+    id: MessageId,
     sid: &str,
     twilio_status: &str,
     now: UnixTime,
@@ -124,7 +124,7 @@ pub async fn record_accepted(
 
 /// Twilio certainly did not create it (429, 401, no connection): it goes
 /// back in the queue.
-pub async fn release(pool: &SqlitePool, id: i64, now: UnixTime) -> anyhow::Result<()> {
+pub async fn release(pool: &SqlitePool, id: MessageId, now: UnixTime) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE outbound_messages SET state = 'queued', lease_until = NULL, updated_at = ?
          WHERE id = ? AND state = 'sending'",
@@ -206,7 +206,7 @@ pub async fn expired_leases(
 /// already another message's, this one was not sent.
 pub async fn adopt_found(
     pool: &SqlitePool,
-    id: i64,
+    id: MessageId,
     sid: &str,
     twilio_status: &str,
     now: UnixTime,
@@ -225,7 +225,7 @@ pub async fn adopt_found(
 /// Looks again after another lease.
 pub async fn extend_lease(
     pool: &SqlitePool,
-    id: i64,
+    id: MessageId,
     now: UnixTime,
     lease_secs: i64,
 ) -> anyhow::Result<()> {
@@ -242,7 +242,7 @@ pub async fn extend_lease(
 /// `max_attempts`, a person decides ("outcome unknown").
 pub async fn postpone_reconciliation(
     pool: &SqlitePool,
-    id: i64,
+    id: MessageId,
     now: UnixTime,
     lease_secs: i64,
     max_attempts: i64,
@@ -275,7 +275,7 @@ pub const NO_RECEIPT_AFTER_SECS: i64 = 24 * 60 * 60;
 /// A message Twilio has (`sent` or earlier) whose callbacks stopped coming.
 #[derive(Debug, Clone, FromRow)]
 pub struct QuietMessage {
-    pub id: i64,
+    pub id: MessageId,
     pub organisation_id: OrganisationId,
     pub phone: String,
     pub twilio_sid: String,
@@ -352,7 +352,7 @@ pub async fn record_looked_up_status(
 }
 /// A status learnt for one message, from a callback or a look-up.
 pub struct MessageUpdate<'a> {
-    pub id: i64,
+    pub id: MessageId,
     pub phone: &'a str,
     pub current_rank: i64,
     pub sid: &'a str,

@@ -61,6 +61,7 @@ async fn status_callback(
             .1
             .parse::<i64>()
             .ok()
+            .map(domain::ids::MessageId)
     });
     match record_delivery_event(
         &state.services.pool,

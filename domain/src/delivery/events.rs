@@ -3,8 +3,9 @@
 use anyhow::Context;
 use sqlx::SqlitePool;
 
-use crate::twilio::status::TwilioStatus;
-use crate::{clock::UnixTime, organisations::OrganisationId};
+use crate::{
+    clock::UnixTime, ids::MessageId, organisations::OrganisationId, twilio::status::TwilioStatus,
+};
 
 /// A status callback's parameters, checked for the two Twilio always sends.
 #[derive(Debug, Clone)]
@@ -85,7 +86,7 @@ pub enum Recorded {
 pub async fn record_delivery_event(
     pool: &SqlitePool,
     organisation: OrganisationId,
-    message_id: Option<i64>,
+    message_id: Option<MessageId>,
     callback: &StatusCallback,
     now: UnixTime,
 ) -> anyhow::Result<Recorded> {
@@ -117,7 +118,7 @@ pub async fn record_delivery_event(
         return Ok(Recorded::UnknownStatus);
     };
     // The hint must agree with the SID when both are known.
-    let message = sqlx::query_as::<_, (i64, String, i64)>(
+    let message = sqlx::query_as::<_, (MessageId, String, i64)>(
         "SELECT m.id, m.phone, m.status_rank FROM outbound_messages m
          JOIN campaigns c ON c.id = m.campaign_id
          WHERE c.organisation_id = ?
