@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use secrecy::SecretString;
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use super::validation::{Credentials, Problems, Typed, describe, validate_with_twilio};
 use crate::{
@@ -382,40 +382,24 @@ pub async fn save_integration(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let written = sqlx::query(
-        "INSERT INTO twilio_integrations
-             (organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
-              health, health_reason, checked_at, updated_by, updated_at, version, sender_numbers)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'valid', NULL, ?6, ?7, ?6, 1, ?9)
-         ON CONFLICT (organisation_id) DO UPDATE SET
-             account_sid = excluded.account_sid,
-             auth_token_envelope = excluded.auth_token_envelope,
-             messaging_service_sid = excluded.messaging_service_sid,
-             account_type = excluded.account_type,
-             health = 'valid',
-             health_reason = NULL,
-             checked_at = excluded.checked_at,
-             updated_by = excluded.updated_by,
-             updated_at = excluded.updated_at,
-             sender_numbers = excluded.sender_numbers,
-             version = twilio_integrations.version + 1
-         WHERE twilio_integrations.version = ?8",
+    let written = upsert_integration(
+        &mut tx,
+        &Upsert {
+            organisation,
+            credentials: &credentials,
+            envelope: &envelope,
+            account_type: accepted.account_type.as_deref(),
+            sender_numbers: sender_numbers.as_deref(),
+            actor,
+            expected_version,
+            now,
+        },
     )
-    .bind(organisation)
-    .bind(credentials.account_sid.as_str())
-    .bind(&envelope)
-    .bind(credentials.messaging_service_sid.as_ref().map(MessagingServiceSid::as_str))
-    .bind(accepted.account_type.as_deref())
-    .bind(now)
-    .bind(actor)
-    .bind(expected_version)
-    .bind(sender_numbers)
-    .execute(&mut *tx)
     .await;
     match written {
-        Ok(result) if result.rows_affected() == 1 => {}
+        Ok(true) => {}
         // Another save got in between the check above and this write.
-        Ok(_) => return Err(SaveError::Stale),
+        Ok(false) => return Err(SaveError::Stale),
         Err(e) if crate::db::is_unique_violation(&e) => return Err(SaveError::Stale),
         Err(e) => {
             return Err(anyhow::Error::new(e)
@@ -459,6 +443,62 @@ pub async fn save_integration(
         action: recorded,
         paused_campaigns,
     })
+}
+
+/// A checked integration, ready to be written.
+struct Upsert<'a> {
+    organisation: OrganisationId,
+    credentials: &'a Credentials,
+    envelope: &'a str,
+    account_type: Option<&'a str>,
+    sender_numbers: Option<&'a str>,
+    actor: &'a str,
+    expected_version: i64,
+    now: UnixTime,
+}
+
+/// Writes the integration as valid, if its version is still the one the
+/// person saw; returns whether it was written.
+async fn upsert_integration(
+    conn: &mut SqliteConnection,
+    row: &Upsert<'_>,
+) -> Result<bool, sqlx::Error> {
+    let written = sqlx::query(
+        "INSERT INTO twilio_integrations
+             (organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
+              health, health_reason, checked_at, updated_by, updated_at, version, sender_numbers)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'valid', NULL, ?6, ?7, ?6, 1, ?9)
+         ON CONFLICT (organisation_id) DO UPDATE SET
+             account_sid = excluded.account_sid,
+             auth_token_envelope = excluded.auth_token_envelope,
+             messaging_service_sid = excluded.messaging_service_sid,
+             account_type = excluded.account_type,
+             health = 'valid',
+             health_reason = NULL,
+             checked_at = excluded.checked_at,
+             updated_by = excluded.updated_by,
+             updated_at = excluded.updated_at,
+             sender_numbers = excluded.sender_numbers,
+             version = twilio_integrations.version + 1
+         WHERE twilio_integrations.version = ?8",
+    )
+    .bind(row.organisation)
+    .bind(row.credentials.account_sid.as_str())
+    .bind(row.envelope)
+    .bind(
+        row.credentials
+            .messaging_service_sid
+            .as_ref()
+            .map(MessagingServiceSid::as_str),
+    )
+    .bind(row.account_type)
+    .bind(row.now)
+    .bind(row.actor)
+    .bind(row.expected_version)
+    .bind(row.sender_numbers)
+    .execute(conn)
+    .await?;
+    Ok(written.rows_affected() == 1)
 }
 
 fn plural(n: u64) -> &'static str {
