@@ -69,6 +69,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let client = reqwest::Client::builder()
         // Tests look at redirects themselves.
         .redirect(reqwest::redirect::Policy::none())
+        // A request that never gets an answer fails its test, naming the
+        // address, instead of hanging the run.
+        .timeout(Duration::from_secs(30))
         .build()
         .expect("an HTTP client");
     TestApp {
