@@ -1,16 +1,15 @@
 //! What the rules reach the outside world through, built once at start-up
 //! and passed as one: the database, the master keys and Twilio.
 
+use crate::db::Pool;
 use std::sync::Arc;
-
-use sqlx::SqlitePool;
 
 use crate::{crypto::Keyring, twilio::TwilioClient};
 
 /// Cheap to clone: every field is shared.
 #[derive(Clone)]
 pub struct Services {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// Master keys for the Auth Token envelope.
     pub keyring: Arc<Keyring>,
     pub twilio: TwilioClient,

@@ -47,6 +47,9 @@ enum Command {
     /// Manage the master keys that encrypt stored Auth Tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Run the local Twilio simulator, seeded with accounts to try.
     TwilioSim {
         /// The address to listen on.
@@ -67,6 +70,13 @@ enum KeysCommand {
     /// Re-encrypt every stored Auth Token under the active key, so older
     /// keys can be removed from the keyring.
     Rewrap,
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Bring the database's schema up to date and exit. `outreach serve`
+    /// does this at start-up too; run it first to migrate before a rollout.
+    Migrate,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -216,21 +226,33 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             write_accounts,
         } => return twilio_sim(listen, write_accounts).await,
         Command::Keys(KeysCommand::Rotate) => return rotate_keys(&settings),
+        Command::Db(DbCommand::Migrate) => return migrate(&config.database_url).await,
         command => command,
     };
+    let backend =
+        domain::db::Backend::of_url(&config.database_url).map_err(|e| user_error(e.to_string()))?;
+    // Before migrating: a second server of a SQLite file changes nothing.
+    let _serving = match &command {
+        Command::Serve(_) => domain::db::lock_for_serving(&config.database_url)
+            .map_err(|e| user_error(format!("{e:#}")))?,
+        _ => None,
+    };
     let pool = domain::db::connect(&config.database_url).await?;
+    tracing::debug!(?backend, "database open");
     match command {
         Command::Serve(args) => serve(config, &settings, pool, args).await,
         Command::Org(command) => org(&pool, command).await,
         Command::User(command) => user(&pool, command).await,
         Command::Keys(KeysCommand::Rewrap) => rewrap(&pool, &settings).await,
-        Command::TwilioSim { .. } | Command::Keys(KeysCommand::Rotate) => {
+        Command::TwilioSim { .. }
+        | Command::Keys(KeysCommand::Rotate)
+        | Command::Db(DbCommand::Migrate) => {
             unreachable!("handled above")
         }
     }
 }
 
-async fn org(pool: &domain::db::SqlitePool, command: OrgCommand) -> anyhow::Result<()> {
+async fn org(pool: &domain::db::Pool, command: OrgCommand) -> anyhow::Result<()> {
     let now = domain::clock::now();
     match command {
         OrgCommand::Create {
@@ -273,7 +295,7 @@ async fn org(pool: &domain::db::SqlitePool, command: OrgCommand) -> anyhow::Resu
     }
 }
 
-async fn rewrap(pool: &domain::db::SqlitePool, settings: &Settings) -> anyhow::Result<()> {
+async fn rewrap(pool: &domain::db::Pool, settings: &Settings) -> anyhow::Result<()> {
     let keyring = settings.keyring().map_err(|e| user_error(e.to_string()))?;
     let report = rewrap_tokens(pool, &keyring).await?;
     println!(
@@ -292,7 +314,7 @@ async fn rewrap(pool: &domain::db::SqlitePool, settings: &Settings) -> anyhow::R
     Ok(())
 }
 
-async fn user(pool: &domain::db::SqlitePool, command: UserCommand) -> anyhow::Result<()> {
+async fn user(pool: &domain::db::Pool, command: UserCommand) -> anyhow::Result<()> {
     let now = domain::clock::now();
     match command {
         UserCommand::SetPassword { email } => {
@@ -407,7 +429,7 @@ fn read_password(email: &EmailAddress) -> anyhow::Result<SecretString> {
 async fn serve(
     mut config: Config,
     settings: &Settings,
-    pool: domain::db::SqlitePool,
+    pool: domain::db::Pool,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
     if !args.demo {
@@ -430,7 +452,11 @@ async fn serve(
         )));
     }
     let data_dir = domain::db::database_directory(&config.database_url)
-        .context("demo mode needs a file database")?;
+        .ok_or_else(|| {
+            user_error(
+                "demo mode runs on SQLite: leave OUTREACH_DATABASE_URL unset, or set it to a sqlite:// URL",
+            )
+        })?;
     let (credentials_path, credentials) = demo::seed(&pool, &data_dir).await?;
     let (keyring, key_note) = match settings.keyring() {
         Ok(keyring) => (keyring, None),
@@ -484,6 +510,22 @@ fn refuse_plain_http(config: &Config, allowed: bool) -> anyhow::Result<()> {
          Serve Outreach behind HTTPS and set OUTREACH_PUBLIC_URL=https://..., or pass --allow-insecure-http if this network is private",
         public_url.origin()
     )))
+}
+
+async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let backend =
+        domain::db::Backend::of_url(database_url).map_err(|e| user_error(e.to_string()))?;
+    let pool = domain::db::open(database_url).await?;
+    let applied = domain::db::migrate(&pool).await?;
+    println!(
+        "Applied {applied} migration(s); the {} schema is at version {}.",
+        match backend {
+            domain::db::Backend::Sqlite => "SQLite",
+            domain::db::Backend::Postgres => "PostgreSQL",
+        },
+        domain::db::schema_version(backend)
+    );
+    Ok(())
 }
 
 fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {

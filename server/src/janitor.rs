@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use domain::{campaigns::audiences::discard_unused_audiences, clock::now, db::SqlitePool};
+use domain::{campaigns::audiences::discard_unused_audiences, clock::now, db::Pool};
 use tokio::task::JoinHandle;
 
-pub fn spawn(pool: SqlitePool, every: Duration) -> JoinHandle<()> {
+pub fn spawn(pool: Pool, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

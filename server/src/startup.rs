@@ -4,7 +4,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use app::state::AppState;
-use domain::{crypto::Keyring, db::SqlitePool, services::Services};
+use domain::{crypto::Keyring, db::Pool, services::Services};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -24,11 +24,7 @@ pub struct Application {
 impl Application {
     /// Binds the listening socket (port 0 picks a free one) and wires the
     /// router to an already opened database and loaded keyring.
-    pub async fn build(
-        config: Config,
-        pool: SqlitePool,
-        keyring: Arc<Keyring>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(config: Config, pool: Pool, keyring: Arc<Keyring>) -> anyhow::Result<Self> {
         crate::telemetry::spawn_leptos_tasks_in_their_span();
         let listener = TcpListener::bind(config.site_addr)
             .await

@@ -12,6 +12,7 @@
 //! the claim. Each pass also completes finished campaigns and looks up
 //! `sent` messages whose callbacks stopped coming.
 
+use crate::db::Pool;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
@@ -19,7 +20,7 @@ use std::{
 };
 
 use rand::Rng;
-use sqlx::SqlitePool;
+
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -134,7 +135,7 @@ type Senders = HashMap<OrganisationId, Result<Arc<Sender>, String>>;
 
 #[derive(Clone)]
 pub struct SendingEngine {
-    pool: SqlitePool,
+    pool: Pool,
     keyring: Arc<Keyring>,
     twilio: TwilioClient,
     /// `OUTREACH_PUBLIC_URL`'s origin: where Twilio posts status callbacks.

@@ -19,7 +19,7 @@ use crate::{
 };
 
 struct Outreach {
-    dir: std::path::PathBuf,
+    database_url: String,
     port: u16,
     twilio_url: String,
 }
@@ -33,10 +33,7 @@ impl Outreach {
     async fn start(&self) -> Child {
         let child = Command::new(env!("CARGO_BIN_EXE_outreach"))
             .arg("serve")
-            .env(
-                "OUTREACH_DATABASE_URL",
-                format!("sqlite://{}/outreach.db?mode=rwc", self.dir.display()),
-            )
+            .env("OUTREACH_DATABASE_URL", &self.database_url)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.port))
             .env("OUTREACH_PUBLIC_URL", self.url())
             .env("OUTREACH_MASTER_KEY", STANDARD.encode([7u8; 32]))
@@ -83,7 +80,7 @@ async fn call(
 
 #[tokio::test]
 async fn a_kill_9_mid_campaign_then_a_restart_messages_every_recipient_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let database = domain::db::testing::scratch_database().await;
     let twilio = Simulator::new();
     let account = twilio.add_account("Full");
     let service = twilio.add_service(&account.sid, &["+15005550006"]);
@@ -94,17 +91,12 @@ async fn a_kill_9_mid_campaign_then_a_restart_messages_every_recipient_exactly_o
         .unwrap()
         .port();
     let outreach = Outreach {
-        dir: dir.path().to_owned(),
+        database_url: database.url.clone(),
         port,
         twilio_url: simulator.url.clone(),
     };
 
-    let pool = domain::db::connect(&format!(
-        "sqlite://{}/outreach.db?mode=rwc",
-        dir.path().display()
-    ))
-    .await
-    .unwrap();
+    let pool = domain::db::connect(&database.url).await.unwrap();
     let organisation = organisations::insert_organisation(
         &pool,
         &OrganisationName::parse("Acme").unwrap(),
@@ -188,7 +180,7 @@ async fn a_kill_9_mid_campaign_then_a_restart_messages_every_recipient_exactly_o
     let _second = outreach.start().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
-        let status: String = sqlx::query_scalar("SELECT status FROM campaigns WHERE id = ?")
+        let status: String = sqlx::query_scalar("SELECT status FROM campaigns WHERE id = $1")
             .bind(id)
             .fetch_one(&pool)
             .await
