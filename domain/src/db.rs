@@ -55,6 +55,13 @@ impl Backend {
             .expect("a pool is only opened for a supported URL")
     }
 
+    pub fn of_connection(conn: &DbConnection) -> Self {
+        match conn.backend_name() {
+            "PostgreSQL" => Self::Postgres,
+            _ => Self::Sqlite,
+        }
+    }
+
     fn migrator(self) -> &'static Migrator {
         match self {
             Self::Sqlite => &SQLITE_MIGRATOR,
@@ -281,7 +288,8 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
-/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list (a
+/// few hundred at most: see `placeholder_rows`).
 pub(crate) fn placeholder_list(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
@@ -289,13 +297,21 @@ pub(crate) fn placeholder_list(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// `($1, $2), ($3, $4), …`: `rows` rows of `columns` placeholders for a
-/// multi-row `VALUES`.
-pub(crate) fn placeholder_rows(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", placeholder_list(1 + row * columns, columns)))
-        .collect::<Vec<_>>()
-        .join(", ")
+impl Backend {
+    /// `rows` rows of `columns` placeholders for a multi-row `VALUES`, the
+    /// statement's only placeholders: `($1, $2), ($3, $4), …` for
+    /// PostgreSQL; bare `(?, ?), (?, ?), …` for SQLite, which looks each
+    /// named (`$n`) parameter up in a list as it binds it, so thousands of
+    /// them cost a quadratic amount of time.
+    pub(crate) fn placeholder_rows(self, rows: usize, columns: usize) -> String {
+        (0..rows)
+            .map(|row| match self {
+                Self::Postgres => format!("({})", placeholder_list(1 + row * columns, columns)),
+                Self::Sqlite => format!("({})", vec!["?"; columns].join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Scratch databases for tests: a SQLite file in a temporary directory, or,
@@ -448,7 +464,11 @@ mod tests {
     #[test]
     fn placeholders_number_rows_in_order() {
         assert_eq!(placeholder_list(5, 3), "$5, $6, $7");
-        assert_eq!(placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(
+            Backend::Postgres.placeholder_rows(2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(Backend::Sqlite.placeholder_rows(2, 2), "(?, ?), (?, ?)");
     }
 
     #[cfg(unix)]

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod delivery;
 pub mod ids;
+pub mod leases;
 pub mod limits;
 pub mod opt_outs;
 pub mod organisations;

@@ -2,11 +2,11 @@
 //! that writes `opt_outs`. A STOP reply adds one, START removes it, and
 //! Twilio's 21610 ("unsubscribed recipient") adds one too.
 
-use crate::db::{DbConnection, Pool};
 use std::collections::HashSet;
 
 use anyhow::Context;
 
+use crate::db::{DbConnection, Pool};
 use crate::{clock::UnixTime, ids::OrganisationId};
 
 /// Records the opt-out, once: the first source is kept.

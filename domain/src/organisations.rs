@@ -1,6 +1,5 @@
 //! Organisations and their Outreach subscription.
 
-use crate::db::Pool;
 use std::fmt;
 
 use anyhow::Context;
@@ -8,6 +7,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, db::is_unique_violation};
 
 pub use crate::ids::OrganisationId;

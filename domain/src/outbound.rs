@@ -5,10 +5,10 @@
 //! `sending` carries a lease: when it runs out with no answer recorded, the
 //! engine reconciles the message with Twilio instead of sending it again.
 
-use crate::db::{Backend, DbConnection, Pool};
 use anyhow::Context;
 use sqlx::FromRow;
 
+use crate::db::{Backend, DbConnection, Pool};
 use crate::{
     clock::UnixTime,
     db::is_unique_violation,
@@ -423,11 +423,12 @@ pub async fn enqueue(
     messages: &[(String, String)],
     now: UnixTime,
 ) -> anyhow::Result<()> {
+    let backend = Backend::of_connection(conn);
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
         let sql = format!(
             "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at)
              VALUES {}",
-            crate::db::placeholder_rows(chunk.len(), 6)
+            backend.placeholder_rows(chunk.len(), 6)
         );
         let mut insert = sqlx::query(&sql);
         for (phone, message) in chunk {

@@ -1,9 +1,9 @@
 //! What the rules reach the outside world through, built once at start-up
 //! and passed as one: the database, the master keys and Twilio.
 
-use crate::db::Pool;
 use std::sync::Arc;
 
+use crate::db::Pool;
 use crate::{crypto::Keyring, twilio::TwilioClient};
 
 /// Cheap to clone: every field is shared.

@@ -1,9 +1,9 @@
 //! Server-side sessions: the one module that writes `sessions`. A session
 //! is found by the hash of its cookie's token, never by the token itself.
 
-use crate::db::DbConnection;
 use anyhow::Context;
 
+use crate::db::DbConnection;
 use crate::{clock::UnixTime, ids::UserId};
 
 pub async fn start(

@@ -1,6 +1,5 @@
 //! Signing in and out: password checks, throttling and server-side sessions.
 
-use crate::db::Pool;
 use std::{fmt, sync::OnceLock};
 
 use anyhow::Context;
@@ -12,6 +11,7 @@ use sqlx::FromRow;
 
 use secrecy::ExposeSecret;
 
+use crate::db::Pool;
 use crate::{
     clock::UnixTime,
     limits::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS},

@@ -1,6 +1,5 @@
 //! People who sign in: their email, role and password hash.
 
-use crate::db::Pool;
 use std::fmt;
 
 use anyhow::Context;
@@ -11,6 +10,7 @@ use argon2::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, db::is_unique_violation, organisations::OrganisationId, sessions};
 
 pub use crate::ids::UserId;

@@ -15,7 +15,7 @@ use domain::{
 use secrecy::SecretString;
 
 use crate::{
-    config::{Config, Settings},
+    config::{Config, ProcessRole, Settings},
     demo,
     startup::Application,
 };
@@ -90,6 +90,11 @@ struct ServeArgs {
     /// a non-loopback http OUTREACH_PUBLIC_URL is refused.
     #[arg(long, env = "OUTREACH_ALLOW_INSECURE_HTTP")]
     allow_insecure_http: bool,
+    /// What this process does: everything, or (several processes on
+    /// PostgreSQL) web (pages, server functions, webhooks) or worker
+    /// (sending, reconciling, periodic checks; only /healthz is served).
+    #[arg(long, value_enum, env = "OUTREACH_ROLE", default_value_t = ProcessRole::All)]
+    role: ProcessRole,
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +236,9 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     };
     let backend =
         domain::db::Backend::of_url(&config.database_url).map_err(|e| user_error(e.to_string()))?;
+    if let Command::Serve(args) = &command {
+        refuse_role_without_postgres(&config, args.role, args.demo)?;
+    }
     // Before migrating: a second server of a SQLite file changes nothing.
     let _serving = match &command {
         Command::Serve(_) => domain::db::lock_for_serving(&config.database_url)
@@ -432,6 +440,7 @@ async fn serve(
     pool: domain::db::Pool,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    config.role = args.role;
     if !args.demo {
         // Refuse to start without a usable key: nothing could be saved.
         let keyring = settings.keyring().map_err(|e| user_error(e.to_string()))?;
@@ -494,6 +503,31 @@ async fn serve(
     let served = application.run_until_stopped().await;
     drop(simulator);
     served
+}
+
+/// Web and worker processes only make sense beside each other, on one
+/// PostgreSQL database; a worker must know the public URL it gives Twilio
+/// for status callbacks (its own address serves none).
+fn refuse_role_without_postgres(
+    config: &Config,
+    role: ProcessRole,
+    demo: bool,
+) -> anyhow::Result<()> {
+    if role == ProcessRole::All {
+        return Ok(());
+    }
+    let backend = domain::db::Backend::of_url(&config.database_url)?;
+    if demo || backend != domain::db::Backend::Postgres {
+        return Err(user_error(
+            "--role web and --role worker split the work between several processes on one PostgreSQL database; on SQLite (or in demo mode) one process does everything: leave --role at all",
+        ));
+    }
+    if role == ProcessRole::Worker && config.public_url.is_none() {
+        return Err(user_error(
+            "a worker gives Twilio the web processes' address for status callbacks: set OUTREACH_PUBLIC_URL to it",
+        ));
+    }
+    Ok(())
 }
 
 /// People elsewhere would send passwords and session cookies in the clear.

@@ -127,6 +127,7 @@ impl Settings {
             },
             session_idle: Duration::from_secs(self.session_idle_minutes * 60),
             trusted_proxies: self.trusted_proxies.0.clone(),
+            role: ProcessRole::All,
         })
     }
 }
@@ -147,6 +148,33 @@ pub struct Config {
     /// `OUTREACH_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For`
     /// names the client (for sign-in throttling). None by default.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// What this process does (`outreach serve --role`).
+    pub role: ProcessRole,
+}
+
+/// What an `outreach serve` process does. Several processes on one
+/// PostgreSQL database can split the work: web processes behind a proxy,
+/// workers beside them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProcessRole {
+    /// Pages, server functions and webhooks, and sending.
+    #[default]
+    All,
+    /// Pages, server functions and webhooks; no sending.
+    Web,
+    /// Sending, reconciling and the periodic checks; only `/healthz` is
+    /// served.
+    Worker,
+}
+
+impl ProcessRole {
+    pub fn serves_people(self) -> bool {
+        self != Self::Worker
+    }
+
+    pub fn sends(self) -> bool {
+        self != Self::Web
+    }
 }
 
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(60 * 60);
@@ -240,6 +268,7 @@ impl Config {
             sending: SendingConfig::default(),
             session_idle: DEFAULT_SESSION_IDLE,
             trusted_proxies: Vec::new(),
+            role: ProcessRole::All,
         }
     }
 }

@@ -8,7 +8,7 @@ use domain::{crypto::Keyring, db::Pool, services::Services};
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{Config, PublicUrl},
+    config::{Config, ProcessRole, PublicUrl},
     web,
 };
 
@@ -19,6 +19,7 @@ pub struct Application {
     state: AppState,
     recheck_interval: std::time::Duration,
     sending: domain::sending::engine::EngineSettings,
+    role: ProcessRole,
 }
 
 impl Application {
@@ -48,9 +49,15 @@ impl Application {
             session_idle_secs: config.session_idle.as_secs() as i64,
             trusted_proxies: config.trusted_proxies.clone().into(),
         };
+        let router = if config.role.serves_people() {
+            web::router(state.clone(), public_url.clone())
+        } else {
+            web::health_router(state.clone())
+        };
         Ok(Self {
             listener,
-            router: web::router(state.clone(), public_url.clone()),
+            router,
+            role: config.role,
             public_url,
             state,
             recheck_interval: config.twilio.recheck_interval,
@@ -76,19 +83,25 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let recheck = crate::recheck::spawn(self.state.services.clone(), self.recheck_interval);
-        let janitor = crate::janitor::spawn(
-            self.state.services.pool.clone(),
-            std::time::Duration::from_secs(10 * 60),
-        );
-        let sending = tokio::spawn(
-            domain::sending::engine::SendingEngine::new(
-                self.state.services.clone(),
-                self.public_url.origin(),
-                self.sending,
-            )
-            .run(),
-        );
+        let background = if self.role.sends() {
+            vec![
+                crate::recheck::spawn(self.state.services.clone(), self.recheck_interval),
+                crate::janitor::spawn(
+                    self.state.services.pool.clone(),
+                    std::time::Duration::from_secs(10 * 60),
+                ),
+                tokio::spawn(
+                    domain::sending::engine::SendingEngine::new(
+                        self.state.services.clone(),
+                        self.public_url.origin(),
+                        self.sending,
+                    )
+                    .run(),
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
         // The peer's address: the client's, unless a trusted proxy says otherwise.
         let served = axum::serve(
             self.listener,
@@ -98,11 +111,11 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed");
-        recheck.abort();
-        janitor.abort();
         // Sends in flight are abandoned with their leases set: the next
-        // start reconciles them.
-        sending.abort();
+        // start (or another worker) reconciles them.
+        for task in background {
+            task.abort();
+        }
         served
     }
 }

@@ -34,6 +34,13 @@ use tracing::Level;
 use crate::config::PublicUrl;
 
 /// The whole application as a router: callable in tests without a socket.
+/// A worker's only route: whether it runs and reaches the database.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
 pub fn router(state: AppState, public_url: PublicUrl) -> Router {
     let routes = generate_route_list(App);
     let public_url = Arc::new(public_url);

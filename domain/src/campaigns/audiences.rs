@@ -7,12 +7,12 @@
 //! in a draft, deleted with it, or left half-written by a crash) is removed
 //! later by [`discard_unused_audiences`], also in chunks.
 
-use crate::db::Pool;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use super::audience::Audience;
+use crate::db::{Backend, Pool};
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 pub use crate::ids::AudienceId;
@@ -54,7 +54,7 @@ pub async fn write_audience(
         for chunk in group.chunks(ROWS_PER_CHUNK) {
             let sql = format!(
                 "INSERT INTO audience_recipients (audience_id, phone, fields) VALUES {}",
-                crate::db::placeholder_rows(chunk.len(), 3)
+                Backend::of(pool).placeholder_rows(chunk.len(), 3)
             );
             let mut insert = sqlx::query(&sql);
             for recipient in chunk {

@@ -1,12 +1,12 @@
 //! What people do to a campaign once it runs: pause, resume, cancel, and
 //! decide about messages whose outcome is unknown.
 
-use crate::db::Pool;
 use anyhow::Context;
 
 use super::store::{
     CampaignId, CampaignStatus, MessageState, campaign_status, change_status, may_run,
 };
+use crate::db::Pool;
 use crate::{capability::SmsConfiguration, clock::UnixTime, organisations::OrganisationId};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,11 @@
 //! A campaign's results: progress counts, the per-recipient table and the
 //! CSV export.
 
-use crate::db::Pool;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
 
+use crate::db::Pool;
 use crate::spreadsheet::safe_cell;
 use sqlx::FromRow;
 

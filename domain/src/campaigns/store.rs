@@ -1,7 +1,6 @@
 //! Campaigns in the database: created as drafts (if the capability rule
 //! allows), listed, deleted while drafts, and run exactly once.
 
-use crate::db::{DbConnection, Pool};
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -12,6 +11,7 @@ use super::{
     audiences::{self, AudienceId},
     message::{MAX_BODY_CHARS, Template, count_segments},
 };
+use crate::db::{DbConnection, Pool};
 use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
 use crate::{
     capability::{RunPermission, SmsConfiguration, sms_capability},

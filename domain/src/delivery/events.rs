@@ -1,8 +1,8 @@
 //! Storing a verified status callback and applying it to its message.
 
-use crate::db::Pool;
 use anyhow::Context;
 
+use crate::db::Pool;
 use crate::{
     clock::UnixTime, ids::MessageId, organisations::OrganisationId, twilio::status::TwilioStatus,
 };

@@ -1,9 +1,9 @@
 //! Replies to the organisation's numbers: STOP-type keywords opt the sender
 //! out, START-type keywords opt them back in (Twilio's default keywords).
 
-use crate::db::Pool;
 use anyhow::Context;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,12 @@
 //! The stored Twilio Integration: saving (validated, encrypted, versioned,
 //! audited), re-checking its health, and rewrapping tokens under a new key.
 
-use crate::db::{DbConnection, Pool};
 use anyhow::Context;
 use secrecy::SecretString;
 use sqlx::FromRow;
 
 use super::validation::{Credentials, Problems, Typed, describe, validate_with_twilio};
+use crate::db::{DbConnection, Pool};
 use crate::{
     capability::SmsConfiguration,
     clock::UnixTime,

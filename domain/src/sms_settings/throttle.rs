@@ -3,9 +3,9 @@
 //! gets a bounded number of such checks, so Outreach is not an oracle for
 //! testing stolen Twilio credentials.
 
-use crate::db::Pool;
 use anyhow::Context;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 /// Checks with Twilio one organisation may ask for within the window.

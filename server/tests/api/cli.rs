@@ -618,3 +618,37 @@ fn a_second_server_on_one_sqlite_file_is_refused_while_the_first_runs() {
     third.kill().unwrap();
     let _ = third.wait();
 }
+
+#[test]
+fn web_and_worker_roles_need_postgres_and_a_worker_needs_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+    let serve = |url: &str, role: &str, public_url: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_outreach"));
+        command
+            .args(["serve", "--role", role])
+            .env("OUTREACH_DATABASE_URL", url)
+            .env(
+                "OUTREACH_MASTER_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env_remove("OUTREACH_PUBLIC_URL")
+            .stdin(std::process::Stdio::null());
+        if let Some(public_url) = public_url {
+            command.env("OUTREACH_PUBLIC_URL", public_url);
+        }
+        command.output().unwrap()
+    };
+
+    for role in ["web", "worker"] {
+        let error = one_line_error(&serve(&sqlite, role, Some("http://127.0.0.1:3000")));
+        assert!(
+            error.contains("several processes on one PostgreSQL database"),
+            "{error}"
+        );
+    }
+    // Checked before the database is reached.
+    let error = one_line_error(&serve("postgres://127.0.0.1:1/outreach", "worker", None));
+    assert!(error.contains("set OUTREACH_PUBLIC_URL"), "{error}");
+}
