@@ -188,3 +188,90 @@ async fn status_callbacks_missed_while_the_web_process_was_down_are_recovered_by
     }
     installation.assert_each_messaged_once(RECIPIENTS);
 }
+
+#[tokio::test]
+async fn db_copy_moves_an_installation_from_sqlite_to_an_empty_postgres_database() {
+    if !on_postgres("db_copy_moves_…") {
+        return;
+    }
+    // An installation that has been used: a campaign sent and delivered.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+    let mut installation = Installation::new(&sqlite).await;
+    let mut old = installation.start("all", installation.public_port).await;
+    let cookie = installation.configured_organisation().await;
+    let id = installation
+        .run_campaign(&cookie, "Before the move", &many_numbers(50))
+        .await;
+    installation
+        .wait_until_completed(id, Duration::from_secs(60))
+        .await;
+    let target = testing::scratch_database().await;
+    let copy = |to: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+            .args(["db", "copy", "--from", &sqlite, "--to", to])
+            .output()
+            .unwrap()
+    };
+
+    // Not while a server uses the file.
+    let refused = copy(&target.url);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("stop it before copying"), "{message}");
+    old.start_kill().unwrap();
+    old.wait().await.unwrap();
+
+    let copied = copy(&target.url);
+    let report = String::from_utf8_lossy(&copied.stdout);
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(
+        report.contains("every table's row count matches"),
+        "{report}"
+    );
+    assert!(report.contains("50  outbound_messages"), "{report}");
+
+    // The same people, settings and campaign on PostgreSQL, and new rows
+    // continue after the copied ids.
+    installation.database_url = target.url.clone();
+    installation.pool = domain::db::connect(&target.url).await.unwrap();
+    let moved = &installation;
+    let _new = moved.start("all", moved.public_port).await;
+    assert_eq!(moved.campaign_status(id).await, "completed");
+    assert_eq!(moved.count_in("delivered").await, 50);
+    let signed_in = moved
+        .call(
+            "sign_in",
+            None,
+            &[
+                ("email", "alice@acme.test"),
+                ("password", crate::helpers::PASSWORD),
+            ],
+        )
+        .await;
+    let cookie = crate::helpers::session_cookie(&signed_in).expect("signed in after the move");
+    let checked = moved.call("check_twilio_now", Some(&cookie), &[]).await;
+    assert_eq!(
+        checked.status(),
+        reqwest::StatusCode::OK,
+        "the copied Auth Token decrypts: {}",
+        checked.text().await.unwrap()
+    );
+    let again = moved
+        .run_campaign(&cookie, "After the move", &many_numbers(5))
+        .await;
+    assert!(again > id);
+    moved
+        .wait_until_completed(again, Duration::from_secs(60))
+        .await;
+
+    // A second copy into the now used database is refused.
+    let refused = copy(&target.url);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("not empty"), "{message}");
+}

@@ -5,6 +5,10 @@
 //! read. What the two dialects do differently lives here, by name: the
 //! connection set-up, the migrations, `SKIP LOCKED`.
 
+mod copy;
+
+pub use copy::{CopiedTable, copy_database};
+
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
