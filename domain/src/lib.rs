@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod ids;
 pub mod leases;
 pub mod limits;
+pub mod metrics;
 pub mod opt_outs;
 pub mod organisations;
 pub mod outbound;

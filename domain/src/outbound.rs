@@ -494,3 +494,23 @@ pub async fn settle_unknown(
     .context("could not apply the decision")?
     .rows_affected())
 }
+
+/// How many messages wait in each unsettled state (queued, sending,
+/// unknown), across the database: read through the by-state index.
+pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>> {
+    let mut depth = Vec::new();
+    for state in [
+        MessageState::Queued,
+        MessageState::Sending,
+        MessageState::Unknown,
+    ] {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE state = $1")
+                .bind(state)
+                .fetch_one(pool)
+                .await
+                .context("could not count the queue")?;
+        depth.push((state, count));
+    }
+    Ok(depth)
+}

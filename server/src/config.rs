@@ -16,7 +16,8 @@ pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 /// environment. Empty variables count as unset.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
-    /// The SQLite database (created if missing).
+    /// The database: sqlite://FILE (created if missing; one process) or
+    /// postgres://USER@HOST/DATABASE (several processes).
     #[arg(long, env = "OUTREACH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
     /// The address to listen on.
@@ -36,6 +37,10 @@ pub struct Settings {
     #[arg(long, env = "OUTREACH_TRUSTED_PROXIES", value_parser = parse_trusted_proxies,
           default_value = "", hide_default_value = true, global = true)]
     pub trusted_proxies: TrustedProxies,
+    /// Where operators' Prometheus scrapes GET /metrics: an address of its
+    /// own, never the public one. Off when unset.
+    #[arg(long, env = "OUTREACH_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
     /// Sends in flight at once, over all organisations (1-1000).
     #[arg(long, env = "OUTREACH_SEND_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u64).range(1..=1000), global = true)]
@@ -128,6 +133,7 @@ impl Settings {
             session_idle: Duration::from_secs(self.session_idle_minutes * 60),
             trusted_proxies: self.trusted_proxies.0.clone(),
             role: ProcessRole::All,
+            metrics_addr: self.metrics_addr,
         })
     }
 }
@@ -150,6 +156,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// What this process does (`outreach serve --role`).
     pub role: ProcessRole,
+    /// `OUTREACH_METRICS_ADDR`: where `GET /metrics` is served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// What an `outreach serve` process does. Several processes on one
@@ -269,6 +277,7 @@ impl Config {
             session_idle: DEFAULT_SESSION_IDLE,
             trusted_proxies: Vec::new(),
             role: ProcessRole::All,
+            metrics_addr: None,
         }
     }
 }

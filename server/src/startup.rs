@@ -20,6 +20,7 @@ pub struct Application {
     recheck_interval: std::time::Duration,
     sending: domain::sending::engine::EngineSettings,
     role: ProcessRole,
+    metrics: Option<TcpListener>,
 }
 
 impl Application {
@@ -31,6 +32,22 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
         let local_addr = listener.local_addr().context("no local address")?;
+        let metrics = match config.metrics_addr {
+            None => None,
+            Some(addr) if addr == local_addr || addr == config.site_addr => {
+                anyhow::bail!(
+                    "OUTREACH_METRICS_ADDR must be an address of its own, not the one people use ({addr})"
+                )
+            }
+            Some(addr) => {
+                crate::metrics::handle();
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("could not listen on {addr} for /metrics"))?,
+                )
+            }
+        };
         let public_url = config
             .public_url
             .clone()
@@ -58,6 +75,7 @@ impl Application {
             listener,
             router,
             role: config.role,
+            metrics,
             public_url,
             state,
             recheck_interval: config.twilio.recheck_interval,
@@ -102,6 +120,14 @@ impl Application {
         } else {
             Vec::new()
         };
+        let metrics = self.metrics.map(|listener| {
+            let router = crate::metrics::router(self.state.services.pool.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = ?e, "the metrics listener failed");
+                }
+            })
+        });
         // The peer's address: the client's, unless a trusted proxy says otherwise.
         let served = axum::serve(
             self.listener,
@@ -113,7 +139,7 @@ impl Application {
         .context("the HTTP server failed");
         // Sends in flight are abandoned with their leases set: the next
         // start (or another worker) reconciles them.
-        for task in background {
+        for task in background.into_iter().chain(metrics) {
             task.abort();
         }
         served

@@ -38,6 +38,7 @@ use crate::config::PublicUrl;
 pub fn health_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .layer(middleware::from_fn(crate::metrics::count_request))
         .with_state(state)
 }
 
@@ -60,6 +61,8 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             _,
         >(provide_request_nonce, shell))
         .layer(middleware::from_fn(status_of_app_errors))
+        // After routing: it labels requests with their route's pattern.
+        .layer(middleware::from_fn(crate::metrics::count_request))
         .layer(middleware::from_fn_with_state(
             link_signer,
             sign_error_links,

@@ -63,6 +63,10 @@ impl StatusCallback {
     pub fn message_status(&self) -> &str {
         &self.message_status
     }
+
+    pub fn error_code(&self) -> Option<u64> {
+        self.error_code
+    }
 }
 
 /// What recording a callback did.

@@ -191,7 +191,10 @@ impl SendingEngine {
     /// logged and the loop carries on: nothing is lost, the queue is durable.
     pub async fn run(self) {
         loop {
-            let idle = match self.step().await {
+            let started = Instant::now();
+            let stepped = self.step().await;
+            crate::metrics::sending_pass(started);
+            let idle = match stepped {
                 Ok(idle) => idle,
                 Err(e) => {
                     tracing::error!(error = ?e, "the sending engine hit an error; retrying");
@@ -444,6 +447,7 @@ impl SendingEngine {
         let organisation = sender.organisation;
         match verdict(answer) {
             Verdict::Accepted { sid, status } => {
+                crate::metrics::message_sent();
                 self.with_pace(organisation, Pace::succeeded);
                 outbound::record_accepted(&self.pool, message.id, &sid, &status, now).await
             }
@@ -473,6 +477,7 @@ impl SendingEngine {
                 Ok(())
             }
             Verdict::Refused { code, text } => {
+                crate::metrics::message_failed(code);
                 outbound::record_refused(&self.pool, message, code, &text, now).await
             }
             Verdict::OutcomeUnknown { reason } => {

@@ -475,6 +475,7 @@ async fn every_setting_is_an_option_its_variable_and_a_bad_value_stops_the_start
         "OUTREACH_MASTER_KEY",
         "OUTREACH_MASTER_KEY_FILE",
         "OUTREACH_LOG_FORMAT",
+        "OUTREACH_METRICS_ADDR",
     ] {
         assert!(
             help.contains(&format!("[env: {variable}")),

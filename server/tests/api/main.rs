@@ -12,6 +12,7 @@ mod helpers;
 mod hostile_input;
 mod keys;
 mod logs;
+mod metrics;
 mod processes;
 mod roles_and_organisations;
 mod sending;
