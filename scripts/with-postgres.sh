@@ -28,12 +28,17 @@ dir=$(mktemp -d /tmp/outreach-pg.XXXXXX)
 chmod 0755 "$dir"
 [ "$(id -u)" -ne 0 ] || chown postgres "$dir"
 
+stop_cluster="${as_owner[*]} $bin/pg_ctl -D $dir/data -m immediate stop >/dev/null 2>&1; rm -rf $dir"
 cleanup() {
-  "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$dir"
+  bash -c "$stop_cluster" || true
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
+# Killed outright (Playwright stops its web servers with SIGKILL), this
+# script runs no trap: a watchdog in a session of its own removes the
+# cluster once the script has gone.
+setsid bash -c "while kill -0 $$ 2>/dev/null; do sleep 1; done; $stop_cluster" \
+  </dev/null >/dev/null 2>&1 &
 
 "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
   >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
