@@ -43,15 +43,18 @@ setsid bash -c "while kill -0 $$ 2>/dev/null; do sleep 1; done; $stop_cluster" \
 "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
   >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
 
+# Durability off by default: the cluster is thrown away afterwards.
+# Benchmarks set WITH_POSTGRES_SETTINGS to what a real installation runs.
+settings=${WITH_POSTGRES_SETTINGS:--c fsync=off -c synchronous_commit=off -c full_page_writes=off}
+
 # A free port: the first of a few random ones nothing listens on, and
 # PostgreSQL itself refuses to start on one taken meanwhile.
 started=""
 for _ in 1 2 3 4 5 6 7 8; do
   port=$((20000 + RANDOM % 30000))
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
-  # Durability settings off: the cluster is thrown away afterwards.
   if "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 $settings" \
     start >/dev/null; then
     started=yes
     break

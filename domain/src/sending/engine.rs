@@ -118,9 +118,16 @@ impl Pace {
         }
     }
 
+    /// Tokens just taken from the shared allowance.
     fn restock(&mut self, tokens: usize, now: Instant) {
         self.stock += tokens;
         self.stocked_at = Some(now);
+    }
+
+    /// Tokens taken but not used after all: back into the stock, as old as
+    /// it is (they must not outlive the slice they came with).
+    fn put_back(&mut self, tokens: usize) {
+        self.stock += tokens;
     }
 
     /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 30 s,
@@ -261,7 +268,7 @@ impl SendingEngine {
             let sender = match self.sender(&mut senders, organisation).await {
                 Ok(sender) => sender,
                 Err(reason) => {
-                    self.with_pace(organisation, |pace| pace.restock(wanted, Instant::now()));
+                    self.with_pace(organisation, |pace| pace.put_back(wanted));
                     let mut conn = self.pool.acquire().await?;
                     campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
                     tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
@@ -289,7 +296,7 @@ impl SendingEngine {
                 outbound::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
             claimed.retain(|message| !withheld.contains(&message.id));
             let unused = wanted - claimed.len();
-            self.with_pace(organisation, |pace| pace.restock(unused, Instant::now()));
+            self.with_pace(organisation, |pace| pace.put_back(unused));
             dispatched += claimed.len() + withheld.len();
             for message in claimed {
                 let permit = self.slots.clone().acquire_owned().await?;
@@ -748,10 +755,13 @@ mod tests {
         assert_eq!(pace.take_stock(5, start), 5);
         assert_eq!(pace.expired_stock(start + Duration::from_millis(50)), 0);
         assert_eq!(pace.take_stock(5, start + Duration::from_millis(50)), 3);
-        pace.restock(4, start + Duration::from_millis(60));
-        let later = start + Duration::from_millis(60) + STOCK_LIFETIME;
+        // Put back unused, they stay as old as their slice.
+        pace.put_back(2);
+        let later = start + STOCK_LIFETIME;
         assert_eq!(pace.take_stock(5, later), 0, "too old to use");
-        assert_eq!(pace.expired_stock(later), 4, "given back");
+        assert_eq!(pace.expired_stock(later), 2, "given back");
         assert_eq!(pace.expired_stock(later), 0);
+        pace.restock(4, later);
+        assert_eq!(pace.take_stock(5, later), 4);
     }
 }
