@@ -497,6 +497,31 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn every_sqlite_connection_gets_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+        let pool = connect(&url).await.unwrap();
+        for (pragma, expected) in [
+            ("journal_mode", "wal"),
+            ("synchronous", "1"),
+            ("busy_timeout", "5000"),
+            ("secure_delete", "1"),
+            ("foreign_keys", "1"),
+        ] {
+            let row: sqlx::any::AnyRow = sqlx::query(&format!("PRAGMA {pragma}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            use sqlx::Row;
+            let value = row
+                .try_get::<String, _>(0)
+                .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+                .unwrap();
+            assert_eq!(value, expected, "{pragma}");
+        }
+    }
+
     #[test]
     fn a_second_server_on_one_sqlite_file_is_refused_until_the_first_stops() {
         let dir = tempfile::tempdir().unwrap();
