@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use crate::db::Pool;
+use sqlx::SqlitePool;
+
 use crate::{crypto::Keyring, twilio::TwilioClient};
 
 /// Cheap to clone: every field is shared.
 #[derive(Clone)]
 pub struct Services {
-    pub pool: Pool,
+    pub pool: SqlitePool,
     /// Master keys for the Auth Token envelope.
     pub keyring: Arc<Keyring>,
     pub twilio: TwilioClient,

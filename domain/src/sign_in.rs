@@ -7,11 +7,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
+use sqlx::{FromRow, SqlitePool};
 
 use secrecy::ExposeSecret;
 
-use crate::db::Pool;
 use crate::{
     clock::UnixTime,
     limits::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS},
@@ -108,7 +107,7 @@ struct Credentials {
 /// if any: it is ended, so a session id planted before sign-in is never
 /// the one that becomes authenticated.
 pub async fn sign_in(
-    pool: &Pool,
+    pool: &SqlitePool,
     raw_email: &str,
     password: SecretString,
     client: &str,
@@ -128,7 +127,7 @@ pub async fn sign_in(
     let account = match EmailAddress::parse(raw_email) {
         Ok(email) => sqlx::query_as::<_, Credentials>(
             "SELECT id, organisation_id, email, role, password_hash FROM users
-             WHERE email = $1 AND disabled_at IS NULL",
+             WHERE email = ? AND disabled_at IS NULL",
         )
         .bind(email.as_str())
         .fetch_optional(pool)
@@ -169,7 +168,7 @@ pub async fn sign_in(
         .begin()
         .await
         .context("could not start a transaction")?;
-    sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1 OR email_hash = $2")
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = ? OR email_hash = ?")
         .bind(attempt)
         .bind(&email_hash)
         .execute(&mut *tx)
@@ -198,25 +197,25 @@ pub async fn sign_in(
 /// never all against the same old count. Returns the attempt's id, or the
 /// seconds until another attempt is allowed.
 async fn record_attempt(
-    pool: &Pool,
+    pool: &SqlitePool,
     email_hash: &[u8],
     client: &str,
     now: UnixTime,
 ) -> Result<i64, SignInError> {
     let since = now - THROTTLE_WINDOW_SECS;
     // Attempts older than the window count for nothing: purge them.
-    sqlx::query("DELETE FROM sign_in_attempts WHERE attempted_at <= $1")
+    sqlx::query("DELETE FROM sign_in_attempts WHERE attempted_at <= ?")
         .bind(since)
         .execute(pool)
         .await
         .context("could not purge old sign-in attempts")?;
     let recorded = sqlx::query_scalar::<_, i64>(
         "INSERT INTO sign_in_attempts (email_hash, client, attempted_at)
-         SELECT $1, $2, $3
+         SELECT ?1, ?2, ?3
          WHERE (SELECT COUNT(*) FROM sign_in_attempts
-                WHERE email_hash = $1 AND attempted_at > $4) < $5
+                WHERE email_hash = ?1 AND attempted_at > ?4) < ?5
            AND (SELECT COUNT(*) FROM sign_in_attempts
-                WHERE client = $2 AND attempted_at > $4) < $6
+                WHERE client = ?2 AND attempted_at > ?4) < ?6
          RETURNING id",
     )
     .bind(email_hash)
@@ -235,8 +234,8 @@ async fn record_attempt(
     // leaves the window (for the email, or the client, whichever is later).
     let oldest_counted = |column: &'static str, limit: i64| {
         let sql = format!(
-            "SELECT attempted_at FROM sign_in_attempts WHERE {column} = $1 AND attempted_at > $2
-             ORDER BY attempted_at DESC LIMIT 1 OFFSET $3"
+            "SELECT attempted_at FROM sign_in_attempts WHERE {column} = ? AND attempted_at > ?
+             ORDER BY attempted_at DESC LIMIT 1 OFFSET ?"
         );
         async move {
             let query = sqlx::query_scalar::<_, i64>(&sql);
@@ -265,8 +264,8 @@ async fn record_attempt(
     Err(SignInError::Throttled { retry_after_secs })
 }
 
-async fn forget_attempt(pool: &Pool, attempt: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1")
+async fn forget_attempt(pool: &SqlitePool, attempt: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = ?")
         .bind(attempt)
         .execute(pool)
         .await
@@ -290,7 +289,7 @@ async fn dummy_hash() -> anyhow::Result<String> {
 /// expired nor been idle for `idle_timeout_secs`, and its person is not
 /// disabled. Using a session keeps it alive (noted once a minute at most).
 pub async fn fetch_session_user(
-    pool: &Pool,
+    pool: &SqlitePool,
     token: &SessionToken,
     idle_timeout_secs: i64,
     now: UnixTime,
@@ -299,7 +298,7 @@ pub async fn fetch_session_user(
     let row = sqlx::query_as::<_, (UserId, OrganisationId, String, String, i64)>(
         "SELECT u.id, u.organisation_id, u.email, u.role, s.last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
+         WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?
            AND u.disabled_at IS NULL",
     )
     .bind(&hash)
@@ -324,7 +323,7 @@ pub async fn fetch_session_user(
 }
 
 /// Ends the session server-side: the cookie is worthless afterwards.
-pub async fn sign_out(pool: &Pool, token: &SessionToken) -> anyhow::Result<()> {
+pub async fn sign_out(pool: &SqlitePool, token: &SessionToken) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await.context("no database connection")?;
     sessions::end(&mut conn, &token.hash()).await
 }
@@ -333,7 +332,7 @@ pub async fn sign_out(pool: &Pool, token: &SessionToken) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::{
-        db::testing::fresh_database,
+        db::test_support::fresh_database,
         organisations::{OrganisationName, insert_organisation},
         users::insert_user,
     };
@@ -342,7 +341,7 @@ mod tests {
     /// The idle timeout the tests run with: longer than any of them.
     const IDLE: i64 = 24 * 60 * 60;
 
-    async fn database_with_alice() -> (Pool, crate::db::testing::ScratchDatabase) {
+    async fn database_with_alice() -> (SqlitePool, tempfile::TempDir) {
         let (pool, dir) = fresh_database().await;
         let org = insert_organisation(&pool, &OrganisationName::parse("Acme").unwrap(), true, 0)
             .await
@@ -537,7 +536,7 @@ mod tests {
         );
     }
 
-    async fn attempts(pool: &Pool) -> i64 {
+    async fn attempts(pool: &SqlitePool) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_attempts")
             .fetch_one(pool)
             .await

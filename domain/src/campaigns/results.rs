@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 
-use crate::db::Pool;
 use crate::spreadsheet::safe_cell;
-use sqlx::FromRow;
+use sqlx::{FromRow, SqlitePool};
 
 use crate::{
     clock::{UnixTime, format_rfc3339},
@@ -76,14 +75,14 @@ const RESULT_COLUMNS: &str =
 
 /// A page of recipients, in number order.
 pub async fn fetch_results(
-    pool: &Pool,
+    pool: &SqlitePool,
     campaign: CampaignId,
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<RecipientResult>> {
     Ok(sqlx::query_as::<_, ResultRow>(&format!(
-        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = $1
-         ORDER BY phone LIMIT $2 OFFSET $3"
+        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = ?
+         ORDER BY phone LIMIT ? OFFSET ?"
     ))
     .bind(campaign)
     .bind(limit)
@@ -98,11 +97,11 @@ pub async fn fetch_results(
 
 /// Messages per state, e.g. `{Delivered: 98, Failed: 2}`.
 pub async fn message_counts(
-    pool: &Pool,
+    pool: &SqlitePool,
     campaign: CampaignId,
 ) -> anyhow::Result<BTreeMap<MessageState, i64>> {
     let rows = sqlx::query_as::<_, (MessageState, i64)>(
-        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = $1 GROUP BY state",
+        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = ? GROUP BY state",
     )
     .bind(campaign)
     .fetch_all(pool)
@@ -112,9 +111,9 @@ pub async fn message_counts(
 }
 
 /// Every recipient's result as CSV (header row first).
-pub async fn export_csv(pool: &Pool, campaign: CampaignId) -> anyhow::Result<Vec<u8>> {
+pub async fn export_csv(pool: &SqlitePool, campaign: CampaignId) -> anyhow::Result<Vec<u8>> {
     let rows = sqlx::query_as::<_, ResultRow>(&format!(
-        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = $1 ORDER BY phone"
+        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = ? ORDER BY phone"
     ))
     .bind(campaign)
     .fetch_all(pool)
@@ -155,7 +154,7 @@ pub async fn export_csv(pool: &Pool, campaign: CampaignId) -> anyhow::Result<Vec
 
 #[cfg(test)]
 mod tests {
-    use crate::db::testing::fresh_database;
+    use crate::db::test_support::fresh_database;
 
     #[tokio::test]
     async fn the_database_refuses_a_message_state_outreach_does_not_know() {
@@ -169,7 +168,7 @@ mod tests {
         .unwrap();
         sqlx::query(
             "INSERT INTO campaigns (id, organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
-             VALUES (1, $1, 'C', 'sms', 'Hi', 'running', 'a@b.c', 0, 1)",
+             VALUES (1, ?, 'C', 'sms', 'Hi', 'running', 'a@b.c', 0, 1)",
         )
         .bind(campaign)
         .execute(&pool)
@@ -178,7 +177,7 @@ mod tests {
         let insert = |state: &'static str| {
             sqlx::query(
                 "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at)
-                 VALUES (1, $1, 'Hi', $2, 0)",
+                 VALUES (1, ?, 'Hi', ?, 0)",
             )
             .bind(format!("+1415555{:04}", state.len()))
             .bind(state)

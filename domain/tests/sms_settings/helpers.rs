@@ -4,7 +4,7 @@ use std::time::Duration;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
     crypto::Keyring,
-    db::Pool,
+    db::SqlitePool,
     organisations::{Organisation, OrganisationName, insert_organisation},
     services::Services,
     sms_settings::integration::{
@@ -20,22 +20,25 @@ use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub struct World {
     /// The same pool as `services.pool`, for brevity.
-    pub pool: Pool,
+    pub pool: SqlitePool,
     /// The database, keys and Twilio client the rules take.
     pub services: Services,
     pub simulator: Simulator,
     pub organisation: Organisation,
     pub account: SimAccount,
     pub service: SimService,
-    /// The SQLite file, when the tests run on SQLite.
-    pub db_path: Option<std::path::PathBuf>,
+    pub db_path: std::path::PathBuf,
     pub twilio_url: String,
     _running: RunningSimulator,
-    _database: domain::db::testing::ScratchDatabase,
+    _dir: tempfile::TempDir,
 }
 
 pub async fn world() -> World {
-    let (pool, database) = domain::db::testing::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("outreach.db");
+    let pool = domain::db::connect(&format!("sqlite://{}?mode=rwc", db_path.display()))
+        .await
+        .unwrap();
     let simulator = Simulator::new();
     let account = simulator.add_account("Full");
     let service = simulator.add_service(&account.sid, &["+15005550006"]);
@@ -61,10 +64,10 @@ pub async fn world() -> World {
         organisation,
         account,
         service,
-        db_path: database.sqlite_file.clone(),
+        db_path,
         twilio_url: running.url.clone(),
         _running: running,
-        _database: database,
+        _dir: dir,
     }
 }
 
