@@ -12,6 +12,10 @@ process.env.E2E_TWILIO_URL = twilioUrl;
 const demoPort = Number(process.env.E2E_DEMO_PORT ?? 3120);
 process.env.E2E_DEMO_URL = `http://127.0.0.1:${demoPort}`;
 process.env.E2E_DEMO_DIR ??= path.join(os.tmpdir(), `outreach-e2e-demo-${demoPort}`);
+// One web and one worker process on PostgreSQL, for the spec that runs a
+// campaign there.
+const postgresPort = Number(process.env.E2E_PG_PORT ?? 3130);
+process.env.E2E_PG_URL = `http://127.0.0.1:${postgresPort}`;
 const binary = process.env.OUTREACH_BIN ?? "../target/release/outreach";
 // The server's database lives here, so specs can act as the operator with
 // the `outreach` command line (withdrawing a subscription, say).
@@ -75,6 +79,15 @@ export default defineConfig({
       stdout: "ignore",
       stderr: "pipe",
       env: { E2E_DEMO_DIR: process.env.E2E_DEMO_DIR, E2E_DEMO_PORT: String(demoPort) },
+    },
+    {
+      command: "./serve-postgres-for-tests.sh",
+      url: `http://127.0.0.1:${postgresPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { E2E_TWILIO_URL: twilioUrl, E2E_PG_PORT: String(postgresPort), OUTREACH_BIN: process.env.OUTREACH_BIN },
     },
   ],
 });

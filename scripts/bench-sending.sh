@@ -2,38 +2,77 @@
 # Runs a 100,000-recipient campaign end to end against the Twilio simulator
 # (a separate `outreach twilio-sim` process, over real HTTP: every send is a
 # POST, every status is a signed callback that Outreach verifies and
-# stores), and reports messages per second and both processes' peak memory.
+# stores), and reports messages per second and each process's CPU and peak
+# memory.
 # Usage: scripts/bench-sending.sh [recipients]  (after `cargo leptos build --release`)
 # Knobs: OUTREACH_SEND_CONCURRENCY (default here 32), OUTREACH_SEND_RATE
-# (default here unlimited: 1,000,000 per second).
+# (default here unlimited: 1,000,000 per second), OUTREACH_BIN (default
+# target/release/outreach, e.g. an older build to compare with),
+# BENCH_DATABASE=sqlite|postgres (default sqlite; postgres runs under
+# scripts/with-postgres.sh), BENCH_WORKERS=N (postgres only: one
+# `--role web` process and N `--role worker` processes instead of one
+# process doing everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/outreach
+database=${BENCH_DATABASE:-sqlite}
+workers=${BENCH_WORKERS:-0}
+if [ "$database" = postgres ] && [ -z "${OUTREACH_TEST_POSTGRES_URL:-}" ]; then
+  # Crash-safe like SQLite's WAL with synchronous=NORMAL: every write is
+  # fsynced, a commit does not wait for its own flush.
+  WITH_POSTGRES_SETTINGS="-c synchronous_commit=off" exec scripts/with-postgres.sh "$0" "$@"
+fi
+bin=${OUTREACH_BIN:-target/release/outreach}
 recipients=${1:-100000}
 work=$(mktemp -d)
-trap 'kill "$server" "$sim" 2>/dev/null || true; rm -rf "$work"' EXIT
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=3960
 sim_port=3961
 
 "$bin" twilio-sim --listen "127.0.0.1:$sim_port" --write-accounts "$work/twilio.json" >/dev/null &
 sim=$!
+pids+=("$sim")
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$sim_port/_simulator/health" >/dev/null && break; sleep 0.1; done
 
-export OUTREACH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc" RUST_LOG=warn
+if [ "$database" = postgres ]; then
+  name="bench_$$"
+  psql -q "$OUTREACH_TEST_POSTGRES_URL" -c "CREATE DATABASE $name"
+  export OUTREACH_DATABASE_URL="${OUTREACH_TEST_POSTGRES_URL%/*}/$name"
+else
+  export OUTREACH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
+fi
+export RUST_LOG=warn
 export OUTREACH_PASSWORD="benchmark password"
 "$bin" org create --name Bench --subscription active --default-country GB >/dev/null
 "$bin" user create --org Bench --email bench@bench.test --role org-admin >/dev/null
-OUTREACH_MASTER_KEY=$(head -c 32 /dev/urandom | base64) LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  TWILIO_API_BASE_URL="http://127.0.0.1:$sim_port" TWILIO_MESSAGING_BASE_URL="http://127.0.0.1:$sim_port" \
-  OUTREACH_SEND_CONCURRENCY="${OUTREACH_SEND_CONCURRENCY:-32}" OUTREACH_SEND_RATE="${OUTREACH_SEND_RATE:-1000000}" \
-  "$bin" serve &
-server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+export OUTREACH_MASTER_KEY
+OUTREACH_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+export TWILIO_API_BASE_URL="http://127.0.0.1:$sim_port" TWILIO_MESSAGING_BASE_URL="http://127.0.0.1:$sim_port"
+export OUTREACH_SEND_CONCURRENCY="${OUTREACH_SEND_CONCURRENCY:-32}" OUTREACH_SEND_RATE="${OUTREACH_SEND_RATE:-1000000}"
+export OUTREACH_PUBLIC_URL="http://127.0.0.1:$port"
+labels=()
+serve() { # serve ROLE PORT
+  local role=(--role "$1")
+  # Builds from before roles existed do everything.
+  [ "$1" != all ] || role=()
+  LEPTOS_SITE_ADDR="127.0.0.1:$2" "$bin" serve "${role[@]}" &
+  pids+=("$!")
+  labels+=("outreach ($1)=$!")
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && break; sleep 0.1; done
+}
+if [ "$workers" -gt 0 ]; then
+  serve web "$port"
+  for i in $(seq "$workers"); do serve worker $((port + 10 + i)); done
+else
+  serve all "$port"
+fi
+echo "database: $database; processes: ${labels[*]%%=*}"
 
-python3 - "$port" "$work" "$recipients" "$server" "$sim" "$sim_port" <<'PY'
+python3 - "$port" "$work" "$recipients" "$sim" "$sim_port" "${labels[@]}" <<'PY'
 import http.client, json, os, sys, time, urllib.parse
 
-port, work, n, server_pid, sim_pid, sim_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+port, work, n, sim_pid, sim_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+processes = [label.split("=") for label in sys.argv[6:]] + [["simulator", sim_pid]]
 twilio = json.load(open(f"{work}/twilio.json"))
 
 def post(path, body, cookie=None, json_body=False):
@@ -94,6 +133,17 @@ print(f"every message handed to Twilio in {sent_at:.1f} s: {n / sent_at:,.0f} se
 print(f"campaign completed (every status callback verified and stored) in {total:.1f} s: "
       f"{n / total:,.0f} messages/s end to end, {sim['callbacks_posted'] / total:,.0f} callbacks/s alongside")
 print(f"final counts: {counts}")
-print(f"peak memory (VmHWM): outreach {peak_kib(server_pid) / 1024:.0f} MiB, simulator {peak_kib(sim_pid) / 1024:.0f} MiB")
-print(f"CPU time: outreach {cpu_seconds(server_pid):.0f} s, simulator {cpu_seconds(sim_pid):.0f} s (of {2 * total:.0f} core-seconds)")
+for label, pid in processes:
+    print(f"{label}: peak memory (VmHWM) {peak_kib(pid) / 1024:.0f} MiB, CPU {cpu_seconds(pid):.0f} s")
+if os.environ.get("BENCH_DATABASE") == "postgres":
+    # The cluster's postmaster and its backends (ended ones counted in
+    # the postmaster's children's time).
+    import subprocess
+    postmaster = subprocess.run(["pgrep", "-o", "-u", "postgres", "postgres"], capture_output=True, text=True).stdout.split()[0]
+    stat = open(f"/proc/{postmaster}/stat").read().rsplit(")", 1)[1].split()
+    total = sum(int(stat[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+    children = subprocess.run(["pgrep", "-P", postmaster], capture_output=True, text=True).stdout.split()
+    total += sum(cpu_seconds(child) for child in children if os.path.exists(f"/proc/{child}"))
+    print(f"postgres (all its processes): CPU {total:.0f} s")
+print(f"(of {2 * total:.0f} core-seconds on 2 cores)")
 PY

@@ -47,3 +47,14 @@ if [ "$purpose" = test ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver
 fi
+
+# The Rust suite also runs against PostgreSQL (scripts/with-postgres.sh
+# starts a throwaway cluster) unless OUTREACH_TEST_POSTGRES_URL names one.
+if [ "$purpose" = test ] && [ -z "${OUTREACH_TEST_POSTGRES_URL:-}" ] \
+  && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  step "installing Debian's PostgreSQL for the tests on PostgreSQL"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends postgresql
+fi

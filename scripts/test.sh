@@ -57,6 +57,10 @@ step fmt check cargo fmt --all --check
 step clippy-server check cargo clippy -p model -p domain -p app -p server -p twilio-simulator --all-targets --locked -- -D warnings
 step clippy-wasm check cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D warnings
 step rust-tests tests cargo test -p model -p domain -p twilio-simulator -p server --locked
+# The same domain and server tests on PostgreSQL: a throwaway cluster, or
+# the server OUTREACH_TEST_POSTGRES_URL names.
+step rust-tests-postgres tests scripts/with-postgres.sh \
+  cargo test -p domain -p server --locked
 step app-tests tests cargo test -p app --features ssr --locked
 if step release-build check cargo leptos build --release; then
   # One tenant's largest payloads against the real release binary, while

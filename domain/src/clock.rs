@@ -10,6 +10,11 @@ pub fn now() -> UnixTime {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Milliseconds since the Unix epoch, for rates finer than a second.
+pub fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 const HUMAN: &[BorrowedFormatItem<'static>] =
     format_description!("[day padding:none] [month repr:short] [year] at [hour]:[minute] UTC");
 

@@ -5,20 +5,20 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
-use sqlx::{SqliteConnection, SqlitePool};
 
+use crate::db::{DbConnection, Pool};
 use crate::{clock::UnixTime, ids::OrganisationId};
 
 /// Records the opt-out, once: the first source is kept.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     organisation: OrganisationId,
     phone: &str,
     source: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO opt_outs (organisation_id, phone, source, created_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO opt_outs (organisation_id, phone, source, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (organisation_id, phone) DO NOTHING",
     )
     .bind(organisation)
@@ -32,11 +32,11 @@ pub async fn insert(
 }
 
 pub async fn remove(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     organisation: OrganisationId,
     phone: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM opt_outs WHERE organisation_id = ? AND phone = ?")
+    sqlx::query("DELETE FROM opt_outs WHERE organisation_id = $1 AND phone = $2")
         .bind(organisation)
         .bind(phone)
         .execute(conn)
@@ -47,12 +47,9 @@ pub async fn remove(
 
 /// Every opted-out number of the organisation, for leaving them out of a
 /// new audience.
-pub async fn numbers(
-    pool: &SqlitePool,
-    organisation: OrganisationId,
-) -> anyhow::Result<HashSet<String>> {
+pub async fn numbers(pool: &Pool, organisation: OrganisationId) -> anyhow::Result<HashSet<String>> {
     Ok(
-        sqlx::query_scalar::<_, String>("SELECT phone FROM opt_outs WHERE organisation_id = ?")
+        sqlx::query_scalar::<_, String>("SELECT phone FROM opt_outs WHERE organisation_id = $1")
             .bind(organisation)
             .fetch_all(pool)
             .await

@@ -5,8 +5,9 @@ use std::fmt;
 use anyhow::Context;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::FromRow;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, db::is_unique_violation};
 
 pub use crate::ids::OrganisationId;
@@ -133,7 +134,7 @@ pub enum CreateOrganisationError {
 
 /// `subscription` is `Active` or `Inactive`: a request is something a user does.
 pub async fn insert_organisation(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &OrganisationName,
     active: bool,
     now: UnixTime,
@@ -145,7 +146,7 @@ pub async fn insert_organisation(
     };
     let result = sqlx::query_as::<_, OrganisationRow>(&format!(
         "INSERT INTO organisations (name, public_id, subscription_state, created_at)
-         VALUES (?, ?, ?, ?) RETURNING {ORGANISATION_COLUMNS}"
+         VALUES ($1, $2, $3, $4) RETURNING {ORGANISATION_COLUMNS}"
     ))
     .bind(name.as_str())
     .bind(new_public_id())
@@ -172,11 +173,11 @@ fn new_public_id() -> String {
 }
 
 pub async fn fetch_organisation_by_name(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &OrganisationName,
 ) -> anyhow::Result<Option<Organisation>> {
     sqlx::query_as::<_, OrganisationRow>(&format!(
-        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE name = ?"
+        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE name = $1"
     ))
     .bind(name.as_str())
     .fetch_optional(pool)
@@ -188,11 +189,11 @@ pub async fn fetch_organisation_by_name(
 
 /// The organisation a webhook URL names.
 pub async fn fetch_organisation_by_public_id(
-    pool: &SqlitePool,
+    pool: &Pool,
     public_id: &str,
 ) -> anyhow::Result<Option<Organisation>> {
     sqlx::query_as::<_, OrganisationRow>(&format!(
-        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE public_id = ?"
+        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE public_id = $1"
     ))
     .bind(public_id)
     .fetch_optional(pool)
@@ -202,12 +203,9 @@ pub async fn fetch_organisation_by_public_id(
     .transpose()
 }
 
-pub async fn fetch_organisation(
-    pool: &SqlitePool,
-    id: OrganisationId,
-) -> anyhow::Result<Organisation> {
+pub async fn fetch_organisation(pool: &Pool, id: OrganisationId) -> anyhow::Result<Organisation> {
     sqlx::query_as::<_, OrganisationRow>(&format!(
-        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = ?"
+        "SELECT {ORGANISATION_COLUMNS} FROM organisations WHERE id = $1"
     ))
     .bind(id)
     .fetch_one(pool)
@@ -220,7 +218,7 @@ pub async fn fetch_organisation(
 /// earlier access request, so the organisation can ask again.
 /// Returns `false` when no organisation has that name.
 pub async fn set_subscription(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &OrganisationName,
     active: bool,
 ) -> anyhow::Result<bool> {
@@ -231,10 +229,10 @@ pub async fn set_subscription(
     };
     let updated = sqlx::query(
         "UPDATE organisations
-         SET subscription_state = ?,
-             access_requested_at = CASE WHEN ? THEN access_requested_at END,
-             access_requested_by = CASE WHEN ? THEN access_requested_by END
-         WHERE name = ?",
+         SET subscription_state = $1,
+             access_requested_at = CASE WHEN $2 THEN access_requested_at END,
+             access_requested_by = CASE WHEN $3 THEN access_requested_by END
+         WHERE name = $4",
     )
     .bind(state.as_str())
     .bind(active)
@@ -249,7 +247,7 @@ pub async fn set_subscription(
 /// Records that `requested_by` asked for Outreach. The first request's time is
 /// kept if people press the button again; an active organisation is left alone.
 pub async fn request_access(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: OrganisationId,
     // The signed-in person's stored email.
     requested_by: &str,
@@ -258,9 +256,9 @@ pub async fn request_access(
     sqlx::query(
         "UPDATE organisations
          SET subscription_state = 'requested',
-             access_requested_at = COALESCE(access_requested_at, ?),
-             access_requested_by = COALESCE(access_requested_by, ?)
-         WHERE id = ? AND subscription_state <> 'active'",
+             access_requested_at = COALESCE(access_requested_at, $1),
+             access_requested_by = COALESCE(access_requested_by, $2)
+         WHERE id = $3 AND subscription_state <> 'active'",
     )
     .bind(now)
     .bind(requested_by)
@@ -274,7 +272,7 @@ pub async fn request_access(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{db::test_support::fresh_database, users::EmailAddress};
+    use crate::{db::testing::fresh_database, users::EmailAddress};
 
     #[test]
     fn names_are_trimmed_and_bounded() {
@@ -362,11 +360,11 @@ mod tests {
 /// Sets how phone numbers without a country code are read, as an ISO 3166
 /// alpha-2 code the phone-number library knows (`GB`, `US`, ...).
 pub async fn set_default_country(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: OrganisationId,
     code: &CountryCode,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE organisations SET default_country = ? WHERE id = ?")
+    sqlx::query("UPDATE organisations SET default_country = $1 WHERE id = $2")
         .bind(&code.0)
         .bind(id)
         .execute(pool)

@@ -6,8 +6,9 @@
 //! engine reconciles the message with Twilio instead of sending it again.
 
 use anyhow::Context;
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::FromRow;
 
+use crate::db::{Backend, DbConnection, Pool};
 use crate::{
     clock::UnixTime,
     db::is_unique_violation,
@@ -30,37 +31,47 @@ pub struct ClaimedMessage {
 /// before anything is sent: a crash after this leaves them `sending` with
 /// a lease, never forgotten and never blindly resent.
 pub async fn claim_messages(
-    pool: &SqlitePool,
+    pool: &Pool,
     campaign: CampaignId,
     limit: usize,
     now: UnixTime,
     lease_secs: i64,
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
-    sqlx::query_as::<_, ClaimedMessage>(
-        "UPDATE outbound_messages
-         SET state = 'sending', claimed_at = ?1, lease_until = ?1 + ?2,
-             attempts = attempts + 1, updated_at = ?1
-         WHERE id IN (SELECT id FROM outbound_messages
-                      WHERE campaign_id = ?3 AND state = 'queued' ORDER BY id LIMIT ?4)
-           AND EXISTS (SELECT 1 FROM campaigns WHERE id = ?3 AND status = 'running')
+    // The ids are picked once (materialised: PostgreSQL could otherwise
+    // run a `LIMIT … SKIP LOCKED` subquery again per row and claim more
+    // than `limit`), and `state = 'queued'` is checked again against each
+    // row as it is when locked, so a row another process claimed
+    // meanwhile is left alone.
+    let sql = format!(
+        "WITH picked AS MATERIALIZED (
+             SELECT id FROM outbound_messages
+             WHERE campaign_id = $3 AND state = 'queued'
+               AND EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND status = 'running')
+             ORDER BY id LIMIT $4{})
+         UPDATE outbound_messages
+         SET state = 'sending', claimed_at = $1, lease_until = $1 + $2,
+             attempts = attempts + 1, updated_at = $1
+         WHERE id IN (SELECT id FROM picked) AND state = 'queued'
          RETURNING id, campaign_id,
-                   (SELECT organisation_id FROM campaigns WHERE id = ?3) AS organisation_id,
+                   (SELECT organisation_id FROM campaigns WHERE id = $3) AS organisation_id,
                    phone, body, claimed_at",
-    )
-    .bind(now)
-    .bind(lease_secs)
-    .bind(campaign)
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await
-    .context("could not claim messages")
+        Backend::of(pool).skip_locked()
+    );
+    sqlx::query_as::<_, ClaimedMessage>(&sql)
+        .bind(now)
+        .bind(lease_secs)
+        .bind(campaign)
+        .bind(limit as i64)
+        .fetch_all(pool)
+        .await
+        .context("could not claim messages")
 }
 
 /// Of these claimed messages, those whose recipient has opted out since the
 /// audience was checked (a STOP reply during a long campaign, say) are
 /// marked `opted_out`; their ids are returned so they are not sent.
 pub async fn withhold_opted_out(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     claimed: &[ClaimedMessage],
     now: UnixTime,
@@ -68,23 +79,21 @@ pub async fn withhold_opted_out(
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "UPDATE outbound_messages SET state = 'opted_out', lease_until = NULL, updated_at = ",
+    let sql = format!(
+        "UPDATE outbound_messages SET state = 'opted_out', lease_until = NULL, updated_at = $1,
+             error_message = 'Not sent: the recipient opted out before their message went.'
+         WHERE state = 'sending' AND id IN ({})
+           AND phone IN (SELECT phone FROM opt_outs WHERE organisation_id = $2)
+         RETURNING id",
+        crate::db::placeholder_list(3, claimed.len())
     );
-    query
-        .push_bind(now)
-        .push(", error_message = 'Not sent: the recipient opted out before their message went.'")
-        .push(" WHERE state = 'sending' AND id IN (");
-    let mut ids = query.separated(", ");
+    let mut query = sqlx::query_scalar::<_, MessageId>(&sql)
+        .bind(now)
+        .bind(organisation);
     for message in claimed {
-        ids.push_bind(message.id);
+        query = query.bind(message.id);
     }
     query
-        .push(") AND phone IN (SELECT phone FROM opt_outs WHERE organisation_id = ")
-        .push_bind(organisation)
-        .push(") RETURNING id");
-    query
-        .build_query_scalar::<MessageId>()
         .fetch_all(pool)
         .await
         .context("could not withhold opted-out recipients")
@@ -93,7 +102,7 @@ pub async fn withhold_opted_out(
 /// Twilio created the message (201, or found by a look-up). A callback
 /// that arrived first may already have moved it further: never back.
 pub async fn record_accepted(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: MessageId,
     sid: &str,
     twilio_status: &str,
@@ -103,12 +112,12 @@ pub async fn record_accepted(
     let state = status.message_state(None);
     sqlx::query(
         "UPDATE outbound_messages
-         SET twilio_sid = COALESCE(twilio_sid, ?1),
-             state = CASE WHEN status_rank < ?2 THEN ?3 ELSE state END,
-             twilio_status = CASE WHEN status_rank < ?2 THEN ?4 ELSE twilio_status END,
-             status_rank = MAX(status_rank, ?2),
-             lease_until = NULL, reconcile_attempts = 0, updated_at = ?5
-         WHERE id = ?6",
+         SET twilio_sid = COALESCE(twilio_sid, $1),
+             state = CASE WHEN status_rank < $2 THEN $3 ELSE state END,
+             twilio_status = CASE WHEN status_rank < $2 THEN $4 ELSE twilio_status END,
+             status_rank = CASE WHEN status_rank < $2 THEN $2 ELSE status_rank END,
+             lease_until = NULL, reconcile_attempts = 0, updated_at = $5
+         WHERE id = $6",
     )
     .bind(sid)
     .bind(status.rank())
@@ -124,10 +133,10 @@ pub async fn record_accepted(
 
 /// Twilio certainly did not create it (429, 401, no connection): it goes
 /// back in the queue.
-pub async fn release(pool: &SqlitePool, id: MessageId, now: UnixTime) -> anyhow::Result<()> {
+pub async fn release(pool: &Pool, id: MessageId, now: UnixTime) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbound_messages SET state = 'queued', lease_until = NULL, updated_at = ?
-         WHERE id = ? AND state = 'sending'",
+        "UPDATE outbound_messages SET state = 'queued', lease_until = NULL, updated_at = $1
+         WHERE id = $2 AND state = 'sending'",
     )
     .bind(now)
     .bind(id)
@@ -140,7 +149,7 @@ pub async fn release(pool: &SqlitePool, id: MessageId, now: UnixTime) -> anyhow:
 /// Twilio refused this message for good (21211, 21610, ...). An
 /// unsubscribed recipient is added to the organisation's opt-outs.
 pub async fn record_refused(
-    pool: &SqlitePool,
+    pool: &Pool,
     message: &ClaimedMessage,
     code: Option<u64>,
     twilio_message: &str,
@@ -157,8 +166,8 @@ pub async fn record_refused(
     };
     sqlx::query(
         "UPDATE outbound_messages
-         SET state = ?, error_code = ?, error_message = ?, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND state = 'sending'",
+         SET state = $1, error_code = $2, error_message = $3, lease_until = NULL, updated_at = $4
+         WHERE id = $5 AND state = 'sending'",
     )
     .bind(new_state)
     .bind(code.map(|c| c as i64))
@@ -184,7 +193,7 @@ pub async fn record_refused(
 
 /// Messages whose send outcome nobody recorded before the lease ran out.
 pub async fn expired_leases(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: UnixTime,
     limit: usize,
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
@@ -192,8 +201,8 @@ pub async fn expired_leases(
         "SELECT m.id, m.campaign_id, c.organisation_id, m.phone, m.body,
                 COALESCE(m.claimed_at, m.created_at) AS claimed_at
          FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
-         WHERE m.state = 'sending' AND m.lease_until < ?
-         ORDER BY m.lease_until LIMIT ?",
+         WHERE m.state = 'sending' AND m.lease_until < $1
+         ORDER BY m.lease_until LIMIT $2",
     )
     .bind(now)
     .bind(limit as i64)
@@ -205,7 +214,7 @@ pub async fn expired_leases(
 /// A look-up found the message at Twilio: adopt its SID. If that SID is
 /// already another message's, this one was not sent.
 pub async fn adopt_found(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: MessageId,
     sid: &str,
     twilio_status: &str,
@@ -224,24 +233,26 @@ pub async fn adopt_found(
 
 /// Looks again after another lease.
 pub async fn extend_lease(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: MessageId,
     now: UnixTime,
     lease_secs: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE outbound_messages SET lease_until = ? WHERE id = ? AND state = 'sending'")
-        .bind(now + lease_secs)
-        .bind(id)
-        .execute(pool)
-        .await
-        .context("could not extend the lease")?;
+    sqlx::query(
+        "UPDATE outbound_messages SET lease_until = $1 WHERE id = $2 AND state = 'sending'",
+    )
+    .bind(now + lease_secs)
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not extend the lease")?;
     Ok(())
 }
 
 /// The look-up itself failed: try again after another lease; after
 /// `max_attempts`, a person decides ("outcome unknown").
 pub async fn postpone_reconciliation(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: MessageId,
     now: UnixTime,
     lease_secs: i64,
@@ -250,12 +261,12 @@ pub async fn postpone_reconciliation(
     sqlx::query(
         "UPDATE outbound_messages
          SET reconcile_attempts = reconcile_attempts + 1,
-             lease_until = ?1 + ?2, updated_at = ?1,
-             state = CASE WHEN reconcile_attempts + 1 >= ?3 THEN 'unknown' ELSE state END,
-             error_message = CASE WHEN reconcile_attempts + 1 >= ?3
+             lease_until = $1 + $2, updated_at = $1,
+             state = CASE WHEN reconcile_attempts + 1 >= $3 THEN 'unknown' ELSE state END,
+             error_message = CASE WHEN reconcile_attempts + 1 >= $3
                  THEN 'Twilio could not confirm whether this message was sent.'
                  ELSE error_message END
-         WHERE id = ?4 AND state = 'sending'",
+         WHERE id = $4 AND state = 'sending'",
     )
     .bind(now)
     .bind(lease_secs)
@@ -286,7 +297,7 @@ pub struct QuietMessage {
 /// callbacks may have been lost (Twilio does not retry them), so the
 /// engine asks Twilio for their status.
 pub async fn quiet_messages(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: UnixTime,
     quiet_since: UnixTime,
     limit: usize,
@@ -294,9 +305,9 @@ pub async fn quiet_messages(
     sqlx::query_as::<_, QuietMessage>(
         "SELECT m.id, c.organisation_id, m.phone, m.twilio_sid, m.status_rank
          FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
-         WHERE m.state = 'sent' AND m.twilio_sid IS NOT NULL AND m.updated_at < ?
-           AND m.claimed_at > ?
-         ORDER BY m.updated_at LIMIT ?",
+         WHERE m.state = 'sent' AND m.twilio_sid IS NOT NULL AND m.updated_at < $1
+           AND m.claimed_at > $2
+         ORDER BY m.updated_at LIMIT $3",
     )
     .bind(quiet_since)
     .bind(now - NO_RECEIPT_AFTER_SECS)
@@ -310,7 +321,7 @@ pub async fn quiet_messages(
 /// notes the look-up (even a failed one, `None`) so the message is not
 /// asked about again until it has been quiet for a while more.
 pub async fn record_looked_up_status(
-    pool: &SqlitePool,
+    pool: &Pool,
     message: &QuietMessage,
     found: Option<&crate::twilio::AcceptedMessage>,
     now: UnixTime,
@@ -340,7 +351,7 @@ pub async fn record_looked_up_status(
         None => false,
     };
     if !moved {
-        sqlx::query("UPDATE outbound_messages SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE outbound_messages SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(message.id)
             .execute(&mut *tx)
@@ -365,7 +376,7 @@ pub struct MessageUpdate<'a> {
 /// an unsubscribed recipient (21610) becomes an opt-out. Returns whether
 /// it moved.
 pub async fn advance(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     organisation: OrganisationId,
     update: MessageUpdate<'_>,
     now: UnixTime,
@@ -377,10 +388,10 @@ pub async fn advance(
     let new_state = status.message_state(update.error_code);
     let moved = sqlx::query(
         "UPDATE outbound_messages
-         SET twilio_sid = ?, twilio_status = ?, status_rank = ?, state = ?,
-             error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message),
-             lease_until = NULL, updated_at = ?
-         WHERE id = ? AND status_rank < ?",
+         SET twilio_sid = $1, twilio_status = $2, status_rank = $3, state = $4,
+             error_code = COALESCE($5, error_code), error_message = COALESCE($6, error_message),
+             lease_until = NULL, updated_at = $7
+         WHERE id = $8 AND status_rank < $9",
     )
     .bind(update.sid)
     .bind(status.as_str())
@@ -407,25 +418,29 @@ const MESSAGES_PER_INSERT: usize = 500;
 
 /// Queues one message per (phone, rendered body) for the campaign.
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     campaign: CampaignId,
     messages: &[(String, String)],
     now: UnixTime,
 ) -> anyhow::Result<()> {
+    let backend = Backend::of_connection(conn);
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at) ",
+        let sql = format!(
+            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at)
+             VALUES {}",
+            backend.placeholder_rows(chunk.len(), 6)
         );
-        insert.push_values(chunk, |mut row, (phone, message)| {
-            row.push_bind(campaign)
-                .push_bind(phone)
-                .push_bind(message)
-                .push_bind(MessageState::Queued)
-                .push_bind(now)
-                .push_bind(now);
-        });
+        let mut insert = sqlx::query(&sql);
+        for (phone, message) in chunk {
+            insert = insert
+                .bind(campaign)
+                .bind(phone)
+                .bind(message)
+                .bind(MessageState::Queued)
+                .bind(now)
+                .bind(now);
+        }
         insert
-            .build()
             .execute(&mut *conn)
             .await
             .context("could not queue messages")?;
@@ -436,14 +451,14 @@ pub async fn enqueue(
 /// A cancelled campaign's queued messages will never be sent; returns how
 /// many were withdrawn.
 pub async fn withdraw_queued(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     campaign: CampaignId,
     now: UnixTime,
 ) -> anyhow::Result<u64> {
     Ok(sqlx::query(
-        "UPDATE outbound_messages SET state = 'cancelled', updated_at = ?,
+        "UPDATE outbound_messages SET state = 'cancelled', updated_at = $1,
              error_message = 'Not sent: the campaign was cancelled.'
-         WHERE campaign_id = ? AND state = 'queued'",
+         WHERE campaign_id = $2 AND state = 'queued'",
     )
     .bind(now)
     .bind(campaign)
@@ -456,7 +471,7 @@ pub async fn withdraw_queued(
 /// Moves every `unknown` message of the organisation's campaign to `state`
 /// (queued again, or failed with `reason`); returns how many moved.
 pub async fn settle_unknown(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     organisation: OrganisationId,
     campaign: CampaignId,
     state: MessageState,
@@ -464,10 +479,10 @@ pub async fn settle_unknown(
     now: UnixTime,
 ) -> anyhow::Result<u64> {
     Ok(sqlx::query(
-        "UPDATE outbound_messages SET state = ?, error_message = ?, lease_until = NULL,
-             reconcile_attempts = 0, updated_at = ?
+        "UPDATE outbound_messages SET state = $1, error_message = $2, lease_until = NULL,
+             reconcile_attempts = 0, updated_at = $3
          WHERE state = 'unknown' AND campaign_id =
-             (SELECT id FROM campaigns WHERE id = ? AND organisation_id = ?)",
+             (SELECT id FROM campaigns WHERE id = $4 AND organisation_id = $5)",
     )
     .bind(state)
     .bind(reason)
@@ -478,4 +493,24 @@ pub async fn settle_unknown(
     .await
     .context("could not apply the decision")?
     .rows_affected())
+}
+
+/// How many messages wait in each unsettled state (queued, sending,
+/// unknown), across the database: read through the by-state index.
+pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>> {
+    let mut depth = Vec::new();
+    for state in [
+        MessageState::Queued,
+        MessageState::Sending,
+        MessageState::Unknown,
+    ] {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE state = $1")
+                .bind(state)
+                .fetch_one(pool)
+                .await
+                .context("could not count the queue")?;
+        depth.push((state, count));
+    }
+    Ok(depth)
 }

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
-
+use crate::db::Pool;
 use crate::{crypto::Keyring, twilio::TwilioClient};
 
 /// Cheap to clone: every field is shared.
 #[derive(Clone)]
 pub struct Services {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// Master keys for the Auth Token envelope.
     pub keyring: Arc<Keyring>,
     pub twilio: TwilioClient,

@@ -2,12 +2,12 @@
 //! is found by the hash of its cookie's token, never by the token itself.
 
 use anyhow::Context;
-use sqlx::SqliteConnection;
 
+use crate::db::DbConnection;
 use crate::{clock::UnixTime, ids::UserId};
 
 pub async fn start(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     token_hash: &[u8],
     user: UserId,
     now: UnixTime,
@@ -15,7 +15,7 @@ pub async fn start(
 ) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash)
     .bind(user)
@@ -30,11 +30,11 @@ pub async fn start(
 
 /// Keeps the session alive: its idle time counts from now.
 pub async fn note_use(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     token_hash: &[u8],
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(now)
         .bind(token_hash)
         .execute(conn)
@@ -43,8 +43,8 @@ pub async fn note_use(
     Ok(())
 }
 
-pub async fn end(conn: &mut SqliteConnection, token_hash: &[u8]) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+pub async fn end(conn: &mut DbConnection, token_hash: &[u8]) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(conn)
         .await
@@ -53,8 +53,8 @@ pub async fn end(conn: &mut SqliteConnection, token_hash: &[u8]) -> anyhow::Resu
 }
 
 /// Ends every session of the person; returns how many there were.
-pub async fn end_all(conn: &mut SqliteConnection, user: UserId) -> anyhow::Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+pub async fn end_all(conn: &mut DbConnection, user: UserId) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user)
         .execute(conn)
         .await
@@ -62,8 +62,8 @@ pub async fn end_all(conn: &mut SqliteConnection, user: UserId) -> anyhow::Resul
         .rows_affected())
 }
 
-pub async fn purge_expired(conn: &mut SqliteConnection, now: UnixTime) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+pub async fn purge_expired(conn: &mut DbConnection, now: UnixTime) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(conn)
         .await

@@ -7,10 +7,11 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::FromRow;
 
 use secrecy::ExposeSecret;
 
+use crate::db::Pool;
 use crate::{
     clock::UnixTime,
     limits::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS},
@@ -107,7 +108,7 @@ struct Credentials {
 /// if any: it is ended, so a session id planted before sign-in is never
 /// the one that becomes authenticated.
 pub async fn sign_in(
-    pool: &SqlitePool,
+    pool: &Pool,
     raw_email: &str,
     password: SecretString,
     client: &str,
@@ -127,7 +128,7 @@ pub async fn sign_in(
     let account = match EmailAddress::parse(raw_email) {
         Ok(email) => sqlx::query_as::<_, Credentials>(
             "SELECT id, organisation_id, email, role, password_hash FROM users
-             WHERE email = ? AND disabled_at IS NULL",
+             WHERE email = $1 AND disabled_at IS NULL",
         )
         .bind(email.as_str())
         .fetch_optional(pool)
@@ -168,7 +169,7 @@ pub async fn sign_in(
         .begin()
         .await
         .context("could not start a transaction")?;
-    sqlx::query("DELETE FROM sign_in_attempts WHERE id = ? OR email_hash = ?")
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1 OR email_hash = $2")
         .bind(attempt)
         .bind(&email_hash)
         .execute(&mut *tx)
@@ -197,25 +198,25 @@ pub async fn sign_in(
 /// never all against the same old count. Returns the attempt's id, or the
 /// seconds until another attempt is allowed.
 async fn record_attempt(
-    pool: &SqlitePool,
+    pool: &Pool,
     email_hash: &[u8],
     client: &str,
     now: UnixTime,
 ) -> Result<i64, SignInError> {
     let since = now - THROTTLE_WINDOW_SECS;
     // Attempts older than the window count for nothing: purge them.
-    sqlx::query("DELETE FROM sign_in_attempts WHERE attempted_at <= ?")
+    sqlx::query("DELETE FROM sign_in_attempts WHERE attempted_at <= $1")
         .bind(since)
         .execute(pool)
         .await
         .context("could not purge old sign-in attempts")?;
     let recorded = sqlx::query_scalar::<_, i64>(
         "INSERT INTO sign_in_attempts (email_hash, client, attempted_at)
-         SELECT ?1, ?2, ?3
+         SELECT $1, $2, $3
          WHERE (SELECT COUNT(*) FROM sign_in_attempts
-                WHERE email_hash = ?1 AND attempted_at > ?4) < ?5
+                WHERE email_hash = $1 AND attempted_at > $4) < $5
            AND (SELECT COUNT(*) FROM sign_in_attempts
-                WHERE client = ?2 AND attempted_at > ?4) < ?6
+                WHERE client = $2 AND attempted_at > $4) < $6
          RETURNING id",
     )
     .bind(email_hash)
@@ -234,8 +235,8 @@ async fn record_attempt(
     // leaves the window (for the email, or the client, whichever is later).
     let oldest_counted = |column: &'static str, limit: i64| {
         let sql = format!(
-            "SELECT attempted_at FROM sign_in_attempts WHERE {column} = ? AND attempted_at > ?
-             ORDER BY attempted_at DESC LIMIT 1 OFFSET ?"
+            "SELECT attempted_at FROM sign_in_attempts WHERE {column} = $1 AND attempted_at > $2
+             ORDER BY attempted_at DESC LIMIT 1 OFFSET $3"
         );
         async move {
             let query = sqlx::query_scalar::<_, i64>(&sql);
@@ -264,8 +265,8 @@ async fn record_attempt(
     Err(SignInError::Throttled { retry_after_secs })
 }
 
-async fn forget_attempt(pool: &SqlitePool, attempt: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sign_in_attempts WHERE id = ?")
+async fn forget_attempt(pool: &Pool, attempt: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1")
         .bind(attempt)
         .execute(pool)
         .await
@@ -289,7 +290,7 @@ async fn dummy_hash() -> anyhow::Result<String> {
 /// expired nor been idle for `idle_timeout_secs`, and its person is not
 /// disabled. Using a session keeps it alive (noted once a minute at most).
 pub async fn fetch_session_user(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &SessionToken,
     idle_timeout_secs: i64,
     now: UnixTime,
@@ -298,7 +299,7 @@ pub async fn fetch_session_user(
     let row = sqlx::query_as::<_, (UserId, OrganisationId, String, String, i64)>(
         "SELECT u.id, u.organisation_id, u.email, u.role, s.last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
            AND u.disabled_at IS NULL",
     )
     .bind(&hash)
@@ -323,7 +324,7 @@ pub async fn fetch_session_user(
 }
 
 /// Ends the session server-side: the cookie is worthless afterwards.
-pub async fn sign_out(pool: &SqlitePool, token: &SessionToken) -> anyhow::Result<()> {
+pub async fn sign_out(pool: &Pool, token: &SessionToken) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await.context("no database connection")?;
     sessions::end(&mut conn, &token.hash()).await
 }
@@ -332,7 +333,7 @@ pub async fn sign_out(pool: &SqlitePool, token: &SessionToken) -> anyhow::Result
 mod tests {
     use super::*;
     use crate::{
-        db::test_support::fresh_database,
+        db::testing::fresh_database,
         organisations::{OrganisationName, insert_organisation},
         users::insert_user,
     };
@@ -341,7 +342,7 @@ mod tests {
     /// The idle timeout the tests run with: longer than any of them.
     const IDLE: i64 = 24 * 60 * 60;
 
-    async fn database_with_alice() -> (SqlitePool, tempfile::TempDir) {
+    async fn database_with_alice() -> (Pool, crate::db::testing::ScratchDatabase) {
         let (pool, dir) = fresh_database().await;
         let org = insert_organisation(&pool, &OrganisationName::parse("Acme").unwrap(), true, 0)
             .await
@@ -536,7 +537,7 @@ mod tests {
         );
     }
 
-    async fn attempts(pool: &SqlitePool) -> i64 {
+    async fn attempts(pool: &Pool) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_attempts")
             .fetch_one(pool)
             .await

@@ -9,8 +9,8 @@ use argon2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, db::is_unique_violation, organisations::OrganisationId, sessions};
 
 pub use crate::ids::UserId;
@@ -150,7 +150,7 @@ pub enum CreateUserError {
 }
 
 pub async fn insert_user(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     email: &EmailAddress,
     role: Role,
@@ -161,7 +161,7 @@ pub async fn insert_user(
     let hash = hash_password(password).await?;
     let result = sqlx::query_scalar::<_, UserId>(
         "INSERT INTO users (organisation_id, email, password_hash, role, created_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(organisation)
     .bind(email.as_str())
@@ -184,7 +184,7 @@ pub async fn insert_user(
 /// Replaces a user's password and ends their sessions, so that whoever knew
 /// the old one is signed out. Returns `false` when there is no such user.
 pub async fn set_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     email: &EmailAddress,
     password: SecretString,
 ) -> Result<bool, CreateUserError> {
@@ -197,7 +197,7 @@ pub async fn set_password(
     let Some(id) = user_id(&mut tx, email).await? else {
         return Ok(false);
     };
-    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id)
         .execute(&mut *tx)
@@ -212,7 +212,7 @@ pub async fn set_password(
 
 /// Ends every session of the person; returns how many there were, or
 /// `None` when there is no such person.
-pub async fn end_sessions(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Result<Option<u64>> {
+pub async fn end_sessions(pool: &Pool, email: &EmailAddress) -> anyhow::Result<Option<u64>> {
     let mut tx = pool
         .begin()
         .await
@@ -228,7 +228,7 @@ pub async fn end_sessions(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Re
 /// Disables (or enables) a person: a disabled person cannot sign in, and
 /// their sessions end at once. Returns `false` when there is no such person.
 pub async fn set_disabled(
-    pool: &SqlitePool,
+    pool: &Pool,
     email: &EmailAddress,
     disabled: bool,
     now: UnixTime,
@@ -240,7 +240,7 @@ pub async fn set_disabled(
     let Some(id) = user_id(&mut tx, email).await? else {
         return Ok(false);
     };
-    sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
         .bind(disabled.then_some(now))
         .bind(id)
         .execute(&mut *tx)
@@ -256,8 +256,8 @@ pub async fn set_disabled(
 /// Deletes a person and (by cascade) their sessions. Campaigns they
 /// created stay: they name their creator by email. Returns `false` when
 /// there is no such person.
-pub async fn delete_user(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Result<bool> {
-    Ok(sqlx::query("DELETE FROM users WHERE email = ?")
+pub async fn delete_user(pool: &Pool, email: &EmailAddress) -> anyhow::Result<bool> {
+    Ok(sqlx::query("DELETE FROM users WHERE email = $1")
         .bind(email.as_str())
         .execute(pool)
         .await
@@ -267,10 +267,10 @@ pub async fn delete_user(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Res
 }
 
 async fn user_id(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     email: &EmailAddress,
 ) -> anyhow::Result<Option<UserId>> {
-    sqlx::query_scalar::<_, UserId>("SELECT id FROM users WHERE email = ?")
+    sqlx::query_scalar::<_, UserId>("SELECT id FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(conn)
         .await
@@ -285,9 +285,9 @@ pub struct Member {
 }
 
 /// The organisation's people, by email.
-pub async fn fetch_members(pool: &SqlitePool, id: OrganisationId) -> anyhow::Result<Vec<Member>> {
+pub async fn fetch_members(pool: &Pool, id: OrganisationId) -> anyhow::Result<Vec<Member>> {
     let rows = sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT email, role, created_at FROM users WHERE organisation_id = ? ORDER BY email",
+        "SELECT email, role, created_at FROM users WHERE organisation_id = $1 ORDER BY email",
     )
     .bind(id)
     .fetch_all(pool)

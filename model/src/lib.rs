@@ -34,8 +34,6 @@ impl std::str::FromStr for CampaignId {
 /// or `cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
-#[cfg_attr(feature = "sqlx", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum CampaignStatus {
     Draft,
     Running,
@@ -91,8 +89,6 @@ impl fmt::Display for CampaignStatus {
 /// a person's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
-#[cfg_attr(feature = "sqlx", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum MessageState {
     Queued,
     /// Claimed by the sending engine: the outcome of its send is awaited.
@@ -279,3 +275,53 @@ mod tests {
         );
     }
 }
+
+/// Stored as text (`as_str`), for whichever database sqlx talks to: one
+/// implementation serves SQLite, PostgreSQL and sqlx's `Any` driver.
+#[cfg(feature = "sqlx")]
+macro_rules! stored_as_text {
+    ($name:ident, $what:literal) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            &'q str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'q str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let raw = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+                Self::parse(raw)
+                    .ok_or_else(|| format!(concat!("not a ", $what, ": {:?}"), raw).into())
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlx")]
+stored_as_text!(CampaignStatus, "campaign status");
+#[cfg(feature = "sqlx")]
+stored_as_text!(MessageState, "message state");

@@ -94,7 +94,7 @@ async fn main() {
     // (Completed rather than running, so the sending engine leaves them be.)
     sqlx::query(
         "INSERT INTO campaigns (id, organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
-         VALUES (1, ?, 'Bench', 'sms', 'Hello', 'completed', 'bench', 0, 0)",
+         VALUES (1, $1, 'Bench', 'sms', 'Hello', 'completed', 'bench', 0, 0)",
     )
     .bind(organisation.id)
     .execute(&pool)
@@ -105,7 +105,7 @@ async fn main() {
     for (i, sid) in sids.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbound_messages (campaign_id, phone, body, state, twilio_sid, twilio_status, status_rank, created_at, updated_at)
-             VALUES (1, ?, 'Hello', 'sent', ?, 'sent', 4, 0, ?)",
+             VALUES (1, $1, 'Hello', 'sent', $2, 'sent', 4, 0, $3)",
         )
         .bind(format!("+4479{i:09}"))
         .bind(sid)

@@ -15,7 +15,7 @@ use domain::{
 use secrecy::SecretString;
 
 use crate::{
-    config::{Config, Settings},
+    config::{Config, ProcessRole, Settings},
     demo,
     startup::Application,
 };
@@ -47,6 +47,9 @@ enum Command {
     /// Manage the master keys that encrypt stored Auth Tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Run the local Twilio simulator, seeded with accounts to try.
     TwilioSim {
         /// The address to listen on.
@@ -69,6 +72,25 @@ enum KeysCommand {
     Rewrap,
 }
 
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Bring the database's schema up to date and exit. `outreach serve`
+    /// does this at start-up too; run it first to migrate before a rollout.
+    Migrate,
+    /// Copy every table of one database into another, empty one (moving an
+    /// installation from SQLite to PostgreSQL). Ids are kept and encrypted
+    /// Auth Tokens copied as they are: keep the same master keys. Stop
+    /// Outreach first.
+    Copy {
+        /// The database copied, e.g. sqlite://data/outreach.db
+        #[arg(long)]
+        from: String,
+        /// The new, empty database, e.g. postgres://outreach@db/outreach
+        #[arg(long)]
+        to: String,
+    },
+}
+
 #[derive(Debug, Default, clap::Args)]
 struct ServeArgs {
     /// Demo mode: create a demo organisation with an Org Admin and a
@@ -80,6 +102,11 @@ struct ServeArgs {
     /// a non-loopback http OUTREACH_PUBLIC_URL is refused.
     #[arg(long, env = "OUTREACH_ALLOW_INSECURE_HTTP")]
     allow_insecure_http: bool,
+    /// What this process does: everything, or (several processes on
+    /// PostgreSQL) web (pages, server functions, webhooks) or worker
+    /// (sending, reconciling, periodic checks; only /healthz is served).
+    #[arg(long, value_enum, env = "OUTREACH_ROLE", default_value_t = ProcessRole::All)]
+    role: ProcessRole,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,21 +243,35 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             write_accounts,
         } => return twilio_sim(listen, write_accounts).await,
         Command::Keys(KeysCommand::Rotate) => return rotate_keys(&settings),
+        Command::Db(DbCommand::Migrate) => return migrate(&config.database_url).await,
+        Command::Db(DbCommand::Copy { from, to }) => return copy(&from, &to).await,
         command => command,
     };
+    let backend =
+        domain::db::Backend::of_url(&config.database_url).map_err(|e| user_error(e.to_string()))?;
+    if let Command::Serve(args) = &command {
+        refuse_role_without_postgres(&config, args.role, args.demo)?;
+    }
+    // Before migrating: a second server of a SQLite file changes nothing.
+    let _serving = match &command {
+        Command::Serve(_) => domain::db::lock_for_serving(&config.database_url)
+            .map_err(|e| user_error(format!("{e:#}")))?,
+        _ => None,
+    };
     let pool = domain::db::connect(&config.database_url).await?;
+    tracing::debug!(?backend, "database open");
     match command {
         Command::Serve(args) => serve(config, &settings, pool, args).await,
         Command::Org(command) => org(&pool, command).await,
         Command::User(command) => user(&pool, command).await,
         Command::Keys(KeysCommand::Rewrap) => rewrap(&pool, &settings).await,
-        Command::TwilioSim { .. } | Command::Keys(KeysCommand::Rotate) => {
+        Command::TwilioSim { .. } | Command::Keys(KeysCommand::Rotate) | Command::Db(_) => {
             unreachable!("handled above")
         }
     }
 }
 
-async fn org(pool: &domain::db::SqlitePool, command: OrgCommand) -> anyhow::Result<()> {
+async fn org(pool: &domain::db::Pool, command: OrgCommand) -> anyhow::Result<()> {
     let now = domain::clock::now();
     match command {
         OrgCommand::Create {
@@ -273,7 +314,7 @@ async fn org(pool: &domain::db::SqlitePool, command: OrgCommand) -> anyhow::Resu
     }
 }
 
-async fn rewrap(pool: &domain::db::SqlitePool, settings: &Settings) -> anyhow::Result<()> {
+async fn rewrap(pool: &domain::db::Pool, settings: &Settings) -> anyhow::Result<()> {
     let keyring = settings.keyring().map_err(|e| user_error(e.to_string()))?;
     let report = rewrap_tokens(pool, &keyring).await?;
     println!(
@@ -292,7 +333,7 @@ async fn rewrap(pool: &domain::db::SqlitePool, settings: &Settings) -> anyhow::R
     Ok(())
 }
 
-async fn user(pool: &domain::db::SqlitePool, command: UserCommand) -> anyhow::Result<()> {
+async fn user(pool: &domain::db::Pool, command: UserCommand) -> anyhow::Result<()> {
     let now = domain::clock::now();
     match command {
         UserCommand::SetPassword { email } => {
@@ -407,9 +448,10 @@ fn read_password(email: &EmailAddress) -> anyhow::Result<SecretString> {
 async fn serve(
     mut config: Config,
     settings: &Settings,
-    pool: domain::db::SqlitePool,
+    pool: domain::db::Pool,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    config.role = args.role;
     if !args.demo {
         // Refuse to start without a usable key: nothing could be saved.
         let keyring = settings.keyring().map_err(|e| user_error(e.to_string()))?;
@@ -430,7 +472,11 @@ async fn serve(
         )));
     }
     let data_dir = domain::db::database_directory(&config.database_url)
-        .context("demo mode needs a file database")?;
+        .ok_or_else(|| {
+            user_error(
+                "demo mode runs on SQLite: leave OUTREACH_DATABASE_URL unset, or set it to a sqlite:// URL",
+            )
+        })?;
     let (credentials_path, credentials) = demo::seed(&pool, &data_dir).await?;
     let (keyring, key_note) = match settings.keyring() {
         Ok(keyring) => (keyring, None),
@@ -470,6 +516,31 @@ async fn serve(
     served
 }
 
+/// Web and worker processes only make sense beside each other, on one
+/// PostgreSQL database; a worker must know the public URL it gives Twilio
+/// for status callbacks (its own address serves none).
+fn refuse_role_without_postgres(
+    config: &Config,
+    role: ProcessRole,
+    demo: bool,
+) -> anyhow::Result<()> {
+    if role == ProcessRole::All {
+        return Ok(());
+    }
+    let backend = domain::db::Backend::of_url(&config.database_url)?;
+    if demo || backend != domain::db::Backend::Postgres {
+        return Err(user_error(
+            "--role web and --role worker split the work between several processes on one PostgreSQL database; on SQLite (or in demo mode) one process does everything: leave --role at all",
+        ));
+    }
+    if role == ProcessRole::Worker && config.public_url.is_none() {
+        return Err(user_error(
+            "a worker gives Twilio the web processes' address for status callbacks: set OUTREACH_PUBLIC_URL to it",
+        ));
+    }
+    Ok(())
+}
+
 /// People elsewhere would send passwords and session cookies in the clear.
 fn refuse_plain_http(config: &Config, allowed: bool) -> anyhow::Result<()> {
     let public_url = config
@@ -484,6 +555,62 @@ fn refuse_plain_http(config: &Config, allowed: bool) -> anyhow::Result<()> {
          Serve Outreach behind HTTPS and set OUTREACH_PUBLIC_URL=https://..., or pass --allow-insecure-http if this network is private",
         public_url.origin()
     )))
+}
+
+async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let backend =
+        domain::db::Backend::of_url(database_url).map_err(|e| user_error(e.to_string()))?;
+    let pool = domain::db::open(database_url).await?;
+    let applied = domain::db::migrate(&pool).await?;
+    println!(
+        "Applied {applied} migration(s); the {} schema is at version {}.",
+        match backend {
+            domain::db::Backend::Sqlite => "SQLite",
+            domain::db::Backend::Postgres => "PostgreSQL",
+        },
+        domain::db::schema_version(backend)
+    );
+    Ok(())
+}
+
+async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
+    for url in [from, to] {
+        domain::db::Backend::of_url(url).map_err(|e| {
+            user_error(
+                e.to_string()
+                    .replace("OUTREACH_DATABASE_URL", "--from and --to"),
+            )
+        })?;
+    }
+    if from == to {
+        return Err(user_error("--from and --to name the same database"));
+    }
+    // Nothing may change the source while it is copied.
+    let _source = domain::db::lock_for_serving(from).map_err(|e| {
+        user_error(format!(
+            "{}; stop it before copying",
+            format!("{e:#}")
+                .split(". One SQLite")
+                .next()
+                .unwrap_or_default()
+        ))
+    })?;
+    let started = std::time::Instant::now();
+    let source = domain::db::connect(from).await?;
+    let target = domain::db::connect(to).await?;
+    let copied = domain::db::copy_database(&source, &target)
+        .await
+        .map_err(|e| user_error(format!("{e:#}")))?;
+    for table in &copied {
+        println!("{:>12}  {}", table.rows, table.table);
+    }
+    println!(
+        "Copied {} row(s) of {} tables in {:.1} s; every table's row count matches. Point OUTREACH_DATABASE_URL at the new database and keep the same master key(s).",
+        copied.iter().map(|t| t.rows).sum::<i64>(),
+        copied.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {

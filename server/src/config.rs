@@ -16,7 +16,8 @@ pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 /// environment. Empty variables count as unset.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
-    /// The SQLite database (created if missing).
+    /// The database: sqlite://FILE (created if missing; one process) or
+    /// postgres://USER@HOST/DATABASE (several processes).
     #[arg(long, env = "OUTREACH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
     /// The address to listen on.
@@ -36,6 +37,10 @@ pub struct Settings {
     #[arg(long, env = "OUTREACH_TRUSTED_PROXIES", value_parser = parse_trusted_proxies,
           default_value = "", hide_default_value = true, global = true)]
     pub trusted_proxies: TrustedProxies,
+    /// Where operators' Prometheus scrapes GET /metrics: an address of its
+    /// own, never the public one. Off when unset.
+    #[arg(long, env = "OUTREACH_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
     /// Sends in flight at once, over all organisations (1-1000).
     #[arg(long, env = "OUTREACH_SEND_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u64).range(1..=1000), global = true)]
@@ -127,6 +132,8 @@ impl Settings {
             },
             session_idle: Duration::from_secs(self.session_idle_minutes * 60),
             trusted_proxies: self.trusted_proxies.0.clone(),
+            role: ProcessRole::All,
+            metrics_addr: self.metrics_addr,
         })
     }
 }
@@ -147,6 +154,35 @@ pub struct Config {
     /// `OUTREACH_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For`
     /// names the client (for sign-in throttling). None by default.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// What this process does (`outreach serve --role`).
+    pub role: ProcessRole,
+    /// `OUTREACH_METRICS_ADDR`: where `GET /metrics` is served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// What an `outreach serve` process does. Several processes on one
+/// PostgreSQL database can split the work: web processes behind a proxy,
+/// workers beside them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProcessRole {
+    /// Pages, server functions and webhooks, and sending.
+    #[default]
+    All,
+    /// Pages, server functions and webhooks; no sending.
+    Web,
+    /// Sending, reconciling and the periodic checks; only `/healthz` is
+    /// served.
+    Worker,
+}
+
+impl ProcessRole {
+    pub fn serves_people(self) -> bool {
+        self != Self::Worker
+    }
+
+    pub fn sends(self) -> bool {
+        self != Self::Web
+    }
 }
 
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(60 * 60);
@@ -240,6 +276,8 @@ impl Config {
             sending: SendingConfig::default(),
             session_idle: DEFAULT_SESSION_IDLE,
             trusted_proxies: Vec::new(),
+            role: ProcessRole::All,
+            metrics_addr: None,
         }
     }
 }

@@ -12,7 +12,7 @@ use anyhow::Context;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use domain::{
     crypto::Keyring,
-    db::SqlitePool,
+    db::Pool,
     organisations::{self, OrganisationName},
     users::{self, EmailAddress, Role},
 };
@@ -43,10 +43,7 @@ impl std::fmt::Debug for DemoCredentials {
 }
 
 /// Creates (or re-synchronises) the demo organisation and its two users.
-pub async fn seed(
-    pool: &SqlitePool,
-    data_dir: &Path,
-) -> anyhow::Result<(PathBuf, DemoCredentials)> {
+pub async fn seed(pool: &Pool, data_dir: &Path) -> anyhow::Result<(PathBuf, DemoCredentials)> {
     let path = data_dir.join(CREDENTIALS_FILE);
     let credentials = load_or_create(&path)?;
 

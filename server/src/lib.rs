@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod exports;
 pub mod janitor;
+pub mod metrics;
 pub mod recheck;
 pub mod startup;
 pub mod telemetry;

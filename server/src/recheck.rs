@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use domain::{
     clock::now,
+    leases::{self, Holder},
     services::Services,
     sms_settings::integration::{CheckOutcome, check_integration, configured_organisations},
 };
@@ -18,9 +19,24 @@ pub fn spawn(services: Services, every: Duration) -> JoinHandle<()> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The first tick is immediate; credentials were checked when saved.
         ticker.tick().await;
+        let holder = Holder::for_this_process();
         loop {
             ticker.tick().await;
-            recheck_all(&services).await;
+            // Once per period across processes: whoever comes first; if
+            // that process dies, another takes over a period later.
+            match leases::hold(
+                &services.pool,
+                "twilio-recheck",
+                &holder,
+                now(),
+                every.as_secs() as i64,
+            )
+            .await
+            {
+                Ok(true) => recheck_all(&services).await,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = ?e, "could not take the re-check's lease"),
+            }
         }
     })
 }

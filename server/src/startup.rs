@@ -4,11 +4,11 @@ use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use app::state::AppState;
-use domain::{crypto::Keyring, db::SqlitePool, services::Services};
+use domain::{crypto::Keyring, db::Pool, services::Services};
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{Config, PublicUrl},
+    config::{Config, ProcessRole, PublicUrl},
     web,
 };
 
@@ -19,21 +19,35 @@ pub struct Application {
     state: AppState,
     recheck_interval: std::time::Duration,
     sending: domain::sending::engine::EngineSettings,
+    role: ProcessRole,
+    metrics: Option<TcpListener>,
 }
 
 impl Application {
     /// Binds the listening socket (port 0 picks a free one) and wires the
     /// router to an already opened database and loaded keyring.
-    pub async fn build(
-        config: Config,
-        pool: SqlitePool,
-        keyring: Arc<Keyring>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(config: Config, pool: Pool, keyring: Arc<Keyring>) -> anyhow::Result<Self> {
         crate::telemetry::spawn_leptos_tasks_in_their_span();
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
         let local_addr = listener.local_addr().context("no local address")?;
+        let metrics = match config.metrics_addr {
+            None => None,
+            Some(addr) if addr == local_addr || addr == config.site_addr => {
+                anyhow::bail!(
+                    "OUTREACH_METRICS_ADDR must be an address of its own, not the one people use ({addr})"
+                )
+            }
+            Some(addr) => {
+                crate::metrics::handle();
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("could not listen on {addr} for /metrics"))?,
+                )
+            }
+        };
         let public_url = config
             .public_url
             .clone()
@@ -52,9 +66,16 @@ impl Application {
             session_idle_secs: config.session_idle.as_secs() as i64,
             trusted_proxies: config.trusted_proxies.clone().into(),
         };
+        let router = if config.role.serves_people() {
+            web::router(state.clone(), public_url.clone())
+        } else {
+            web::health_router(state.clone())
+        };
         Ok(Self {
             listener,
-            router: web::router(state.clone(), public_url.clone()),
+            router,
+            role: config.role,
+            metrics,
             public_url,
             state,
             recheck_interval: config.twilio.recheck_interval,
@@ -80,19 +101,33 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let recheck = crate::recheck::spawn(self.state.services.clone(), self.recheck_interval);
-        let janitor = crate::janitor::spawn(
-            self.state.services.pool.clone(),
-            std::time::Duration::from_secs(10 * 60),
-        );
-        let sending = tokio::spawn(
-            domain::sending::engine::SendingEngine::new(
-                self.state.services.clone(),
-                self.public_url.origin(),
-                self.sending,
-            )
-            .run(),
-        );
+        let background = if self.role.sends() {
+            vec![
+                crate::recheck::spawn(self.state.services.clone(), self.recheck_interval),
+                crate::janitor::spawn(
+                    self.state.services.pool.clone(),
+                    std::time::Duration::from_secs(10 * 60),
+                ),
+                tokio::spawn(
+                    domain::sending::engine::SendingEngine::new(
+                        self.state.services.clone(),
+                        self.public_url.origin(),
+                        self.sending,
+                    )
+                    .run(),
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
+        let metrics = self.metrics.map(|listener| {
+            let router = crate::metrics::router(self.state.services.pool.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = ?e, "the metrics listener failed");
+                }
+            })
+        });
         // The peer's address: the client's, unless a trusted proxy says otherwise.
         let served = axum::serve(
             self.listener,
@@ -102,11 +137,11 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed");
-        recheck.abort();
-        janitor.abort();
         // Sends in flight are abandoned with their leases set: the next
-        // start reconciles them.
-        sending.abort();
+        // start (or another worker) reconciles them.
+        for task in background.into_iter().chain(metrics) {
+            task.abort();
+        }
         served
     }
 }

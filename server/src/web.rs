@@ -34,6 +34,14 @@ use tracing::Level;
 use crate::config::PublicUrl;
 
 /// The whole application as a router: callable in tests without a socket.
+/// A worker's only route: whether it runs and reaches the database.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .layer(middleware::from_fn(crate::metrics::count_request))
+        .with_state(state)
+}
+
 pub fn router(state: AppState, public_url: PublicUrl) -> Router {
     let routes = generate_route_list(App);
     let public_url = Arc::new(public_url);
@@ -53,6 +61,8 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
             _,
         >(provide_request_nonce, shell))
         .layer(middleware::from_fn(status_of_app_errors))
+        // After routing: it labels requests with their route's pattern.
+        .layer(middleware::from_fn(crate::metrics::count_request))
         .layer(middleware::from_fn_with_state(
             link_signer,
             sign_error_links,

@@ -13,7 +13,7 @@ use axum::{
 };
 use domain::{
     delivery::{
-        events::{StatusCallback, record_delivery_event},
+        events::{Recorded, StatusCallback, record_delivery_event},
         inbound::{InboundMessage, keyword, record_inbound_reply},
         signature::verify_signature,
     },
@@ -46,11 +46,17 @@ async fn status_callback(
         ..
     } = match verify(&state, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
-        Err(refusal) => return refusal,
+        Err(refusal) => {
+            domain::metrics::status_callback(false);
+            return refusal;
+        }
     };
     let callback = match StatusCallback::parse(params) {
         Ok(callback) => callback,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => {
+            domain::metrics::status_callback(false);
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        }
     };
     // `m` is the message the callback URL was made for (see sending).
     let message_id = uri.query().and_then(|query| {
@@ -73,6 +79,12 @@ async fn status_callback(
     .await
     {
         Ok(recorded) => {
+            domain::metrics::status_callback(true);
+            if recorded == Recorded::Applied
+                && matches!(callback.message_status(), "failed" | "undelivered")
+            {
+                domain::metrics::message_failed(callback.error_code());
+            }
             tracing::debug!(
                 organisation_id = %organisation,
                 ?recorded,

@@ -166,7 +166,10 @@ async fn one_tenant_sending_the_largest_payloads_does_not_hurt_another() {
             .env("TWILIO_MESSAGING_BASE_URL", &simulator.url)
             .env("OUTREACH_SEND_RATE", SEND_RATE.to_string())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "error")
+            .env(
+                "RUST_LOG",
+                std::env::var("HOSTILE_RUST_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()

@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::SqlitePool;
 
 use super::audience::Audience;
+use crate::db::{Backend, Pool};
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 pub use crate::ids::AudienceId;
@@ -29,13 +29,13 @@ const UNUSED_GRACE_SECS: i64 = 60 * 60;
 /// Writes the audience in short transactions and returns its id. It is
 /// nobody's until a campaign points at it.
 pub async fn write_audience(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     audience: &Audience,
     now: UnixTime,
 ) -> anyhow::Result<AudienceId> {
     let id = sqlx::query_scalar::<_, AudienceId>(
-        "INSERT INTO audiences (organisation_id, recipients, created_at) VALUES (?, ?, ?) RETURNING id",
+        "INSERT INTO audiences (organisation_id, recipients, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(organisation)
     .bind(audience.recipients.len() as i64)
@@ -52,17 +52,18 @@ pub async fn write_audience(
             .await
             .context("could not start a transaction")?;
         for chunk in group.chunks(ROWS_PER_CHUNK) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO audience_recipients (audience_id, phone, fields) ",
+            let sql = format!(
+                "INSERT INTO audience_recipients (audience_id, phone, fields) VALUES {}",
+                Backend::of(pool).placeholder_rows(chunk.len(), 3)
             );
-            let encoded: Vec<String> = chunk.iter().map(|r| audience.fields_json(r)).collect();
-            insert.push_values(chunk.iter().zip(encoded), |mut row, (recipient, fields)| {
-                row.push_bind(id)
-                    .push_bind(recipient.phone().as_str().to_owned())
-                    .push_bind(fields);
-            });
+            let mut insert = sqlx::query(&sql);
+            for recipient in chunk {
+                insert = insert
+                    .bind(id)
+                    .bind(recipient.phone().as_str().to_owned())
+                    .bind(audience.fields_json(recipient));
+            }
             insert
-                .build()
                 .execute(&mut *tx)
                 .await
                 .context("could not write recipients")?;
@@ -75,12 +76,12 @@ pub async fn write_audience(
 
 /// The first recipients' numbers, for the campaign page.
 pub async fn first_phones(
-    pool: &SqlitePool,
+    pool: &Pool,
     audience: AudienceId,
     limit: i64,
 ) -> anyhow::Result<Vec<String>> {
     sqlx::query_scalar::<_, String>(
-        "SELECT phone FROM audience_recipients WHERE audience_id = ? ORDER BY phone LIMIT ?",
+        "SELECT phone FROM audience_recipients WHERE audience_id = $1 ORDER BY phone LIMIT $2",
     )
     .bind(audience)
     .bind(limit)
@@ -91,11 +92,11 @@ pub async fn first_phones(
 
 /// Every recipient as (phone, fields JSON), in phone order.
 pub async fn read_recipients(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl sqlx::AnyExecutor<'_>,
     audience: AudienceId,
 ) -> anyhow::Result<Vec<(String, String)>> {
     sqlx::query_as::<_, (String, String)>(
-        "SELECT phone, fields FROM audience_recipients WHERE audience_id = ? ORDER BY phone",
+        "SELECT phone, fields FROM audience_recipients WHERE audience_id = $1 ORDER BY phone",
     )
     .bind(audience)
     .fetch_all(conn)
@@ -106,10 +107,10 @@ pub async fn read_recipients(
 /// Removes audiences no campaign uses (older than an hour, so none still
 /// being written), a chunk of recipients per transaction. Returns how
 /// many audiences went.
-pub async fn discard_unused_audiences(pool: &SqlitePool, now: UnixTime) -> anyhow::Result<usize> {
+pub async fn discard_unused_audiences(pool: &Pool, now: UnixTime) -> anyhow::Result<usize> {
     let unused = sqlx::query_scalar::<_, AudienceId>(
         "SELECT a.id FROM audiences a
-         WHERE a.created_at < ?
+         WHERE a.created_at < $1
            AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.audience_id = a.id)
          LIMIT 100",
     )
@@ -120,8 +121,8 @@ pub async fn discard_unused_audiences(pool: &SqlitePool, now: UnixTime) -> anyho
     for audience in &unused {
         loop {
             let removed = sqlx::query(
-                "DELETE FROM audience_recipients WHERE audience_id = ?1 AND phone IN
-                     (SELECT phone FROM audience_recipients WHERE audience_id = ?1 LIMIT ?2)",
+                "DELETE FROM audience_recipients WHERE audience_id = $1 AND phone IN
+                     (SELECT phone FROM audience_recipients WHERE audience_id = $1 LIMIT $2)",
             )
             .bind(audience)
             .bind((ROWS_PER_CHUNK * CHUNKS_PER_TRANSACTION) as i64)
@@ -136,7 +137,7 @@ pub async fn discard_unused_audiences(pool: &SqlitePool, now: UnixTime) -> anyho
         }
         // Only if still unused: a campaign may have taken it meanwhile.
         sqlx::query(
-            "DELETE FROM audiences WHERE id = ?
+            "DELETE FROM audiences WHERE id = $1
              AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.audience_id = audiences.id)",
         )
         .bind(audience)
@@ -154,7 +155,7 @@ mod tests {
     use super::*;
     use crate::{
         campaigns::audience::parse_audience,
-        db::test_support::fresh_database,
+        db::testing::fresh_database,
         organisations::{OrganisationName, insert_organisation},
     };
 
@@ -174,7 +175,7 @@ mod tests {
             .unwrap();
         sqlx::query(
             "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments, audience_id)
-             VALUES (?, 'Kept', 'sms', 'Hi', 'draft', 'a@b.c', 1000, 1, ?)",
+             VALUES ($1, 'Kept', 'sms', 'Hi', 'draft', 'a@b.c', 1000, 1, $2)",
         )
         .bind(acme.id)
         .bind(used)
@@ -185,7 +186,7 @@ mod tests {
             let pool = pool.clone();
             async move {
                 sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM audience_recipients WHERE audience_id = ?",
+                    "SELECT COUNT(*) FROM audience_recipients WHERE audience_id = $1",
                 )
                 .bind(id)
                 .fetch_one(&pool)

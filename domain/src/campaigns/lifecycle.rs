@@ -2,11 +2,11 @@
 //! decide about messages whose outcome is unknown.
 
 use anyhow::Context;
-use sqlx::SqlitePool;
 
 use super::store::{
     CampaignId, CampaignStatus, MessageState, campaign_status, change_status, may_run,
 };
+use crate::db::Pool;
 use crate::{capability::SmsConfiguration, clock::UnixTime, organisations::OrganisationId};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum ControlError {
 /// Why a status change matched nothing: not this organisation's campaign,
 /// or no longer in a status it can change from.
 async fn refusal(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     expected: &'static str,
@@ -39,7 +39,7 @@ async fn refusal(
 
 /// Stops claiming new messages; sends already in flight finish.
 pub async fn pause_campaign(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     now: UnixTime,
@@ -64,7 +64,7 @@ pub async fn pause_campaign(
 
 /// Resumes a paused campaign, if the capability rule lets it run now.
 pub async fn resume_campaign(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     configuration: SmsConfiguration,
@@ -95,7 +95,7 @@ pub async fn resume_campaign(
 /// Cancels a running or paused campaign: messages not yet sent never will
 /// be. Returns how many were withdrawn.
 pub async fn cancel_campaign(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     now: UnixTime,
@@ -129,7 +129,7 @@ pub use model::UnknownOutcomeDecision;
 
 /// Applies the decision to every `unknown` message of the campaign.
 pub async fn decide_unknown_outcomes(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     decision: UnknownOutcomeDecision,

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 
+use crate::db::Pool;
 use crate::spreadsheet::safe_cell;
-use sqlx::{FromRow, SqlitePool};
+use sqlx::FromRow;
 
 use crate::{
     clock::{UnixTime, format_rfc3339},
@@ -75,14 +76,14 @@ const RESULT_COLUMNS: &str =
 
 /// A page of recipients, in number order.
 pub async fn fetch_results(
-    pool: &SqlitePool,
+    pool: &Pool,
     campaign: CampaignId,
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<RecipientResult>> {
     Ok(sqlx::query_as::<_, ResultRow>(&format!(
-        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = ?
-         ORDER BY phone LIMIT ? OFFSET ?"
+        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = $1
+         ORDER BY phone LIMIT $2 OFFSET $3"
     ))
     .bind(campaign)
     .bind(limit)
@@ -97,11 +98,11 @@ pub async fn fetch_results(
 
 /// Messages per state, e.g. `{Delivered: 98, Failed: 2}`.
 pub async fn message_counts(
-    pool: &SqlitePool,
+    pool: &Pool,
     campaign: CampaignId,
 ) -> anyhow::Result<BTreeMap<MessageState, i64>> {
     let rows = sqlx::query_as::<_, (MessageState, i64)>(
-        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = ? GROUP BY state",
+        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = $1 GROUP BY state",
     )
     .bind(campaign)
     .fetch_all(pool)
@@ -111,9 +112,9 @@ pub async fn message_counts(
 }
 
 /// Every recipient's result as CSV (header row first).
-pub async fn export_csv(pool: &SqlitePool, campaign: CampaignId) -> anyhow::Result<Vec<u8>> {
+pub async fn export_csv(pool: &Pool, campaign: CampaignId) -> anyhow::Result<Vec<u8>> {
     let rows = sqlx::query_as::<_, ResultRow>(&format!(
-        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = ? ORDER BY phone"
+        "SELECT {RESULT_COLUMNS} FROM outbound_messages WHERE campaign_id = $1 ORDER BY phone"
     ))
     .bind(campaign)
     .fetch_all(pool)
@@ -154,7 +155,7 @@ pub async fn export_csv(pool: &SqlitePool, campaign: CampaignId) -> anyhow::Resu
 
 #[cfg(test)]
 mod tests {
-    use crate::db::test_support::fresh_database;
+    use crate::db::testing::fresh_database;
 
     #[tokio::test]
     async fn the_database_refuses_a_message_state_outreach_does_not_know() {
@@ -168,7 +169,7 @@ mod tests {
         .unwrap();
         sqlx::query(
             "INSERT INTO campaigns (id, organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
-             VALUES (1, ?, 'C', 'sms', 'Hi', 'running', 'a@b.c', 0, 1)",
+             VALUES (1, $1, 'C', 'sms', 'Hi', 'running', 'a@b.c', 0, 1)",
         )
         .bind(campaign)
         .execute(&pool)
@@ -177,7 +178,7 @@ mod tests {
         let insert = |state: &'static str| {
             sqlx::query(
                 "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at)
-                 VALUES (1, ?, 'Hi', ?, 0)",
+                 VALUES (1, $1, 'Hi', $2, 0)",
             )
             .bind(format!("+1415555{:04}", state.len()))
             .bind(state)

@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::FromRow;
 
 use super::{
     audience::Audience,
     audiences::{self, AudienceId},
     message::{MAX_BODY_CHARS, Template, count_segments},
 };
+use crate::db::{DbConnection, Pool};
 use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
 use crate::{
     capability::{RunPermission, SmsConfiguration, sms_capability},
@@ -166,7 +167,7 @@ fn note_too_long(too_long: &mut Option<MessageTooLong>, phone: &str) {
 }
 
 pub async fn insert_campaign(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     actor: &str,
     campaign: NewCampaign,
@@ -197,7 +198,7 @@ pub async fn insert_campaign(
     let audience = audiences::write_audience(pool, organisation, &campaign.audience, now).await?;
     let inserted = sqlx::query_scalar::<_, CampaignId>(
         "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments, audience_id)
-         VALUES (?, ?, 'sms', ?, 'draft', ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, 'sms', $3, 'draft', $4, $5, $6, $7) RETURNING id",
     )
     .bind(organisation)
     .bind(campaign.name.as_str())
@@ -230,14 +231,14 @@ pub async fn insert_campaign(
 
 /// Whether another campaign of the organisation has this name.
 async fn name_taken(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     name: &CampaignName,
     except: Option<CampaignId>,
 ) -> anyhow::Result<bool> {
     Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM campaigns WHERE organisation_id = ? AND name = ? COLLATE NOCASE
-         AND id IS NOT ?",
+        "SELECT COUNT(*) FROM campaigns WHERE organisation_id = $1 AND name = $2 COLLATE NOCASE
+         AND id IS DISTINCT FROM $3",
     )
     .bind(organisation)
     .bind(name.as_str())
@@ -301,11 +302,11 @@ fn summary(row: SummaryRow, messages: BTreeMap<MessageState, i64>) -> CampaignSu
 }
 
 pub async fn list_campaigns(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
 ) -> anyhow::Result<Vec<CampaignSummary>> {
     let rows = sqlx::query_as::<_, SummaryRow>(&format!(
-        "{SUMMARY_SELECT} WHERE c.organisation_id = ? ORDER BY c.created_at DESC, c.id DESC"
+        "{SUMMARY_SELECT} WHERE c.organisation_id = $1 ORDER BY c.created_at DESC, c.id DESC"
     ))
     .bind(organisation)
     .fetch_all(pool)
@@ -315,7 +316,7 @@ pub async fn list_campaigns(
     let counts = sqlx::query_as::<_, (CampaignId, MessageState, i64)>(
         "SELECT m.campaign_id, m.state, COUNT(*) FROM outbound_messages m
          JOIN campaigns c ON c.id = m.campaign_id
-         WHERE c.organisation_id = ? GROUP BY m.campaign_id, m.state",
+         WHERE c.organisation_id = $1 GROUP BY m.campaign_id, m.state",
     )
     .bind(organisation)
     .fetch_all(pool)
@@ -339,12 +340,12 @@ pub async fn list_campaigns(
 
 /// `None` when there is no such campaign in this organisation.
 pub async fn fetch_campaign(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
 ) -> anyhow::Result<Option<CampaignSummary>> {
     let Some(row) = sqlx::query_as::<_, SummaryRow>(&format!(
-        "{SUMMARY_SELECT} WHERE c.organisation_id = ? AND c.id = ?"
+        "{SUMMARY_SELECT} WHERE c.organisation_id = $1 AND c.id = $2"
     ))
     .bind(organisation)
     .bind(id)
@@ -360,7 +361,7 @@ pub async fn fetch_campaign(
 
 /// The first recipients, for the campaign page.
 pub async fn fetch_recipients(
-    pool: &SqlitePool,
+    pool: &Pool,
     campaign: &CampaignSummary,
     limit: i64,
 ) -> anyhow::Result<Vec<String>> {
@@ -398,14 +399,14 @@ pub enum UpdateError {
 /// in short transactions, then swapped in with the rest in one: the old
 /// one stays the campaign's until then.
 pub async fn update_draft(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     changes: DraftChanges,
     now: UnixTime,
 ) -> Result<(), UpdateError> {
     let current = sqlx::query_as::<_, (CampaignStatus, Option<AudienceId>)>(
-        "SELECT status, audience_id FROM campaigns WHERE id = ? AND organisation_id = ?",
+        "SELECT status, audience_id FROM campaigns WHERE id = $1 AND organisation_id = $2",
     )
     .bind(id)
     .bind(organisation)
@@ -455,8 +456,8 @@ pub async fn update_draft(
         }
     };
     let updated = sqlx::query(
-        "UPDATE campaigns SET name = ?, body = ?, estimated_segments = ?, audience_id = ?
-         WHERE id = ? AND organisation_id = ? AND status = 'draft'",
+        "UPDATE campaigns SET name = $1, body = $2, estimated_segments = $3, audience_id = $4
+         WHERE id = $5 AND organisation_id = $6 AND status = 'draft'",
     )
     .bind(name.as_str())
     .bind(body.as_str())
@@ -489,12 +490,12 @@ pub enum DeleteError {
 
 /// Deletes a draft; running and finished campaigns are never deleted.
 pub async fn delete_draft(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
 ) -> Result<(), DeleteError> {
     let status = sqlx::query_scalar::<_, String>(
-        "DELETE FROM campaigns WHERE id = ?1 AND organisation_id = ?2 AND status = 'draft'
+        "DELETE FROM campaigns WHERE id = $1 AND organisation_id = $2 AND status = 'draft'
          RETURNING status",
     )
     .bind(id)
@@ -514,12 +515,12 @@ pub async fn delete_draft(
 /// The campaign's status, if it is one of this organisation's: `None` is
 /// the same answer for another organisation's campaign and for none.
 pub(crate) async fn campaign_status(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl sqlx::AnyExecutor<'_>,
     organisation: OrganisationId,
     id: CampaignId,
 ) -> anyhow::Result<Option<CampaignStatus>> {
     sqlx::query_scalar::<_, CampaignStatus>(
-        "SELECT status FROM campaigns WHERE id = ? AND organisation_id = ?",
+        "SELECT status FROM campaigns WHERE id = $1 AND organisation_id = $2",
     )
     .bind(id)
     .bind(organisation)
@@ -583,7 +584,7 @@ pub fn render_messages(
 /// recipient, in one transaction. The status change is the gate: a second
 /// click, or a second person, finds it no longer a draft and adds nothing.
 pub async fn run_campaign(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     id: CampaignId,
     configuration: SmsConfiguration,
@@ -613,7 +614,7 @@ pub async fn run_campaign(
         };
     }
     let (body, audience) = sqlx::query_as::<_, (String, Option<AudienceId>)>(
-        "SELECT body, audience_id FROM campaigns WHERE id = ?",
+        "SELECT body, audience_id FROM campaigns WHERE id = $1",
     )
     .bind(id)
     .fetch_one(&mut *tx)
@@ -645,24 +646,19 @@ pub async fn run_campaign(
 /// whether it changed: nothing matches another organisation's campaign or
 /// one that has moved on.
 pub async fn change_status(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     organisation: OrganisationId,
     id: CampaignId,
     from: &[CampaignStatus],
     to: CampaignStatus,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    // Numbered throughout: sqlx counts a bare `?` from the first argument
-    // even after numbered ones.
-    let placeholders = (5..5 + from.len())
-        .map(|n| format!("?{n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = crate::db::placeholder_list(5, from.len());
     let sql = format!(
-        "UPDATE campaigns SET status = ?1, paused_reason = NULL,
-             started_at = CASE WHEN ?1 = 'running' THEN COALESCE(started_at, ?2) ELSE started_at END,
-             finished_at = CASE WHEN ?1 IN ('completed', 'cancelled') THEN ?2 ELSE finished_at END
-         WHERE id = ?3 AND organisation_id = ?4 AND status IN ({placeholders})"
+        "UPDATE campaigns SET status = $1, paused_reason = NULL,
+             started_at = CASE WHEN $1 = 'running' THEN COALESCE(started_at, $2) ELSE started_at END,
+             finished_at = CASE WHEN $1 IN ('completed', 'cancelled') THEN $2 ELSE finished_at END
+         WHERE id = $3 AND organisation_id = $4 AND status IN ({placeholders})"
     );
     let mut query = sqlx::query(&sql)
         .bind(to)
@@ -682,9 +678,7 @@ pub async fn change_status(
 
 /// Running campaigns of organisations that may use Outreach, oldest
 /// first, with their organisation.
-pub async fn running_campaigns(
-    pool: &SqlitePool,
-) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
+pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
     sqlx::query_as::<_, (OrganisationId, CampaignId)>(
         "SELECT c.organisation_id, c.id FROM campaigns c
          JOIN organisations o ON o.id = c.organisation_id
@@ -699,18 +693,18 @@ pub async fn running_campaigns(
 /// Running campaigns whose every message has a final state are completed.
 /// `unknown` is not final: it waits for a person.
 pub async fn complete_finished_campaigns(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: UnixTime,
 ) -> anyhow::Result<Vec<CampaignId>> {
     // Two NOT EXISTS, each an index search on (campaign_id, state): one
     // with an OR would read every message of the campaign on every pass.
     let completed = sqlx::query_scalar::<_, CampaignId>(
-        "UPDATE campaigns SET status = 'completed', finished_at = ?1
+        "UPDATE campaigns SET status = 'completed', finished_at = $1
          WHERE status = 'running'
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
                            AND m.state IN ('queued', 'sending', 'unknown'))
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state = 'sent' AND m.claimed_at > ?1 - ?2)
+                           AND m.state = 'sent' AND m.claimed_at > $1 - $2)
          RETURNING id",
     )
     .bind(now)
@@ -726,13 +720,13 @@ pub async fn complete_finished_campaigns(
 
 /// Pauses every running campaign of the organisation, saying why.
 pub async fn pause_running_campaigns(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     organisation: OrganisationId,
     reason: &str,
 ) -> anyhow::Result<u64> {
     Ok(sqlx::query(
-        "UPDATE campaigns SET status = 'paused', paused_reason = ?
-         WHERE organisation_id = ? AND status = 'running'",
+        "UPDATE campaigns SET status = 'paused', paused_reason = $1
+         WHERE organisation_id = $2 AND status = 'running'",
     )
     .bind(reason)
     .bind(organisation)
@@ -749,10 +743,10 @@ pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
 /// Pauses the running campaigns of every organisation whose Outreach
 /// subscription is not active; returns them as (organisation, campaign).
 pub async fn pause_campaigns_without_subscription(
-    pool: &SqlitePool,
+    pool: &Pool,
 ) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
     sqlx::query_as::<_, (OrganisationId, CampaignId)>(
-        "UPDATE campaigns SET status = 'paused', paused_reason = ?
+        "UPDATE campaigns SET status = 'paused', paused_reason = $1
          WHERE status = 'running' AND organisation_id IN
              (SELECT id FROM organisations WHERE subscription_state <> 'active')
          RETURNING organisation_id, id",
@@ -766,11 +760,11 @@ pub async fn pause_campaigns_without_subscription(
 /// How many of the organisation's campaigns are sending now: what a change
 /// of the SMS settings would affect.
 pub async fn count_running_campaigns(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
 ) -> anyhow::Result<i64> {
     sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM campaigns WHERE organisation_id = ? AND status = 'running'",
+        "SELECT COUNT(*) FROM campaigns WHERE organisation_id = $1 AND status = 'running'",
     )
     .bind(organisation)
     .fetch_one(pool)

@@ -1,8 +1,8 @@
 //! Storing a verified status callback and applying it to its message.
 
 use anyhow::Context;
-use sqlx::SqlitePool;
 
+use crate::db::Pool;
 use crate::{
     clock::UnixTime, ids::MessageId, organisations::OrganisationId, twilio::status::TwilioStatus,
 };
@@ -63,6 +63,10 @@ impl StatusCallback {
     pub fn message_status(&self) -> &str {
         &self.message_status
     }
+
+    pub fn error_code(&self) -> Option<u64> {
+        self.error_code
+    }
 }
 
 /// What recording a callback did.
@@ -84,7 +88,7 @@ pub enum Recorded {
 /// `message_id` is the hint from the callback URL, which finds a message
 /// whose send answer was lost and so has no SID recorded yet.
 pub async fn record_delivery_event(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     message_id: Option<MessageId>,
     callback: &StatusCallback,
@@ -98,7 +102,7 @@ pub async fn record_delivery_event(
     let inserted = sqlx::query(
         "INSERT INTO delivery_events
              (organisation_id, message_sid, message_status, error_code, params, received_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (organisation_id, message_sid, message_status) DO NOTHING",
     )
     .bind(organisation)
@@ -121,8 +125,8 @@ pub async fn record_delivery_event(
     let message = sqlx::query_as::<_, (MessageId, String, i64)>(
         "SELECT m.id, m.phone, m.status_rank FROM outbound_messages m
          JOIN campaigns c ON c.id = m.campaign_id
-         WHERE c.organisation_id = ?
-           AND (m.twilio_sid = ? OR (m.id = ? AND m.twilio_sid IS NULL))",
+         WHERE c.organisation_id = $1
+           AND (m.twilio_sid = $2 OR (m.id = $3 AND m.twilio_sid IS NULL))",
     )
     .bind(organisation)
     .bind(&callback.message_sid)

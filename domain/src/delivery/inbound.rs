@@ -2,8 +2,8 @@
 //! out, START-type keywords opt them back in (Twilio's default keywords).
 
 use anyhow::Context;
-use sqlx::SqlitePool;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl Keyword {
 /// them: a replayed message changes nothing, and an older keyword never
 /// overrides a newer one.
 pub async fn record_inbound_reply(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     message: InboundMessage<'_>,
     now: UnixTime,
@@ -79,7 +79,7 @@ pub async fn record_inbound_reply(
         .context("could not start a transaction")?;
     let first_time = sqlx::query(
         "INSERT INTO inbound_messages (organisation_id, message_sid, phone, sent_at, received_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(organisation)
     .bind(message.message_sid)
@@ -97,7 +97,7 @@ pub async fn record_inbound_reply(
     // The latest keyword wins; a tie goes to the one that arrived last.
     let newest = sqlx::query(
         "INSERT INTO opt_out_keywords (organisation_id, phone, keyword, sent_at)
-         VALUES (?1, ?2, ?3, ?4)
+         VALUES ($1, $2, $3, $4)
          ON CONFLICT (organisation_id, phone) DO UPDATE SET
              keyword = excluded.keyword, sent_at = excluded.sent_at
          WHERE excluded.sent_at >= opt_out_keywords.sent_at",

@@ -19,15 +19,18 @@ use std::{
 };
 
 use rand::Rng;
-use sqlx::SqlitePool;
+
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use super::allowance;
+use crate::db::Pool;
 use crate::{
     campaigns::store as campaigns,
     capability::{RunPermission, sms_capability},
     clock,
     crypto::Keyring,
+    leases::{self, Holder},
     organisations::{OrganisationId, fetch_organisation},
     outbound::{self, ClaimedMessage},
     services::Services,
@@ -68,39 +71,63 @@ impl Default for EngineSettings {
     }
 }
 
-/// How fast one organisation may send, and whether it is backing off.
+/// How long tokens taken from the shared allowance may wait in a process
+/// before they go back: short, so processes never hold much of the rate.
+const STOCK_LIFETIME: Duration = Duration::from_millis(100);
+
+/// One organisation's sending pace in this process: whether it is backing
+/// off after Twilio said "too many requests" (the process that was told
+/// slows down), and tokens taken from the shared allowance but not yet
+/// used. Tokens are taken a tenth of a second's worth at a time, so the
+/// database is asked about ten times a second, not at every pass.
+#[derive(Default)]
 struct Pace {
-    tokens: f64,
-    refilled: Instant,
     backoff_until: Option<Instant>,
     consecutive_limits: u32,
+    stock: usize,
+    stocked_at: Option<Instant>,
 }
 
 impl Pace {
-    fn new(rate: f64) -> Self {
-        Self {
-            tokens: rate.max(1.0),
-            refilled: Instant::now(),
-            backoff_until: None,
-            consecutive_limits: 0,
-        }
+    fn backing_off(&self, now: Instant) -> bool {
+        self.backoff_until.is_some_and(|until| now < until)
     }
 
-    /// Up to `wanted` whole tokens; a second's worth at most is saved up.
-    fn take(&mut self, wanted: usize, rate: f64, now: Instant) -> usize {
-        if self.backoff_until.is_some_and(|until| now < until) {
+    /// Up to `wanted` tokens from the stock, if it is fresh.
+    fn take_stock(&mut self, wanted: usize, now: Instant) -> usize {
+        let fresh = self
+            .stocked_at
+            .is_some_and(|at| now.duration_since(at) < STOCK_LIFETIME);
+        if !fresh {
             return 0;
         }
-        let elapsed = now.duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
-        self.refilled = now;
-        let taken = (self.tokens.floor() as usize).min(wanted);
-        self.tokens -= taken as f64;
+        let taken = self.stock.min(wanted);
+        self.stock -= taken;
         taken
     }
 
-    fn give_back(&mut self, unused: usize) {
-        self.tokens += unused as f64;
+    /// A stock too old to use, to go back to the shared allowance.
+    fn expired_stock(&mut self, now: Instant) -> usize {
+        let expired = self
+            .stocked_at
+            .is_none_or(|at| now.duration_since(at) >= STOCK_LIFETIME);
+        if expired {
+            std::mem::take(&mut self.stock)
+        } else {
+            0
+        }
+    }
+
+    /// Tokens just taken from the shared allowance.
+    fn restock(&mut self, tokens: usize, now: Instant) {
+        self.stock += tokens;
+        self.stocked_at = Some(now);
+    }
+
+    /// Tokens taken but not used after all: back into the stock, as old as
+    /// it is (they must not outlive the slice they came with).
+    fn put_back(&mut self, tokens: usize) {
+        self.stock += tokens;
     }
 
     /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 30 s,
@@ -110,7 +137,6 @@ impl Pace {
         let ceiling = (0.5 * 2f64.powi(self.consecutive_limits.min(7) as i32 - 1)).min(30.0);
         let delay = rand::thread_rng().gen_range(ceiling / 2.0..=ceiling);
         self.backoff_until = Some(now + Duration::from_secs_f64(delay));
-        self.tokens = 0.0;
     }
 
     fn succeeded(&mut self) {
@@ -134,7 +160,7 @@ type Senders = HashMap<OrganisationId, Result<Arc<Sender>, String>>;
 
 #[derive(Clone)]
 pub struct SendingEngine {
-    pool: SqlitePool,
+    pool: Pool,
     keyring: Arc<Keyring>,
     twilio: TwilioClient,
     /// `OUTREACH_PUBLIC_URL`'s origin: where Twilio posts status callbacks.
@@ -142,7 +168,16 @@ pub struct SendingEngine {
     settings: EngineSettings,
     slots: Arc<Semaphore>,
     paces: Arc<Mutex<HashMap<OrganisationId, Pace>>>,
+    /// This engine, as the holder of the housekeeping lease.
+    holder: Holder,
+    /// Until when this engine holds the housekeeping lease, as far as it
+    /// knows (0: it does not).
+    housekeeping_until: Arc<Mutex<clock::UnixTime>>,
 }
+
+/// The lease under which one engine at a time reconciles unknown outcomes,
+/// asks about quiet messages and completes or pauses campaigns.
+const HOUSEKEEPING: &str = "sending-housekeeping";
 
 impl SendingEngine {
     pub fn new(services: Services, public_origin: &str, settings: EngineSettings) -> Self {
@@ -154,6 +189,8 @@ impl SendingEngine {
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,
             paces: Arc::default(),
+            holder: Holder::for_this_process(),
+            housekeeping_until: Arc::default(),
         }
     }
 
@@ -161,7 +198,10 @@ impl SendingEngine {
     /// logged and the loop carries on: nothing is lost, the queue is durable.
     pub async fn run(self) {
         loop {
-            let idle = match self.step().await {
+            let started = Instant::now();
+            let stepped = self.step().await;
+            crate::metrics::sending_pass(started);
+            let idle = match stepped {
                 Ok(idle) => idle,
                 Err(e) => {
                     tracing::error!(error = ?e, "the sending engine hit an error; retrying");
@@ -187,18 +227,26 @@ impl SendingEngine {
         let now = clock::now();
         // Each organisation's credentials are read and decrypted once a pass.
         let mut senders = Senders::new();
-        let reconciled = self.reconcile(&mut senders, now).await?
-            + self.check_quiet_messages(&mut senders, now).await?;
-        campaigns::complete_finished_campaigns(&self.pool, now).await?;
-        for (organisation, campaign) in
-            campaigns::pause_campaigns_without_subscription(&self.pool).await?
-        {
-            tracing::warn!(
-                organisation_id = %organisation,
-                campaign_id = %campaign,
-                "campaign paused: the organisation's subscription is not active"
-            );
-        }
+        // Several processes may send; one of them at a time does this. A
+        // lease outlives a few passes, so a process that dies mid-way
+        // hands it over within seconds.
+        let reconciled = if self.holds_housekeeping(now).await? {
+            let reconciled = self.reconcile(&mut senders, now).await?
+                + self.check_quiet_messages(&mut senders, now).await?;
+            campaigns::complete_finished_campaigns(&self.pool, now).await?;
+            for (organisation, campaign) in
+                campaigns::pause_campaigns_without_subscription(&self.pool).await?
+            {
+                tracing::warn!(
+                    organisation_id = %organisation,
+                    campaign_id = %campaign,
+                    "campaign paused: the organisation's subscription is not active"
+                );
+            }
+            reconciled
+        } else {
+            0
+        };
         let mut by_organisation: BTreeMap<OrganisationId, Vec<crate::ids::CampaignId>> =
             BTreeMap::new();
         for (organisation, campaign) in campaigns::running_campaigns(&self.pool).await? {
@@ -213,16 +261,14 @@ impl SendingEngine {
             if free == 0 {
                 break;
             }
-            let wanted = self.with_pace(organisation, |pace, rate| {
-                pace.take(free, rate, Instant::now())
-            });
+            let wanted = self.take_allowance(organisation, free).await?;
             if wanted == 0 {
                 continue;
             }
             let sender = match self.sender(&mut senders, organisation).await {
                 Ok(sender) => sender,
                 Err(reason) => {
-                    self.with_pace(organisation, |pace, _| pace.give_back(wanted));
+                    self.with_pace(organisation, |pace| pace.put_back(wanted));
                     let mut conn = self.pool.acquire().await?;
                     campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
                     tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
@@ -250,7 +296,7 @@ impl SendingEngine {
                 outbound::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
             claimed.retain(|message| !withheld.contains(&message.id));
             let unused = wanted - claimed.len();
-            self.with_pace(organisation, |pace, _| pace.give_back(unused));
+            self.with_pace(organisation, |pace| pace.put_back(unused));
             dispatched += claimed.len() + withheld.len();
             for message in claimed {
                 let permit = self.slots.clone().acquire_owned().await?;
@@ -276,13 +322,50 @@ impl SendingEngine {
         Ok(dispatched == 0 && reconciled == 0)
     }
 
-    fn with_pace<T>(&self, organisation: OrganisationId, f: impl FnOnce(&mut Pace, f64) -> T) -> T {
-        let rate = self.settings.messages_per_second;
+    fn with_pace<T>(&self, organisation: OrganisationId, f: impl FnOnce(&mut Pace) -> T) -> T {
         let mut paces = self.paces.lock().expect("never poisoned");
-        f(
-            paces.entry(organisation).or_insert_with(|| Pace::new(rate)),
-            rate,
-        )
+        f(paces.entry(organisation).or_default())
+    }
+
+    /// Up to `wanted` sends for the organisation now: from this process's
+    /// fresh stock, or else a tenth of a second's worth (at least
+    /// `wanted`) from the allowance every process shares.
+    async fn take_allowance(
+        &self,
+        organisation: OrganisationId,
+        wanted: usize,
+    ) -> anyhow::Result<usize> {
+        let now = Instant::now();
+        let (stocked, expired) = self.with_pace(organisation, |pace| {
+            if pace.backing_off(now) {
+                return (0, 0);
+            }
+            let stocked = pace.take_stock(wanted, now);
+            (stocked, pace.expired_stock(now))
+        });
+        allowance::give_back(&self.pool, organisation, expired).await?;
+        if stocked > 0 || self.with_pace(organisation, |pace| pace.backing_off(now)) {
+            return Ok(stocked);
+        }
+        let rate = self.settings.messages_per_second;
+        let slice = wanted.max((rate / 10.0).ceil() as usize);
+        let taken = allowance::take(&self.pool, organisation, slice, rate, clock::now_ms()).await?;
+        let used = taken.min(wanted);
+        self.with_pace(organisation, |pace| pace.restock(taken - used, now));
+        Ok(used)
+    }
+
+    /// Whether this engine does the housekeeping now: it holds the lease,
+    /// renewed when half of it has run out.
+    async fn holds_housekeeping(&self, now: clock::UnixTime) -> anyhow::Result<bool> {
+        let ttl = self.lease_secs();
+        let until = *self.housekeeping_until.lock().expect("never poisoned");
+        if now < until - ttl / 2 {
+            return Ok(true);
+        }
+        let held = leases::hold(&self.pool, HOUSEKEEPING, &self.holder, now, ttl).await?;
+        *self.housekeeping_until.lock().expect("never poisoned") = if held { now + ttl } else { 0 };
+        Ok(held)
     }
 
     /// The organisation's sender for this pass, loaded on first use.
@@ -371,14 +454,15 @@ impl SendingEngine {
         let organisation = sender.organisation;
         match verdict(answer) {
             Verdict::Accepted { sid, status } => {
-                self.with_pace(organisation, |pace, _| pace.succeeded());
+                crate::metrics::message_sent();
+                self.with_pace(organisation, Pace::succeeded);
                 outbound::record_accepted(&self.pool, message.id, &sid, &status, now).await
             }
             Verdict::BackOff { reason } => {
                 if let Some(reason) = reason {
                     tracing::warn!(organisation_id = %organisation, reason, "Twilio unreachable; backing off");
                 }
-                self.with_pace(organisation, |pace, _| pace.back_off(Instant::now()));
+                self.with_pace(organisation, |pace| pace.back_off(Instant::now()));
                 outbound::release(&self.pool, message.id, now).await
             }
             Verdict::CredentialsRejected => {
@@ -400,6 +484,7 @@ impl SendingEngine {
                 Ok(())
             }
             Verdict::Refused { code, text } => {
+                crate::metrics::message_failed(code);
                 outbound::record_refused(&self.pool, message, code, &text, now).await
             }
             Verdict::OutcomeUnknown { reason } => {
@@ -640,35 +725,43 @@ mod tests {
     }
 
     #[test]
-    fn the_pace_allows_the_rate_and_saves_up_at_most_a_second() {
-        let start = Instant::now();
-        let mut pace = Pace::new(10.0);
-        assert_eq!(pace.take(100, 10.0, start), 10);
-        assert_eq!(pace.take(100, 10.0, start), 0);
-        assert_eq!(pace.take(100, 10.0, start + Duration::from_millis(500)), 5);
-        assert_eq!(pace.take(100, 10.0, start + Duration::from_secs(60)), 10);
-        pace.give_back(3);
-        assert_eq!(pace.take(2, 10.0, start + Duration::from_secs(60)), 2);
-    }
-
-    #[test]
     fn rate_limits_back_off_exponentially_with_jitter_and_reset_on_success() {
         let start = Instant::now();
-        let mut pace = Pace::new(10.0);
+        let mut pace = Pace::default();
+        assert!(!pace.backing_off(start));
         let mut ceilings = Vec::new();
         for _ in 0..8 {
             pace.back_off(start);
             let delay = pace.backoff_until.unwrap() - start;
             ceilings.push(delay);
-            assert_eq!(pace.take(5, 10.0, start), 0, "no sends while backing off");
+            assert!(pace.backing_off(start), "no sends while backing off");
         }
         assert!(ceilings[0] <= Duration::from_millis(500));
         assert!(ceilings[0] >= Duration::from_millis(250));
         assert!(ceilings[7] <= Duration::from_secs(30));
         assert!(ceilings[7] >= Duration::from_secs(8));
-        assert!(pace.take(5, 10.0, start + Duration::from_secs(31)) > 0);
+        assert!(!pace.backing_off(start + Duration::from_secs(31)));
         pace.succeeded();
         pace.back_off(start);
         assert!(pace.backoff_until.unwrap() - start <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_stock_of_tokens_is_used_while_fresh_then_goes_back() {
+        let start = Instant::now();
+        let mut pace = Pace::default();
+        assert_eq!(pace.take_stock(5, start), 0, "nothing stocked yet");
+        pace.restock(8, start);
+        assert_eq!(pace.take_stock(5, start), 5);
+        assert_eq!(pace.expired_stock(start + Duration::from_millis(50)), 0);
+        assert_eq!(pace.take_stock(5, start + Duration::from_millis(50)), 3);
+        // Put back unused, they stay as old as their slice.
+        pace.put_back(2);
+        let later = start + STOCK_LIFETIME;
+        assert_eq!(pace.take_stock(5, later), 0, "too old to use");
+        assert_eq!(pace.expired_stock(later), 2, "given back");
+        assert_eq!(pace.expired_stock(later), 0);
+        pace.restock(4, later);
+        assert_eq!(pace.take_stock(5, later), 4);
     }
 }

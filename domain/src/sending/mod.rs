@@ -2,4 +2,5 @@
 //! durable queue (`crate::outbound`) with bounded concurrency and a per-organisation
 //! rate limit, reconciling every send whose outcome is unknown.
 
+pub mod allowance;
 pub mod engine;

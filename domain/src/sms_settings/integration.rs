@@ -3,9 +3,10 @@
 
 use anyhow::Context;
 use secrecy::SecretString;
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::FromRow;
 
 use super::validation::{Credentials, Problems, Typed, describe, validate_with_twilio};
+use crate::db::{DbConnection, Pool};
 use crate::{
     capability::SmsConfiguration,
     clock::UnixTime,
@@ -122,11 +123,11 @@ const INTEGRATION_COLUMNS: &str = "i.organisation_id, i.account_sid, i.auth_toke
      i.updated_by, i.updated_at, i.version";
 
 pub async fn fetch_integration(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
 ) -> anyhow::Result<Option<TwilioIntegration>> {
     sqlx::query_as::<_, IntegrationRow>(&format!(
-        "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i WHERE i.organisation_id = ?"
+        "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i WHERE i.organisation_id = $1"
     ))
     .bind(organisation)
     .fetch_optional(pool)
@@ -139,12 +140,12 @@ pub async fn fetch_integration(
 /// The integration of the organisation a webhook URL names, in one query
 /// (every status callback needs it to check its signature).
 pub async fn fetch_integration_by_public_id(
-    pool: &SqlitePool,
+    pool: &Pool,
     public_id: &str,
 ) -> anyhow::Result<Option<TwilioIntegration>> {
     sqlx::query_as::<_, IntegrationRow>(&format!(
         "SELECT {INTEGRATION_COLUMNS} FROM twilio_integrations i
-         JOIN organisations o ON o.id = i.organisation_id WHERE o.public_id = ?"
+         JOIN organisations o ON o.id = i.organisation_id WHERE o.public_id = $1"
     ))
     .bind(public_id)
     .fetch_optional(pool)
@@ -158,7 +159,7 @@ pub async fn fetch_integration_by_public_id(
 /// key decrypts makes it invalid): what pages, server functions and the
 /// sending engine all decide from.
 pub async fn fetch_effective_integration(
-    pool: &SqlitePool,
+    pool: &Pool,
     keyring: &Keyring,
     organisation: OrganisationId,
 ) -> anyhow::Result<Option<TwilioIntegration>> {
@@ -460,14 +461,14 @@ struct Upsert<'a> {
 /// Writes the integration as valid, if its version is still the one the
 /// person saw; returns whether it was written.
 async fn upsert_integration(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     row: &Upsert<'_>,
 ) -> Result<bool, sqlx::Error> {
     let written = sqlx::query(
         "INSERT INTO twilio_integrations
              (organisation_id, account_sid, auth_token_envelope, messaging_service_sid, account_type,
               health, health_reason, checked_at, updated_by, updated_at, version, sender_numbers)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'valid', NULL, ?6, ?7, ?6, 1, ?9)
+         VALUES ($1, $2, $3, $4, $5, 'valid', NULL, $6, $7, $6, 1, $9)
          ON CONFLICT (organisation_id) DO UPDATE SET
              account_sid = excluded.account_sid,
              auth_token_envelope = excluded.auth_token_envelope,
@@ -480,7 +481,7 @@ async fn upsert_integration(
              updated_at = excluded.updated_at,
              sender_numbers = excluded.sender_numbers,
              version = twilio_integrations.version + 1
-         WHERE twilio_integrations.version = ?8",
+         WHERE twilio_integrations.version = $8",
     )
     .bind(row.organisation)
     .bind(row.credentials.account_sid.as_str())
@@ -526,7 +527,7 @@ pub struct Disconnected {
 /// transaction. `expected_version` is the version the page showed: a
 /// disconnect never deletes credentials someone saved after that.
 pub async fn disconnect_integration(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     actor: &str,
     expected_version: i64,
@@ -537,7 +538,7 @@ pub async fn disconnect_integration(
         .await
         .context("could not start a transaction")?;
     let deleted = sqlx::query_scalar::<_, String>(
-        "DELETE FROM twilio_integrations WHERE organisation_id = ? AND version = ?
+        "DELETE FROM twilio_integrations WHERE organisation_id = $1 AND version = $2
          RETURNING account_sid",
     )
     .bind(organisation)
@@ -580,14 +581,14 @@ pub async fn disconnect_integration(
 }
 
 async fn insert_audit_event(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::db::DbConnection,
     organisation: OrganisationId,
     actor: &str,
     action: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO audit_events (organisation_id, actor, action, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO audit_events (organisation_id, actor, action, at) VALUES ($1, $2, $3, $4)",
     )
     .bind(organisation)
     .bind(actor)
@@ -607,12 +608,12 @@ pub struct AuditEvent {
 }
 
 pub async fn fetch_audit_events(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     limit: i64,
 ) -> anyhow::Result<Vec<AuditEvent>> {
     let rows = sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT actor, action, at FROM audit_events WHERE organisation_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        "SELECT actor, action, at FROM audit_events WHERE organisation_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(organisation)
     .bind(limit)
@@ -693,8 +694,8 @@ pub async fn check_integration(
         .context("could not encode the sending numbers")?;
     sqlx::query(
         "UPDATE twilio_integrations
-         SET health = ?, health_reason = ?, checked_at = ?, sender_numbers = ?
-         WHERE organisation_id = ? AND version = ?",
+         SET health = $1, health_reason = $2, checked_at = $3, sender_numbers = $4
+         WHERE organisation_id = $5 AND version = $6",
     )
     .bind(health)
     .bind(reason)
@@ -726,7 +727,7 @@ fn invalid_reason(problems: &Problems) -> String {
 /// Every organisation with saved credentials and an active subscription,
 /// for the periodic re-check: Outreach asks Twilio nothing for an
 /// organisation that may not use it.
-pub async fn configured_organisations(pool: &SqlitePool) -> anyhow::Result<Vec<OrganisationId>> {
+pub async fn configured_organisations(pool: &Pool) -> anyhow::Result<Vec<OrganisationId>> {
     sqlx::query_scalar::<_, OrganisationId>(
         "SELECT i.organisation_id FROM twilio_integrations i
          JOIN organisations o ON o.id = i.organisation_id
@@ -748,7 +749,7 @@ pub struct RewrapReport {
 
 /// Re-encrypts every stored token under the keyring's active key, so that
 /// older keys can be retired.
-pub async fn rewrap_tokens(pool: &SqlitePool, keyring: &Keyring) -> anyhow::Result<RewrapReport> {
+pub async fn rewrap_tokens(pool: &Pool, keyring: &Keyring) -> anyhow::Result<RewrapReport> {
     let rows = sqlx::query_as::<_, (OrganisationId, String)>(
         "SELECT organisation_id, auth_token_envelope FROM twilio_integrations",
     )
@@ -768,8 +769,8 @@ pub async fn rewrap_tokens(pool: &SqlitePool, keyring: &Keyring) -> anyhow::Resu
         let rewrapped = keyring.seal(Purpose::TwilioAuthToken, organisation, &plaintext);
         // Compare-and-swap: a concurrent save keeps its own, newer envelope.
         sqlx::query(
-            "UPDATE twilio_integrations SET auth_token_envelope = ?
-             WHERE organisation_id = ? AND auth_token_envelope = ?",
+            "UPDATE twilio_integrations SET auth_token_envelope = $1
+             WHERE organisation_id = $2 AND auth_token_envelope = $3",
         )
         .bind(&rewrapped)
         .bind(organisation)
@@ -791,7 +792,7 @@ pub const PAUSED_TOKEN_REJECTED: &str = "Paused: Twilio rejected the saved Auth 
 /// are invalid and every running campaign of the organisation is paused,
 /// saying why. Nothing changes if someone saved new credentials since.
 pub async fn mark_rejected_while_sending(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     version: i64,
     now: UnixTime,
@@ -801,8 +802,8 @@ pub async fn mark_rejected_while_sending(
         .await
         .context("could not start a transaction")?;
     let marked = sqlx::query(
-        "UPDATE twilio_integrations SET health = 'invalid', health_reason = ?, checked_at = ?
-         WHERE organisation_id = ? AND version = ? AND health = 'valid'",
+        "UPDATE twilio_integrations SET health = 'invalid', health_reason = $1, checked_at = $2
+         WHERE organisation_id = $3 AND version = $4 AND health = 'valid'",
     )
     .bind(REJECTED_WHILE_SENDING)
     .bind(now)

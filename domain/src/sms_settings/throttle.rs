@@ -4,8 +4,8 @@
 //! testing stolen Twilio credentials.
 
 use anyhow::Context;
-use sqlx::SqlitePool;
 
+use crate::db::Pool;
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 /// Checks with Twilio one organisation may ask for within the window.
@@ -15,12 +15,12 @@ pub const TWILIO_CHECK_WINDOW_SECS: i64 = 15 * 60;
 /// Counts one check for the organisation, unless it has used them all;
 /// then `Err` holds the seconds until the next one is allowed.
 pub async fn claim_twilio_check(
-    pool: &SqlitePool,
+    pool: &Pool,
     organisation: OrganisationId,
     now: UnixTime,
 ) -> anyhow::Result<Result<(), i64>> {
     let since = now - TWILIO_CHECK_WINDOW_SECS;
-    sqlx::query("DELETE FROM twilio_checks WHERE organisation_id = ? AND at <= ?")
+    sqlx::query("DELETE FROM twilio_checks WHERE organisation_id = $1 AND at <= $2")
         .bind(organisation)
         .bind(since)
         .execute(pool)
@@ -29,8 +29,8 @@ pub async fn claim_twilio_check(
     // One statement: parallel saves are counted one after another.
     let claimed = sqlx::query(
         "INSERT INTO twilio_checks (organisation_id, at)
-         SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM twilio_checks
-                              WHERE organisation_id = ?1 AND at > ?3) < ?4",
+         SELECT $1, $2 WHERE (SELECT COUNT(*) FROM twilio_checks
+                              WHERE organisation_id = $1 AND at > $3) < $4",
     )
     .bind(organisation)
     .bind(now)
@@ -45,8 +45,8 @@ pub async fn claim_twilio_check(
         return Ok(Ok(()));
     }
     let oldest = sqlx::query_scalar::<_, i64>(
-        "SELECT at FROM twilio_checks WHERE organisation_id = ? AND at > ?
-         ORDER BY at DESC LIMIT 1 OFFSET ?",
+        "SELECT at FROM twilio_checks WHERE organisation_id = $1 AND at > $2
+         ORDER BY at DESC LIMIT 1 OFFSET $3",
     )
     .bind(organisation)
     .bind(since)
@@ -66,7 +66,7 @@ pub async fn claim_twilio_check(
 mod tests {
     use super::*;
     use crate::{
-        db::test_support::fresh_database,
+        db::testing::fresh_database,
         organisations::{OrganisationName, insert_organisation},
     };
 

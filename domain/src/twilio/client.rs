@@ -270,7 +270,7 @@ impl TwilioClient {
         token: &AuthToken,
     ) -> Result<Account, TwilioError> {
         let url = format!("{}/2010-04-01/Accounts/{sid}.json", self.api_base);
-        let body: AccountBody = self.get_json(&url, sid, token).await?;
+        let body: AccountBody = self.get_json("fetch_account", &url, sid, token).await?;
         Ok(Account {
             sid: body.sid,
             friendly_name: body.friendly_name.unwrap_or_default(),
@@ -296,7 +296,9 @@ impl TwilioClient {
         service: &MessagingServiceSid,
     ) -> Result<MessagingService, TwilioError> {
         let url = format!("{}/v1/Services/{service}", self.messaging_base);
-        let body: ServiceBody = self.get_json(&url, sid, token).await?;
+        let body: ServiceBody = self
+            .get_json("fetch_messaging_service", &url, sid, token)
+            .await?;
         Ok(MessagingService {
             sid: body.sid,
             account_sid: body.account_sid,
@@ -319,7 +321,9 @@ impl TwilioClient {
         );
         let mut numbers = Vec::new();
         for _ in 0..max_pages {
-            let page: PhoneNumberPage = self.get_json(&url, sid, token).await?;
+            let page: PhoneNumberPage = self
+                .get_json("list_phone_numbers", &url, sid, token)
+                .await?;
             numbers.extend(page.phone_numbers.into_iter().map(|n| n.phone_number));
             match page.meta.and_then(|m| m.next_page_url) {
                 // Twilio's next-page URLs are absolute and on the same host.
@@ -341,9 +345,35 @@ impl TwilioClient {
         message: &OutgoingMessage<'_>,
     ) -> Result<AcceptedMessage, SendError> {
         let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", self.api_base);
+        let started = std::time::Instant::now();
+        let answered = self.post_message(&url, sid, token, message).await;
+        crate::metrics::twilio_request("send_message", started);
+        let (status, body) = answered?;
+        if status.is_server_error() {
+            return Err(SendError::OutcomeUnknown(format!(
+                "Twilio answered {}",
+                status.as_u16()
+            )));
+        }
+        if !status.is_success() {
+            return Err(SendError::Rejected(classify_error(status, &body)));
+        }
+        let created: MessageBody = serde_json::from_slice(&body).map_err(|_| {
+            SendError::OutcomeUnknown("Twilio's answer could not be read".to_owned())
+        })?;
+        Ok(created.into())
+    }
+
+    async fn post_message(
+        &self,
+        url: &str,
+        sid: &AccountSid,
+        token: &AuthToken,
+        message: &OutgoingMessage<'_>,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), SendError> {
         let response = self
             .http
-            .post(&url)
+            .post(url)
             .basic_auth(sid.as_str(), Some(token.expose_secret()))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&[
@@ -366,19 +396,7 @@ impl TwilioClient {
         let body = read_answer(response)
             .await
             .map_err(|e| SendError::OutcomeUnknown(describe_transport_error(&e)))?;
-        if status.is_server_error() {
-            return Err(SendError::OutcomeUnknown(format!(
-                "Twilio answered {}",
-                status.as_u16()
-            )));
-        }
-        if !status.is_success() {
-            return Err(SendError::Rejected(classify_error(status, &body)));
-        }
-        let created: MessageBody = serde_json::from_slice(&body).map_err(|_| {
-            SendError::OutcomeUnknown("Twilio's answer could not be read".to_owned())
-        })?;
-        Ok(created.into())
+        Ok((status, body))
     }
 
     /// `GET /2010-04-01/Accounts/{AC}/Messages/{SM}.json`: a message's
@@ -393,7 +411,7 @@ impl TwilioClient {
             "{}/2010-04-01/Accounts/{sid}/Messages/{message_sid}.json",
             self.api_base
         );
-        let body: MessageBody = self.get_json(&url, sid, token).await?;
+        let body: MessageBody = self.get_json("fetch_message", &url, sid, token).await?;
         Ok(body.into())
     }
 
@@ -412,7 +430,7 @@ impl TwilioClient {
             "{}/2010-04-01/Accounts/{sid}/Messages.json?{query}",
             self.api_base
         );
-        let page: MessagePage = self.get_json(&url, sid, token).await?;
+        let page: MessagePage = self.get_json("find_message", &url, sid, token).await?;
         Ok(page
             .messages
             .into_iter()
@@ -437,10 +455,31 @@ impl TwilioClient {
 
     async fn get_json<T: for<'de> Deserialize<'de>>(
         &self,
+        operation: &'static str,
         url: &str,
         sid: &AccountSid,
         token: &AuthToken,
     ) -> Result<T, TwilioError> {
+        let started = std::time::Instant::now();
+        let answered = self.get(url, sid, token).await;
+        crate::metrics::twilio_request(operation, started);
+        let (status, body) = answered?;
+        if !status.is_success() {
+            return Err(classify_error(status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|_| TwilioError::Api {
+            status: status.as_u16(),
+            code: None,
+            message: "Twilio's answer could not be read".to_owned(),
+        })
+    }
+
+    async fn get(
+        &self,
+        url: &str,
+        sid: &AccountSid,
+        token: &AuthToken,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), TwilioError> {
         let response = self
             .http
             .get(url)
@@ -453,14 +492,7 @@ impl TwilioClient {
         let body = read_answer(response)
             .await
             .map_err(|e| TwilioError::Unreachable(describe_transport_error(&e)))?;
-        if !status.is_success() {
-            return Err(classify_error(status, &body));
-        }
-        serde_json::from_slice(&body).map_err(|_| TwilioError::Api {
-            status: status.as_u16(),
-            code: None,
-            message: "Twilio's answer could not be read".to_owned(),
-        })
+        Ok((status, body))
     }
 }
 

@@ -13,7 +13,7 @@ use crate::helpers::{World, mg, sid, token, world};
 async fn running_campaign(w: &World) -> i64 {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
-         VALUES (?, 'Spring appeal', 'sms', 'Hello', 'running', 'carol@acme.test', 1, 1) RETURNING id",
+         VALUES ($1, 'Spring appeal', 'sms', 'Hello', 'running', 'carol@acme.test', 1, 1) RETURNING id",
     )
     .bind(w.organisation.id)
     .fetch_one(&w.pool)
@@ -21,7 +21,7 @@ async fn running_campaign(w: &World) -> i64 {
     .unwrap();
     sqlx::query(
         "INSERT INTO outbound_messages (campaign_id, phone, body, state, twilio_sid, created_at, updated_at)
-         VALUES (?, '+14155552671', 'Hello', 'delivered', 'SM0123456789abcdef0123456789abcdef', 1, 1)",
+         VALUES ($1, '+14155552671', 'Hello', 'delivered', 'SM0123456789abcdef0123456789abcdef', 1, 1)",
     )
     .bind(id)
     .execute(&w.pool)
@@ -31,7 +31,7 @@ async fn running_campaign(w: &World) -> i64 {
 }
 
 async fn status_and_reason(w: &World, campaign: i64) -> (String, Option<String>) {
-    sqlx::query_as("SELECT status, paused_reason FROM campaigns WHERE id = ?")
+    sqlx::query_as("SELECT status, paused_reason FROM campaigns WHERE id = $1")
         .bind(campaign)
         .fetch_one(&w.pool)
         .await
@@ -148,7 +148,7 @@ async fn changing_accounts_works_when_the_old_token_is_dead_and_the_old_service_
     // Messages sent under the old account keep their history, and the
     // campaign goes on with the new account.
     let kept: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbound_messages WHERE campaign_id = ? AND twilio_sid IS NOT NULL",
+        "SELECT COUNT(*) FROM outbound_messages WHERE campaign_id = $1 AND twilio_sid IS NOT NULL",
     )
     .bind(campaign)
     .fetch_one(&w.pool)
@@ -254,13 +254,17 @@ async fn disconnecting_deletes_the_credentials_pauses_campaigns_and_is_recorded(
         "Disconnected Twilio (Account SID {})",
         w.account.sid
     )));
-    // The ciphertext is gone from the file too, not just from the table.
+    // On SQLite, the ciphertext is gone from the file too, not just from
+    // the table.
+    let Some(db_path) = &w.db_path else {
+        return;
+    };
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&w.pool)
         .await
         .unwrap();
     for suffix in ["", "-wal"] {
-        let path = format!("{}{suffix}", w.db_path.display());
+        let path = format!("{}{suffix}", db_path.display());
         if let Ok(bytes) = std::fs::read(&path) {
             assert!(
                 !bytes

@@ -4,7 +4,7 @@ use std::time::Duration;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
     crypto::Keyring,
-    db::SqlitePool,
+    db::Pool,
     organisations::{Organisation, OrganisationName, insert_organisation},
     services::Services,
     sms_settings::integration::{
@@ -20,25 +20,22 @@ use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub struct World {
     /// The same pool as `services.pool`, for brevity.
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// The database, keys and Twilio client the rules take.
     pub services: Services,
     pub simulator: Simulator,
     pub organisation: Organisation,
     pub account: SimAccount,
     pub service: SimService,
-    pub db_path: std::path::PathBuf,
+    /// The SQLite file, when the tests run on SQLite.
+    pub db_path: Option<std::path::PathBuf>,
     pub twilio_url: String,
     _running: RunningSimulator,
-    _dir: tempfile::TempDir,
+    _database: domain::db::testing::ScratchDatabase,
 }
 
 pub async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("outreach.db");
-    let pool = domain::db::connect(&format!("sqlite://{}?mode=rwc", db_path.display()))
-        .await
-        .unwrap();
+    let (pool, database) = domain::db::testing::fresh_database().await;
     let simulator = Simulator::new();
     let account = simulator.add_account("Full");
     let service = simulator.add_service(&account.sid, &["+15005550006"]);
@@ -64,10 +61,10 @@ pub async fn world() -> World {
         organisation,
         account,
         service,
-        db_path,
+        db_path: database.sqlite_file.clone(),
         twilio_url: running.url.clone(),
         _running: running,
-        _dir: dir,
+        _database: database,
     }
 }
 

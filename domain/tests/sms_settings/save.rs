@@ -349,8 +349,11 @@ async fn the_auth_token_never_reaches_the_database_file_in_plaintext() {
     .await
     .unwrap();
 
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", w.db_path.display());
+    // Every file of a SQLite database (PostgreSQL's are the server's).
+    let files = w.db_path.iter().flat_map(|db_path| {
+        ["", "-wal", "-shm"].map(|suffix| format!("{}{suffix}", db_path.display()))
+    });
+    for path in files {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };

@@ -10,21 +10,28 @@ use domain::{
 use crate::helpers::PASSWORD;
 
 struct Cli {
-    dir: tempfile::TempDir,
+    database: domain::db::testing::ScratchDatabase,
 }
 
 impl Cli {
+    /// On a scratch database of the run's kind (SQLite or PostgreSQL).
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        // Usable from plain and from async tests: the database is made on
+        // a thread and runtime of its own.
+        let database = std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(domain::db::testing::scratch_database())
+        })
+        .join()
+        .unwrap();
+        Self { database }
     }
 
     fn database_url(&self) -> String {
-        format!(
-            "sqlite://{}?mode=rwc",
-            self.dir.path().join("cli.db").display()
-        )
+        self.database.url.clone()
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -44,7 +51,7 @@ impl Cli {
         command.output().expect("outreach runs")
     }
 
-    async fn pool(&self) -> domain::db::SqlitePool {
+    async fn pool(&self) -> domain::db::Pool {
         domain::db::connect(&self.database_url()).await.unwrap()
     }
 }
@@ -291,7 +298,7 @@ async fn an_organisation_reads_local_numbers_in_its_default_country() {
 
 /// Signs Alice in directly, as the web app would; `Some` when it worked.
 async fn session_of_alice(
-    pool: &domain::db::SqlitePool,
+    pool: &domain::db::Pool,
     password: &str,
     now: i64,
 ) -> Option<domain::sign_in::SessionToken> {
@@ -308,7 +315,7 @@ async fn session_of_alice(
 }
 
 async fn still_signed_in(
-    pool: &domain::db::SqlitePool,
+    pool: &domain::db::Pool,
     token: &domain::sign_in::SessionToken,
     now: i64,
 ) -> bool {
@@ -468,6 +475,7 @@ async fn every_setting_is_an_option_its_variable_and_a_bad_value_stops_the_start
         "OUTREACH_MASTER_KEY",
         "OUTREACH_MASTER_KEY_FILE",
         "OUTREACH_LOG_FORMAT",
+        "OUTREACH_METRICS_ADDR",
     ] {
         assert!(
             help.contains(&format!("[env: {variable}")),
@@ -521,4 +529,127 @@ async fn every_setting_is_an_option_its_variable_and_a_bad_value_stops_the_start
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn a_database_url_that_is_neither_sqlite_nor_postgres_is_refused_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["mysql://root:hunter2@db/outreach", "data/outreach.db"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+            .args(["org", "create", "--name", "Acme"])
+            .current_dir(dir.path())
+            .env("OUTREACH_DATABASE_URL", url)
+            .output()
+            .unwrap();
+
+        let error = one_line_error(&output);
+        assert!(
+            error.contains("must start with sqlite:// ") && error.contains("postgres://"),
+            "{error}"
+        );
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn db_migrate_brings_the_schema_up_to_date_once() {
+    let cli = Cli::new();
+
+    let first = cli.run(&["db", "migrate"]);
+    let again = cli.run(&["db", "migrate"]);
+
+    assert!(
+        succeeded(&first),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.starts_with("Applied ") && !first.starts_with("Applied 0 "),
+        "{first}"
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).starts_with("Applied 0 migration(s)"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    // The schema is there: the command line works on it.
+    assert!(succeeded(&cli.run(&["org", "create", "--name", "Acme"])));
+}
+
+#[test]
+fn a_second_server_on_one_sqlite_file_is_refused_while_the_first_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+    let serve = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+            .arg("serve")
+            .env("OUTREACH_DATABASE_URL", &url)
+            .env(
+                "OUTREACH_MASTER_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = serve();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(first.try_wait().unwrap().is_none(), "the first serve runs");
+
+    let second = serve().wait_with_output().unwrap();
+
+    let error = one_line_error(&second);
+    assert!(
+        error.contains("already using the SQLite database")
+            && error.contains(&format!("process {}", first.id()))
+            && error.contains("PostgreSQL"),
+        "{error}"
+    );
+    first.kill().unwrap();
+    let _ = first.wait();
+    // Once the first has gone, a server starts again.
+    let mut third = serve();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(third.try_wait().unwrap().is_none(), "a server starts again");
+    third.kill().unwrap();
+    let _ = third.wait();
+}
+
+#[test]
+fn web_and_worker_roles_need_postgres_and_a_worker_needs_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+    let serve = |url: &str, role: &str, public_url: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_outreach"));
+        command
+            .args(["serve", "--role", role])
+            .env("OUTREACH_DATABASE_URL", url)
+            .env(
+                "OUTREACH_MASTER_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env_remove("OUTREACH_PUBLIC_URL")
+            .stdin(std::process::Stdio::null());
+        if let Some(public_url) = public_url {
+            command.env("OUTREACH_PUBLIC_URL", public_url);
+        }
+        command.output().unwrap()
+    };
+
+    for role in ["web", "worker"] {
+        let error = one_line_error(&serve(&sqlite, role, Some("http://127.0.0.1:3000")));
+        assert!(
+            error.contains("several processes on one PostgreSQL database"),
+            "{error}"
+        );
+    }
+    // Checked before the database is reached.
+    let error = one_line_error(&serve("postgres://127.0.0.1:1/outreach", "worker", None));
+    assert!(error.contains("set OUTREACH_PUBLIC_URL"), "{error}");
 }

@@ -1,4 +1,6 @@
-//! A real `outreach` server on port 0 with a fresh SQLite file per test.
+//! A real `outreach` server on port 0 with a fresh database per test: a
+//! SQLite file, or a PostgreSQL database when `OUTREACH_TEST_POSTGRES_URL`
+//! names a server (see scripts/with-postgres.sh).
 
 use std::{sync::Arc, time::Duration};
 
@@ -6,7 +8,7 @@ use app::error::AppError;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
     crypto::Keyring,
-    db::SqlitePool,
+    db::Pool,
     organisations::{self, Organisation, OrganisationName},
     users::{self, EmailAddress, Role},
 };
@@ -15,23 +17,25 @@ use server::{
     config::{Config, PublicUrl},
     startup::Application,
 };
-use tempfile::TempDir;
 use twilio_simulator::{RunningSimulator, SimAccount, SimService, Simulator};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub address: String,
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub client: reqwest::Client,
     /// The Twilio this app talks to, seeded with `account` and `service`.
     pub twilio: Simulator,
     pub account: SimAccount,
     pub service: SimService,
-    pub db_path: std::path::PathBuf,
+    /// Where the database is, for the `outreach` command line.
+    pub database_url: String,
+    /// The SQLite file, when the tests run on SQLite.
+    pub db_path: Option<std::path::PathBuf>,
     simulator: RunningSimulator,
-    /// Keeps the database directory alive for the test.
-    _dir: TempDir,
+    /// Keeps the database alive for the test.
+    _database: domain::db::testing::ScratchDatabase,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -40,9 +44,8 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     crate::logs::capture();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db_path = dir.path().join("outreach.db");
-    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    let database = domain::db::testing::scratch_database().await;
+    let url = database.url.clone();
     let pool = domain::db::connect(&url).await.expect("the database opens");
 
     let twilio = Simulator::new();
@@ -81,9 +84,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         twilio,
         account,
         service,
-        db_path,
+        database_url: database.url.clone(),
+        db_path: database.sqlite_file.clone(),
         simulator,
-        _dir: dir,
+        _database: database,
     }
 }
 
@@ -209,10 +213,33 @@ impl TestApp {
     }
 }
 
-/// No byte of the SQLite file, its WAL or its SHM contains `secret`.
-pub fn assert_not_in_database_files(app: &TestApp, secret: &str) {
+/// No stored value contains `secret`: no byte of the SQLite file, its WAL
+/// or its SHM, or, on PostgreSQL, no row of any table read as text.
+pub async fn assert_not_in_database(app: &TestApp, secret: &str) {
+    let Some(db_path) = &app.db_path else {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+             WHERE table_schema = 'public'",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        assert!(tables.len() > 10, "{tables:?}");
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT CAST(t AS TEXT) FROM {table} t"))
+                    .fetch_all(&app.pool)
+                    .await
+                    .unwrap();
+            assert!(
+                !rows.iter().any(|row| row.contains(secret)),
+                "table {table} contains the secret"
+            );
+        }
+        return;
+    };
     for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", app.db_path.display());
+        let path = format!("{}{suffix}", db_path.display());
         if let Ok(bytes) = std::fs::read(&path) {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

@@ -304,7 +304,7 @@ async fn results_exports_cannot_carry_spreadsheet_formulas() {
     // As if Twilio had explained a failure with a formula.
     sqlx::query(
         "INSERT INTO outbound_messages (campaign_id, phone, body, state, error_message, created_at, updated_at)
-         VALUES (?, '+14155552671', 'Hi', 'failed', '=HYPERLINK(\"http://evil.example\",\"Click\")', 1, 1)",
+         VALUES ($1, '+14155552671', 'Hi', 'failed', '=HYPERLINK(\"http://evil.example\",\"Click\")', 1, 1)",
     )
     .bind(id)
     .execute(&app.pool)

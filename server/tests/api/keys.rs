@@ -110,7 +110,7 @@ async fn rotate_then_rewrap_moves_stored_tokens_to_the_new_key() {
     let key_file = keys.path().join("master.key");
     let first = Keyring::create_file(&key_file).unwrap();
     let organisation = configured(&app, first).await;
-    let url = format!("sqlite://{}?mode=rwc", app.db_path.display());
+    let url = app.database_url.clone();
 
     let rotate = outreach(&url)
         .args(["keys", "rotate"])

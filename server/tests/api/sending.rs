@@ -63,7 +63,7 @@ pub async fn run_campaign_to(app: &TestApp, cookie: &str, name: &str, numbers: &
 }
 
 pub async fn campaign_status(app: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM campaigns WHERE id = ?")
+    sqlx::query_scalar("SELECT status FROM campaigns WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool)
         .await
@@ -585,7 +585,7 @@ async fn a_person_decides_about_messages_whose_outcome_is_unknown() {
     // Arrange: two messages whose look-ups kept failing (what the engine
     // does after its last attempt).
     sqlx::query(
-        "UPDATE outbound_messages SET state = 'unknown', twilio_sid = NULL WHERE phone IN (?, ?)",
+        "UPDATE outbound_messages SET state = 'unknown', twilio_sid = NULL WHERE phone IN ($1, $2)",
     )
     .bind(&recipients[0])
     .bind(&recipients[1])
@@ -725,7 +725,7 @@ async fn sending_a_campaign_never_reveals_the_auth_token() {
     let logs = crate::logs::captured();
     assert!(logs.contains("campaign completed"), "logs were captured");
     assert!(!logs.contains(&token), "a log line contains the token");
-    crate::helpers::assert_not_in_database_files(&app, &token);
+    crate::helpers::assert_not_in_database(&app, &token).await;
 }
 
 #[tokio::test]
@@ -792,7 +792,7 @@ async fn a_campaign_completes_when_carriers_never_confirm_delivery() {
     );
 
     // A day later, still nothing from the carriers.
-    sqlx::query("UPDATE outbound_messages SET claimed_at = claimed_at - ?")
+    sqlx::query("UPDATE outbound_messages SET claimed_at = claimed_at - $1")
         .bind(domain::outbound::NO_RECEIPT_AFTER_SECS + 60)
         .execute(&app.pool)
         .await

@@ -448,7 +448,7 @@ async fn the_auth_token_appears_in_no_response_no_log_line_and_no_database_byte(
         !crate::logs::captured().contains(&token),
         "a log line contains the token"
     );
-    crate::helpers::assert_not_in_database_files(&app, &token);
+    crate::helpers::assert_not_in_database(&app, &token).await;
 }
 
 /// Before the WASM loads, the panel is a plain HTML form: the browser posts

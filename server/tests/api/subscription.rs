@@ -139,7 +139,7 @@ async fn withdrawing_the_subscription_pauses_running_campaigns_until_a_member_re
     set_subscription(&app.pool, &acme, false).await.unwrap();
 
     wait_for_status(&app, id, "paused", Duration::from_secs(5)).await;
-    let reason: String = sqlx::query_scalar("SELECT paused_reason FROM campaigns WHERE id = ?")
+    let reason: String = sqlx::query_scalar("SELECT paused_reason FROM campaigns WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool)
         .await

@@ -1,0 +1,548 @@
+//! The database: SQLite (embedded, one process) or PostgreSQL (several
+//! processes), behind one pool type so every query is written once.
+//!
+//! Queries use `$1`-style placeholders, which both SQLite and PostgreSQL
+//! read. What the two dialects do differently lives here, by name: the
+//! connection set-up, the migrations, `SKIP LOCKED`.
+
+mod copy;
+
+pub use copy::{CopiedTable, copy_database};
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::{Migrate, Migrator},
+};
+
+/// One pool type for both databases.
+pub type Pool = sqlx::AnyPool;
+/// A connection (or, through `&mut *tx`, a transaction) of either database.
+pub type DbConnection = sqlx::AnyConnection;
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL or a pool is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "OUTREACH_DATABASE_URL must start with sqlite:// (one process, a file on this machine) or postgres:// (several processes); it starts with {scheme:?}"
+)]
+pub struct UnsupportedDatabase {
+    /// Only the scheme: the rest of a URL may hold a password.
+    scheme: String,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, UnsupportedDatabase> {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => Err(UnsupportedDatabase {
+                scheme: scheme.chars().take(20).collect(),
+            }),
+        }
+    }
+
+    pub fn of(pool: &Pool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_str())
+            .expect("a pool is only opened for a supported URL")
+    }
+
+    pub fn of_connection(conn: &DbConnection) -> Self {
+        match conn.backend_name() {
+            "PostgreSQL" => Self::Postgres,
+            _ => Self::Sqlite,
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATOR,
+            Self::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
+    /// Appended to a `SELECT … LIMIT n` that picks rows to claim: on
+    /// PostgreSQL another process skips the rows this one is claiming
+    /// instead of waiting for them, then claiming them again. SQLite has a
+    /// single writer (and one process per file), so it needs nothing.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// Opens the database at `url` (creating a SQLite file and its directory
+/// if needed) and brings its schema up to date.
+pub async fn connect(url: &str) -> anyhow::Result<Pool> {
+    let pool = open(url).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens the database at `url` without touching its schema.
+pub async fn open(url: &str) -> anyhow::Result<Pool> {
+    let backend = Backend::of_url(url)?;
+    sqlx::any::install_default_drivers();
+    let options: AnyConnectOptions = url
+        .parse()
+        .map_err(|e| anyhow::anyhow!("OUTREACH_DATABASE_URL is not a database URL: {e}"))?;
+    let pool = match backend {
+        Backend::Sqlite => {
+            let file = sqlite_file(url)?;
+            create_private_file(&file)?;
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_SETTINGS).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+                .with_context(|| format!("could not open the database {}", file.display()))?
+        }
+        Backend::Postgres => AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            // The URL may hold a password: name only the database.
+            .context("could not connect to the PostgreSQL database in OUTREACH_DATABASE_URL")?,
+    };
+    Ok(pool)
+}
+
+/// Every SQLite connection's settings. WAL lets the web server read while a
+/// writer commits; NORMAL is durable across application crashes in WAL
+/// mode. Deleted rows are overwritten, not left in free pages: a
+/// disconnected organisation's encrypted Auth Token is really gone.
+const SQLITE_SETTINGS: &str = "PRAGMA foreign_keys = ON;
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA busy_timeout = 5000;
+    PRAGMA secure_delete = ON;";
+
+/// Applies the migrations not yet applied; returns how many there were.
+pub async fn migrate(pool: &Pool) -> anyhow::Result<usize> {
+    let migrator = Backend::of(pool).migrator();
+    let pending = {
+        let mut conn = pool
+            .acquire()
+            .await
+            .context("could not open the database")?;
+        conn.ensure_migrations_table()
+            .await
+            .context("could not prepare the migrations table")?;
+        let applied = conn
+            .list_applied_migrations()
+            .await
+            .context("could not list applied migrations")?;
+        migrator
+            .iter()
+            .filter(|m| !applied.iter().any(|a| a.version == m.version))
+            .count()
+    };
+    migrator
+        .run(pool)
+        .await
+        .context("could not apply database migrations")?;
+    Ok(pending)
+}
+
+/// The newest migration this build knows, for `outreach db migrate`.
+pub fn schema_version(backend: Backend) -> i64 {
+    backend
+        .migrator()
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The file a `sqlite://` URL names.
+fn sqlite_file(url: &str) -> anyhow::Result<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .with_context(|| format!("OUTREACH_DATABASE_URL is not a SQLite URL: {url}"))?;
+    let path = rest.split(['?', '#']).next().unwrap_or_default();
+    anyhow::ensure!(
+        !path.is_empty() && path != ":memory:",
+        "OUTREACH_DATABASE_URL names no SQLite file: {url}"
+    );
+    Ok(PathBuf::from(path))
+}
+
+/// Creates the SQLite file's directory (0700) and the file itself (0600),
+/// empty, so SQLite opens a private file (its WAL and shared-memory files
+/// take the database file's permissions).
+fn create_private_file(file: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).with_context(|| {
+            format!("could not create the database directory {}", dir.display())
+        })?;
+    }
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("could not create the database {}", file.display()))),
+    }
+}
+
+/// The directory holding a SQLite database file, for files kept beside it
+/// (demo mode's key and credentials). None for PostgreSQL.
+pub fn database_directory(url: &str) -> Option<PathBuf> {
+    let dir = sqlite_file(url).ok()?.parent()?.to_path_buf();
+    Some(if dir.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        dir
+    })
+}
+
+/// Held by the one `outreach serve` of a SQLite file for as long as it
+/// runs: two would each send with their own engine.
+#[derive(Debug)]
+pub struct ServingLock {
+    _file: std::fs::File,
+}
+
+/// Takes the SQLite file's serving lock (a lock file beside it); refused,
+/// with what to do instead, while another process holds it. PostgreSQL
+/// needs none: several processes share it safely.
+pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<ServingLock>> {
+    if Backend::of_url(url)? != Backend::Sqlite {
+        return Ok(None);
+    }
+    let file = sqlite_file(url)?;
+    create_private_file(&file)?;
+    let mut name = file.clone().into_os_string();
+    name.push(".serve-lock");
+    let path = PathBuf::from(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut lock = options
+        .open(&path)
+        .with_context(|| format!("could not open {}", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            anyhow::bail!(
+                "another `outreach serve`{} is already using the SQLite database {}. One SQLite file serves one process: stop the other one, or run several processes on PostgreSQL (README: \"Running several Outreach processes\").",
+                if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (process {holder})")
+                },
+                file.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(anyhow::Error::new(e).context(format!("could not lock {}", path.display())));
+        }
+    }
+    use std::io::{Seek, Write};
+    lock.set_len(0)?;
+    lock.rewind()?;
+    write!(lock, "{}", std::process::id())?;
+    Ok(Some(ServingLock { _file: lock }))
+}
+
+/// True when the database answers a trivial query.
+pub async fn is_reachable(pool: &Pool) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .is_ok()
+}
+
+/// Both databases report constraint failures as errors; callers turn these
+/// into "already exists" answers.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list (a
+/// few hundred at most: see `placeholder_rows`).
+pub(crate) fn placeholder_list(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Backend {
+    /// `rows` rows of `columns` placeholders for a multi-row `VALUES`, the
+    /// statement's only placeholders: `($1, $2), ($3, $4), …` for
+    /// PostgreSQL; bare `(?, ?), (?, ?), …` for SQLite, which looks each
+    /// named (`$n`) parameter up in a list as it binds it, so thousands of
+    /// them cost a quadratic amount of time.
+    pub(crate) fn placeholder_rows(self, rows: usize, columns: usize) -> String {
+        (0..rows)
+            .map(|row| match self {
+                Self::Postgres => format!("({})", placeholder_list(1 + row * columns, columns)),
+                Self::Sqlite => format!("({})", vec!["?"; columns].join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Scratch databases for tests: a SQLite file in a temporary directory, or,
+/// when `OUTREACH_TEST_POSTGRES_URL` names a PostgreSQL server, a fresh
+/// database on it (dropped again when the guard goes).
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing {
+    use super::*;
+
+    /// The PostgreSQL server tests run against, if any.
+    pub fn postgres_server() -> Option<String> {
+        std::env::var("OUTREACH_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+    }
+
+    /// Which database this test run uses.
+    pub fn backend() -> Backend {
+        if postgres_server().is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// A scratch database's URL; keep the guard for as long as it is used.
+    pub struct ScratchDatabase {
+        pub url: String,
+        /// The SQLite file, for tests about what is on disk.
+        pub sqlite_file: Option<PathBuf>,
+        dir: tempfile::TempDir,
+        postgres: Option<(String, String)>,
+    }
+
+    impl ScratchDatabase {
+        /// A directory that lives as long as the database, for files
+        /// beside it.
+        pub fn dir(&self) -> &std::path::Path {
+            self.dir.path()
+        }
+    }
+
+    pub async fn scratch_database() -> ScratchDatabase {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        match postgres_server() {
+            None => {
+                let file = dir.path().join("outreach.db");
+                ScratchDatabase {
+                    url: format!("sqlite://{}?mode=rwc", file.display()),
+                    sqlite_file: Some(file),
+                    dir,
+                    postgres: None,
+                }
+            }
+            Some(server) => {
+                use rand::Rng;
+                let name = format!(
+                    "outreach_test_{}_{:016x}",
+                    std::process::id(),
+                    rand::thread_rng().r#gen::<u64>()
+                );
+                sqlx::any::install_default_drivers();
+                let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&server)
+                    .await
+                    .expect("the test PostgreSQL server answers");
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("a scratch database is created");
+                let url = with_database(&server, &name);
+                ScratchDatabase {
+                    url,
+                    sqlite_file: None,
+                    dir,
+                    postgres: Some((server, name)),
+                }
+            }
+        }
+    }
+
+    /// `server` with its database name replaced by `name`.
+    fn with_database(server: &str, name: &str) -> String {
+        let mut url: url::Url = server.parse().expect("OUTREACH_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        url.to_string()
+    }
+
+    impl Drop for ScratchDatabase {
+        fn drop(&mut self) {
+            let Some((server, name)) = self.postgres.take() else {
+                return;
+            };
+            // Drop cannot await: a thread of its own drops the database,
+            // ending connections a test left open.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async move {
+                    if let Ok(mut admin) =
+                        <sqlx::AnyConnection as sqlx::Connection>::connect(&server).await
+                    {
+                        let _ = admin
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+
+    /// A migrated scratch database.
+    pub async fn fresh_database() -> (Pool, ScratchDatabase) {
+        let scratch = scratch_database().await;
+        let pool = connect(&scratch.url).await.expect("the database opens");
+        (pool, scratch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sqlite_and_postgres_urls_are_accepted_and_a_refusal_shows_no_password() {
+        assert_eq!(
+            Backend::of_url("sqlite://data/outreach.db?mode=rwc").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u:p@db/outreach").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://db/outreach").unwrap(),
+            Backend::Postgres
+        );
+        let refused = Backend::of_url("mysql://root:hunter2@db/outreach")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("\"mysql\""), "{refused}");
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert!(Backend::of_url("data/outreach.db").is_err());
+    }
+
+    #[test]
+    fn placeholders_number_rows_in_order() {
+        assert_eq!(placeholder_list(5, 3), "$5, $6, $7");
+        assert_eq!(
+            Backend::Postgres.placeholder_rows(2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(Backend::Sqlite.placeholder_rows(2, 2), "(?, ?), (?, ?)");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_and_its_directory_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let url = format!("sqlite://{}?mode=rwc", data.join("outreach.db").display());
+        let pool = connect(&url).await.expect("database opens");
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        for name in ["outreach.db", "outreach.db-wal", "outreach.db-shm"] {
+            assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_sqlite_connection_gets_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+        let pool = connect(&url).await.unwrap();
+        for (pragma, expected) in [
+            ("journal_mode", "wal"),
+            ("synchronous", "1"),
+            ("busy_timeout", "5000"),
+            ("secure_delete", "1"),
+            ("foreign_keys", "1"),
+        ] {
+            let row: sqlx::any::AnyRow = sqlx::query(&format!("PRAGMA {pragma}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            use sqlx::Row;
+            let value = row
+                .try_get::<String, _>(0)
+                .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+                .unwrap();
+            assert_eq!(value, expected, "{pragma}");
+        }
+    }
+
+    #[test]
+    fn a_second_server_on_one_sqlite_file_is_refused_until_the_first_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/outreach.db?mode=rwc", dir.path().display());
+        let first = lock_for_serving(&url).unwrap();
+        assert!(first.is_some());
+        let refused = lock_for_serving(&url).unwrap_err().to_string();
+        assert!(
+            refused.contains("already using the SQLite database"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains(&format!("process {}", std::process::id())),
+            "{refused}"
+        );
+        drop(first);
+        assert!(lock_for_serving(&url).unwrap().is_some());
+        assert!(
+            lock_for_serving("postgres://db/outreach")
+                .unwrap()
+                .is_none()
+        );
+    }
+}
