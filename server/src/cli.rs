@@ -254,8 +254,14 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     }
     // Before migrating: a second server of a SQLite file changes nothing.
     let _serving = match &command {
-        Command::Serve(_) => domain::db::lock_for_serving(&config.database_url)
-            .map_err(|e| user_error(format!("{e:#}")))?,
+        Command::Serve(_) => domain::db::lock_for_serving(&config.database_url).map_err(|e| {
+            match e.downcast_ref::<domain::db::SqliteInUse>() {
+                Some(in_use) => user_error(format!(
+                    "{in_use}. One SQLite file serves one process: stop the other one, or run several processes on PostgreSQL (README: \"Running several Outreach processes\")."
+                )),
+                None => user_error(format!("{e:#}")),
+            }
+        })?,
         _ => None,
     };
     let pool = domain::db::connect(&config.database_url).await?;
@@ -586,14 +592,11 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
         return Err(user_error("--from and --to name the same database"));
     }
     // Nothing may change the source while it is copied.
-    let _source = domain::db::lock_for_serving(from).map_err(|e| {
-        user_error(format!(
-            "{}; stop it before copying",
-            format!("{e:#}")
-                .split(". One SQLite")
-                .next()
-                .unwrap_or_default()
-        ))
+    let _source = domain::db::lock_for_serving(from).map_err(|e| match e
+        .downcast_ref::<domain::db::SqliteInUse>()
+    {
+        Some(in_use) => user_error(format!("{in_use}; stop it before copying")),
+        None => e,
     })?;
     let started = std::time::Instant::now();
     let source = domain::db::connect(from).await?;

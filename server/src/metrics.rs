@@ -16,8 +16,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// The process's recorder, installed on first use: one per process, as
 /// Prometheus expects (it adds processes up).
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
 pub fn handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
@@ -64,6 +65,10 @@ async fn render(State((pool, handle)): State<(Pool, PrometheusHandle)>) -> Respo
 /// Counts every answered request by its route's pattern (never the path
 /// itself: a webhook's path holds an organisation's public id).
 pub async fn count_request(request: Request, next: Next) -> Response {
+    // Without OUTREACH_METRICS_ADDR nothing records: no labels to build.
+    if HANDLE.get().is_none() {
+        return next.run(request).await;
+    }
     let route = request
         .extensions()
         .get::<MatchedPath>()

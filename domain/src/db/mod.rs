@@ -233,6 +233,18 @@ pub struct ServingLock {
     _file: std::fs::File,
 }
 
+/// Another process holds a SQLite file's serving lock.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another `outreach serve`{} is already using the SQLite database {}",
+    holder.as_ref().map(|pid| format!(" (process {pid})")).unwrap_or_default(),
+    file.display()
+)]
+pub struct SqliteInUse {
+    file: PathBuf,
+    holder: Option<String>,
+}
+
 /// Takes the SQLite file's serving lock (a lock file beside it); refused,
 /// with what to do instead, while another process holds it. PostgreSQL
 /// needs none: several processes share it safely.
@@ -256,16 +268,11 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<ServingLock>> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            anyhow::bail!(
-                "another `outreach serve`{} is already using the SQLite database {}. One SQLite file serves one process: stop the other one, or run several processes on PostgreSQL (README: \"Running several Outreach processes\").",
-                if holder.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (process {holder})")
-                },
-                file.display()
-            );
+            return Err(SqliteInUse {
+                file,
+                holder: Some(holder.trim().to_owned()).filter(|h| !h.is_empty()),
+            }
+            .into());
         }
         Err(std::fs::TryLockError::Error(e)) => {
             return Err(anyhow::Error::new(e).context(format!("could not lock {}", path.display())));
