@@ -130,11 +130,13 @@ pub async fn open(url: &str) -> anyhow::Result<Pool> {
 /// Every SQLite connection's settings. WAL lets the web server read while a
 /// writer commits; NORMAL is durable across application crashes in WAL
 /// mode. Deleted rows are overwritten, not left in free pages: a
-/// disconnected organisation's encrypted Auth Token is really gone.
-const SQLITE_SETTINGS: &str = "PRAGMA foreign_keys = ON;
+/// disconnected organisation's encrypted Auth Token is really gone. The
+/// busy timeout comes first, so that the others wait for a lock instead of
+/// failing the new connection.
+const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 5000;
+    PRAGMA foreign_keys = ON;
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
-    PRAGMA busy_timeout = 5000;
     PRAGMA secure_delete = ON;";
 
 /// Applies the migrations not yet applied; returns how many there were.

@@ -24,6 +24,7 @@ impl Write for Sink {
 
 pub fn capture() {
     LOGS.get_or_init(|| {
+        show_recent_logs_on_failure();
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = Sink(buffer.clone());
         tracing_subscriber::fmt()
@@ -33,6 +34,51 @@ pub fn capture() {
             .init();
         buffer
     });
+}
+
+/// A failing test prints what the apps logged at INFO and above in the
+/// last minute (every test's app: they share the process), so a request
+/// that hung or failed in CI can be read about afterwards.
+fn show_recent_logs_on_failure() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        let Some(buffer) = LOGS.get() else { return };
+        let Ok(buffer) = buffer.try_lock() else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&buffer);
+        let since = (seconds_into_today() - 60).max(0);
+        let recent: Vec<&str> = text
+            .lines()
+            .filter(|line| !line.contains(" TRACE ") && !line.contains(" DEBUG "))
+            .filter(|line| seconds_of(line).is_some_and(|at| at >= since))
+            .collect();
+        let shown = &recent[recent.len().saturating_sub(300)..];
+        eprintln!(
+            "--- the last {} log lines at INFO and above ---",
+            shown.len()
+        );
+        for line in shown {
+            eprintln!("{line}");
+        }
+    }));
+}
+
+/// Seconds since the epoch now, and of a log line's RFC 3339 timestamp
+/// (`2026-11-28T15:35:51.337690Z …`), compared within one day's lines.
+fn seconds_into_today() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    now % 86_400
+}
+
+fn seconds_of(line: &str) -> Option<i64> {
+    let time = line.get(11..19)?;
+    let mut parts = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(h * 3600 + m * 60 + s)
 }
 
 /// Everything logged so far.
