@@ -5,10 +5,12 @@
 //! `sending` carries a lease: when it runs out with no answer recorded, the
 //! engine reconciles the message with Twilio instead of sending it again.
 
+use std::{future::Future, pin::Pin};
+
 use anyhow::Context;
 use sqlx::FromRow;
 
-use crate::db::{Backend, DbConnection, Pool};
+use crate::db::{Backend, DbConnection, Pool, group_commit};
 use crate::{
     clock::UnixTime,
     db::is_unique_violation,
@@ -102,7 +104,7 @@ pub async fn withhold_opted_out(
 /// Twilio created the message (201, or found by a look-up). A callback
 /// that arrived first may already have moved it further: never back.
 pub async fn record_accepted(
-    pool: &Pool,
+    conn: &mut DbConnection,
     id: MessageId,
     sid: &str,
     twilio_status: &str,
@@ -125,10 +127,36 @@ pub async fn record_accepted(
     .bind(status.as_str())
     .bind(now)
     .bind(id)
-    .execute(pool)
+    .execute(conn)
     .await
     .context("could not record the accepted message")?;
     Ok(())
+}
+
+/// Twilio's acceptance of one send, to note with the others that arrive
+/// meanwhile (see `db::group_commit`).
+pub struct AcceptedAnswer {
+    pub id: MessageId,
+    pub sid: String,
+    pub twilio_status: String,
+    pub received_at: UnixTime,
+}
+
+impl group_commit::Write for AcceptedAnswer {
+    type Output = ();
+
+    fn apply<'c>(
+        &'c self,
+        conn: &'c mut DbConnection,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>> {
+        Box::pin(record_accepted(
+            conn,
+            self.id,
+            &self.sid,
+            &self.twilio_status,
+            self.received_at,
+        ))
+    }
 }
 
 /// Twilio certainly did not create it (429, 401, no connection): it goes
@@ -220,7 +248,10 @@ pub async fn adopt_found(
     twilio_status: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    match record_accepted(pool, id, sid, twilio_status, now).await {
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    let adopted = record_accepted(&mut conn, id, sid, twilio_status, now).await;
+    drop(conn);
+    match adopted {
         Err(e)
             if e.downcast_ref::<sqlx::Error>()
                 .is_some_and(is_unique_violation) =>

@@ -50,7 +50,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .route("/healthz", get(healthz))
         .route("/", get(|| async { Redirect::to(routes::HOME) }))
         .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
-        .merge(crate::webhooks::router())
+        .merge(crate::webhooks::router(state.services.pool.clone()))
         .merge(crate::exports::router())
         .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();

@@ -4,7 +4,7 @@
 
 use app::state::AppState;
 use axum::{
-    Router,
+    Extension, Router,
     body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode, Uri, header},
@@ -12,8 +12,9 @@ use axum::{
     routing::post,
 };
 use domain::{
+    db::{Pool, group_commit::GroupCommit},
     delivery::{
-        events::{Recorded, StatusCallback, record_delivery_event},
+        events::{DeliveryEvent, Recorded, StatusCallback},
         inbound::{InboundMessage, keyword, record_inbound_reply},
         signature::verify_signature,
     },
@@ -23,18 +24,22 @@ use domain::{
 };
 
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`
-/// (`OUTREACH_PUBLIC_URL`).
-pub fn router() -> Router<AppState> {
+/// (`OUTREACH_PUBLIC_URL`). Status callbacks are stored in groups: at
+/// hundreds a second, one commit for all that arrived meanwhile.
+pub fn router(pool: Pool) -> Router<AppState> {
+    let delivery_events = GroupCommit::<DeliveryEvent>::start(pool, "status callbacks");
     Router::new()
         .route("/webhooks/twilio/status/{public_id}", post(status_callback))
         .route(
             "/webhooks/twilio/inbound/{public_id}",
             post(inbound_message),
         )
+        .layer(Extension(delivery_events))
 }
 
 async fn status_callback(
     State(state): State<AppState>,
+    Extension(delivery_events): Extension<GroupCommit<DeliveryEvent>>,
     Path(public_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -69,26 +74,25 @@ async fn status_callback(
             .ok()
             .map(domain::ids::MessageId)
     });
-    match record_delivery_event(
-        &state.services.pool,
+    let status = callback.message_status().to_owned();
+    let error_code = callback.error_code();
+    let event = DeliveryEvent {
         organisation,
         message_id,
-        &callback,
-        domain::clock::now(),
-    )
-    .await
-    {
+        callback,
+        received_at: domain::clock::now(),
+    };
+    match delivery_events.write(event).await {
         Ok(recorded) => {
             domain::metrics::status_callback(true);
-            if recorded == Recorded::Applied
-                && matches!(callback.message_status(), "failed" | "undelivered")
+            if recorded == Recorded::Applied && matches!(status.as_str(), "failed" | "undelivered")
             {
-                domain::metrics::message_failed(callback.error_code());
+                domain::metrics::message_failed(error_code);
             }
             tracing::debug!(
                 organisation_id = %organisation,
                 ?recorded,
-                status = callback.message_status(),
+                status,
                 "status callback"
             );
             StatusCode::OK.into_response()

@@ -6,6 +6,7 @@
 //! connection set-up, the migrations, `SKIP LOCKED`.
 
 mod copy;
+pub mod group_commit;
 
 pub use copy::{CopiedTable, copy_database};
 

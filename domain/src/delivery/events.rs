@@ -1,8 +1,10 @@
 //! Storing a verified status callback and applying it to its message.
 
+use std::{future::Future, pin::Pin};
+
 use anyhow::Context;
 
-use crate::db::Pool;
+use crate::db::{DbConnection, group_commit};
 use crate::{
     clock::UnixTime, ids::MessageId, organisations::OrganisationId, twilio::status::TwilioStatus,
 };
@@ -84,20 +86,41 @@ pub enum Recorded {
     NoSuchMessage,
 }
 
-/// Stores the event (once), then moves its message forward, never back.
-/// `message_id` is the hint from the callback URL, which finds a message
-/// whose send answer was lost and so has no SID recorded yet.
+/// A verified status callback to store: committed with the others that
+/// arrive meanwhile (see `db::group_commit`), before Twilio gets its 200.
+pub struct DeliveryEvent {
+    pub organisation: OrganisationId,
+    /// The hint from the callback URL, which finds a message whose send
+    /// answer was lost and so has no SID recorded yet.
+    pub message_id: Option<MessageId>,
+    pub callback: StatusCallback,
+    pub received_at: UnixTime,
+}
+
+impl group_commit::Write for DeliveryEvent {
+    type Output = Recorded;
+
+    fn apply<'c>(
+        &'c self,
+        conn: &'c mut DbConnection,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Recorded>> + Send + 'c>> {
+        Box::pin(record_delivery_event(conn, self))
+    }
+}
+
+/// Stores the event (once), then moves its message forward, never back,
+/// inside the caller's transaction.
 pub async fn record_delivery_event(
-    pool: &Pool,
-    organisation: OrganisationId,
-    message_id: Option<MessageId>,
-    callback: &StatusCallback,
-    now: UnixTime,
+    conn: &mut DbConnection,
+    event: &DeliveryEvent,
 ) -> anyhow::Result<Recorded> {
-    let mut tx = pool
-        .begin()
-        .await
-        .context("could not start a transaction")?;
+    let DeliveryEvent {
+        organisation,
+        message_id,
+        callback,
+        received_at: now,
+    } = event;
+    let (organisation, now) = (*organisation, *now);
     let params = serde_json::to_string(&callback.params).context("params encode")?;
     let inserted = sqlx::query(
         "INSERT INTO delivery_events
@@ -111,14 +134,13 @@ pub async fn record_delivery_event(
     .bind(callback.error_code.map(|c| c.to_string()))
     .bind(params)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await
     .context("could not store the delivery event")?;
     if inserted.rows_affected() == 0 {
         return Ok(Recorded::Duplicate);
     }
     let Some(status) = TwilioStatus::parse(&callback.message_status) else {
-        tx.commit().await.context("could not commit the event")?;
         return Ok(Recorded::UnknownStatus);
     };
     // The hint must agree with the SID when both are known.
@@ -130,12 +152,11 @@ pub async fn record_delivery_event(
     )
     .bind(organisation)
     .bind(&callback.message_sid)
-    .bind(message_id)
-    .fetch_optional(&mut *tx)
+    .bind(*message_id)
+    .fetch_optional(&mut *conn)
     .await
     .context("could not find the event's message")?;
     let Some((id, phone, rank)) = message else {
-        tx.commit().await.context("could not commit the event")?;
         return Ok(Recorded::NoSuchMessage);
     };
     let error_message = callback
@@ -144,7 +165,7 @@ pub async fn record_delivery_event(
         .find(|(key, _)| key == "ErrorMessage")
         .map(|(_, value)| value.as_str());
     let moved = crate::outbound::advance(
-        &mut tx,
+        conn,
         organisation,
         crate::outbound::MessageUpdate {
             id,
@@ -158,7 +179,6 @@ pub async fn record_delivery_event(
         now,
     )
     .await?;
-    tx.commit().await.context("could not commit the event")?;
     Ok(if moved {
         Recorded::Applied
     } else {

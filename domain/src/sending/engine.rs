@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use super::allowance;
-use crate::db::Pool;
+use crate::db::{Pool, group_commit::GroupCommit};
 use crate::{
     campaigns::store as campaigns,
     capability::{RunPermission, sms_capability},
@@ -32,7 +32,7 @@ use crate::{
     crypto::Keyring,
     leases::{self, Holder},
     organisations::{OrganisationId, fetch_organisation},
-    outbound::{self, ClaimedMessage},
+    outbound::{self, AcceptedAnswer, ClaimedMessage},
     services::Services,
     sms_settings::integration::{
         self, configuration, fetch_effective_integration, saved_auth_token,
@@ -173,6 +173,9 @@ pub struct SendingEngine {
     /// Until when this engine holds the housekeeping lease, as far as it
     /// knows (0: it does not).
     housekeeping_until: Arc<Mutex<clock::UnixTime>>,
+    /// Twilio's acceptances, noted in groups: at hundreds of sends a
+    /// second, one commit for all the answers that came in meanwhile.
+    answers: GroupCommit<AcceptedAnswer>,
 }
 
 /// The lease under which one engine at a time reconciles unknown outcomes,
@@ -180,8 +183,10 @@ pub struct SendingEngine {
 const HOUSEKEEPING: &str = "sending-housekeeping";
 
 impl SendingEngine {
+    /// Starts the engine's database writer on the current runtime.
     pub fn new(services: Services, public_origin: &str, settings: EngineSettings) -> Self {
         Self {
+            answers: GroupCommit::start(services.pool.clone(), "Twilio's answers"),
             pool: services.pool,
             keyring: services.keyring,
             twilio: services.twilio,
@@ -456,7 +461,14 @@ impl SendingEngine {
             Verdict::Accepted { sid, status } => {
                 crate::metrics::message_sent();
                 self.with_pace(organisation, Pace::succeeded);
-                outbound::record_accepted(&self.pool, message.id, &sid, &status, now).await
+                self.answers
+                    .write(AcceptedAnswer {
+                        id: message.id,
+                        sid,
+                        twilio_status: status,
+                        received_at: now,
+                    })
+                    .await
             }
             Verdict::BackOff { reason } => {
                 if let Some(reason) = reason {
