@@ -48,6 +48,18 @@ if [ "$purpose" = test ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver
 fi
 
+# Release builds ship brotli copies of the browser bundle
+# (scripts/compress-bundle.sh); the benchmarks load the server with wrk.
+for tool in brotli wrk; do
+  if ! command -v "$tool" >/dev/null; then
+    step "installing Debian's $tool"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "$tool"
+  fi
+done
+
 # The Rust suite also runs against PostgreSQL (scripts/with-postgres.sh
 # starts a throwaway cluster) unless OUTREACH_TEST_POSTGRES_URL names one.
 if [ "$purpose" = test ] && [ -z "${OUTREACH_TEST_POSTGRES_URL:-}" ] \

@@ -7,4 +7,5 @@ export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 scripts/bootstrap.sh run
 cargo leptos build --release
+scripts/compress-bundle.sh
 exec target/release/outreach serve --demo

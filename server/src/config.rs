@@ -305,6 +305,9 @@ fn leptos_options(site_addr: SocketAddr) -> LeptosOptions {
         .output_name(output_name)
         .site_root(env_or("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(env_or("LEPTOS_SITE_PKG_DIR", "pkg"))
+        // A release build by cargo-leptos names the bundle's files after
+        // their hashes and lists them beside the binary.
+        .hash_files(crate::bundle::hash_file("hash.txt").exists())
         .env(if production { Env::PROD } else { Env::DEV })
         .site_addr(site_addr)
         .build()

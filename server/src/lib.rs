@@ -1,6 +1,7 @@
 //! The `outreach` binary's wiring: configuration, HTTP, command line.
 //! Business rules live in `domain`; pages and server functions in `app`.
 
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod demo;

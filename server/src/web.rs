@@ -52,6 +52,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
         .merge(crate::webhooks::router(state.services.pool.clone()))
         .merge(crate::exports::router())
+        .merge(crate::bundle::router(&state.leptos_options))
         .leptos_routes_with_context(&state, routes, provide_request_nonce, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
