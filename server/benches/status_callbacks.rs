@@ -3,21 +3,14 @@
 //! signs them, posted over HTTP by 32 concurrent clients (on the same
 //! machine, so the number is conservative).
 //!
-//! `cargo bench -p server --bench status_callbacks [-- <callbacks>]`
+//! `cargo bench -p server --bench status_callbacks [-- <callbacks>]`. It then
+//! asks a cheap route (`/healthz`) as often in the same run, for the ratio.
+
+mod support;
 
 use std::{sync::Arc, time::Instant};
 
-use base64::{Engine, engine::general_purpose::STANDARD};
-use domain::{
-    crypto::Keyring,
-    delivery::signature::twilio_signature,
-    organisations::{self, OrganisationName},
-    users::{self, EmailAddress, Role},
-};
-use server::{config::Config, startup::Application};
-use twilio_simulator::Simulator;
-
-const PASSWORD: &str = "benchmark password";
+use domain::delivery::signature::twilio_signature;
 
 #[tokio::main]
 async fn main() {
@@ -25,70 +18,18 @@ async fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(20_000);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-    let pool = domain::db::connect(&url).await.unwrap();
-    let twilio = Simulator::new();
-    let account = twilio.add_account("Full");
-    let service = twilio.add_service(&account.sid, &["+15005550006"]);
-    let simulator = twilio.start("127.0.0.1:0".parse().unwrap()).await.unwrap();
-
-    let mut config = Config::for_database(url);
-    config.twilio.api_base_url = Some(simulator.url.clone());
-    config.twilio.messaging_base_url = Some(simulator.url.clone());
-    let keyring = Keyring::from_base64_key(&STANDARD.encode([5u8; 32]), "bench").unwrap();
-    let application = Application::build(config, pool.clone(), Arc::new(keyring))
-        .await
-        .unwrap();
-    let address = format!("http://{}", application.local_addr());
-    tokio::spawn(application.run_until_stopped());
-
-    let organisation = organisations::insert_organisation(
-        &pool,
-        &OrganisationName::parse("Bench").unwrap(),
-        true,
-        domain::clock::now(),
-    )
-    .await
-    .unwrap();
-    users::insert_user(
-        &pool,
-        organisation.id,
-        &EmailAddress::parse("bench@bench.test").unwrap(),
-        Role::OrgAdmin,
-        PASSWORD.into(),
-        domain::clock::now(),
-    )
-    .await
-    .unwrap();
-    let client = reqwest::Client::new();
-    let signed_in = client
-        .post(format!("{address}/api/sign_in"))
-        .form(&[("email", "bench@bench.test"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let saved = client
-        .post(format!("{address}/api/save_twilio_integration"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("section", "everything"),
-            ("account_sid", account.sid.as_str()),
-            ("auth_token", account.auth_token.as_str()),
-            ("messaging_service_sid", service.sid.as_str()),
-            ("version", "0"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(saved.status().is_success());
+    let bench = support::start().await;
+    let (status, answer) = bench.save_settings(0).await;
+    assert!(status.is_success(), "{status} {answer}");
+    let support::Bench {
+        address,
+        pool,
+        client,
+        organisation,
+        account,
+        service,
+        ..
+    } = &bench;
 
     // Messages Twilio has accepted, waiting for their `delivered` callbacks.
     // (Completed rather than running, so the sending engine leaves them be.)
@@ -97,7 +38,7 @@ async fn main() {
          VALUES (1, $1, 'Bench', 'sms', 'Hello', 'completed', 'bench', 0, 0)",
     )
     .bind(organisation.id)
-    .execute(&pool)
+    .execute(pool)
     .await
     .unwrap();
     let sids: Vec<String> = (0..count).map(|i| format!("SM{i:032x}")).collect();
@@ -172,18 +113,51 @@ async fn main() {
     let elapsed = started.elapsed();
 
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await
         .unwrap();
     let delivered: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE state = 'delivered'")
-            .fetch_one(&pool)
+            .fetch_one(pool)
             .await
             .unwrap();
     assert_eq!((stored, delivered), (count as i64, count as i64));
+    let callbacks_per_second = count as f64 / elapsed.as_secs_f64();
     println!(
-        "{count} status callbacks verified, stored and applied in {:.2} s: {:.0} callbacks/s (32 concurrent clients)",
+        "{count} status callbacks verified, stored and applied in {:.2} s: {callbacks_per_second:.0} callbacks/s (32 concurrent clients)",
         elapsed.as_secs_f64(),
-        count as f64 / elapsed.as_secs_f64()
+    );
+
+    // The ceiling in the same run: a cheap route (`/healthz`: one trivial
+    // query) asked as often, by the same 32 clients, through the same stack.
+    let started = Instant::now();
+    let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(count));
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let remaining = remaining.clone();
+            let client = client.clone();
+            let health = format!("{address}/healthz");
+            tokio::spawn(async move {
+                while remaining
+                    .fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |n| n.checked_sub(1),
+                    )
+                    .is_ok()
+                {
+                    let answer = client.get(&health).send().await.unwrap();
+                    assert_eq!(answer.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let cheap_per_second = count as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "{count} GET /healthz in the same run: {cheap_per_second:.0} requests/s; callbacks at {:.2}x that rate",
+        callbacks_per_second / cheap_per_second
     );
 }

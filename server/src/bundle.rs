@@ -15,7 +15,6 @@ use axum::{
     extract::Request,
     http::{HeaderValue, header},
     middleware::{self, Next},
-    response::Response,
 };
 use leptos::config::LeptosOptions;
 use tower_http::services::ServeDir;
@@ -98,7 +97,7 @@ fn is_hashed(path: &str, hashes: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use axum::body::Body;
+    use axum::{body::Body, response::Response};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -109,7 +108,11 @@ mod tests {
         if let Some(accept) = accept {
             request = request.header(header::ACCEPT_ENCODING, accept);
         }
-        router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+        router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -127,14 +130,20 @@ mod tests {
             brotli.headers()[header::CACHE_CONTROL],
             "public, max-age=31536000, immutable"
         );
-        assert_eq!(&brotli.into_body().collect().await.unwrap().to_bytes()[..], b"brotli bytes");
+        assert_eq!(
+            &brotli.into_body().collect().await.unwrap().to_bytes()[..],
+            b"brotli bytes"
+        );
 
         let gzip = get(&router, "/pkg/outreach.H4sh.css", Some("gzip")).await;
         assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
 
         let plain = get(&router, "/pkg/outreach.H4sh.css", None).await;
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
-        assert_eq!(&plain.into_body().collect().await.unwrap().to_bytes()[..], b"body{}");
+        assert_eq!(
+            &plain.into_body().collect().await.unwrap().to_bytes()[..],
+            b"body{}"
+        );
 
         // A name without this build's hash may change: browsers ask again.
         let unhashed = get(&router, "/pkg/outreach.css", None).await;

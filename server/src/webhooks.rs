@@ -1,6 +1,16 @@
 //! Twilio's webhooks: status callbacks and inbound replies. Each request is
 //! verified with the organisation's Auth Token over the URL rebuilt from
 //! `OUTREACH_PUBLIC_URL` (never the Host header) before anything is written.
+//! The keys are read from the database at most every few seconds per
+//! organisation (`WebhookKeys`), and status callbacks are committed in
+//! groups (`db::group_commit`): at hundreds a second, the per-callback
+//! database work is the event itself.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use app::state::AppState;
 use axum::{
@@ -24,8 +34,7 @@ use domain::{
 };
 
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`
-/// (`OUTREACH_PUBLIC_URL`). Status callbacks are stored in groups: at
-/// hundreds a second, one commit for all that arrived meanwhile.
+/// (`OUTREACH_PUBLIC_URL`).
 pub fn router(pool: Pool) -> Router<AppState> {
     let delivery_events = GroupCommit::<DeliveryEvent>::start(pool, "status callbacks");
     Router::new()
@@ -35,10 +44,12 @@ pub fn router(pool: Pool) -> Router<AppState> {
             post(inbound_message),
         )
         .layer(Extension(delivery_events))
+        .layer(Extension(WebhookKeys::default()))
 }
 
 async fn status_callback(
     State(state): State<AppState>,
+    Extension(keys): Extension<WebhookKeys>,
     Extension(delivery_events): Extension<GroupCommit<DeliveryEvent>>,
     Path(public_id): Path<String>,
     uri: Uri,
@@ -49,7 +60,7 @@ async fn status_callback(
         organisation,
         params,
         ..
-    } = match verify(&state, &public_id, &uri, &headers, &body).await {
+    } = match verify(&state, &keys, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
         Err(refusal) => {
             domain::metrics::status_callback(false);
@@ -106,6 +117,7 @@ async fn status_callback(
 
 async fn inbound_message(
     State(state): State<AppState>,
+    Extension(keys): Extension<WebhookKeys>,
     Path(public_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -116,7 +128,7 @@ async fn inbound_message(
         params,
         account_sid,
         auth_token,
-    } = match verify(&state, &public_id, &uri, &headers, &body).await {
+    } = match verify(&state, &keys, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
         Err(refusal) => return refusal,
     };
@@ -177,11 +189,72 @@ struct Verified {
     auth_token: AuthToken,
 }
 
+/// What verifying an organisation's webhooks needs: who it is and, once
+/// an integration is saved, the credentials Twilio signs with.
+#[derive(Clone)]
+struct WebhookKey {
+    organisation: OrganisationId,
+    credentials: Option<(AccountSid, AuthToken)>,
+}
+
+/// Organisations' webhook keys, read from the database at most every few
+/// seconds instead of on every callback (hundreds a second while a
+/// campaign runs). A signature that fails against a kept key is checked
+/// again against the database's, so a token saved since is used at once;
+/// a removed integration stops verifying within `KEPT_FOR`.
+#[derive(Clone, Default)]
+pub struct WebhookKeys(Arc<Mutex<HashMap<String, (Instant, WebhookKey)>>>);
+
+const KEPT_FOR: Duration = Duration::from_secs(5);
+/// Organisations kept at most: a flood of made-up ids cannot grow it.
+const MOST_KEPT: usize = 10_000;
+
+impl WebhookKeys {
+    fn kept(&self, public_id: &str) -> Option<WebhookKey> {
+        let keys = self.0.lock().expect("never poisoned");
+        keys.get(public_id)
+            .filter(|(read_at, _)| read_at.elapsed() < KEPT_FOR)
+            .map(|(_, key)| key.clone())
+    }
+
+    fn keep(&self, public_id: &str, key: WebhookKey) {
+        let mut keys = self.0.lock().expect("never poisoned");
+        if keys.len() >= MOST_KEPT {
+            keys.retain(|_, (read_at, _)| read_at.elapsed() < KEPT_FOR);
+            if keys.len() >= MOST_KEPT {
+                keys.clear();
+            }
+        }
+        keys.insert(public_id.to_owned(), (Instant::now(), key));
+    }
+}
+
+/// The organisation's key as saved now. `Ok(None)`: no such organisation.
+async fn read_key(state: &AppState, public_id: &str) -> anyhow::Result<Option<WebhookKey>> {
+    let pool = &state.services.pool;
+    let Some(integration) = fetch_integration_by_public_id(pool, public_id).await? else {
+        // Only without an integration is the organisation looked up on its own.
+        return Ok(fetch_organisation_by_public_id(pool, public_id)
+            .await?
+            .map(|organisation| WebhookKey {
+                organisation: organisation.id,
+                credentials: None,
+            }));
+    };
+    // A token no key decrypts verifies nothing (and is logged once per read).
+    let token = saved_auth_token(&state.services.keyring, &integration).ok();
+    Ok(Some(WebhookKey {
+        organisation: integration.organisation_id,
+        credentials: token.map(|token| (integration.account_sid, token)),
+    }))
+}
+
 /// The organisation and the posted parameters, if the request is Twilio's:
 /// 404 for an unknown organisation, 400 for a body that is not a form, 403
 /// for a missing or wrong signature. Nothing is written before this passes.
 async fn verify(
     state: &AppState,
+    keys: &WebhookKeys,
     public_id: &str,
     uri: &Uri,
     headers: &HeaderMap,
@@ -191,21 +264,18 @@ async fn verify(
         tracing::error!(error = ?e, "could not verify a webhook");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
     };
-    let integration = fetch_integration_by_public_id(&state.services.pool, public_id)
-        .await
-        .map_err(internal)?;
-    // Only without an integration is the organisation looked up on its own.
-    let organisation = match &integration {
-        Some(integration) => integration.organisation_id,
+    let (mut key, kept) = match keys.kept(public_id) {
+        Some(key) => (key, true),
         None => {
-            fetch_organisation_by_public_id(&state.services.pool, public_id)
+            let key = read_key(state, public_id)
                 .await
                 .map_err(internal)?
-                .ok_or_else(|| (StatusCode::NOT_FOUND, "No such organisation").into_response())?
-                .id
+                .ok_or_else(|| (StatusCode::NOT_FOUND, "No such organisation").into_response())?;
+            keys.keep(public_id, key.clone());
+            (key, false)
         }
     };
-    tracing::Span::current().record("organisation_id", tracing::field::display(organisation));
+    tracing::Span::current().record("organisation_id", tracing::field::display(key.organisation));
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -219,24 +289,36 @@ async fn verify(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(forbidden)?;
-    let integration = integration.ok_or_else(forbidden)?;
-    let token = saved_auth_token(&state.services.keyring, &integration).map_err(|_| forbidden())?;
     let url = format!(
         "{}{}",
         state.public_origin,
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
-    if !verify_signature(token.expose_secret().as_bytes(), &url, &params, signature) {
+    let signed_with = |key: &WebhookKey| {
+        key.credentials.as_ref().is_some_and(|(_, token)| {
+            verify_signature(token.expose_secret().as_bytes(), &url, &params, signature)
+        })
+    };
+    let mut verified = signed_with(&key);
+    if !verified && kept {
+        // Saved since it was kept, perhaps: ask the database.
+        if let Some(fresh) = read_key(state, public_id).await.map_err(internal)? {
+            keys.keep(public_id, fresh.clone());
+            verified = signed_with(&fresh);
+            key = fresh;
+        }
+    }
+    let (true, Some((account_sid, auth_token))) = (verified, key.credentials) else {
         tracing::warn!(
-            organisation_id = %organisation,
+            organisation_id = %key.organisation,
             "refused a webhook with a wrong signature"
         );
         return Err(forbidden());
-    }
+    };
     Ok(Verified {
-        organisation,
+        organisation: key.organisation,
         params,
-        account_sid: integration.account_sid,
-        auth_token: token,
+        account_sid,
+        auth_token,
     })
 }

@@ -408,3 +408,60 @@ async fn a_replayed_stop_changes_nothing_and_an_older_keyword_never_overrides_a_
     assert_eq!(send(message("STOP", now)).await, StatusCode::OK);
     assert!(opted_out().await);
 }
+
+#[tokio::test]
+async fn a_token_saved_a_moment_ago_verifies_callbacks_at_once_and_the_old_one_no_longer_does() {
+    let app = spawn_app().await;
+    without_callbacks(&app);
+    let admin = configured_organisation(&app).await;
+    run_campaign_to(&app, &admin, "Hooks", &numbers(1)).await;
+    wait_until("the message sent", Duration::from_secs(10), || async {
+        states(&app).await[0].1 == "sent"
+    })
+    .await;
+    let public_id = app
+        .organisation(domain::ids::OrganisationId(1))
+        .await
+        .public_id;
+    let path = format!("/webhooks/twilio/status/{public_id}");
+    let sid = app.twilio.messages()[0].sid.clone();
+    let sent = [
+        ("AccountSid", app.account.sid.as_str()),
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "sent"),
+    ];
+    // The organisation's key is now kept in memory for a few seconds.
+    assert_eq!(post_signed(&app, &path, &sent).await.status, StatusCode::OK);
+
+    let new_token = app.twilio.rotate_token(&app.account.sid);
+    let saved = app
+        .call(
+            "save_twilio_integration",
+            Some(&admin),
+            &[
+                ("section", "account_sid_and_auth_token"),
+                ("account_sid", &app.account.sid),
+                ("auth_token", &new_token),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+
+    // Twilio signs with the new token at once: believed at once.
+    let url = format!("{}{path}", app.address);
+    let params = delivered(&app, &sid);
+    let posted = post(&app, &path, &params, Some(sign(&new_token, &url, &params))).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(states(&app).await[0].1, "delivered");
+    // The replaced token verifies nothing any more.
+    let events = event_count(&app).await;
+    let undelivered = [
+        ("AccountSid", app.account.sid.as_str()),
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "undelivered"),
+    ];
+    let forged = post_signed(&app, &path, &undelivered).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(event_count(&app).await, events);
+}
