@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${OUTREACH_BIN:-target/release/outreach}
 seconds=${1:-5}
-command -v wrk >/dev/null || scripts/bootstrap.sh run
+command -v wrk >/dev/null || scripts/bootstrap.sh bench
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=3980

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the README's commands need and skips whatever is already
 # here, so a second run takes seconds. `bootstrap.sh run` installs what
-# building and serving needs; `bootstrap.sh test` adds the browser.
+# building and serving needs; `bootstrap.sh test` adds the browser and
+# PostgreSQL, `bootstrap.sh bench` the load generator.
 #
 # Versions are pinned on purpose; see ../shared/TOOLCHAIN.md for why each
 # stock install command fails on these machines.
@@ -49,8 +50,11 @@ if [ "$purpose" = test ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
 fi
 
 # Release builds ship brotli copies of the browser bundle
-# (scripts/compress-bundle.sh); the benchmarks load the server with wrk.
-for tool in brotli wrk; do
+# (scripts/compress-bundle.sh); `bootstrap.sh bench` adds wrk, with which
+# scripts/bench-static.sh loads the server.
+tools=(brotli)
+[ "$purpose" != bench ] || tools+=(wrk)
+for tool in "${tools[@]}"; do
   if ! command -v "$tool" >/dev/null; then
     step "installing Debian's $tool"
     sudo=""

@@ -18,11 +18,24 @@ if [ -f "$hashes" ]; then
 else
   files=("$pkg/$name.js" "$pkg/${name}_bg.wasm" "$pkg/$name.wasm" "$pkg/$name.css")
 fi
+# Without brotli (scripts/bootstrap.sh installs it) browsers get gzip.
+has_brotli=true
+command -v brotli >/dev/null || {
+  has_brotli=false
+  echo "brotli is not installed: making gzip copies only" >&2
+}
 for file in "${files[@]}"; do
   [ -e "$file" ] || continue
-  # Already made from this very file.
-  [ "$file.br" -nt "$file" ] && [ "$file.gz" -nt "$file" ] && continue
-  brotli --best --force --keep --output="$file.br" "$file"
+  # Already made from this very file: a copy is no older than it (gzip
+  # gives the copy the file's time; the brotli copy gets its own).
+  fresh() { [ -e "$1" ] && ! [ "$file" -nt "$1" ]; }
+  { fresh "$file.br" || ! $has_brotli; } && fresh "$file.gz" && continue
+  if $has_brotli; then
+    brotli --best --force --keep --no-copy-stat --output="$file.br" "$file"
+  else
+    # Never an old build's brotli copy beside a new file.
+    rm -f "$file.br"
+  fi
   gzip --best --force --keep --no-name "$file"
-  echo "compressed $file: $(stat -c %s "$file") bytes, brotli $(stat -c %s "$file.br"), gzip $(stat -c %s "$file.gz")"
+  echo "compressed $file: $(stat -c %s "$file") bytes, brotli $(stat -c %s "$file.br" 2>/dev/null || echo none), gzip $(stat -c %s "$file.gz")"
 done
