@@ -38,7 +38,8 @@ pub fn capture() {
 
 /// A failing test prints what the apps logged at INFO and above in the
 /// last minute (every test's app: they share the process), so a request
-/// that hung or failed in CI can be read about afterwards.
+/// that hung or failed in CI can be read about afterwards; with
+/// `OUTREACH_TEST_LOG_DUMP=FILE` it also writes every captured line there.
 fn show_recent_logs_on_failure() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -47,6 +48,10 @@ fn show_recent_logs_on_failure() {
         let Ok(buffer) = buffer.try_lock() else {
             return;
         };
+        // Everything, TRACE included, for whoever investigates.
+        if let Some(path) = std::env::var_os("OUTREACH_TEST_LOG_DUMP") {
+            let _ = std::fs::write(path, &buffer[..]);
+        }
         let text = String::from_utf8_lossy(&buffer);
         let since = (seconds_into_today() - 60).max(0);
         let recent: Vec<&str> = text
