@@ -28,7 +28,11 @@ impl Application {
     /// Binds the listening socket (port 0 picks a free one) and wires the
     /// router to an already opened database and loaded keyring.
     pub async fn build(config: Config, pool: Pool, keyring: Arc<Keyring>) -> anyhow::Result<Self> {
-        crate::telemetry::spawn_leptos_tasks_in_their_span();
+        // Leptos spawns a page's data loading with its own Tokio executor.
+        // A custom one that spawned those tasks inside the request's span
+        // (so their log lines named the request) made page renders hang now
+        // and then (the API suite at 6 threads: 2 runs in 5 with it, 0 in 6
+        // without); their lines now carry no request span.
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
