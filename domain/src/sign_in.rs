@@ -210,6 +210,12 @@ async fn record_attempt(
         .execute(pool)
         .await
         .context("could not purge old sign-in attempts")?;
+    // Parallel guesses are counted one after another, on both databases.
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    crate::db::Backend::one_at_a_time(&mut tx, "sign_in_attempts").await?;
     let recorded = sqlx::query_scalar::<_, i64>(
         "INSERT INTO sign_in_attempts (email_hash, client, attempted_at)
          SELECT $1, $2, $3
@@ -225,9 +231,12 @@ async fn record_attempt(
     .bind(since)
     .bind(MAX_FAILURES)
     .bind(MAX_FAILURES_PER_CLIENT)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
     .context("could not record the sign-in attempt")?;
+    tx.commit()
+        .await
+        .context("could not record the sign-in attempt")?;
     if let Some(id) = recorded {
         return Ok(id);
     }

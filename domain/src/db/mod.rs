@@ -78,6 +78,22 @@ impl Backend {
     /// PostgreSQL another process skips the rows this one is claiming
     /// instead of waiting for them, then claiming them again. SQLite has a
     /// single writer (and one process per file), so it needs nothing.
+    /// Runs the rest of `conn`'s transaction one at a time with every other
+    /// transaction that names the same `key`. Counting then inserting (a
+    /// throttle) is atomic in SQLite, which writes one transaction at a
+    /// time; PostgreSQL lets two transactions count the same rows, so it
+    /// takes a transaction-level advisory lock.
+    pub async fn one_at_a_time(conn: &mut DbConnection, key: &str) -> anyhow::Result<()> {
+        if Self::of_connection(conn) == Self::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(key)
+                .execute(conn)
+                .await
+                .context("could not take an advisory lock")?;
+        }
+        Ok(())
+    }
+
     pub fn skip_locked(self) -> &'static str {
         match self {
             Self::Sqlite => "",

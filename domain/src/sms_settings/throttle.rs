@@ -26,7 +26,12 @@ pub async fn claim_twilio_check(
         .execute(pool)
         .await
         .context("could not purge old Twilio checks")?;
-    // One statement: parallel saves are counted one after another.
+    // Parallel saves are counted one after another, on both databases.
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    crate::db::Backend::one_at_a_time(&mut tx, &format!("twilio_checks {organisation}")).await?;
     let claimed = sqlx::query(
         "INSERT INTO twilio_checks (organisation_id, at)
          SELECT $1, $2 WHERE (SELECT COUNT(*) FROM twilio_checks
@@ -36,11 +41,14 @@ pub async fn claim_twilio_check(
     .bind(now)
     .bind(since)
     .bind(MAX_TWILIO_CHECKS)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .context("could not count the Twilio checks")?
     .rows_affected()
         == 1;
+    tx.commit()
+        .await
+        .context("could not count the Twilio checks")?;
     if claimed {
         return Ok(Ok(()));
     }
