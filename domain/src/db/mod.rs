@@ -74,10 +74,6 @@ impl Backend {
         }
     }
 
-    /// Appended to a `SELECT … LIMIT n` that picks rows to claim: on
-    /// PostgreSQL another process skips the rows this one is claiming
-    /// instead of waiting for them, then claiming them again. SQLite has a
-    /// single writer (and one process per file), so it needs nothing.
     /// Runs the rest of `conn`'s transaction one at a time with every other
     /// transaction that names the same `key`. Counting then inserting (a
     /// throttle) is atomic in SQLite, which writes one transaction at a
@@ -94,6 +90,10 @@ impl Backend {
         Ok(())
     }
 
+    /// Appended to a `SELECT … LIMIT n` that picks rows to claim: on
+    /// PostgreSQL another process skips the rows this one is claiming
+    /// instead of waiting for them, then claiming them again. SQLite has a
+    /// single writer (and one process per file), so it needs nothing.
     pub fn skip_locked(self) -> &'static str {
         match self {
             Self::Sqlite => "",

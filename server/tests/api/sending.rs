@@ -104,6 +104,22 @@ where
 }
 
 /// The simulated Twilio stops posting status callbacks.
+/// The Org Admin saves `token` (rotated in the simulator) over the
+/// integration `configured_organisation` saved.
+pub async fn save_new_auth_token(app: &TestApp, admin: &str, token: &str) -> reqwest::Response {
+    app.call(
+        "save_twilio_integration",
+        Some(admin),
+        &[
+            ("section", "account_sid_and_auth_token"),
+            ("account_sid", &app.account.sid),
+            ("auth_token", token),
+            ("version", "1"),
+        ],
+    )
+    .await
+}
+
 pub fn without_callbacks(app: &TestApp) {
     app.twilio.set_callbacks(CallbackPlan {
         enabled: false,
@@ -355,18 +371,7 @@ async fn a_token_rotated_mid_campaign_pauses_it_tells_the_admin_and_it_resumes_a
         "The saved Twilio credentials are invalid: an Org Admin must update them in Outreach > Settings > SMS."
     );
 
-    let saved = app
-        .call(
-            "save_twilio_integration",
-            Some(&admin),
-            &[
-                ("section", "account_sid_and_auth_token"),
-                ("account_sid", &app.account.sid),
-                ("auth_token", &new_token),
-                ("version", "1"),
-            ],
-        )
-        .await;
+    let saved = save_new_auth_token(&app, &admin, &new_token).await;
     assert_eq!(
         saved.status(),
         StatusCode::OK,

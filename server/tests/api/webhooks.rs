@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use crate::{
     helpers::{TestApp, https_public_url, spawn_app, spawn_app_with},
     sending::{
-        configured_organisation, numbers, run_campaign_to, states, wait_until, without_callbacks,
+        configured_organisation, numbers, run_campaign_to, save_new_auth_token, states, wait_until,
+        without_callbacks,
     },
 };
 
@@ -434,18 +435,7 @@ async fn a_token_saved_a_moment_ago_verifies_callbacks_at_once_and_the_old_one_n
     assert_eq!(post_signed(&app, &path, &sent).await.status, StatusCode::OK);
 
     let new_token = app.twilio.rotate_token(&app.account.sid);
-    let saved = app
-        .call(
-            "save_twilio_integration",
-            Some(&admin),
-            &[
-                ("section", "account_sid_and_auth_token"),
-                ("account_sid", &app.account.sid),
-                ("auth_token", &new_token),
-                ("version", "1"),
-            ],
-        )
-        .await;
+    let saved = save_new_auth_token(&app, &admin, &new_token).await;
     assert_eq!(saved.status(), StatusCode::OK);
 
     // Twilio signs with the new token at once: believed at once.
