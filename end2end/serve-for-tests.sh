@@ -34,6 +34,34 @@ done
 "$bin" org create --name "SMS change" --subscription active
 "$bin" user create --org "SMS change" --email admin@change.test --role org-admin
 "$bin" user create --org "SMS change" --email campaigner@change.test --role campaigner
+# Opt-outs added by hand, and honoured by the campaign wizard.
+"$bin" org create --name "Opt-outs" --subscription active
+"$bin" user create --org "Opt-outs" --email admin@optouts.test --role org-admin
+"$bin" user create --org "Opt-outs" --email campaigner@optouts.test --role campaigner
+# Duplicating a campaign.
+"$bin" org create --name "Duplicate" --subscription active
+"$bin" user create --org "Duplicate" --email admin@duplicate.test --role org-admin
+"$bin" user create --org "Duplicate" --email campaigner@duplicate.test --role campaigner
+# Scheduling a campaign in the wizard, and unscheduling it.
+"$bin" org create --name "Schedules" --subscription active
+"$bin" user create --org "Schedules" --email admin@schedules.test --role org-admin
+"$bin" user create --org "Schedules" --email campaigner@schedules.test --role campaigner
+# Test messages from the wizard.
+"$bin" org create --name "Test sends" --subscription active
+"$bin" user create --org "Test sends" --email admin@testsends.test --role org-admin
+"$bin" user create --org "Test sends" --email campaigner@testsends.test --role campaigner
+# Quiet hours, and an exemption from them.
+"$bin" org create --name "Quiet hours" --subscription active
+"$bin" user create --org "Quiet hours" --email admin@quiethours.test --role org-admin
+"$bin" user create --org "Quiet hours" --email campaigner@quiethours.test --role campaigner
+# Contacts and lists, a campaign to a list, and a reply.
+"$bin" org create --name "Contacts" --subscription active
+"$bin" user create --org "Contacts" --email admin@contacts.test --role org-admin
+"$bin" user create --org "Contacts" --email campaigner@contacts.test --role campaigner
+# Team management: invitations, and a person disabled while their page is open.
+"$bin" org create --name "Team" --subscription active
+"$bin" user create --org "Team" --email admin@team.test --role org-admin
+"$bin" user create --org "Team" --email open-page@team.test --role campaigner
 # A subscription withdrawn and granted again while a campaign runs.
 "$bin" org create --name "Lapsing" --subscription active
 "$bin" user create --org "Lapsing" --email admin@lapsing.test --role org-admin

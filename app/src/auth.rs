@@ -15,6 +15,8 @@ pub struct Viewer {
     pub role: ViewerRole,
     pub organisation: String,
     pub subscription: Subscription,
+    /// The organisation's time zone: every time on the page is in it.
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,12 +41,20 @@ pub enum Subscription {
     Requested { at: String, by: String },
 }
 
-/// A password or Auth Token on its way to the server. Server function
+/// A password, Auth Token or link secret on its way to the server. Server function
 /// arguments are `Debug`; this keeps the secret out of anything that prints
 /// them. It is never sent the other way.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SecretInput(String);
+
+/// Typed (or, for a one-time link's secret, read from the address) in
+/// the browser.
+impl From<String> for SecretInput {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
 
 impl SecretInput {
     #[cfg(feature = "ssr")]
@@ -65,6 +75,16 @@ pub async fn current_viewer() -> Result<Viewer, AppError> {
     ssr::viewer(&user).await
 }
 
+/// Where an open page asks whether it is still signed in (see
+/// `layout::SignedOutWatcher`); the session middleware does not count the
+/// question as use of the session.
+pub const SESSION_STATUS_PATH: &str = "/api/session_status";
+
+#[server(endpoint = "session_status")]
+pub async fn session_status() -> Result<(), AppError> {
+    ssr::require_user().await.map(|_| ())
+}
+
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppError> {
     use domain::sign_in::SignInError;
@@ -75,7 +95,10 @@ pub async fn sign_in(email: String, password: SecretInput) -> Result<(), AppErro
         &state.services.pool,
         &email,
         password.into_secret(),
-        &session.client,
+        domain::sign_in::Client {
+            address: &session.client,
+            user_agent: &session.user_agent,
+        },
         session.token.as_ref(),
         domain::clock::now(),
     )
@@ -154,6 +177,8 @@ pub mod ssr {
         pub user: Option<SignedInUser>,
         /// The client's address (behind a trusted proxy, the one it reported).
         pub client: String,
+        /// Its `User-Agent`, to name the browser of a session it starts.
+        pub user_agent: String,
     }
 
     /// The session token in a `Cookie` header, if there is one.
@@ -261,6 +286,7 @@ pub mod ssr {
             },
             organisation: organisation.name.clone(),
             subscription: subscription_view(&organisation),
+            time_zone: organisation.time_zone.clone(),
         })
     }
 
@@ -273,7 +299,7 @@ pub mod ssr {
             SubscriptionState::Requested => Subscription::Requested {
                 at: organisation
                     .access_requested_at
-                    .map(domain::clock::format_utc)
+                    .map(|at| domain::clock::format_in(at, &organisation.time_zone))
                     .unwrap_or_else(|| "an unknown time".to_owned()),
                 by: organisation.access_requested_by.clone().unwrap_or_default(),
             },

@@ -34,6 +34,12 @@ pub enum AppError {
     /// Not in the signed-in person's organisation (or not at all).
     #[error("There is no such campaign in your organisation.")]
     NotFound,
+    /// A person, invitation or session that is not (or no longer) the
+    /// signed-in person's organisation's, or theirs.
+    #[error(
+        "There is no such person, link or session here. Reload the page to see the current list."
+    )]
+    NoSuchMember,
     #[error("{0}")]
     TooLarge(Limit),
     #[error(
@@ -112,7 +118,7 @@ impl AppError {
         match self {
             Self::NotSignedIn | Self::InvalidCredentials => 401,
             Self::NotOrgAdmin | Self::SubscriptionRequired => 403,
-            Self::NotFound => 404,
+            Self::NotFound | Self::NoSuchMember => 404,
             Self::SettingsChanged => 409,
             Self::TooLarge(_) => 413,
             Self::Invalid(_) => 422,
@@ -136,6 +142,23 @@ pub enum FormField {
     Message,
     Email,
     Password,
+    CurrentPassword,
+    NewPassword,
+    ConfirmPassword,
+    Phone,
+    OptOutNumbers,
+    AskedAgain,
+    TimeZone,
+    FailureGuardPercent,
+    FailureGuardMessages,
+    ScheduleDate,
+    ScheduleTime,
+    TestNumbers,
+    ValidityHours,
+    QuietHoursFrom,
+    QuietHoursUntil,
+    ContactsFile,
+    ListName,
 }
 
 /// Errors to show under form fields, keyed by field; `form` is for the

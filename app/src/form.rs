@@ -22,3 +22,23 @@ pub fn Field(
         </div>
     }
 }
+
+/// Reads the file chosen in a file input (`ev` is its `change` event) as
+/// text, in the browser, and hands it to `on_text`. Nothing is uploaded:
+/// the text goes where typed text would.
+pub fn read_chosen_file(ev: leptos::ev::Event, on_text: impl Fn(String) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let input: leptos::web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+        if let Some(file) = input.files().and_then(|files| files.get(0)) {
+            leptos::task::spawn_local(async move {
+                if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                    on_text(text.as_string().unwrap_or_default());
+                }
+            });
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, on_text);
+}

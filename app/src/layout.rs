@@ -32,17 +32,24 @@ fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) ->
     provide_context(viewer.clone());
     let sign_out = ServerAction::<SignOut>::new();
     let is_admin = viewer.role == ViewerRole::OrgAdmin;
-    let content = if viewer.subscription == Subscription::Active {
-        view! { <Outlet/> }.into_any()
-    } else {
-        view! { <SubscriptionGate viewer=viewer.clone() action=request_access/> }.into_any()
+    // Everyone's own account stays reachable whatever the subscription.
+    let location = leptos_router::hooks::use_location();
+    let gated = viewer.subscription != Subscription::Active;
+    let gate_viewer = viewer.clone();
+    let content = move || {
+        if !gated || location.pathname.get() == crate::routes::ACCOUNT {
+            view! { <Outlet/> }.into_any()
+        } else {
+            view! { <SubscriptionGate viewer=gate_viewer.clone() action=request_access/> }
+                .into_any()
+        }
     };
     view! {
         <div class="frame">
             <header class="topbar">
                 <a class="brand" href=crate::routes::HOME>"Outreach"</a>
                 <div class="who">
-                    <span class="who-name">{viewer.email.clone()}</span>
+                    <A href=crate::routes::ACCOUNT attr:class="who-name">{viewer.email.clone()}</A>
                     <span class="muted">{format!("{} · {}", viewer.role.label(), viewer.organisation)}</span>
                     <ActionForm action=sign_out>
                         <button type="submit" class="button link">"Sign out"</button>
@@ -53,11 +60,51 @@ fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) ->
                 <p class="nav-group">"Outreach"</p>
                 <ul>
                     <li><A href=crate::routes::CAMPAIGNS>"Campaigns"</A></li>
+                    <li><A href=crate::contacts::PAGE>"Contacts"</A></li>
+                    <li><A href=crate::lists::PAGE>"Lists"</A></li>
+                    <li><A href=crate::opt_outs::PAGE>"Opt-outs"</A></li>
                     {is_admin.then(|| view! { <li><A href=crate::routes::SETTINGS>"Settings"</A></li> })}
+                    <li><A href=crate::routes::ACCOUNT>"Account"</A></li>
                 </ul>
             </nav>
             <main class="content" id="main">{content}</main>
+            <SignedOutWatcher/>
         </div>
+    }
+}
+
+/// How often an open page asks whether it is still signed in.
+#[cfg(feature = "hydrate")]
+const SESSION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sends an open page to the sign-in page once its session has ended:
+/// disabled by an Org Admin, ended from another browser, signed out
+/// elsewhere, or timed out. Asks every few seconds and whenever the tab is
+/// shown again; the question itself does not keep the session alive.
+#[component]
+fn SignedOutWatcher() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::ev::visibilitychange;
+
+        let check = || {
+            leptos::task::spawn_local(async {
+                if let Err(AppError::NotSignedIn) = crate::auth::session_status().await {
+                    let _ = window()
+                        .location()
+                        .set_href(&format!("{}?signed_out=1", crate::routes::SIGN_IN));
+                }
+            });
+        };
+        if let Ok(interval) = set_interval_with_handle(check, SESSION_CHECK_INTERVAL) {
+            on_cleanup(move || interval.clear());
+        }
+        let listener = window_event_listener(visibilitychange, move |_| {
+            if document().visibility_state() == web_sys::VisibilityState::Visible {
+                check();
+            }
+        });
+        on_cleanup(move || listener.remove());
     }
 }
 
@@ -77,6 +124,27 @@ pub fn Forbidden() -> impl IntoView {
                 "Ask one of them if something here needs changing."
             </p>
             <p><A href=crate::routes::CAMPAIGNS>"Back to Campaigns"</A></p>
+        </section>
+    }
+}
+
+/// Something a page is about that is not there, or is another
+/// organisation's (the two cannot be told apart): a 404 with a way back.
+#[component]
+pub fn Missing(
+    title: &'static str,
+    back_to: &'static str,
+    back_label: &'static str,
+) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <leptos_meta::Title text=title/>
+        <section class="panel" aria-labelledby="missing-title">
+            <h1 id="missing-title">{title}</h1>
+            <p><a href=back_to>{back_label}</a></p>
         </section>
     }
 }

@@ -11,11 +11,16 @@ use leptos_router::{
     path,
 };
 
+pub mod account;
 pub mod auth;
 pub mod campaigns;
+pub mod contacts;
 pub mod error;
 pub mod form;
 pub mod layout;
+pub mod links;
+pub mod lists;
+pub mod opt_outs;
 pub mod settings;
 pub mod sign_in_page;
 #[cfg(feature = "ssr")]
@@ -23,9 +28,17 @@ pub mod state;
 pub mod subscription;
 
 use crate::{
+    account::AccountPage,
     campaigns::{CampaignPage, CampaignsPage, NewCampaignPage},
+    contacts::{ContactPage, ContactsPage},
     layout::{NotFound, OutreachLayout},
-    settings::{OrganisationSettings, SettingsLayout, sms::SmsSettingsPage},
+    links::LinkPage,
+    lists::{ListPage, ListsPage},
+    opt_outs::OptOutsPage,
+    settings::{
+        OrganisationSettings, SettingsLayout, audit_log::AuditLogPage, sms::SmsSettingsPage,
+        team::TeamPage,
+    },
     sign_in_page::SignInPage,
 };
 
@@ -35,6 +48,7 @@ pub mod routes {
     pub const SIGN_IN: &str = "/login";
     pub const CAMPAIGNS: &str = "/outreach/campaigns";
     pub const SETTINGS: &str = "/outreach/settings";
+    pub const ACCOUNT: &str = "/outreach/account";
 }
 
 /// The HTML document around the app, rendered on the server.
@@ -86,13 +100,23 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view=SignInPage ssr=leptos_router::SsrMode::Async/>
+                    <Route path=path!("/invitations/:secret") view=LinkPage ssr=leptos_router::SsrMode::Async/>
+                    <Route path=path!("/password-resets/:secret") view=LinkPage ssr=leptos_router::SsrMode::Async/>
                     <ParentRoute path=path!("/outreach") view=OutreachLayout ssr=leptos_router::SsrMode::Async>
                         <Route path=path!("campaigns") view=CampaignsPage ssr=leptos_router::SsrMode::Async/>
                         <Route path=path!("campaigns/new") view=NewCampaignPage ssr=leptos_router::SsrMode::Async/>
                         <Route path=path!("campaigns/:id") view=CampaignPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("contacts") view=ContactsPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("contacts/:phone") view=ContactPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("lists") view=ListsPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("lists/:id") view=ListPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("opt-outs") view=OptOutsPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("account") view=AccountPage ssr=leptos_router::SsrMode::Async/>
                         <ParentRoute path=path!("settings") view=SettingsLayout ssr=leptos_router::SsrMode::Async>
                             <Route path=path!("") view=OrganisationSettings ssr=leptos_router::SsrMode::Async/>
                             <Route path=path!("sms") view=SmsSettingsPage ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("team") view=TeamPage ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("audit-log") view=AuditLogPage ssr=leptos_router::SsrMode::Async/>
                         </ParentRoute>
                     </ParentRoute>
                 </Routes>

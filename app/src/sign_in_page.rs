@@ -8,11 +8,17 @@ use crate::auth::SignIn;
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = move || sign_in.value().get().and_then(Result::err);
+    let query = leptos_router::hooks::use_query_map();
+    let signed_out =
+        move || query.read().get("signed_out").is_some() && sign_in.value().get().is_none();
     view! {
         <leptos_meta::Title text="Sign in"/>
         <main class="standalone">
             <section class="panel sign-in" aria-labelledby="sign-in-title">
                 <h1 id="sign-in-title">"Sign in to Outreach"</h1>
+                {move || signed_out().then(|| view! {
+                    <p class="notice" role="status">"You were signed out: your session ended. Sign in again to continue."</p>
+                })}
                 <ActionForm action=sign_in>
                     <div class="field">
                         <label for="email">"Email"</label>

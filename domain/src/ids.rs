@@ -41,3 +41,7 @@ id!(
     /// A stored audience.
     AudienceId
 );
+id!(
+    /// A one-time link: an invitation or a password reset.
+    AccountLinkId
+);

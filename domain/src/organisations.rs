@@ -92,6 +92,12 @@ pub struct Organisation {
     pub access_requested_by: Option<String>,
     /// ISO 3166 alpha-2: how phone numbers without a country code are read.
     pub default_country: String,
+    /// An IANA name: the time zone its people read times in.
+    pub time_zone: String,
+    /// When the engine pauses a campaign for carrier errors.
+    pub failure_guard: crate::failure_guard::GuardSettings,
+    /// When its campaigns send nothing; `None`: they send at any hour.
+    pub quiet_hours: Option<crate::quiet_hours::QuietHours>,
 }
 
 #[derive(FromRow)]
@@ -103,6 +109,11 @@ struct OrganisationRow {
     access_requested_at: Option<i64>,
     access_requested_by: Option<String>,
     default_country: String,
+    time_zone: String,
+    failure_guard_percent: i64,
+    failure_guard_messages: i64,
+    quiet_hours_from: Option<i64>,
+    quiet_hours_until: Option<i64>,
 }
 
 impl TryFrom<OrganisationRow> for Organisation {
@@ -117,12 +128,22 @@ impl TryFrom<OrganisationRow> for Organisation {
             access_requested_at: row.access_requested_at,
             access_requested_by: row.access_requested_by,
             default_country: row.default_country,
+            time_zone: row.time_zone,
+            failure_guard: crate::failure_guard::GuardSettings {
+                percent: row.failure_guard_percent,
+                first_messages: row.failure_guard_messages,
+            },
+            quiet_hours: crate::quiet_hours::QuietHours::from_stored(
+                row.quiet_hours_from,
+                row.quiet_hours_until,
+            ),
         })
     }
 }
 
 const ORGANISATION_COLUMNS: &str = "id, name, public_id, subscription_state, \
-     access_requested_at, access_requested_by, default_country";
+     access_requested_at, access_requested_by, default_country, time_zone, \
+     failure_guard_percent, failure_guard_messages, quiet_hours_from, quiet_hours_until";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateOrganisationError {
@@ -269,6 +290,21 @@ pub async fn request_access(
     fetch_organisation(pool, id).await
 }
 
+/// Holds the organisation's row until the transaction ends, by writing it
+/// (changing nothing): changes that must see each other, like those to one
+/// organisation's team, then happen one at a time. PostgreSQL locks the
+/// row; SQLite takes its one write lock at once. (On SQLite, a transaction
+/// that read first and then wants to write while another writes is refused
+/// at once, "database is locked", instead of waiting: hence a write first.)
+pub async fn hold(conn: &mut crate::db::DbConnection, id: OrganisationId) -> anyhow::Result<()> {
+    sqlx::query("UPDATE organisations SET id = id WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .context("could not hold the organisation")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +407,159 @@ pub async fn set_default_country(
         .await
         .context("could not set the default country")?;
     Ok(())
+}
+
+/// Sets the time zone the organisation's people read times in, and records
+/// who changed it from what. Returns whether it changed.
+pub async fn set_time_zone(
+    pool: &Pool,
+    id: OrganisationId,
+    zone: &crate::clock::TimeZoneName,
+    actor: &str,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    hold(&mut tx, id).await?;
+    let before =
+        sqlx::query_scalar::<_, String>("SELECT time_zone FROM organisations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .context("could not read the time zone")?;
+    if before == zone.as_str() {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE organisations SET time_zone = $1 WHERE id = $2")
+        .bind(zone.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("could not set the time zone")?;
+    crate::audit::record(
+        &mut tx,
+        id,
+        crate::audit::Topic::Organisation,
+        actor,
+        &format!("Changed the time zone from {before} to {}", zone.as_str()),
+        now,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("could not commit the time zone")?;
+    Ok(true)
+}
+
+/// Sets when the engine pauses a campaign for carrier errors, and records
+/// who changed it from what. Returns whether it changed.
+pub async fn set_failure_guard(
+    pool: &Pool,
+    id: OrganisationId,
+    guard: crate::failure_guard::GuardSettings,
+    actor: &str,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    hold(&mut tx, id).await?;
+    let (percent, first_messages) = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT failure_guard_percent, failure_guard_messages FROM organisations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .context("could not read the failure guard")?;
+    let before = crate::failure_guard::GuardSettings {
+        percent,
+        first_messages,
+    };
+    if before == guard {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE organisations SET failure_guard_percent = $1, failure_guard_messages = $2
+         WHERE id = $3",
+    )
+    .bind(guard.percent)
+    .bind(guard.first_messages)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .context("could not set the failure guard")?;
+    crate::audit::record(
+        &mut tx,
+        id,
+        crate::audit::Topic::Organisation,
+        actor,
+        &format!("Changed the failure guard from \"{before}\" to \"{guard}\""),
+        now,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("could not commit the failure guard")?;
+    Ok(true)
+}
+
+/// Sets or (with `None`) removes the organisation's quiet hours, and
+/// records who changed them from what. Returns whether they changed.
+pub async fn set_quiet_hours(
+    pool: &Pool,
+    id: OrganisationId,
+    quiet_hours: Option<crate::quiet_hours::QuietHours>,
+    actor: &str,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    hold(&mut tx, id).await?;
+    let (from, until) = sqlx::query_as::<_, (Option<i64>, Option<i64>)>(
+        "SELECT quiet_hours_from, quiet_hours_until FROM organisations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .context("could not read the quiet hours")?;
+    let before = crate::quiet_hours::QuietHours::from_stored(from, until);
+    if before == quiet_hours {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE organisations SET quiet_hours_from = $1, quiet_hours_until = $2 WHERE id = $3",
+    )
+    .bind(quiet_hours.map(|q| q.from_minute()))
+    .bind(quiet_hours.map(|q| q.until_minute()))
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .context("could not set the quiet hours")?;
+    let label = |q: Option<crate::quiet_hours::QuietHours>| {
+        q.map_or_else(|| "none".to_owned(), |q| q.label())
+    };
+    crate::audit::record(
+        &mut tx,
+        id,
+        crate::audit::Topic::Organisation,
+        actor,
+        &format!(
+            "Changed the quiet hours from {} to {}",
+            label(before),
+            label(quiet_hours)
+        ),
+        now,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("could not commit the quiet hours")?;
+    Ok(true)
 }
 
 /// An ISO 3166 alpha-2 country code that the phone-number library knows.

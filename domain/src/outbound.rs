@@ -27,6 +27,17 @@ pub struct ClaimedMessage {
     pub phone: String,
     pub body: String,
     pub claimed_at: UnixTime,
+    /// When its campaign's validity runs out: after that it is not sent.
+    pub expires_at: UnixTime,
+}
+
+/// Whose queued messages a claim may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipients<'a> {
+    All,
+    /// Only recipients whose quiet hours are read in this zone (`None`:
+    /// the organisation's), an index seek during quiet hours.
+    InZone(Option<&'a str>),
 }
 
 /// Durably claims up to `limit` queued messages of a running campaign
@@ -35,10 +46,16 @@ pub struct ClaimedMessage {
 pub async fn claim_messages(
     pool: &Pool,
     campaign: CampaignId,
+    recipients: Recipients<'_>,
     limit: usize,
     now: UnixTime,
     lease_secs: i64,
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
+    let in_zone = match recipients {
+        Recipients::All => "",
+        Recipients::InZone(None) => " AND local_zone IS NULL",
+        Recipients::InZone(Some(_)) => " AND local_zone = $5",
+    };
     // The ids are picked once (materialised: PostgreSQL could otherwise
     // run a `LIMIT … SKIP LOCKED` subquery again per row and claim more
     // than `limit`), and `state = 'queued'` is checked again against each
@@ -47,8 +64,9 @@ pub async fn claim_messages(
     let sql = format!(
         "WITH picked AS MATERIALIZED (
              SELECT id FROM outbound_messages
-             WHERE campaign_id = $3 AND state = 'queued'
-               AND EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND status = 'running')
+             WHERE campaign_id = $3 AND state = 'queued'{in_zone}
+               AND EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND status = 'running'
+                           AND started_at + validity_hours * 3600 > $1)
              ORDER BY id LIMIT $4{})
          UPDATE outbound_messages
          SET state = 'sending', claimed_at = $1, lease_until = $1 + $2,
@@ -56,17 +74,40 @@ pub async fn claim_messages(
          WHERE id IN (SELECT id FROM picked) AND state = 'queued'
          RETURNING id, campaign_id,
                    (SELECT organisation_id FROM campaigns WHERE id = $3) AS organisation_id,
-                   phone, body, claimed_at",
+                   phone, body, claimed_at,
+                   (SELECT started_at + validity_hours * 3600 FROM campaigns WHERE id = $3)
+                       AS expires_at",
         Backend::of(pool).skip_locked()
     );
-    sqlx::query_as::<_, ClaimedMessage>(&sql)
+    let mut claim = sqlx::query_as::<_, ClaimedMessage>(&sql)
         .bind(now)
         .bind(lease_secs)
         .bind(campaign)
-        .bind(limit as i64)
+        .bind(limit as i64);
+    if let Recipients::InZone(Some(zone)) = recipients {
+        claim = claim.bind(zone);
+    }
+    claim
         .fetch_all(pool)
         .await
         .context("could not claim messages")
+}
+
+/// Queued messages of started campaigns whose validity has run out are not
+/// sent: they become `expired`. Returns how many.
+pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbound_messages SET state = 'expired', lease_until = NULL, updated_at = $1,
+             error_message = 'Not sent: its campaign''s validity ran out before its turn.'
+         WHERE state = 'queued' AND campaign_id IN
+             (SELECT id FROM campaigns WHERE status IN ('running', 'paused')
+                AND started_at + validity_hours * 3600 <= $1)",
+    )
+    .bind(now)
+    .execute(pool)
+    .await
+    .context("could not expire overdue messages")?
+    .rows_affected())
 }
 
 /// Of these claimed messages, those whose recipient has opted out since the
@@ -227,7 +268,8 @@ pub async fn expired_leases(
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
     sqlx::query_as::<_, ClaimedMessage>(
         "SELECT m.id, m.campaign_id, c.organisation_id, m.phone, m.body,
-                COALESCE(m.claimed_at, m.created_at) AS claimed_at
+                COALESCE(m.claimed_at, m.created_at) AS claimed_at,
+                COALESCE(c.started_at, m.created_at) + c.validity_hours * 3600 AS expires_at
          FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
          WHERE m.state = 'sending' AND m.lease_until < $1
          ORDER BY m.lease_until LIMIT $2",
@@ -447,26 +489,38 @@ pub async fn advance(
 /// Rows per multi-row INSERT of queued messages.
 const MESSAGES_PER_INSERT: usize = 500;
 
-/// Queues one message per (phone, rendered body) for the campaign.
+/// A campaign's message to one recipient, about to be queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub phone: String,
+    pub body: String,
+    /// The zone the recipient's quiet hours are read in; `None`: the
+    /// organisation's.
+    pub local_zone: Option<&'static str>,
+}
+
+/// Queues the campaign's messages.
 pub async fn enqueue(
     conn: &mut DbConnection,
     campaign: CampaignId,
-    messages: &[(String, String)],
+    messages: &[NewMessage],
     now: UnixTime,
 ) -> anyhow::Result<()> {
     let backend = Backend::of_connection(conn);
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at, updated_at)
+            "INSERT INTO outbound_messages
+                 (campaign_id, phone, body, local_zone, state, created_at, updated_at)
              VALUES {}",
-            backend.placeholder_rows(chunk.len(), 6)
+            backend.placeholder_rows(chunk.len(), 7)
         );
         let mut insert = sqlx::query(&sql);
-        for (phone, message) in chunk {
+        for message in chunk {
             insert = insert
                 .bind(campaign)
-                .bind(phone)
-                .bind(message)
+                .bind(&message.phone)
+                .bind(&message.body)
+                .bind(message.local_zone)
                 .bind(MessageState::Queued)
                 .bind(now)
                 .bind(now);
@@ -524,6 +578,48 @@ pub async fn settle_unknown(
     .await
     .context("could not apply the decision")?
     .rows_affected())
+}
+
+/// What the failure guard looks at for one campaign: how many messages it
+/// has (up to `first_messages`), how many reached a final state, and the
+/// carrier failures among them by error code. Each count is an index search
+/// on `(campaign_id, state)`; the guard stops asking once the first
+/// messages have settled, so the counts stay near `first_messages`.
+pub async fn failure_guard_counts(
+    pool: &Pool,
+    campaign: CampaignId,
+    first_messages: i64,
+) -> anyhow::Result<crate::failure_guard::GuardCounts> {
+    let window = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM outbound_messages WHERE campaign_id = $1 LIMIT $2) w",
+    )
+    .bind(campaign)
+    .bind(first_messages)
+    .fetch_one(pool)
+    .await
+    .context("could not count the campaign's first messages")?;
+    let settled = sqlx::query_as::<_, (MessageState, Option<i64>, i64)>(
+        "SELECT state, error_code, COUNT(*) FROM outbound_messages
+         WHERE campaign_id = $1 AND state IN ('delivered', 'undelivered', 'failed')
+         GROUP BY state, error_code",
+    )
+    .bind(campaign)
+    .fetch_all(pool)
+    .await
+    .context("could not count the campaign's settled messages")?;
+    let mut counts = crate::failure_guard::GuardCounts {
+        window,
+        ..Default::default()
+    };
+    for (state, code, n) in settled {
+        counts.settled += n;
+        if let (MessageState::Undelivered | MessageState::Failed, Some(code)) = (state, code)
+            && crate::failure_guard::is_carrier_error(code)
+        {
+            counts.failures.push((code, n));
+        }
+    }
+    Ok(counts)
 }
 
 /// How many messages wait in each unsettled state (queued, sending,

@@ -10,15 +10,17 @@ pub async fn start(
     conn: &mut DbConnection,
     token_hash: &[u8],
     user: UserId,
+    user_agent: &str,
     now: UnixTime,
     expires_at: UnixTime,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (token_hash, user_id, user_agent, created_at, expires_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token_hash)
     .bind(user)
+    .bind(user_agent)
     .bind(now)
     .bind(expires_at)
     .bind(now)
@@ -50,6 +52,42 @@ pub async fn end(conn: &mut DbConnection, token_hash: &[u8]) -> anyhow::Result<(
         .await
         .context("could not end the session")?;
     Ok(())
+}
+
+/// Ends one session of the person; `false` when they have no such session.
+pub async fn end_of(
+    conn: &mut DbConnection,
+    user: UserId,
+    token_hash: &[u8],
+) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND user_id = $2")
+            .bind(token_hash)
+            .bind(user)
+            .execute(conn)
+            .await
+            .context("could not end the session")?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Ends every session of the person but one (the one they are using);
+/// returns how many ended.
+pub async fn end_all_but(
+    conn: &mut DbConnection,
+    user: UserId,
+    keep_token_hash: &[u8],
+) -> anyhow::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user)
+            .bind(keep_token_hash)
+            .execute(conn)
+            .await
+            .context("could not end the other sessions")?
+            .rows_affected(),
+    )
 }
 
 /// Ends every session of the person; returns how many there were.

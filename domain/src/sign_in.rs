@@ -42,6 +42,15 @@ pub struct SignedInUser {
     pub organisation_id: OrganisationId,
     pub email: String,
     pub role: Role,
+    /// Their organisation's time zone (an IANA name).
+    pub time_zone: String,
+}
+
+impl SignedInUser {
+    /// A time as this person reads it: in their organisation's time zone.
+    pub fn local_time(&self, at: UnixTime) -> String {
+        crate::clock::format_in(at, &self.time_zone)
+    }
 }
 
 /// The secret in the session cookie. Only its SHA-256 is stored.
@@ -58,7 +67,7 @@ impl SessionToken {
         &self.0
     }
 
-    fn hash(&self) -> Vec<u8> {
+    pub(crate) fn hash(&self) -> Vec<u8> {
         Sha256::digest(self.0.as_bytes()).to_vec()
     }
 
@@ -103,18 +112,43 @@ struct Credentials {
     password_hash: String,
 }
 
-/// Checks the password and opens a new session. `client` is the address
-/// the attempt came from; `previous` is the session the browser presented,
-/// if any: it is ended, so a session id planted before sign-in is never
-/// the one that becomes authenticated.
-pub async fn sign_in(
+/// Who is signing in, as far as the request tells: where it came from
+/// (for the throttle) and its browser (shown on the Account page).
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub address: &'a str,
+    pub user_agent: &'a str,
+}
+
+/// A client known by its address alone.
+impl<'a> From<&'a str> for Client<'a> {
+    fn from(address: &'a str) -> Self {
+        Self {
+            address,
+            user_agent: "",
+        }
+    }
+}
+
+/// Browsers' `User-Agent` headers are long; this much tells them apart.
+const MAX_USER_AGENT_CHARS: usize = 300;
+
+/// Checks the password and opens a new session. `client` is who asks;
+/// `previous` is the session the browser presented, if any: it is ended,
+/// so a session id planted before sign-in is never the one that becomes
+/// authenticated.
+pub async fn sign_in<'a>(
     pool: &Pool,
     raw_email: &str,
     password: SecretString,
-    client: &str,
+    client: impl Into<Client<'a>>,
     previous: Option<&SessionToken>,
     now: UnixTime,
 ) -> Result<SessionToken, SignInError> {
+    let Client {
+        address: client,
+        user_agent,
+    } = client.into();
     if raw_email.chars().count() > MAX_EMAIL_CHARS
         || password.expose_secret().chars().count() > MAX_PASSWORD_CHARS
     {
@@ -122,7 +156,7 @@ pub async fn sign_in(
     }
     // Throttle on what was typed (normalised), known account or not, so the
     // throttle itself does not reveal which emails have accounts.
-    let email_hash = Sha256::digest(raw_email.trim().to_lowercase().as_bytes()).to_vec();
+    let email_hash = email_hash(raw_email);
     let attempt = record_attempt(pool, &email_hash, client, now).await?;
 
     let account = match EmailAddress::parse(raw_email) {
@@ -164,7 +198,6 @@ pub async fn sign_in(
         return Err(SignInError::InvalidCredentials);
     };
 
-    let token = SessionToken::generate();
     let mut tx = pool
         .begin()
         .await
@@ -175,21 +208,57 @@ pub async fn sign_in(
         .execute(&mut *tx)
         .await
         .context("could not clear failed sign-ins")?;
-    sessions::purge_expired(&mut tx, now).await?;
+    let token = open_session(&mut tx, account.id, previous, user_agent, now).await?;
+    tx.commit().await.context("could not commit the session")?;
+
+    tracing::info!(user_id = %account.id, organisation_id = %account.organisation_id, role = account.role, email = %account.email, client, "signed in");
+    Ok(token)
+}
+
+/// Forgets the failed attempts for an email, once its password was given.
+pub(crate) async fn clear_attempts(
+    conn: &mut crate::db::DbConnection,
+    email_hash: &[u8],
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sign_in_attempts WHERE email_hash = $1")
+        .bind(email_hash)
+        .execute(conn)
+        .await
+        .context("could not clear failed attempts")?;
+    Ok(())
+}
+
+/// What the throttle counts attempts by: the typed email, normalised.
+pub(crate) fn email_hash(raw_email: &str) -> Vec<u8> {
+    Sha256::digest(raw_email.trim().to_lowercase().as_bytes()).to_vec()
+}
+
+/// Starts a session for `user` (ending `previous`, the one the browser
+/// presented) and notes the sign-in: after a password check, or when a
+/// one-time link sets a password.
+pub(crate) async fn open_session(
+    tx: &mut crate::db::DbConnection,
+    user: UserId,
+    previous: Option<&SessionToken>,
+    user_agent: &str,
+    now: UnixTime,
+) -> anyhow::Result<SessionToken> {
+    let token = SessionToken::generate();
+    sessions::purge_expired(tx, now).await?;
     if let Some(previous) = previous {
-        sessions::end(&mut tx, &previous.hash()).await?;
+        sessions::end(tx, &previous.hash()).await?;
     }
+    let user_agent: String = user_agent.chars().take(MAX_USER_AGENT_CHARS).collect();
     sessions::start(
-        &mut tx,
+        tx,
         &token.hash(),
-        account.id,
+        user,
+        &user_agent,
         now,
         now + SESSION_LIFETIME_SECS,
     )
     .await?;
-    tx.commit().await.context("could not commit the session")?;
-
-    tracing::info!(user_id = %account.id, organisation_id = %account.organisation_id, role = account.role, email = %account.email, client, "signed in");
+    crate::users::note_sign_in(tx, user, now).await?;
     Ok(token)
 }
 
@@ -197,7 +266,7 @@ pub async fn sign_in(
 /// the throttle's counts: parallel attempts are counted one after another,
 /// never all against the same old count. Returns the attempt's id, or the
 /// seconds until another attempt is allowed.
-async fn record_attempt(
+pub(crate) async fn record_attempt(
     pool: &Pool,
     email_hash: &[u8],
     client: &str,
@@ -274,7 +343,7 @@ async fn record_attempt(
     Err(SignInError::Throttled { retry_after_secs })
 }
 
-async fn forget_attempt(pool: &Pool, attempt: i64) -> anyhow::Result<()> {
+pub(crate) async fn forget_attempt(pool: &Pool, attempt: i64) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1")
         .bind(attempt)
         .execute(pool)
@@ -304,10 +373,33 @@ pub async fn fetch_session_user(
     idle_timeout_secs: i64,
     now: UnixTime,
 ) -> anyhow::Result<Option<SignedInUser>> {
+    session_user(pool, token, idle_timeout_secs, now, true).await
+}
+
+/// Like [`fetch_session_user`], without keeping the session alive: for an
+/// open page asking whether it is still signed in, which must not stop
+/// the session from ending when its person has walked away.
+pub async fn peek_session_user(
+    pool: &Pool,
+    token: &SessionToken,
+    idle_timeout_secs: i64,
+    now: UnixTime,
+) -> anyhow::Result<Option<SignedInUser>> {
+    session_user(pool, token, idle_timeout_secs, now, false).await
+}
+
+async fn session_user(
+    pool: &Pool,
+    token: &SessionToken,
+    idle_timeout_secs: i64,
+    now: UnixTime,
+    note_use: bool,
+) -> anyhow::Result<Option<SignedInUser>> {
     let hash = token.hash();
-    let row = sqlx::query_as::<_, (UserId, OrganisationId, String, String, i64)>(
-        "SELECT u.id, u.organisation_id, u.email, u.role, s.last_seen_at
+    let row = sqlx::query_as::<_, (UserId, OrganisationId, String, String, i64, String)>(
+        "SELECT u.id, u.organisation_id, u.email, u.role, s.last_seen_at, o.time_zone
          FROM sessions s JOIN users u ON u.id = s.user_id
+              JOIN organisations o ON o.id = u.organisation_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
            AND u.disabled_at IS NULL",
     )
@@ -317,10 +409,10 @@ pub async fn fetch_session_user(
     .fetch_optional(pool)
     .await
     .context("could not look up the session")?;
-    let Some((user_id, organisation_id, email, role, last_seen_at)) = row else {
+    let Some((user_id, organisation_id, email, role, last_seen_at, time_zone)) = row else {
         return Ok(None);
     };
-    if now - last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
+    if note_use && now - last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
         let mut conn = pool.acquire().await.context("no database connection")?;
         sessions::note_use(&mut conn, &hash, now).await?;
     }
@@ -329,6 +421,7 @@ pub async fn fetch_session_user(
         organisation_id,
         email,
         role: Role::from_db(&role)?,
+        time_zone,
     }))
 }
 

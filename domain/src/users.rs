@@ -88,21 +88,99 @@ pub enum WeakPassword {
     TooShort,
     #[error("the password must be at most {max} characters long", max = MAX_PASSWORD_CHARS)]
     TooLong,
+    #[error(
+        "this password is one of the first that attackers try; choose another (a few unrelated words are easy to remember)"
+    )]
+    Common,
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub use crate::limits::MAX_PASSWORD_CHARS;
 
 /// Length is what makes a password strong; composition rules only annoy.
+/// Long but well-known passwords are refused too.
 pub fn check_new_password(password: &SecretString) -> Result<(), WeakPassword> {
-    let chars = password.expose_secret().chars().count();
+    let password = password.expose_secret();
+    let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         Err(WeakPassword::TooShort)
     } else if chars > MAX_PASSWORD_CHARS {
         Err(WeakPassword::TooLong)
+    } else if is_common_password(password) {
+        Err(WeakPassword::Common)
     } else {
         Ok(())
     }
+}
+
+/// The bundled list (see the file for where it comes from and how it is
+/// matched).
+static COMMON_PASSWORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect()
+    });
+
+/// Whether `password` is on the bundled list once what people usually add
+/// to a common password is taken off: capitals, digits and symbols at
+/// either end ("Password2024!"), look-alike digits ("p4ssw0rd") and
+/// repetition ("passwordpassword"). Passwords without letters are common
+/// when they are a run ("123456789012") or use three characters or fewer.
+pub fn is_common_password(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let core = lower.trim_matches(|c: char| !c.is_alphabetic());
+    if core.is_empty() {
+        return is_run_or_repetition(&lower);
+    }
+    let readable: String = core
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' | '!' => 'i',
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            other => other,
+        })
+        .collect();
+    [core, readable.as_str()]
+        .into_iter()
+        .any(is_listed_or_repeated)
+}
+
+fn is_listed_or_repeated(candidate: &str) -> bool {
+    if COMMON_PASSWORDS.contains(candidate) {
+        return true;
+    }
+    // "passwordpassword", "abcabcabcabc": one piece said again.
+    let chars: Vec<char> = candidate.chars().collect();
+    (1..=chars.len() / 2).any(|len| {
+        chars.len().is_multiple_of(len)
+            && chars.chunks(len).all(|chunk| chunk == &chars[..len])
+            && {
+                let piece: String = chars[..len].iter().collect();
+                len < 4 || COMMON_PASSWORDS.contains(piece.as_str())
+            }
+    })
+}
+
+/// "111111111111", "123456789012", "987654321098", "121212121212".
+fn is_run_or_repetition(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    let distinct: std::collections::HashSet<&char> = chars.iter().collect();
+    if distinct.len() <= 3 {
+        return true;
+    }
+    let steps: Vec<i64> = chars
+        .windows(2)
+        .map(|pair| (pair[1] as i64 - pair[0] as i64).rem_euclid(10))
+        .collect();
+    chars.iter().all(char::is_ascii_digit)
+        && (steps.iter().all(|&step| step == 1) || steps.iter().all(|&step| step == 9))
 }
 
 /// argon2id with the crate's (OWASP-recommended) defaults, off the async
@@ -159,26 +237,10 @@ pub async fn insert_user(
 ) -> Result<UserId, CreateUserError> {
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
-    let result = sqlx::query_scalar::<_, UserId>(
-        "INSERT INTO users (organisation_id, email, password_hash, role, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(organisation)
-    .bind(email.as_str())
-    .bind(hash)
-    .bind(role.as_str())
-    .bind(now)
-    .fetch_one(pool)
-    .await;
-    match result {
-        Ok(id) => Ok(id),
-        Err(e) if is_unique_violation(&e) => {
-            Err(CreateUserError::DuplicateEmail(email.to_string()))
-        }
-        Err(e) => Err(anyhow::Error::new(e)
-            .context("could not insert the user")
-            .into()),
-    }
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    insert_hashed(&mut conn, organisation, email.as_str(), role, &hash, now)
+        .await?
+        .ok_or_else(|| CreateUserError::DuplicateEmail(email.to_string()))
 }
 
 /// Replaces a user's password and ends their sessions, so that whoever knew
@@ -187,6 +249,7 @@ pub async fn set_password(
     pool: &Pool,
     email: &EmailAddress,
     password: SecretString,
+    now: UnixTime,
 ) -> Result<bool, CreateUserError> {
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
@@ -194,7 +257,7 @@ pub async fn set_password(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let Some(id) = user_id(&mut tx, email).await? else {
+    let Some((id, organisation)) = person(&mut tx, email).await? else {
         return Ok(false);
     };
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
@@ -204,10 +267,36 @@ pub async fn set_password(
         .await
         .context("could not update the password")?;
     sessions::end_all(&mut tx, id).await?;
+    audit_operator_change(
+        &mut tx,
+        organisation,
+        &format!("Set a new password for {email}"),
+        now,
+    )
+    .await?;
     tx.commit()
         .await
         .context("could not commit the new password")?;
     Ok(true)
+}
+
+/// Whether `password` is the person's password (`false` too when there is
+/// no such person).
+pub async fn password_is(
+    pool: &Pool,
+    email: &EmailAddress,
+    password: SecretString,
+) -> anyhow::Result<bool> {
+    let stored =
+        sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(pool)
+            .await
+            .context("could not look up the person")?;
+    match stored {
+        Some(stored) => Ok(verify_password(password, stored).await?),
+        None => Ok(false),
+    }
 }
 
 /// Ends every session of the person; returns how many there were, or
@@ -217,7 +306,7 @@ pub async fn end_sessions(pool: &Pool, email: &EmailAddress) -> anyhow::Result<O
         .begin()
         .await
         .context("could not start a transaction")?;
-    let Some(id) = user_id(&mut tx, email).await? else {
+    let Some((id, _)) = person(&mut tx, email).await? else {
         return Ok(None);
     };
     let ended = sessions::end_all(&mut tx, id).await?;
@@ -237,7 +326,7 @@ pub async fn set_disabled(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let Some(id) = user_id(&mut tx, email).await? else {
+    let Some((id, organisation)) = person(&mut tx, email).await? else {
         return Ok(false);
     };
     sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
@@ -249,6 +338,8 @@ pub async fn set_disabled(
     if disabled {
         sessions::end_all(&mut tx, id).await?;
     }
+    let action = if disabled { "Disabled" } else { "Enabled" };
+    audit_operator_change(&mut tx, organisation, &format!("{action} {email}"), now).await?;
     tx.commit().await.context("could not commit")?;
     Ok(true)
 }
@@ -256,25 +347,178 @@ pub async fn set_disabled(
 /// Deletes a person and (by cascade) their sessions. Campaigns they
 /// created stay: they name their creator by email. Returns `false` when
 /// there is no such person.
-pub async fn delete_user(pool: &Pool, email: &EmailAddress) -> anyhow::Result<bool> {
-    Ok(sqlx::query("DELETE FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .execute(pool)
+pub async fn delete_user(pool: &Pool, email: &EmailAddress, now: UnixTime) -> anyhow::Result<bool> {
+    let mut tx = pool
+        .begin()
         .await
-        .context("could not delete the person")?
-        .rows_affected()
-        == 1)
+        .context("could not start a transaction")?;
+    let Some((id, organisation)) = person(&mut tx, email).await? else {
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("could not delete the person")?;
+    audit_operator_change(&mut tx, organisation, &format!("Removed {email}"), now).await?;
+    tx.commit().await.context("could not commit")?;
+    Ok(true)
 }
 
-async fn user_id(
+/// Adds a person whose password is already hashed; `None` when the email
+/// has an account already (in any organisation).
+pub(crate) async fn insert_hashed(
+    conn: &mut crate::db::DbConnection,
+    organisation: OrganisationId,
+    email: &str,
+    role: Role,
+    password_hash: &str,
+    now: UnixTime,
+) -> anyhow::Result<Option<UserId>> {
+    let result = sqlx::query_scalar::<_, UserId>(
+        "INSERT INTO users (organisation_id, email, password_hash, role, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(organisation)
+    .bind(email)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(now)
+    .fetch_one(conn)
+    .await;
+    match result {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context("could not add the person")),
+    }
+}
+
+pub(crate) async fn set_role(
+    conn: &mut crate::db::DbConnection,
+    person: UserId,
+    role: Role,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(person)
+        .execute(conn)
+        .await
+        .context("could not change the role")?;
+    Ok(())
+}
+
+/// `Some(when)` disables the person, `None` enables them.
+pub(crate) async fn set_disabled_at(
+    conn: &mut crate::db::DbConnection,
+    person: UserId,
+    disabled_at: Option<UnixTime>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+        .bind(disabled_at)
+        .bind(person)
+        .execute(conn)
+        .await
+        .context("could not change whether the person is disabled")?;
+    Ok(())
+}
+
+/// Deletes the person; their sessions and links go by cascade.
+pub(crate) async fn delete(
+    conn: &mut crate::db::DbConnection,
+    person: UserId,
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(person)
+        .execute(conn)
+        .await
+        .context("could not remove the person")?;
+    Ok(())
+}
+
+/// Stores a new password hash, unless the person is disabled; `false`
+/// when nothing was stored.
+pub(crate) async fn set_password_hash_unless_disabled(
+    conn: &mut crate::db::DbConnection,
+    person: UserId,
+    password_hash: &str,
+) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(password_hash)
+            .bind(person)
+            .execute(conn)
+            .await
+            .context("could not set the password")?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Shown on the Team page as "Last sign-in".
+pub(crate) async fn note_sign_in(
+    conn: &mut crate::db::DbConnection,
+    person: UserId,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(person)
+        .execute(conn)
+        .await
+        .context("could not note the sign-in")?;
+    Ok(())
+}
+
+async fn person(
     conn: &mut crate::db::DbConnection,
     email: &EmailAddress,
-) -> anyhow::Result<Option<UserId>> {
-    sqlx::query_scalar::<_, UserId>("SELECT id FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .fetch_optional(conn)
-        .await
-        .context("could not look up the person")
+) -> anyhow::Result<Option<(UserId, OrganisationId)>> {
+    sqlx::query_as::<_, (UserId, OrganisationId)>(
+        "SELECT id, organisation_id FROM users WHERE email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await
+    .context("could not look up the person")
+}
+
+/// Who the audit log names for changes made with `outreach user …`.
+pub const OPERATOR: &str = "The server operator (command line)";
+
+async fn audit_operator_change(
+    conn: &mut crate::db::DbConnection,
+    organisation: OrganisationId,
+    action: &str,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    crate::audit::record(
+        conn,
+        organisation,
+        crate::audit::Topic::Team,
+        OPERATOR,
+        action,
+        now,
+    )
+    .await
+}
+
+/// Records, for the organisation's audit log, that the operator created a
+/// person on the command line.
+pub async fn audit_created_by_operator(
+    pool: &Pool,
+    organisation: OrganisationId,
+    email: &EmailAddress,
+    role: Role,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await.context("no database connection")?;
+    audit_operator_change(
+        &mut conn,
+        organisation,
+        &format!("Added {email} as {}", role.label()),
+        now,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,7 +588,44 @@ mod tests {
         );
         assert_eq!(check_new_password(&"twelve chars".into()), Ok(()));
         // Characters, not bytes: twelve accented letters are enough.
-        assert_eq!(check_new_password(&"éééééééééééé".into()), Ok(()));
+        assert_eq!(check_new_password(&"éàüöçñâêîôûë".into()), Ok(()));
+    }
+
+    #[test]
+    fn well_known_passwords_are_refused_however_they_are_dressed_up() {
+        for common in [
+            "password1234",
+            "Password2024!",
+            "P4ssw0rd12345",
+            "passwordpassword",
+            "qwertyuiop123",
+            "!!iloveyou2000!!",
+            "123456789012",
+            "098765432109",
+            "111111111111",
+            "121212121212",
+            "abcabcabcabc",
+            "Welcome12345",
+        ] {
+            assert_eq!(
+                check_new_password(&common.into()),
+                Err(WeakPassword::Common),
+                "{common:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_that_merely_contain_a_common_word_are_accepted() {
+        for fine in [
+            "correct horse battery staple",
+            "password is a bad password",
+            "purple monkey dishwasher",
+            "830261947155",
+            "summer in the hills 1987",
+        ] {
+            assert_eq!(check_new_password(&fine.into()), Ok(()), "{fine:?}");
+        }
     }
 
     #[tokio::test]

@@ -102,10 +102,13 @@ pub enum MessageState {
     Unknown,
     /// Withdrawn when its campaign was cancelled.
     Cancelled,
+    /// Not sent within its campaign's validity (24 hours after the start
+    /// unless changed): too late to be worth sending.
+    Expired,
 }
 
 impl MessageState {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Queued,
         Self::Sending,
         Self::Sent,
@@ -115,6 +118,7 @@ impl MessageState {
         Self::OptedOut,
         Self::Unknown,
         Self::Cancelled,
+        Self::Expired,
     ];
 
     /// As stored.
@@ -129,6 +133,7 @@ impl MessageState {
             Self::OptedOut => "opted_out",
             Self::Unknown => "unknown",
             Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
         }
     }
 
@@ -142,7 +147,12 @@ impl MessageState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Delivered | Self::Undelivered | Self::Failed | Self::OptedOut | Self::Cancelled
+            Self::Delivered
+                | Self::Undelivered
+                | Self::Failed
+                | Self::OptedOut
+                | Self::Cancelled
+                | Self::Expired
         )
     }
 
@@ -162,11 +172,12 @@ impl MessageState {
             Self::OptedOut => "Opted out",
             Self::Unknown => "Outcome unknown",
             Self::Cancelled => "Not sent (cancelled)",
+            Self::Expired => "Expired",
         }
     }
 
     /// The labels, in the order the progress counts are shown.
-    pub const LABELS: [&'static str; 8] = [
+    pub const LABELS: [&'static str; 9] = [
         "Queued",
         "Sent",
         "Delivered",
@@ -175,6 +186,7 @@ impl MessageState {
         "Opted out",
         "Outcome unknown",
         "Not sent (cancelled)",
+        "Expired",
     ];
 }
 
@@ -254,7 +266,8 @@ mod tests {
                 MessageState::Undelivered,
                 MessageState::Failed,
                 MessageState::OptedOut,
-                MessageState::Cancelled
+                MessageState::Cancelled,
+                MessageState::Expired
             ]
         );
     }

@@ -345,7 +345,7 @@ async fn user(pool: &domain::db::Pool, command: UserCommand) -> anyhow::Result<(
         UserCommand::SetPassword { email } => {
             let email = parse_email(&email)?;
             let password = read_password(&email)?;
-            let found = users::set_password(pool, &email, password)
+            let found = users::set_password(pool, &email, password, now)
                 .await
                 .map_err(|e| match e {
                     CreateUserError::Weak(_) | CreateUserError::DuplicateEmail(_) => {
@@ -377,7 +377,7 @@ async fn user(pool: &domain::db::Pool, command: UserCommand) -> anyhow::Result<(
         }
         UserCommand::Delete { email } => {
             let email = parse_email(&email)?;
-            if !users::delete_user(pool, &email).await? {
+            if !users::delete_user(pool, &email, now).await? {
                 return Err(no_such_person(&email));
             }
             println!("Deleted {email}; campaigns they created stay.");
@@ -410,6 +410,7 @@ async fn user(pool: &domain::db::Pool, command: UserCommand) -> anyhow::Result<(
                     }
                     CreateUserError::Internal(e) => e,
                 })?;
+            users::audit_created_by_operator(pool, organisation.id, &email, role, now).await?;
             println!(
                 "Created {} {email} in \"{}\".",
                 role_label(role),

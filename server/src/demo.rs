@@ -77,9 +77,12 @@ pub async fn seed(pool: &Pool, data_dir: &Path) -> anyhow::Result<(PathBuf, Demo
         .await
         {
             Ok(_) => {}
-            // Already there: make sure the printed password is the one that works.
+            // Already there: make sure the printed password is the one that
+            // works (someone may have changed it on the Account page).
             Err(users::CreateUserError::DuplicateEmail(_)) => {
-                users::set_password(pool, &email, password).await?;
+                if !users::password_is(pool, &email, password.clone()).await? {
+                    users::set_password(pool, &email, password, domain::clock::now()).await?;
+                }
             }
             Err(e) => return Err(anyhow::Error::new(e).context("could not create a demo user")),
         }

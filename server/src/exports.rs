@@ -1,4 +1,5 @@
-//! Downloads that are files rather than pages: a campaign's results as CSV.
+//! Downloads that are files rather than pages: a campaign's results, and
+//! the organisation's opt-outs and contacts, as CSV.
 
 use app::{auth::ssr::RequestSession, routes, state::AppState};
 use axum::{
@@ -14,7 +15,10 @@ use domain::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/outreach/campaigns/{id}/results.csv", get(results_csv))
+    Router::new()
+        .route("/outreach/campaigns/{id}/results.csv", get(results_csv))
+        .route(app::opt_outs::EXPORT, get(opt_outs_csv))
+        .route(app::contacts::EXPORT, get(contacts_csv))
 }
 
 /// Any member of the campaign's organisation (with an active subscription),
@@ -25,28 +29,11 @@ async fn results_csv(
     Path(id): Path<domain::ids::CampaignId>,
 ) -> Response {
     tracing::Span::current().record("campaign_id", tracing::field::display(id));
-    let Some(user) = session.user else {
-        return Redirect::to(routes::SIGN_IN).into_response();
+    let internal = |e: anyhow::Error| failed("results", e);
+    let user = match subscribed_member(&state, session).await {
+        Ok(user) => user,
+        Err(refused) => return refused,
     };
-    let internal = |e: anyhow::Error| {
-        tracing::error!(error = ?e, "could not export results");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The results could not be exported. Try again in a moment.",
-        )
-            .into_response()
-    };
-    match fetch_organisation(&state.services.pool, user.organisation_id).await {
-        Ok(organisation) if organisation.subscription == SubscriptionState::Active => {}
-        Ok(_) => {
-            return (
-                StatusCode::FORBIDDEN,
-                "Your organisation does not have access to Outreach.",
-            )
-                .into_response();
-        }
-        Err(e) => return internal(e),
-    }
     match fetch_campaign(&state.services.pool, user.organisation_id, id).await {
         Ok(Some(_)) => {}
         Ok(None) => return (StatusCode::NOT_FOUND, "There is no such campaign.").into_response(),
@@ -66,4 +53,85 @@ async fn results_csv(
             .into_response(),
         Err(e) => internal(e),
     }
+}
+
+/// Any member of the organisation (with an active subscription), like the
+/// Opt-outs page itself.
+async fn opt_outs_csv(
+    State(state): State<AppState>,
+    Extension(session): Extension<RequestSession>,
+) -> Response {
+    let user = match subscribed_member(&state, session).await {
+        Ok(user) => user,
+        Err(refused) => return refused,
+    };
+    match domain::opt_outs::export_csv(&state.services.pool, user.organisation_id).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"opt-outs.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => failed("opt-outs", e),
+    }
+}
+
+/// Any member of the organisation (with an active subscription), like the
+/// Contacts page itself.
+async fn contacts_csv(
+    State(state): State<AppState>,
+    Extension(session): Extension<RequestSession>,
+) -> Response {
+    let user = match subscribed_member(&state, session).await {
+        Ok(user) => user,
+        Err(refused) => return refused,
+    };
+    match domain::contacts::export_csv(&state.services.pool, user.organisation_id).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"contacts.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => failed("contacts", e),
+    }
+}
+
+/// The signed-in person, if their organisation has an active subscription;
+/// otherwise the answer to send instead.
+async fn subscribed_member(
+    state: &AppState,
+    session: RequestSession,
+) -> Result<domain::sign_in::SignedInUser, Response> {
+    let Some(user) = session.user else {
+        return Err(Redirect::to(routes::SIGN_IN).into_response());
+    };
+    match fetch_organisation(&state.services.pool, user.organisation_id).await {
+        Ok(organisation) if organisation.subscription == SubscriptionState::Active => Ok(user),
+        Ok(_) => Err((
+            StatusCode::FORBIDDEN,
+            "Your organisation does not have access to Outreach.",
+        )
+            .into_response()),
+        Err(e) => Err(failed("export", e)),
+    }
+}
+
+fn failed(what: &str, error: anyhow::Error) -> Response {
+    tracing::error!(error = ?error, what, "could not export");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The file could not be exported. Try again in a moment.",
+    )
+        .into_response()
 }

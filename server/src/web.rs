@@ -42,8 +42,20 @@ pub fn health_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The app's routes, listed once per process. Listing them runs the whole
+/// app with resource loading suppressed through a process-wide flag
+/// (leptos_server's `SuppressResourceLoad`): a page rendered by another
+/// router in the same process at that moment would wait forever for its
+/// data. Tests build many routers in one process; listing once, before any
+/// of them serves, keeps their pages out of that window.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState, public_url: PublicUrl) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let public_url = Arc::new(public_url);
     let link_signer = Arc::new(state.services.keyring.link_signer());
     Router::new()
@@ -101,7 +113,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
                         "request",
                         id = %format!("{:08x}", rand::random::<u32>()),
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        path = %logged_path(request.uri().path()),
                         organisation_id = tracing::field::Empty,
                         user_id = tracing::field::Empty,
                         campaign_id = tracing::field::Empty,
@@ -112,6 +124,18 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
                 .on_failure(()),
         )
         .with_state(state)
+}
+
+/// The path as logged: a one-time link's secret is left out, as whoever
+/// reads the logs could otherwise join the organisation with it.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/invitations/") {
+        "/invitations/{secret}"
+    } else if path.starts_with("/password-resets/") {
+        "/password-resets/{secret}"
+    } else {
+        path
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
@@ -151,11 +175,18 @@ async fn status_of_app_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Audience routes: they carry a whole audience, and parse or render it.
-const AUDIENCE_ROUTES: [&str; 3] = [
+/// Audience routes: they carry a whole audience (or a file of opt-outs or
+/// contacts),
+/// and parse or render it.
+const AUDIENCE_ROUTES: [&str; 8] = [
     "/api/preview_audience",
     "/api/create_campaign",
     "/api/update_draft",
+    "/api/import_opt_outs",
+    "/api/import_contacts",
+    "/api/import_into_list",
+    "/api/save_as_list",
+    "/api/save_campaign_as_list",
 ];
 
 /// How many bytes a route may be sent, and whether it is an audience route.
@@ -310,7 +341,7 @@ async fn sign_error_links(
             _ => false,
         };
         if !genuine {
-            tracing::warn!(path = %request.uri().path(), "ignored an unsigned form error in a link");
+            tracing::warn!(path = %logged_path(request.uri().path()), "ignored an unsigned form error in a link");
             let kept: Vec<&(String, String)> = pairs
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "__path" | "__err" | "__sig"))
@@ -370,16 +401,28 @@ async fn resolve_session(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
     let client = client_address(peer, request.headers(), &state.trusted_proxies);
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    // An open page asks now and then whether it is still signed in: that
+    // question must not keep an idle session alive.
+    let keep_alive = request.uri().path() != app::auth::SESSION_STATUS_PATH;
     let user = match &token {
         Some(token) => {
-            match domain::sign_in::fetch_session_user(
+            let (pool, idle, now) = (
                 &state.services.pool,
-                token,
                 state.session_idle_secs,
                 domain::clock::now(),
-            )
-            .await
-            {
+            );
+            let found = if keep_alive {
+                domain::sign_in::fetch_session_user(pool, token, idle, now).await
+            } else {
+                domain::sign_in::peek_session_user(pool, token, idle, now).await
+            };
+            match found {
                 Ok(user) => user,
                 Err(e) => {
                     tracing::error!(error = ?e, "could not resolve the session");
@@ -415,6 +458,7 @@ async fn resolve_session(
         token,
         user,
         client,
+        user_agent,
     });
     next.run(request).await
 }
@@ -462,7 +506,7 @@ async fn refuse_cross_site(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if !safe_method && is_cross_site(request.headers(), &public_url) {
-        tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
+        tracing::warn!(path = %logged_path(request.uri().path()), "refused a cross-site request");
         return (
             StatusCode::FORBIDDEN,
             "Cross-site request refused: submit the form from Outreach itself.",
@@ -578,6 +622,18 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn one_time_link_secrets_are_left_out_of_logged_paths() {
+        let invitation = format!("{}/s3cr3t-part", app::links::INVITATIONS);
+        let reset = format!("{}/s3cr3t-part", app::links::PASSWORD_RESETS);
+        assert_eq!(logged_path(&invitation), "/invitations/{secret}");
+        assert_eq!(logged_path(&reset), "/password-resets/{secret}");
+        assert_eq!(
+            logged_path("/outreach/campaigns/7"),
+            "/outreach/campaigns/7"
+        );
     }
 
     #[test]

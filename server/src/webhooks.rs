@@ -25,7 +25,7 @@ use domain::{
     db::{Pool, group_commit::GroupCommit},
     delivery::{
         events::{DeliveryEvent, Recorded, StatusCallback},
-        inbound::{InboundMessage, keyword, record_inbound_reply},
+        inbound::{InboundMessage, Keyword, classify, record_inbound_reply},
         signature::verify_signature,
     },
     organisations::{OrganisationId, fetch_organisation_by_public_id},
@@ -148,10 +148,11 @@ async fn inbound_message(
             .into_response();
     };
     let now = domain::clock::now();
-    // A keyword's order is when Twilio received it, not when its webhook
-    // arrived (a retried webhook can arrive after a later one).
-    let sent_at = match keyword(text) {
-        Some(_) => state
+    let opt_out_type = field("OptOutType").filter(|t| !t.is_empty());
+    // An opt-out keyword's order is when Twilio received it, not when its
+    // webhook arrived (a retried webhook can arrive after a later one).
+    let sent_at = match classify(text, opt_out_type) {
+        Some(Keyword::OptOut | Keyword::OptIn) => state
             .services
             .twilio
             .fetch_message(&account_sid, &auth_token, message_sid)
@@ -160,12 +161,13 @@ async fn inbound_message(
             .ok()
             .and_then(|found| found.created_at)
             .unwrap_or(now),
-        None => now,
+        Some(Keyword::Help) | None => now,
     };
     let message = InboundMessage {
         message_sid,
         from,
         body: text,
+        opt_out_type,
         sent_at,
     };
     if let Err(e) = record_inbound_reply(&state.services.pool, organisation, message, now).await {

@@ -116,6 +116,8 @@ pub struct SimMessage {
     /// Where the carrier has got to, whether or not a callback said so.
     pub status: String,
     pub error_code: Option<u64>,
+    /// `ValidityPeriod`: seconds it may wait in Twilio's queue, when given.
+    pub validity_period: Option<u32>,
 }
 
 /// A status callback the simulator posted, and how it was answered.
@@ -260,6 +262,7 @@ impl Simulator {
             created_at,
             status: "received".to_owned(),
             error_code: None,
+            validity_period: None,
         };
         self.with_state(|s| s.inbound.push(message.clone()));
         message
@@ -814,6 +817,7 @@ fn accept_message(
         created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         status: "accepted".to_owned(),
         error_code: None,
+        validity_period: field("ValidityPeriod").and_then(|v| v.parse().ok()),
     };
     Ok((
         StatusCode::CREATED,

@@ -32,6 +32,24 @@ pub struct CampaignRow {
     pub messages: Vec<(MessageState, i64)>,
     /// Why Outreach paused it, when it did.
     pub paused_reason: Option<String>,
+    /// When a scheduled draft starts, in the organisation's time zone.
+    pub scheduled_for: Option<String>,
+    /// That time as the date and time fields show it (empty when none).
+    pub schedule_date: String,
+    pub schedule_time: String,
+    /// Why a scheduled start did not happen.
+    pub schedule_problem: Option<String>,
+    /// Messages not sent this many hours after the start expire.
+    pub validity_hours: i64,
+}
+
+/// How the wizard's Review step ends: `Create campaign` keeps a draft;
+/// `Send now` starts it; `Schedule` has the engine start it at a date and
+/// time of the organisation's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CampaignStart {
+    Now,
+    At { date: String, time: String },
 }
 
 impl CampaignRow {
@@ -146,7 +164,7 @@ pub async fn list_campaigns() -> Result<Vec<CampaignRow>, AppError> {
         domain::campaigns::store::list_campaigns(&state.services.pool, user.organisation_id)
             .await
             .map_err(AppError::internal)?;
-    Ok(campaigns.into_iter().map(ssr::row).collect())
+    Ok(campaigns.into_iter().map(|c| ssr::row(c, &user)).collect())
 }
 
 #[server(endpoint = "preview_audience", input = leptos::server_fn::codec::Json)]
@@ -241,12 +259,84 @@ pub async fn preview_message(
     })
 }
 
+/// What happened to one test message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestMessageResult {
+    pub to: String,
+    pub sent: bool,
+    pub outcome: String,
+}
+
+/// `Send a test`: the message as the first recipient gets it, to up to five
+/// numbers typed by the person, not counted in the campaign.
+#[server(endpoint = "send_test", input = leptos::server_fn::codec::Json)]
+pub async fn send_test(
+    numbers: String,
+    body: String,
+    sample: BTreeMap<String, String>,
+) -> Result<Vec<TestMessageResult>, AppError> {
+    use domain::{
+        campaigns::audience::E164Phone,
+        sending::test_messages::{MAX_TEST_NUMBERS, TestMessageError, send_test_messages},
+    };
+
+    let (user, state, organisation) = ssr::member().await?;
+    let typed: Vec<&str> = numbers
+        .split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if typed.is_empty() || typed.len() > MAX_TEST_NUMBERS {
+        return Err(ssr::field_error(
+            FormField::TestNumbers,
+            format!("Enter 1 to {MAX_TEST_NUMBERS} phone numbers, separated by commas."),
+        ));
+    }
+    let mut phones: Vec<E164Phone> = Vec::with_capacity(typed.len());
+    for raw in typed {
+        let phone = E164Phone::parse(raw, &organisation.default_country).map_err(|e| {
+            ssr::field_error(
+                FormField::TestNumbers,
+                format!("{}: {e}.", raw.chars().take(40).collect::<String>()),
+            )
+        })?;
+        if !phones.contains(&phone) {
+            phones.push(phone);
+        }
+    }
+    // The same checks and rendering as the preview the person sees.
+    let rendered = preview_message(body, sample).await?.rendered;
+    let outcomes = send_test_messages(
+        &state.services.pool,
+        &state.services.keyring,
+        &state.services.twilio,
+        user.organisation_id,
+        &phones,
+        &rendered,
+    )
+    .await
+    .map_err(|e| match e {
+        TestMessageError::NotAllowed(reason) => ssr::form_error(reason),
+        TestMessageError::Internal(e) => AppError::internal(e),
+    })?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| TestMessageResult {
+            to: o.to,
+            sent: o.sent,
+            outcome: o.outcome,
+        })
+        .collect())
+}
+
 #[server(endpoint = "create_campaign", input = leptos::server_fn::codec::Json)]
 pub async fn create_campaign(
     name: String,
     channel: Channel,
     audience: String,
     body: String,
+    /// None: a draft, run later from its page.
+    start: Option<CampaignStart>,
 ) -> Result<CampaignId, AppError> {
     use domain::campaigns::store::{CreateError, NewCampaign, insert_campaign};
 
@@ -254,9 +344,20 @@ pub async fn create_campaign(
     // SMS is the only channel there is: the type says so.
     let Channel::Sms = channel;
     let (name, body) = ssr::name_and_body(&name, &body)?;
-    let (audience, _) = ssr::parse_audience(&state, &organisation, audience).await?;
+    let now = domain::clock::now();
+    // The start is checked first: a refused one creates nothing.
+    let scheduled_at = match &start {
+        Some(CampaignStart::At { date, time }) => {
+            Some(ssr::scheduled_time(&user, date, time, now)?)
+        }
+        _ => None,
+    };
     let configuration =
         crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
+    if start == Some(CampaignStart::Now) {
+        domain::campaigns::store::may_run(configuration).map_err(ssr::form_error)?;
+    }
+    let (audience, _) = ssr::parse_audience(&state, &organisation, audience).await?;
     let created = insert_campaign(
         &state.services.pool,
         user.organisation_id,
@@ -267,11 +368,40 @@ pub async fn create_campaign(
             audience,
         },
         configuration,
-        domain::clock::now(),
+        now,
     )
     .await;
     match created {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            // Created: whatever happens to the start, the draft is kept and
+            // its page says where it is.
+            match scheduled_at {
+                Some(at) => {
+                    domain::campaigns::store::schedule_campaign(
+                        &state.services.pool,
+                        user.organisation_id,
+                        id,
+                        at,
+                        now,
+                    )
+                    .await
+                    .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+                }
+                None if start == Some(CampaignStart::Now) => {
+                    domain::campaigns::store::run_campaign(
+                        &state.services.pool,
+                        user.organisation_id,
+                        id,
+                        configuration,
+                        now,
+                    )
+                    .await
+                    .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+                }
+                None => {}
+            }
+            Ok(id)
+        }
         Err(CreateError::NotAllowed(reason)) => Err(ssr::form_error(reason)),
         Err(CreateError::DuplicateName) => Err(ssr::field_error(
             FormField::CampaignName,
@@ -372,19 +502,71 @@ pub(crate) mod ssr {
         }
     }
 
-    pub fn row(c: CampaignSummary) -> CampaignRow {
+    /// A date and time typed in the viewer's organisation's time zone, as
+    /// an instant in the future; errors under the field they are about.
+    pub fn scheduled_time(
+        viewer: &SignedInUser,
+        date: &str,
+        time: &str,
+        now: domain::clock::UnixTime,
+    ) -> Result<domain::clock::UnixTime, AppError> {
+        use domain::clock::{LocalTimeError, parse_local};
+        match parse_local(date, time, &viewer.time_zone) {
+            Ok(at) if at > now => Ok(at),
+            Ok(_) => Err(field_error(
+                FormField::ScheduleDate,
+                format!(
+                    "Choose a date and time in the future: it is {} now.",
+                    viewer.local_time(now)
+                ),
+            )),
+            Err(e @ LocalTimeError::Date) => Err(field_error(FormField::ScheduleDate, e)),
+            Err(e @ LocalTimeError::Time) => Err(field_error(FormField::ScheduleTime, e)),
+        }
+    }
+
+    pub fn row(c: CampaignSummary, viewer: &SignedInUser) -> CampaignRow {
+        let scheduled_at = c
+            .scheduled_at
+            .filter(|_| c.status == domain::campaigns::store::CampaignStatus::Draft);
+        let (schedule_date, schedule_time) = scheduled_at
+            .map(|at| domain::clock::local_fields(at, &viewer.time_zone))
+            .unwrap_or_default();
         CampaignRow {
+            scheduled_for: scheduled_at.map(|at| viewer.local_time(at)),
+            schedule_date,
+            schedule_time,
+            validity_hours: c.validity_hours,
+            schedule_problem: c
+                .schedule_problem
+                .filter(|_| c.status == domain::campaigns::store::CampaignStatus::Draft),
             id: c.id,
             name: c.name,
             status: c.status,
             body: c.body,
             audience_size: c.audience_size,
             estimated_segments: c.estimated_segments,
-            created_by: c.created_by,
-            created_at: domain::clock::format_utc(c.created_at),
+            created_by: if c.created_by_former_member {
+                format!("{} (former member)", c.created_by)
+            } else {
+                c.created_by
+            },
+            created_at: viewer.local_time(c.created_at),
             messages: c.messages.into_iter().collect(),
             paused_reason: c.paused_reason,
         }
+    }
+}
+
+/// The campaign's status, or "Scheduled" and when, for a scheduled draft.
+pub fn campaign_badge(campaign: &CampaignRow) -> AnyView {
+    match &campaign.scheduled_for {
+        Some(at) => view! {
+            <span class="badge">"Scheduled"</span>
+            <span class="small">{format!(" for {at}")}</span>
+        }
+        .into_any(),
+        None => status_badge(campaign.status).into_any(),
     }
 }
 
@@ -470,10 +652,11 @@ fn CampaignTable(rows: Vec<CampaignRow>) -> impl IntoView {
                             } else {
                                 Some(view! { {progress_bar(&c)} <span class="small">{c.progress_text()}</span> })
                             };
+                            let badge = campaign_badge(&c);
                             view! {
                                 <tr>
                                     <td><A href=format!("/outreach/campaigns/{}", c.id)>{c.name.clone()}</A></td>
-                                    <td>{status_badge(c.status)}</td>
+                                    <td>{badge}</td>
                                     <td>{format!("{} recipients", c.audience_size)}</td>
                                     <td>{match messages { Some(progress) => Either::Left(progress), None => Either::Right("—") }}</td>
                                     <td>{format!("{} by {}", c.created_at, c.created_by)}</td>

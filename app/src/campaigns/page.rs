@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CampaignId, CampaignRow, CampaignStatus, MessageState, UnknownOutcomeDecision, progress_bar,
-    refresh_while, status_badge,
+    CampaignId, CampaignRow, CampaignStatus, MessageState, UnknownOutcomeDecision, campaign_badge,
+    progress_bar, refresh_while,
 };
 use crate::{
     auth::{Viewer, ViewerRole},
@@ -26,7 +26,50 @@ pub struct CampaignDetailsView {
     pub results: Vec<RecipientRow>,
     pub results_page: i64,
     pub results_pages: i64,
+    /// How many people replied, and the newest replies.
+    pub reply_count: i64,
+    pub replies: Vec<ReplyRow>,
+    /// The organisation's quiet hours, while they can still matter to it.
+    pub quiet_hours: Option<QuietHoursView>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHoursView {
+    /// "21:00–09:00".
+    pub window: String,
+    /// The organisation's zone, where a recipient's country has several.
+    pub organisation_zone: String,
+    pub exempt: bool,
+    /// The viewer is an Org Admin: they may exempt it.
+    pub may_exempt: bool,
+    /// While it runs: what waits for quiet hours to end, zone by zone.
+    pub waiting: Vec<WaitingRow>,
+}
+
+/// Messages to recipients in one zone, held back by quiet hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingRow {
+    /// "Asia/Tokyo", or the organisation's zone.
+    pub zone: String,
+    pub messages: i64,
+    /// "09:00": when quiet hours end there, on their clock.
+    pub until_there: String,
+    /// The same instant as the organisation reads it.
+    pub until: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyRow {
+    pub from: String,
+    pub body: String,
+    pub received: String,
+    /// A HELP keyword (Twilio answered it).
+    pub help: bool,
+}
+
+/// Replies shown on a campaign's page, newest first.
+#[cfg(feature = "ssr")]
+const REPLIES_SHOWN: i64 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientRow {
@@ -72,13 +115,121 @@ pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetai
         attempts: r.attempts,
     })
     .collect();
+    let (reply_count, replies) = domain::delivery::inbound::fetch_replies(
+        &state.services.pool,
+        user.organisation_id,
+        campaign.id,
+        REPLIES_SHOWN,
+    )
+    .await
+    .map_err(AppError::internal)?;
+    let quiet_hours = quiet_hours_view(&state, &user, &campaign).await?;
     Ok(CampaignDetailsView {
-        campaign: super::ssr::row(campaign),
+        quiet_hours,
+        campaign: super::ssr::row(campaign, &user),
         first_recipients,
         capability,
         results,
         results_page,
         results_pages,
+        reply_count,
+        replies: replies
+            .into_iter()
+            .map(|r| ReplyRow {
+                from: r.from,
+                body: r.body,
+                received: user.local_time(r.received_at),
+                help: r.help,
+            })
+            .collect(),
+    })
+}
+
+/// Quiet hours as the campaign's page shows them: `None` once it has
+/// finished, or when the organisation has none.
+#[cfg(feature = "ssr")]
+async fn quiet_hours_view(
+    state: &crate::state::AppState,
+    user: &domain::sign_in::SignedInUser,
+    campaign: &domain::campaigns::store::CampaignSummary,
+) -> Result<Option<QuietHoursView>, AppError> {
+    use domain::campaigns::{quiet_hours, store::CampaignStatus as Status};
+
+    if matches!(campaign.status, Status::Completed | Status::Cancelled) {
+        return Ok(None);
+    }
+    let pool = &state.services.pool;
+    let Some((quiet, exempt)) = quiet_hours::of_campaign(pool, user.organisation_id, campaign.id)
+        .await
+        .map_err(AppError::internal)?
+    else {
+        return Ok(None);
+    };
+    let now = domain::clock::now();
+    let held_back = quiet.waiting(now);
+    let waiting = if exempt || campaign.status != Status::Running || held_back.is_empty() {
+        Vec::new()
+    } else {
+        let queued = quiet_hours::queued_by_zone(pool, campaign.id)
+            .await
+            .map_err(AppError::internal)?;
+        held_back
+            .into_iter()
+            .filter_map(|(zone, until)| {
+                let messages = queued
+                    .iter()
+                    .find(|(queued_zone, _)| queued_zone.as_deref() == zone)
+                    .map_or(0, |(_, count)| *count);
+                let zone = zone.unwrap_or(&quiet.organisation_zone);
+                (messages > 0).then(|| WaitingRow {
+                    zone: zone.to_owned(),
+                    messages,
+                    until_there: domain::clock::local_fields(until, zone).1,
+                    until: user.local_time(until),
+                })
+            })
+            .collect()
+    };
+    Ok(Some(QuietHoursView {
+        window: quiet.hours.label(),
+        organisation_zone: quiet.organisation_zone.clone(),
+        exempt,
+        may_exempt: user.role == domain::users::Role::OrgAdmin,
+        waiting,
+    }))
+}
+
+/// Exempts a campaign from its organisation's quiet hours (`exempt` is
+/// "yes"), or applies them to it again ("no"). Org Admins only.
+#[server(endpoint = "set_quiet_hours_exemption")]
+pub async fn set_quiet_hours_exemption(id: CampaignId, exempt: String) -> Result<(), AppError> {
+    super::ssr::about(id);
+    use domain::campaigns::store::{ExemptionError, set_quiet_hours_exempt};
+
+    let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
+    let exempt = match exempt.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            return Err(super::ssr::form_error(
+                "Choose whether the campaign is exempt.",
+            ));
+        }
+    };
+    set_quiet_hours_exempt(
+        &state.services.pool,
+        user.organisation_id,
+        id,
+        exempt,
+        &user.email,
+        domain::clock::now(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| match e {
+        ExemptionError::NotFound => AppError::NotFound,
+        ExemptionError::Finished => super::ssr::form_error(e.to_string()),
+        ExemptionError::Internal(e) => AppError::internal(e),
     })
 }
 
@@ -186,6 +337,65 @@ pub async fn run_campaign(id: CampaignId) -> Result<usize, AppError> {
     }
 }
 
+/// Schedules a draft (or moves its time): the engine starts it then.
+#[server(endpoint = "schedule_campaign")]
+pub async fn schedule_campaign(id: CampaignId, date: String, time: String) -> Result<(), AppError> {
+    super::ssr::about(id);
+    use domain::campaigns::store::ScheduleError;
+
+    let (user, state, _) = super::ssr::member().await?;
+    let now = domain::clock::now();
+    let at = super::ssr::scheduled_time(&user, &date, &time, now)?;
+    domain::campaigns::store::schedule_campaign(
+        &state.services.pool,
+        user.organisation_id,
+        id,
+        at,
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        ScheduleError::NotFound => AppError::NotFound,
+        ScheduleError::NotDraft => super::ssr::form_error(e.to_string()),
+        ScheduleError::InThePast => super::ssr::field_error(FormField::ScheduleDate, e),
+        ScheduleError::Internal(e) => AppError::internal(e),
+    })
+}
+
+/// Sets how long after its start a draft's messages may still be sent.
+#[server(endpoint = "set_campaign_validity")]
+pub async fn set_campaign_validity(id: CampaignId, hours: String) -> Result<(), AppError> {
+    super::ssr::about(id);
+    use domain::campaigns::store::{ScheduleError, ValidityHours, set_validity};
+
+    let (user, state, _) = super::ssr::member().await?;
+    let hours = ValidityHours::parse(&hours)
+        .map_err(|e| super::ssr::field_error(FormField::ValidityHours, e))?;
+    set_validity(&state.services.pool, user.organisation_id, id, hours)
+        .await
+        .map_err(|e| match e {
+            ScheduleError::NotFound => AppError::NotFound,
+            ScheduleError::Internal(e) => AppError::internal(e),
+            other => super::ssr::form_error(other.to_string()),
+        })
+}
+
+/// Takes a draft's scheduled time away.
+#[server(endpoint = "unschedule_campaign")]
+pub async fn unschedule_campaign(id: CampaignId) -> Result<(), AppError> {
+    super::ssr::about(id);
+    use domain::campaigns::store::ScheduleError;
+
+    let (user, state, _) = super::ssr::member().await?;
+    domain::campaigns::store::unschedule_campaign(&state.services.pool, user.organisation_id, id)
+        .await
+        .map_err(|e| match e {
+            ScheduleError::NotFound => AppError::NotFound,
+            ScheduleError::Internal(e) => AppError::internal(e),
+            other => super::ssr::form_error(other.to_string()),
+        })
+}
+
 #[server(endpoint = "update_draft")]
 pub async fn update_draft(
     id: CampaignId,
@@ -257,6 +467,39 @@ pub async fn delete_campaign(id: CampaignId) -> Result<(), AppError> {
             "Only draft campaigns can be deleted.".to_owned(),
         )),
         Err(DeleteError::Internal(e)) => Err(AppError::internal(e)),
+    }
+}
+
+/// A new draft "NAME (copy)" with this campaign's channel, message and
+/// audience; the browser goes to it.
+#[server(endpoint = "duplicate_campaign")]
+pub async fn duplicate_campaign(id: CampaignId) -> Result<CampaignId, AppError> {
+    super::ssr::about(id);
+    use domain::campaigns::store::DuplicateError;
+
+    let (user, state, _) = super::ssr::member().await?;
+    let configuration =
+        crate::settings::sms::ssr::configuration(&state, user.organisation_id).await?;
+    match domain::campaigns::store::duplicate_campaign(
+        &state.services.pool,
+        user.organisation_id,
+        &user.email,
+        id,
+        configuration,
+        domain::clock::now(),
+    )
+    .await
+    {
+        Ok((copy, _)) => {
+            leptos_axum::redirect(&format!("{}/{copy}", crate::routes::CAMPAIGNS));
+            Ok(copy)
+        }
+        Err(DuplicateError::NotFound) => Err(AppError::NotFound),
+        Err(DuplicateError::NotAllowed(reason)) => Err(super::ssr::form_error(reason.to_owned())),
+        Err(DuplicateError::NoAudience) => Err(super::ssr::form_error(
+            "This campaign's audience was not kept, so it cannot be duplicated: create a new campaign instead.".to_owned(),
+        )),
+        Err(DuplicateError::Internal(e)) => Err(AppError::internal(e)),
     }
 }
 
@@ -341,6 +584,11 @@ struct Actions {
     resume: ServerAction<ResumeCampaign>,
     cancel: ServerAction<CancelCampaign>,
     decide: ServerAction<DecideUnknownOutcomes>,
+    duplicate: ServerAction<DuplicateCampaign>,
+    schedule: ServerAction<ScheduleCampaign>,
+    unschedule: ServerAction<UnscheduleCampaign>,
+    validity: ServerAction<SetCampaignValidity>,
+    exemption: ServerAction<SetQuietHoursExemption>,
     /// "Cancel the campaign?" is open. Kept here, outside the panels, so
     /// the page refreshing itself every 2 s does not close it.
     confirming_cancel: RwSignal<bool>,
@@ -358,6 +606,11 @@ impl Actions {
             resume: ServerAction::new(),
             cancel: ServerAction::new(),
             decide: ServerAction::new(),
+            duplicate: ServerAction::new(),
+            schedule: ServerAction::new(),
+            unschedule: ServerAction::new(),
+            validity: ServerAction::new(),
+            exemption: ServerAction::new(),
             confirming_cancel: RwSignal::new(false),
             saved_drafts: RwSignal::new(0),
         }
@@ -370,6 +623,10 @@ impl Actions {
             + self.resume.version().get()
             + self.cancel.version().get()
             + self.decide.version().get()
+            + self.schedule.version().get()
+            + self.unschedule.version().get()
+            + self.validity.version().get()
+            + self.exemption.version().get()
     }
 
     /// The latest error of the sending controls, in words.
@@ -400,6 +657,9 @@ fn CampaignView(details: CampaignDetailsView, actions: Actions) -> impl IntoView
         results,
         results_page,
         results_pages,
+        reply_count,
+        replies,
+        quiet_hours,
     } = details;
     let is_draft = campaign.status == CampaignStatus::Draft;
     let recipients = campaign.audience_size;
@@ -408,7 +668,8 @@ fn CampaignView(details: CampaignDetailsView, actions: Actions) -> impl IntoView
         <leptos_meta::Title text=campaign.name.clone()/>
         <div class="page-heading">
             <h1>{campaign.name.clone()}</h1>
-            {status_badge(campaign.status)}
+            {campaign_badge(&campaign)}
+            <DuplicateButton id=campaign.id duplicate=actions.duplicate/>
         </div>
         <section class="panel" aria-labelledby="campaign-facts">
             <h2 id="campaign-facts" class="visually-hidden">"Campaign"</h2>
@@ -420,11 +681,16 @@ fn CampaignView(details: CampaignDetailsView, actions: Actions) -> impl IntoView
                 </dd>
                 <dt>"Message"</dt><dd class="message-body">{campaign.body.clone()}</dd>
                 <dt>"Estimated segments"</dt><dd>{campaign.estimated_segments}</dd>
+                <dt>"Expiry"</dt><dd>{format!("Messages not sent within {} hours of the start are not sent.", campaign.validity_hours)}</dd>
                 <dt>"Created"</dt><dd>{format!("{} by {}", campaign.created_at, campaign.created_by)}</dd>
             </dl>
+            <crate::lists::SaveCampaignAsList id=campaign.id/>
         </section>
         {has_run.then(|| view! { <ProgressPanel campaign=campaign.clone() capability=capability.clone() actions/> }.into_any())}
+        {quiet_hours.map(|quiet| view! { <QuietHoursPanel id=campaign.id quiet actions/> }.into_any())}
+        {has_run.then(|| view! { <RepliesPanel count=reply_count replies/> }.into_any())}
         {has_run.then(|| view! { <ResultsPanel id=campaign.id results page=results_page pages=results_pages/> }.into_any())}
+        {is_draft.then(|| view! { <SchedulePanel campaign=campaign.clone() actions/> }.into_any())}
         {is_draft.then(|| view! { <DraftPanels campaign=campaign.clone() capability actions/> }.into_any())}
     }
 }
@@ -567,6 +833,67 @@ fn ResultsPanel(
     }
 }
 
+/// `Duplicate`: on any campaign, whatever its status.
+#[component]
+fn DuplicateButton(id: CampaignId, duplicate: ServerAction<DuplicateCampaign>) -> impl IntoView {
+    let error = move || duplicate.value().get().and_then(Result::err);
+    view! {
+        <ActionForm action=duplicate attr:class="inline heading-action">
+            <input type="hidden" name="id" value=id.to_string()/>
+            <button type="submit" class="button" disabled=move || duplicate.pending().get()>
+                {move || if duplicate.pending().get() { "Duplicating…" } else { "Duplicate" }}
+            </button>
+        </ActionForm>
+        {move || error().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())}
+    }
+    .into_any()
+}
+
+/// What recipients wrote back, newest first (STOP and START are not
+/// replies: they change opt-outs).
+#[component]
+fn RepliesPanel(count: i64, replies: Vec<ReplyRow>) -> impl IntoView {
+    let shown = replies.len() as i64;
+    view! {
+        <section class="panel" aria-labelledby="replies-title">
+            <header class="panel-header">
+                <div>
+                    <h2 id="replies-title">{format!("Replies ({count})")}</h2>
+                    <p class="muted">"Messages recipients sent back to this campaign's numbers, newest first. Outreach does not answer them; Twilio answers HELP."</p>
+                </div>
+            </header>
+            {if replies.is_empty() {
+                view! { <p class="muted">"No replies yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Replies (scrolls sideways)">
+                        <table class="changes">
+                            <thead><tr><th scope="col">"Received"</th><th scope="col">"From"</th><th scope="col">"Message"</th></tr></thead>
+                            <tbody>
+                                {replies.into_iter().map(|r| view! {
+                                    <tr>
+                                        <td class="nowrap">{r.received}</td>
+                                        <td class="nowrap">{r.from}</td>
+                                        <td class="what">
+                                            {r.help.then(|| view! { <span class="badge warn">"HELP"</span>" " })}
+                                            {r.body}
+                                        </td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    {(count > shown).then(|| view! {
+                        <p class="muted small">{format!("The newest {shown} of {count} are shown.")}</p>
+                    })}
+                }
+                .into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
 fn message_badge(state: MessageState) -> impl IntoView + use<> {
     let class = match state {
         MessageState::Delivered => "badge ok",
@@ -575,9 +902,160 @@ fn message_badge(state: MessageState) -> impl IntoView + use<> {
         MessageState::Queued
         | MessageState::Sending
         | MessageState::Sent
-        | MessageState::Cancelled => "badge",
+        | MessageState::Cancelled
+        | MessageState::Expired => "badge",
     };
     view! { <span class=class>{state.label()}</span> }
+}
+
+/// A draft's start time: when it is scheduled, `Unschedule`; a date and
+/// time to `Schedule` it (or move it); why a scheduled start did not happen;
+/// how long after the start its messages may still be sent.
+/// The organisation's quiet hours, what waits for them to end, and an Org
+/// Admin's exemption.
+#[component]
+fn QuietHoursPanel(id: CampaignId, quiet: QuietHoursView, actions: Actions) -> impl IntoView {
+    let exemption = actions.exemption;
+    let error = move || match exemption.value().get() {
+        Some(Err(AppError::Invalid(errors))) => Some(errors.summary()),
+        Some(Err(other)) => Some(other.to_string()),
+        _ => None,
+    };
+    let QuietHoursView {
+        window,
+        organisation_zone,
+        exempt,
+        may_exempt,
+        waiting,
+    } = quiet;
+    let rule = if exempt {
+        format!(
+            "Exempt: this campaign sends at any hour, through the organisation's quiet hours ({window})."
+        )
+    } else {
+        format!(
+            "No messages are sent during the organisation's quiet hours, {window}, in each recipient's local time: their country's time zone where it has one, {organisation_zone} otherwise."
+        )
+    };
+    let (button, value) = if exempt {
+        ("Apply quiet hours", "no")
+    } else {
+        ("Exempt from quiet hours", "yes")
+    };
+    view! {
+        <section class="panel" aria-labelledby="quiet-hours-title">
+            <h2 id="quiet-hours-title">"Quiet hours"</h2>
+            <p>{rule}</p>
+            {(!waiting.is_empty()).then(|| view! {
+                <p role="status"><strong>"Waiting for quiet hours to end:"</strong></p>
+                <ul class="waiting">
+                    {waiting.into_iter().map(|row| view! {
+                        <li>{format!(
+                            "{} {} to recipients in {} {} until {} there ({}).",
+                            row.messages,
+                            if row.messages == 1 { "message" } else { "messages" },
+                            row.zone,
+                            if row.messages == 1 { "waits" } else { "wait" },
+                            row.until_there,
+                            row.until,
+                        )}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {may_exempt.then(|| view! {
+                <ActionForm action=exemption attr:class="exemption-form">
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <input type="hidden" name="exempt" value=value/>
+                    {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    <button type="submit" class="button secondary" disabled=move || exemption.pending().get()>{button}</button>
+                </ActionForm>
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn SchedulePanel(campaign: CampaignRow, actions: Actions) -> impl IntoView {
+    let (schedule, unschedule, validity) = (actions.schedule, actions.unschedule, actions.validity);
+    let validity_error = Signal::derive(move || match validity.value().get() {
+        Some(Err(AppError::Invalid(errors))) => {
+            errors.get(FormField::ValidityHours).or(errors.form)
+        }
+        Some(Err(other)) => Some(other.to_string()),
+        _ => None,
+    });
+    let time_zone = use_context::<Viewer>()
+        .map(|v| v.time_zone)
+        .unwrap_or_else(|| "UTC".to_owned());
+    let id = campaign.id;
+    let error_for = move |field: FormField| {
+        Signal::derive(move || match schedule.value().get() {
+            Some(Err(AppError::Invalid(errors))) => errors.get(field),
+            _ => None,
+        })
+    };
+    let form_error = move || {
+        [
+            schedule.value().get().and_then(Result::err),
+            unschedule.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|e| match e {
+            AppError::Invalid(f) => f.form,
+            other => Some(other.to_string()),
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="schedule-title">
+            <h2 id="schedule-title">"Schedule"</h2>
+            {campaign.schedule_problem.clone().map(|problem| view! {
+                <p class="callout warn" role="status">{problem}</p>
+            })}
+            {match campaign.scheduled_for.clone() {
+                Some(at) => view! {
+                    <p role="status"><strong>{format!("Scheduled for {at}.")}</strong>
+                        " Outreach starts it then, if SMS campaigns can run at that time; until then it can be edited below."</p>
+                    <ActionForm action=unschedule attr:class="inline">
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit" class="button" disabled=move || unschedule.pending().get()>"Unschedule"</button>
+                    </ActionForm>
+                }.into_any(),
+                None => view! { <p class="muted">"Not scheduled: it waits for someone to run it, or for a date and time below."</p> }.into_any(),
+            }}
+            <ActionForm action=schedule attr:class="schedule-form">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <div class="schedule-fields">
+                    <Field id="schedule-date" label="Date" hint=""
+                        error=error_for(FormField::ScheduleDate)>
+                        <input id="schedule-date" name="date" type="date" required value=campaign.schedule_date.clone()
+                            aria-describedby="schedule-date-error schedule-zone"/>
+                    </Field>
+                    <Field id="schedule-time" label="Time" hint=""
+                        error=error_for(FormField::ScheduleTime)>
+                        <input id="schedule-time" name="time" type="time" required value=campaign.schedule_time.clone()
+                            aria-describedby="schedule-time-error schedule-zone"/>
+                    </Field>
+                </div>
+                <p id="schedule-zone" class="muted small">{format!("In your organisation's time zone, {time_zone}.")}</p>
+                {move || form_error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" class="button" disabled=move || schedule.pending().get()>"Schedule"</button>
+            </ActionForm>
+            <ActionForm action=validity attr:class="validity-form">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <Field id="validity-hours" label="Expiry (hours)"
+                    hint="Messages not yet sent this many hours after the start are not sent, and Twilio is told not to deliver them late. 24 unless changed."
+                    error=validity_error>
+                    <input id="validity-hours" name="hours" type="number" min="1" max="720" step="1" inputmode="numeric"
+                        value=campaign.validity_hours.to_string()
+                        aria-describedby="validity-hours-hint validity-hours-error"/>
+                </Field>
+                <button type="submit" class="button" disabled=move || validity.pending().get()>"Save expiry"</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

@@ -121,7 +121,7 @@ const DISCONNECTED: &str = "disconnected";
 #[server(endpoint = "sms_settings")]
 pub async fn sms_settings() -> Result<SmsSettingsView, AppError> {
     let (user, state, _) = crate::auth::ssr::require_subscribed_org_admin().await?;
-    ssr::load(&state, user.organisation_id).await
+    ssr::load(&state, &user).await
 }
 
 #[server(endpoint = "save_twilio_integration")]
@@ -179,7 +179,7 @@ pub async fn sms_capability() -> Result<SmsCapabilityView, AppError> {
 pub mod ssr {
     use domain::{
         capability::{RunPermission, SmsConfiguration, sms_capability},
-        clock::{format_utc, now},
+        clock::now,
         organisations::OrganisationId,
         sign_in::SignedInUser,
         sms_settings::{
@@ -198,8 +198,9 @@ pub mod ssr {
 
     pub async fn load(
         state: &AppState,
-        organisation: OrganisationId,
+        viewer: &SignedInUser,
     ) -> Result<SmsSettingsView, AppError> {
+        let organisation = viewer.organisation_id;
         let integration = fetch_effective_integration(
             &state.services.pool,
             &state.services.keyring,
@@ -243,14 +244,14 @@ pub mod ssr {
                     Health::Valid => HealthView::Valid,
                     Health::Invalid { reason } => HealthView::Invalid { reason },
                 },
-                checked_at: format_utc(i.checked_at),
+                checked_at: viewer.local_time(i.checked_at),
                 version: i.version,
             }),
             campaigners,
             changes: changes
                 .into_iter()
                 .map(|e| ChangeRow {
-                    at: format_utc(e.at),
+                    at: viewer.local_time(e.at),
                     actor: e.actor,
                     action: e.action,
                 })

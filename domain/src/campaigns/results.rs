@@ -48,7 +48,9 @@ fn reason(row: &ResultRow) -> Option<String> {
                 row.error_message.as_deref(),
             ))
         }
-        MessageState::Unknown | MessageState::Cancelled => row.error_message.clone(),
+        MessageState::Unknown | MessageState::Cancelled | MessageState::Expired => {
+            row.error_message.clone()
+        }
         MessageState::Queued
         | MessageState::Sending
         | MessageState::Sent

@@ -1,7 +1,7 @@
 //! Campaigns in the database: created as drafts (if the capability rule
 //! allows), listed, deleted while drafts, and run exactly once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
 use sqlx::FromRow;
@@ -18,6 +18,8 @@ use crate::{
     clock::UnixTime,
     db::is_unique_violation,
     organisations::OrganisationId,
+    outbound::NewMessage,
+    quiet_hours::recipient_zone::ZoneFinder,
 };
 pub use model::{CampaignStatus, MessageState};
 
@@ -229,6 +231,93 @@ pub async fn insert_campaign(
     Ok(id)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum DuplicateError {
+    #[error("no such campaign")]
+    NotFound,
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    /// Campaigns from before audiences were stored keep no audience to copy.
+    #[error("this campaign's audience was not kept, so it cannot be duplicated")]
+    NoAudience,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The name of a copy: "NAME (copy)", or "NAME (copy 2)" and on when that
+/// is taken, shortened to fit the longest name allowed.
+pub fn copy_name(original: &str, attempt: usize) -> String {
+    let suffix = match attempt {
+        1 => " (copy)".to_owned(),
+        n => format!(" (copy {n})"),
+    };
+    let room = CampaignName::MAX_CHARS - suffix.chars().count();
+    let base: String = original.chars().take(room).collect();
+    format!("{}{suffix}", base.trim_end())
+}
+
+/// Copies a campaign of the organisation, whatever its status, into a new
+/// draft "NAME (copy)" with its channel, message and audience (audiences
+/// are never changed once written, so the copy shares it). Creating it
+/// follows the same rule as creating any SMS campaign.
+pub async fn duplicate_campaign(
+    pool: &Pool,
+    organisation: OrganisationId,
+    actor: &str,
+    source: CampaignId,
+    configuration: SmsConfiguration,
+    now: UnixTime,
+) -> Result<(CampaignId, String), DuplicateError> {
+    let original = sqlx::query_as::<_, (String, String, i64, Option<AudienceId>)>(
+        "SELECT name, body, estimated_segments, audience_id FROM campaigns
+         WHERE id = $1 AND organisation_id = $2",
+    )
+    .bind(source)
+    .bind(organisation)
+    .fetch_optional(pool)
+    .await
+    .context("could not read the campaign")?;
+    // Another organisation's campaign is as absent as one that never was,
+    // whatever that organisation may do.
+    let Some((name, body, segments, audience)) = original else {
+        return Err(DuplicateError::NotFound);
+    };
+    if !sms_capability(configuration).can_create {
+        return Err(DuplicateError::NotAllowed(SMS_NOT_AVAILABLE));
+    }
+    let audience = audience.ok_or(DuplicateError::NoAudience)?;
+    const ATTEMPTS: usize = 100;
+    for attempt in 1..=ATTEMPTS {
+        let copy = copy_name(&name, attempt);
+        let inserted = sqlx::query_scalar::<_, CampaignId>(
+            "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments, audience_id)
+             VALUES ($1, $2, 'sms', $3, 'draft', $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(organisation)
+        .bind(&copy)
+        .bind(&body)
+        .bind(actor)
+        .bind(now)
+        .bind(segments)
+        .bind(audience)
+        .fetch_one(pool)
+        .await;
+        match inserted {
+            Ok(id) => {
+                tracing::info!(organisation_id = %organisation, campaign_id = %id, from = %source, actor, "campaign duplicated");
+                return Ok((id, copy));
+            }
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context("could not insert the copy")
+                    .into());
+            }
+        }
+    }
+    Err(anyhow::anyhow!("{ATTEMPTS} copies of the campaign's name are taken").into())
+}
+
 /// Whether another campaign of the organisation has this name.
 async fn name_taken(
     pool: &Pool,
@@ -258,12 +347,20 @@ pub struct CampaignSummary {
     pub audience_size: i64,
     pub estimated_segments: i64,
     pub created_by: String,
+    /// Whoever created it has since been removed from the organisation.
+    pub created_by_former_member: bool,
     pub created_at: UnixTime,
     /// Outbound messages per state, once it has run.
     pub messages: BTreeMap<MessageState, i64>,
     /// Why Outreach paused it, when it did.
     pub paused_reason: Option<String>,
     pub audience_id: Option<AudienceId>,
+    /// When the engine starts it (a draft only).
+    pub scheduled_at: Option<UnixTime>,
+    /// Why a scheduled start did not happen.
+    pub schedule_problem: Option<String>,
+    /// Its messages not sent this many hours after the start expire.
+    pub validity_hours: i64,
 }
 
 #[derive(FromRow)]
@@ -275,13 +372,21 @@ struct SummaryRow {
     audience_size: i64,
     estimated_segments: i64,
     created_by: String,
+    creator_left: i64,
     created_at: i64,
     paused_reason: Option<String>,
     audience_id: Option<AudienceId>,
+    scheduled_at: Option<i64>,
+    schedule_problem: Option<String>,
+    validity_hours: i64,
 }
 
 const SUMMARY_SELECT: &str =
-    "SELECT c.id, c.name, c.status, c.body, c.estimated_segments, c.created_by, c.created_at, c.paused_reason,
+    "SELECT c.id, c.name, c.status, c.body, c.estimated_segments, c.created_by,
+        CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.email = c.created_by AND u.organisation_id = c.organisation_id)
+             THEN 0 ELSE 1 END AS creator_left,
+        c.created_at, c.paused_reason, c.scheduled_at, c.schedule_problem,
+        c.validity_hours,
         c.audience_id, COALESCE(a.recipients, 0) AS audience_size
      FROM campaigns c LEFT JOIN audiences a ON a.id = c.audience_id";
 
@@ -294,10 +399,14 @@ fn summary(row: SummaryRow, messages: BTreeMap<MessageState, i64>) -> CampaignSu
         audience_size: row.audience_size,
         estimated_segments: row.estimated_segments,
         created_by: row.created_by,
+        created_by_former_member: row.creator_left != 0,
         created_at: row.created_at,
         messages,
         paused_reason: row.paused_reason,
         audience_id: row.audience_id,
+        scheduled_at: row.scheduled_at,
+        schedule_problem: row.schedule_problem,
+        validity_hours: row.validity_hours,
     }
 }
 
@@ -557,25 +666,32 @@ pub fn may_run(configuration: SmsConfiguration) -> Result<(), &'static str> {
     }
 }
 
-/// Every recipient's message: the template filled with their fields.
-/// Lengths were checked when the campaign was created or last edited, so a
-/// message that is now too long means stored data changed under us.
+/// Every recipient's message: the template filled with their fields, and
+/// the zone their quiet hours are read in. Lengths were checked when the
+/// campaign was created or last edited, so a message that is now too long
+/// means stored data changed under us.
 pub fn render_messages(
     body: &str,
     recipients: Vec<(String, String)>,
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<NewMessage>> {
     let template = Template::parse(body);
+    let mut zones = ZoneFinder::new();
     recipients
         .into_iter()
         .map(|(phone, json)| {
             let fields: BTreeMap<String, String> = serde_json::from_str(&json).unwrap_or_default();
-            let message = template
+            let body = template
                 .render(
                     |name| fields.get(name).map(String::as_str),
                     MAX_RENDERED_CHARS,
                 )
                 .context("a stored recipient's message is longer than Twilio accepts")?;
-            Ok((phone, message))
+            let local_zone = zones.zone_of(&phone);
+            Ok(NewMessage {
+                phone,
+                body,
+                local_zone,
+            })
         })
         .collect()
 }
@@ -628,6 +744,13 @@ pub async fn run_campaign(
     let messages = tokio::task::spawn_blocking(move || render_messages(&body, recipients))
         .await
         .context("rendering the messages failed")??;
+    let zones: BTreeSet<Option<&str>> = messages.iter().map(|m| m.local_zone).collect();
+    sqlx::query("UPDATE campaigns SET recipient_zones = $1 WHERE id = $2")
+        .bind(serde_json::to_string(&zones).context("could not list the recipients' zones")?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("could not record the recipients' zones")?;
     crate::outbound::enqueue(&mut tx, id, &messages, now).await?;
     tx.commit().await.context("could not commit the run")?;
     tracing::info!(
@@ -656,6 +779,7 @@ pub async fn change_status(
     let placeholders = crate::db::placeholder_list(5, from.len());
     let sql = format!(
         "UPDATE campaigns SET status = $1, paused_reason = NULL,
+             schedule_problem = CASE WHEN $1 = 'running' THEN NULL ELSE schedule_problem END,
              started_at = CASE WHEN $1 = 'running' THEN COALESCE(started_at, $2) ELSE started_at END,
              finished_at = CASE WHEN $1 IN ('completed', 'cancelled') THEN $2 ELSE finished_at END
          WHERE id = $3 AND organisation_id = $4 AND status IN ({placeholders})"
@@ -676,18 +800,63 @@ pub async fn change_status(
         == 1)
 }
 
+/// A running campaign, as the engine claims its messages.
+#[derive(Debug, Clone)]
+pub struct RunningCampaign {
+    pub organisation: OrganisationId,
+    pub id: CampaignId,
+    /// Its organisation's quiet hours, unless it is exempt.
+    pub quiet_hours: Option<super::quiet_hours::CampaignQuietHours>,
+}
+
+#[derive(FromRow)]
+struct RunningCampaignRow {
+    organisation_id: OrganisationId,
+    id: CampaignId,
+    quiet_hours_from: Option<i64>,
+    quiet_hours_until: Option<i64>,
+    time_zone: String,
+    quiet_hours_exempt: i64,
+    recipient_zones: String,
+}
+
+impl RunningCampaignRow {
+    fn quiet_hours(&self) -> Option<super::quiet_hours::CampaignQuietHours> {
+        (self.quiet_hours_exempt == 0)
+            .then(|| {
+                super::quiet_hours::CampaignQuietHours::from_stored(
+                    self.quiet_hours_from,
+                    self.quiet_hours_until,
+                    &self.time_zone,
+                    &self.recipient_zones,
+                )
+            })
+            .flatten()
+    }
+}
+
 /// Running campaigns of organisations that may use Outreach, oldest
-/// first, with their organisation.
-pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
-        "SELECT c.organisation_id, c.id FROM campaigns c
+/// first, with their organisation and the quiet hours that apply.
+pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<RunningCampaign>> {
+    let rows = sqlx::query_as::<_, RunningCampaignRow>(
+        "SELECT c.organisation_id, c.id, o.quiet_hours_from, o.quiet_hours_until, o.time_zone,
+                c.quiet_hours_exempt, c.recipient_zones
+         FROM campaigns c
          JOIN organisations o ON o.id = c.organisation_id
          WHERE c.status = 'running' AND o.subscription_state = 'active'
          ORDER BY c.started_at, c.id",
     )
     .fetch_all(pool)
     .await
-    .context("could not list running campaigns")
+    .context("could not list running campaigns")?;
+    Ok(rows
+        .into_iter()
+        .map(|row| RunningCampaign {
+            organisation: row.organisation_id,
+            id: row.id,
+            quiet_hours: row.quiet_hours(),
+        })
+        .collect())
 }
 
 /// Running campaigns whose every message has a final state are completed.
@@ -757,6 +926,230 @@ pub async fn pause_campaigns_without_subscription(
     .context("could not pause the campaigns of organisations without a subscription")
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("no such campaign")]
+    NotFound,
+    #[error("This campaign has started: only a draft's start and expiry can be changed.")]
+    NotDraft,
+    #[error("Choose a time in the future.")]
+    InThePast,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Schedules a draft (or moves its time): the engine starts it at `at`.
+pub async fn schedule_campaign(
+    pool: &Pool,
+    organisation: OrganisationId,
+    id: CampaignId,
+    at: UnixTime,
+    now: UnixTime,
+) -> Result<(), ScheduleError> {
+    if at <= now {
+        return Err(ScheduleError::InThePast);
+    }
+    let changed = sqlx::query(
+        "UPDATE campaigns SET scheduled_at = $1, schedule_problem = NULL
+         WHERE id = $2 AND organisation_id = $3 AND status = 'draft'",
+    )
+    .bind(at)
+    .bind(id)
+    .bind(organisation)
+    .execute(pool)
+    .await
+    .context("could not schedule the campaign")?
+    .rows_affected();
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(not_a_draft(pool, organisation, id).await)
+    }
+}
+
+/// Why a change to a draft's schedule matched nothing: not this
+/// organisation's campaign, or started since.
+async fn not_a_draft(pool: &Pool, organisation: OrganisationId, id: CampaignId) -> ScheduleError {
+    match campaign_status(pool, organisation, id).await {
+        Ok(None) => ScheduleError::NotFound,
+        Ok(Some(_)) => ScheduleError::NotDraft,
+        Err(e) => ScheduleError::Internal(e),
+    }
+}
+
+/// How long after its start a campaign's messages may still be sent, in
+/// hours: from 1 to 720 (30 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidityHours(i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Enter a whole number of hours from 1 to 720 (30 days).")]
+pub struct NotValidityHours;
+
+impl ValidityHours {
+    pub fn parse(raw: &str) -> Result<Self, NotValidityHours> {
+        raw.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (1..=720).contains(h))
+            .map(Self)
+            .ok_or(NotValidityHours)
+    }
+}
+
+/// Sets a draft's validity: its messages not sent this long after the
+/// start expire (and Twilio is told, through `ValidityPeriod`).
+pub async fn set_validity(
+    pool: &Pool,
+    organisation: OrganisationId,
+    id: CampaignId,
+    hours: ValidityHours,
+) -> Result<(), ScheduleError> {
+    let changed = sqlx::query(
+        "UPDATE campaigns SET validity_hours = $1
+         WHERE id = $2 AND organisation_id = $3 AND status = 'draft'",
+    )
+    .bind(hours.0)
+    .bind(id)
+    .bind(organisation)
+    .execute(pool)
+    .await
+    .context("could not set the campaign's validity")?
+    .rows_affected();
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(not_a_draft(pool, organisation, id).await)
+    }
+}
+
+/// Takes a draft's scheduled time away: it waits for someone to run it.
+pub async fn unschedule_campaign(
+    pool: &Pool,
+    organisation: OrganisationId,
+    id: CampaignId,
+) -> Result<(), ScheduleError> {
+    let changed = sqlx::query(
+        "UPDATE campaigns SET scheduled_at = NULL, schedule_problem = NULL
+         WHERE id = $1 AND organisation_id = $2 AND status = 'draft'",
+    )
+    .bind(id)
+    .bind(organisation)
+    .execute(pool)
+    .await
+    .context("could not unschedule the campaign")?
+    .rows_affected();
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(not_a_draft(pool, organisation, id).await)
+    }
+}
+
+/// Scheduled drafts whose time has come, earliest first.
+pub async fn due_campaigns(
+    pool: &Pool,
+    now: UnixTime,
+) -> anyhow::Result<Vec<(OrganisationId, CampaignId, bool)>> {
+    let rows = sqlx::query_as::<_, (OrganisationId, CampaignId, String)>(
+        "SELECT c.organisation_id, c.id, o.subscription_state FROM campaigns c
+         JOIN organisations o ON o.id = c.organisation_id
+         WHERE c.status = 'draft' AND c.scheduled_at IS NOT NULL AND c.scheduled_at <= $1
+         ORDER BY c.scheduled_at, c.id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    .context("could not list the campaigns due to start")?;
+    Ok(rows
+        .into_iter()
+        .map(|(organisation, id, subscription)| (organisation, id, subscription == "active"))
+        .collect())
+}
+
+/// A scheduled start that the help page's rule refused: the draft stays a
+/// draft, unscheduled, and says why.
+pub async fn scheduled_start_refused(
+    pool: &Pool,
+    id: CampaignId,
+    problem: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE campaigns SET scheduled_at = NULL, schedule_problem = $1
+         WHERE id = $2 AND status = 'draft'",
+    )
+    .bind(problem)
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not note why the campaign did not start")?;
+    Ok(())
+}
+
+/// Running campaigns the failure guard still watches, with their
+/// organisation's guard (see `sending::failure_guard`).
+pub async fn watched_by_failure_guard(
+    pool: &Pool,
+) -> anyhow::Result<
+    Vec<(
+        OrganisationId,
+        CampaignId,
+        crate::failure_guard::GuardSettings,
+    )>,
+> {
+    let rows = sqlx::query_as::<_, (OrganisationId, CampaignId, i64, i64)>(
+        "SELECT c.organisation_id, c.id, o.failure_guard_percent, o.failure_guard_messages
+         FROM campaigns c JOIN organisations o ON o.id = c.organisation_id
+         WHERE c.status = 'running' AND c.failure_guard = 'watching'",
+    )
+    .fetch_all(pool)
+    .await
+    .context("could not list the campaigns the failure guard watches")?;
+    Ok(rows
+        .into_iter()
+        .map(|(organisation, campaign, percent, first_messages)| {
+            (
+                organisation,
+                campaign,
+                crate::failure_guard::GuardSettings {
+                    percent,
+                    first_messages,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The campaign's first messages settled without tripping the guard: it is
+/// not looked at again.
+pub async fn failure_guard_passed(pool: &Pool, id: CampaignId) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE campaigns SET failure_guard = 'passed' WHERE id = $1 AND failure_guard = 'watching'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not note that the campaign passed the failure guard")?;
+    Ok(())
+}
+
+/// Pauses a running campaign the guard watches, saying why; once resumed it
+/// is not watched again. Returns whether it paused it (not if a person
+/// paused or cancelled it meanwhile).
+pub async fn trip_failure_guard(pool: &Pool, id: CampaignId, reason: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE campaigns SET status = 'paused', paused_reason = $1, failure_guard = 'tripped'
+         WHERE id = $2 AND status = 'running' AND failure_guard = 'watching'",
+    )
+    .bind(reason)
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("could not pause the campaign for the failure guard")?
+    .rows_affected()
+        == 1)
+}
+
 /// How many of the organisation's campaigns are sending now: what a change
 /// of the SMS settings would affect.
 pub async fn count_running_campaigns(
@@ -772,8 +1165,93 @@ pub async fn count_running_campaigns(
     .context("could not count running campaigns")
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ExemptionError {
+    #[error("no such campaign")]
+    NotFound,
+    #[error("This campaign has finished: quiet hours no longer matter to it.")]
+    Finished,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Exempts the organisation's campaign from its quiet hours (or applies
+/// them again), and records who did. Returns whether it changed.
+pub async fn set_quiet_hours_exempt(
+    pool: &Pool,
+    organisation: OrganisationId,
+    id: CampaignId,
+    exempt: bool,
+    actor: &str,
+    now: UnixTime,
+) -> Result<bool, ExemptionError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let Some((name, status)) = sqlx::query_as::<_, (String, String)>(
+        "SELECT name, status FROM campaigns WHERE id = $1 AND organisation_id = $2",
+    )
+    .bind(id)
+    .bind(organisation)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("could not read the campaign")?
+    else {
+        return Err(ExemptionError::NotFound);
+    };
+    if matches!(status.as_str(), "completed" | "cancelled") {
+        return Err(ExemptionError::Finished);
+    }
+    let changed = sqlx::query(
+        "UPDATE campaigns SET quiet_hours_exempt = $1
+         WHERE id = $2 AND organisation_id = $3 AND quiet_hours_exempt <> $1",
+    )
+    .bind(i64::from(exempt))
+    .bind(id)
+    .bind(organisation)
+    .execute(&mut *tx)
+    .await
+    .context("could not change the campaign's exemption")?
+    .rows_affected()
+        == 1;
+    if changed {
+        let what = if exempt {
+            format!("Exempted the campaign \"{name}\" from quiet hours")
+        } else {
+            format!("Applied quiet hours to the campaign \"{name}\" again")
+        };
+        crate::audit::record(
+            &mut tx,
+            organisation,
+            crate::audit::Topic::Organisation,
+            actor,
+            &what,
+            now,
+        )
+        .await?;
+    }
+    tx.commit()
+        .await
+        .context("could not commit the exemption")?;
+    Ok(changed)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_copy_is_named_after_its_original_and_fits() {
+        assert_eq!(super::copy_name("Spring appeal", 1), "Spring appeal (copy)");
+        assert_eq!(
+            super::copy_name("Spring appeal", 2),
+            "Spring appeal (copy 2)"
+        );
+        let long = "x".repeat(super::CampaignName::MAX_CHARS);
+        let copy = super::copy_name(&long, 12);
+        assert_eq!(copy.chars().count(), super::CampaignName::MAX_CHARS);
+        assert!(copy.ends_with("x (copy 12)"));
+    }
+
     use super::*;
 
     #[test]
@@ -810,12 +1288,18 @@ mod tests {
             ("+15551230002".to_owned(), "{}".to_owned()),
         ];
         let messages = render_messages("Hi {first_name}!", recipients).unwrap();
+        assert_eq!(messages[0].phone, "+15551230001");
+        assert_eq!(messages[0].body, "Hi Ada!");
+        assert_eq!(messages[1].phone, "+15551230002");
+        assert!(!messages[1].body.contains('{'), "{}", messages[1].body);
+        // Quiet hours: a US number's in the organisation's zone, a
+        // Japanese number's in Japan's.
+        assert_eq!(messages[0].local_zone, None);
+        let japan = vec![("+81312345678".to_owned(), "{}".to_owned())];
         assert_eq!(
-            messages[0],
-            ("+15551230001".to_owned(), "Hi Ada!".to_owned())
+            render_messages("Hi", japan).unwrap()[0].local_zone,
+            Some("Asia/Tokyo")
         );
-        assert_eq!(messages[1].0, "+15551230002");
-        assert!(!messages[1].1.contains('{'), "{}", messages[1].1);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::{
     capability::{RunPermission, sms_capability},
     clock,
     crypto::Keyring,
+    failure_guard::{self, GuardVerdict},
     leases::{self, Holder},
     organisations::{OrganisationId, fetch_organisation},
     outbound::{self, AcceptedAnswer, ClaimedMessage},
@@ -176,6 +177,8 @@ pub struct SendingEngine {
     /// Twilio's acceptances, noted in groups: at hundreds of sends a
     /// second, one commit for all the answers that came in meanwhile.
     answers: GroupCommit<AcceptedAnswer>,
+    /// When the once-a-second checks last ran (see `second_checks_due`).
+    second_checks_at: Arc<Mutex<Option<Instant>>>,
 }
 
 /// The lease under which one engine at a time reconciles unknown outcomes,
@@ -196,6 +199,7 @@ impl SendingEngine {
             paces: Arc::default(),
             holder: Holder::for_this_process(),
             housekeeping_until: Arc::default(),
+            second_checks_at: Arc::default(),
         }
     }
 
@@ -239,6 +243,15 @@ impl SendingEngine {
             let reconciled = self.reconcile(&mut senders, now).await?
                 + self.check_quiet_messages(&mut senders, now).await?;
             campaigns::complete_finished_campaigns(&self.pool, now).await?;
+            if self.second_checks_due() {
+                self.check_failure_guard().await?;
+                let expired = outbound::expire_overdue(&self.pool, now).await?;
+                if expired > 0 {
+                    tracing::info!(expired, "messages expired unsent");
+                }
+                // Schedules are to the minute: once a second is on time.
+                start_due_campaigns(&self.pool, &self.keyring, now).await?;
+            }
             for (organisation, campaign) in
                 campaigns::pause_campaigns_without_subscription(&self.pool).await?
             {
@@ -252,11 +265,11 @@ impl SendingEngine {
         } else {
             0
         };
-        let mut by_organisation: BTreeMap<OrganisationId, Vec<crate::ids::CampaignId>> =
+        let mut by_organisation: BTreeMap<OrganisationId, Vec<campaigns::RunningCampaign>> =
             BTreeMap::new();
-        for (organisation, campaign) in campaigns::running_campaigns(&self.pool).await? {
+        for campaign in campaigns::running_campaigns(&self.pool).await? {
             by_organisation
-                .entry(organisation)
+                .entry(campaign.organisation)
                 .or_default()
                 .push(campaign);
         }
@@ -281,21 +294,19 @@ impl SendingEngine {
                 }
             };
             let mut claimed = Vec::new();
-            for campaign in campaigns {
-                let remaining = wanted - claimed.len();
-                if remaining == 0 {
+            for campaign in &campaigns {
+                if claimed.len() == wanted {
                     break;
                 }
-                claimed.extend(
-                    outbound::claim_messages(
-                        &self.pool,
-                        campaign,
-                        remaining,
-                        now,
-                        self.lease_secs(),
-                    )
-                    .await?,
-                );
+                claim_for_campaign(
+                    &self.pool,
+                    campaign,
+                    &mut claimed,
+                    wanted,
+                    now,
+                    self.lease_secs(),
+                )
+                .await?;
             }
             let withheld =
                 outbound::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
@@ -325,6 +336,47 @@ impl SendingEngine {
             }
         }
         Ok(dispatched == 0 && reconciled == 0)
+    }
+
+    /// Pauses the running campaigns with too many carrier failures among
+    /// their first messages (see `failure_guard`), and stops watching
+    /// those whose first messages settled without.
+    async fn check_failure_guard(&self) -> anyhow::Result<()> {
+        for (organisation, campaign, guard) in
+            campaigns::watched_by_failure_guard(&self.pool).await?
+        {
+            let counts =
+                outbound::failure_guard_counts(&self.pool, campaign, guard.first_messages).await?;
+            match failure_guard::verdict(guard, &counts) {
+                GuardVerdict::Watching => {}
+                GuardVerdict::Passed => {
+                    campaigns::failure_guard_passed(&self.pool, campaign).await?
+                }
+                GuardVerdict::Trip(reason) => {
+                    if campaigns::trip_failure_guard(&self.pool, campaign, &reason).await? {
+                        tracing::warn!(
+                            organisation_id = %organisation,
+                            campaign_id = %campaign,
+                            reason,
+                            "campaign paused by the failure guard"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the checks done once a second (the failure guard, expiry,
+    /// scheduled starts)
+    /// are due: passes come every few milliseconds while sending.
+    fn second_checks_due(&self) -> bool {
+        let mut checked = self.second_checks_at.lock().expect("never poisoned");
+        let due = checked.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if due {
+            *checked = Some(Instant::now());
+        }
+        due
     }
 
     fn with_pace<T>(&self, organisation: OrganisationId, f: impl FnOnce(&mut Pace) -> T) -> T {
@@ -439,6 +491,7 @@ impl SendingEngine {
                     body: &message.body,
                     messaging_service_sid: sender.messaging_service_sid.as_str(),
                     status_callback: &status_callback,
+                    validity_period: Some(validity_period(message.expires_at, clock::now())),
                 },
             )
             .await;
@@ -664,8 +717,117 @@ fn verdict(answer: Result<AcceptedMessage, SendError>) -> Verdict {
     }
 }
 
+/// Twilio's `ValidityPeriod` for a message sent at `now`: what is left of
+/// its campaign's validity, so that Twilio's own queue does not deliver it
+/// late either, within the 1 to 36,000 seconds Twilio accepts.
+pub fn validity_period(expires_at: clock::UnixTime, now: clock::UnixTime) -> u32 {
+    (expires_at - now).clamp(1, 36_000) as u32
+}
+
+/// Claims the campaign's queued messages until `claimed` holds `wanted`.
+/// During its recipients' quiet hours, only messages to recipients whose
+/// local time is outside them: the rest stay queued until the window ends
+/// where they are.
+pub async fn claim_for_campaign(
+    pool: &Pool,
+    campaign: &campaigns::RunningCampaign,
+    claimed: &mut Vec<ClaimedMessage>,
+    wanted: usize,
+    now: clock::UnixTime,
+    lease_secs: i64,
+) -> anyhow::Result<()> {
+    let zones = match &campaign.quiet_hours {
+        None => vec![outbound::Recipients::All],
+        Some(quiet) => quiet
+            .open(now)
+            .into_iter()
+            .map(outbound::Recipients::InZone)
+            .collect(),
+    };
+    for recipients in zones {
+        let remaining = wanted.saturating_sub(claimed.len());
+        if remaining == 0 {
+            break;
+        }
+        claimed.extend(
+            outbound::claim_messages(pool, campaign.id, recipients, remaining, now, lease_secs)
+                .await?,
+        );
+    }
+    Ok(())
+}
+
+/// Starts the scheduled drafts whose time has come, under the help page's
+/// rule as it stands now: a draft it refuses (credentials no longer valid,
+/// no Messaging Service SID) stays a draft, unscheduled, and its page says
+/// why. `now` is passed in: tests move it instead of waiting. Returns the
+/// campaigns started.
+pub async fn start_due_campaigns(
+    pool: &Pool,
+    keyring: &Keyring,
+    now: clock::UnixTime,
+) -> anyhow::Result<Vec<crate::ids::CampaignId>> {
+    let mut started = Vec::new();
+    for (organisation, campaign, subscribed) in campaigns::due_campaigns(pool, now).await? {
+        if !subscribed {
+            let problem = format!(
+                "Not started at its scheduled time ({}): this organisation's Outreach subscription is not active.",
+                local_time(pool, organisation, now).await
+            );
+            campaigns::scheduled_start_refused(pool, campaign, &problem).await?;
+            continue;
+        }
+        let integration = fetch_effective_integration(pool, keyring, organisation).await?;
+        match campaigns::run_campaign(
+            pool,
+            organisation,
+            campaign,
+            configuration(integration.as_ref()),
+            now,
+        )
+        .await
+        {
+            Ok(_) => {
+                tracing::info!(organisation_id = %organisation, campaign_id = %campaign, "scheduled campaign started");
+                started.push(campaign);
+            }
+            Err(campaigns::RunError::NotAllowed(reason)) => {
+                let problem = format!(
+                    "Not started at its scheduled time ({}): {reason}",
+                    local_time(pool, organisation, now).await
+                );
+                tracing::warn!(organisation_id = %organisation, campaign_id = %campaign, reason, "scheduled campaign not started");
+                campaigns::scheduled_start_refused(pool, campaign, &problem).await?;
+            }
+            // Deleted or run by hand meanwhile: nothing to start.
+            Err(campaigns::RunError::NotFound) => {}
+            Err(e) => return Err(anyhow::anyhow!(e)),
+        }
+    }
+    Ok(started)
+}
+
+/// `at` in the organisation's time zone, for sentences about its schedule.
+async fn local_time(pool: &Pool, organisation: OrganisationId, at: clock::UnixTime) -> String {
+    let zone = fetch_organisation(pool, organisation)
+        .await
+        .map(|o| o.time_zone)
+        .unwrap_or_else(|_| "UTC".to_owned());
+    clock::format_in(at, &zone)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn twilio_keeps_a_message_queued_no_longer_than_its_campaign_is_valid() {
+        use super::validity_period;
+        assert_eq!(validity_period(1_000 + 600, 1_000), 600);
+        // A day of validity is more than Twilio takes: its most, 10 hours.
+        assert_eq!(validity_period(1_000 + 86_400, 1_000), 36_000);
+        // Claimed just before the end: at least a second.
+        assert_eq!(validity_period(1_000, 1_000), 1);
+    }
+
     use super::*;
 
     #[test]

@@ -4,3 +4,4 @@
 
 pub mod allowance;
 pub mod engine;
+pub mod test_messages;

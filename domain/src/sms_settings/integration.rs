@@ -6,6 +6,8 @@ use secrecy::SecretString;
 use sqlx::FromRow;
 
 use super::validation::{Credentials, Problems, Typed, describe, validate_with_twilio};
+pub use crate::audit::AuditEvent;
+use crate::audit::Topic;
 use crate::db::{DbConnection, Pool};
 use crate::{
     capability::SmsConfiguration,
@@ -587,43 +589,31 @@ async fn insert_audit_event(
     action: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (organisation_id, actor, action, at) VALUES ($1, $2, $3, $4)",
+    crate::audit::record(
+        tx,
+        organisation,
+        Topic::TwilioIntegration,
+        actor,
+        action,
+        now,
     )
-    .bind(organisation)
-    .bind(actor)
-    .bind(action)
-    .bind(now)
-    .execute(tx)
     .await
-    .context("could not record the audit event")?;
-    Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub actor: String,
-    pub action: String,
-    pub at: UnixTime,
-}
-
+/// The Twilio Integration's changes, newest first.
 pub async fn fetch_audit_events(
     pool: &Pool,
     organisation: OrganisationId,
     limit: i64,
 ) -> anyhow::Result<Vec<AuditEvent>> {
-    let rows = sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT actor, action, at FROM audit_events WHERE organisation_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+    crate::audit::fetch(
+        pool,
+        organisation,
+        Some(Topic::TwilioIntegration),
+        None,
+        limit,
     )
-    .bind(organisation)
-    .bind(limit)
-    .fetch_all(pool)
     .await
-    .context("could not fetch the audit trail")?;
-    Ok(rows
-        .into_iter()
-        .map(|(actor, action, at)| AuditEvent { actor, action, at })
-        .collect())
 }
 
 /// The result of re-checking saved credentials with Twilio.

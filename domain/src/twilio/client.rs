@@ -110,7 +110,31 @@ pub struct OutgoingMessage<'a> {
     pub to: &'a str,
     pub body: &'a str,
     pub messaging_service_sid: &'a str,
+    /// Where Twilio posts the message's statuses; empty for none (a test
+    /// message, which no campaign tracks).
     pub status_callback: &'a str,
+    /// `ValidityPeriod`: how long (1 to 36,000 seconds) Twilio may keep it
+    /// queued before dropping it unsent; Twilio's default when `None`.
+    pub validity_period: Option<u32>,
+}
+
+/// The form Twilio's Create Message takes; optional fields only when set.
+fn message_form<'a>(
+    message: &'a OutgoingMessage<'a>,
+    validity: &'a Option<String>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut form = vec![
+        ("To", message.to),
+        ("Body", message.body),
+        ("MessagingServiceSid", message.messaging_service_sid),
+    ];
+    if !message.status_callback.is_empty() {
+        form.push(("StatusCallback", message.status_callback));
+    }
+    if let Some(seconds) = validity {
+        form.push(("ValidityPeriod", seconds.as_str()));
+    }
+    form
 }
 
 pub struct MessageSearch<'a> {
@@ -371,17 +395,13 @@ impl TwilioClient {
         token: &AuthToken,
         message: &OutgoingMessage<'_>,
     ) -> Result<(reqwest::StatusCode, Vec<u8>), SendError> {
+        let validity = message.validity_period.map(|seconds| seconds.to_string());
         let response = self
             .http
             .post(url)
             .basic_auth(sid.as_str(), Some(token.expose_secret()))
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[
-                ("To", message.to),
-                ("Body", message.body),
-                ("MessagingServiceSid", message.messaging_service_sid),
-                ("StatusCallback", message.status_callback),
-            ])
+            .form(&message_form(message, &validity))
             .send()
             .await
             .map_err(|e| {

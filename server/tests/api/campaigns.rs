@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{TestApp, app_error, field_message, form_message, spawn_app};
+use crate::sending::remove_messaging_service;
 
 const AUDIENCE: &str = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n+14155552671,Ada again\nnot a number,Bob\n";
 
@@ -193,6 +194,7 @@ async fn campaigns_are_only_ever_seen_and_changed_by_their_own_organisation() {
             "update_draft",
             vec![("id", id_text.as_str()), ("name", "Taken"), ("body", "Hi")],
         ),
+        ("duplicate_campaign", vec![("id", id_text.as_str())]),
     ] {
         let response = app.call(endpoint, Some(&outsider), &form).await;
         answers.push((endpoint, response.status(), app_error(response).await));
@@ -389,18 +391,7 @@ async fn removing_the_messaging_service_sid_succeeds_and_then_campaigns_cannot_r
         .await
         .unwrap();
 
-    let removed = app
-        .call(
-            "save_twilio_integration",
-            Some(&admin),
-            &[
-                ("section", "messaging_service_sid"),
-                ("messaging_service_sid", ""),
-                ("version", "1"),
-            ],
-        )
-        .await;
-    assert_eq!(removed.status(), StatusCode::OK);
+    remove_messaging_service(&app, &admin).await;
     let run = app
         .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
         .await;
@@ -486,4 +477,120 @@ async fn a_refused_campaign_says_which_fields_to_fix() {
         "{duplicate:?}"
     );
     assert_eq!(campaign_count(&app).await, 2);
+}
+
+#[tokio::test]
+async fn duplicate_makes_a_draft_copy_with_the_channel_message_and_audience_of_any_campaign() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    let acme = app.organisation_named("Acme").await.unwrap();
+    app.create_user(&acme, "carol@acme.test", Role::Campaigner)
+        .await;
+    let carol = app.signed_in("carol@acme.test").await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run = app
+        .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(run.status(), StatusCode::OK);
+    let duplicate = |cookie: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .call(
+                    "duplicate_campaign",
+                    Some(&cookie),
+                    &[("id", &id.to_string())],
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<i64>().await.unwrap()
+        }
+    };
+
+    let first = duplicate(carol.clone()).await;
+    let second = duplicate(carol.clone()).await;
+
+    let copies: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.status, c.body, c.created_by, a.recipients
+         FROM campaigns c JOIN audiences a ON a.id = c.audience_id
+         WHERE c.id IN ($1, $2) ORDER BY c.id",
+    )
+    .bind(first)
+    .bind(second)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        copies,
+        [
+            (
+                first,
+                "Spring appeal (copy)".into(),
+                "draft".into(),
+                "Hi {first_name|there}!".into(),
+                "carol@acme.test".into(),
+                2
+            ),
+            (
+                second,
+                "Spring appeal (copy 2)".into(),
+                "draft".into(),
+                "Hi {first_name|there}!".into(),
+                "carol@acme.test".into(),
+                2
+            ),
+        ]
+    );
+    // A copy runs on its own: its own messages, the same recipients.
+    let run_copy = app
+        .call("run_campaign", Some(&carol), &[("id", &first.to_string())])
+        .await;
+    assert_eq!(run_copy.status(), StatusCode::OK);
+    let per_campaign: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT campaign_id, COUNT(*) FROM outbound_messages GROUP BY campaign_id ORDER BY campaign_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(per_campaign, [(id, 2), (first, 2)]);
+    let page = app
+        .get(&format!("/outreach/campaigns/{id}"), Some(&carol))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(">Duplicate<"));
+}
+
+#[tokio::test]
+async fn without_valid_credentials_a_campaign_cannot_be_duplicated() {
+    let app = spawn_app().await;
+    let admin = member(&app, "Acme", "alice@acme.test", Role::OrgAdmin).await;
+    configure(&app, &admin, true).await;
+    let id: i64 = create(&app, &admin, "Spring appeal")
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.twilio.rotate_token(&app.account.sid);
+    app.call("check_twilio_now", Some(&admin), &[]).await;
+
+    let refused = app
+        .call(
+            "duplicate_campaign",
+            Some(&admin),
+            &[("id", &id.to_string())],
+        )
+        .await;
+
+    assert_eq!(
+        form_message(app_error(refused).await),
+        "SMS is not available: an Org Admin must save valid Twilio credentials in Outreach > Settings > SMS."
+    );
+    assert_eq!(campaign_count(&app).await, 1);
 }

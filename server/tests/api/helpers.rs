@@ -38,6 +38,12 @@ pub struct TestApp {
     _database: domain::db::testing::ScratchDatabase,
 }
 
+/// The master key every test app runs with: tests that call the engine's
+/// functions themselves (with a clock of their own) decrypt with it too.
+pub fn test_keyring() -> Keyring {
+    Keyring::from_base64_key(&STANDARD.encode([11u8; 32]), "test key").unwrap()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -63,7 +69,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     // Tests wait for campaigns to finish: no need to pace them like Twilio.
     config.sending.messages_per_second = 1000.0;
     configure(&mut config);
-    let keyring = Keyring::from_base64_key(&STANDARD.encode([11u8; 32]), "test key").unwrap();
+    let keyring = test_keyring();
     let application = Application::build(config, pool.clone(), Arc::new(keyring))
         .await
         .expect("the application builds");
@@ -202,6 +208,14 @@ impl TestApp {
             "sign-in of {email} failed"
         );
         session_cookie(&response).expect("a session cookie is set")
+    }
+
+    /// The newest page of the organisation's audit log, as its Org Admin
+    /// `cookie` reads it.
+    pub async fn audit_log(&self, cookie: &str) -> app::settings::audit_log::AuditLogView {
+        let response = self.call("audit_log", Some(cookie), &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "the audit log is read");
+        response.json().await.expect("an audit log")
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {

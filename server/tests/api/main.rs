@@ -5,19 +5,26 @@
 
 mod campaigns;
 mod cli;
+mod contacts;
 mod crash_recovery;
 mod demo;
 mod health;
 mod helpers;
 mod hostile_input;
 mod keys;
+mod lists;
 mod logs;
 mod metrics;
+mod opt_outs;
 mod processes;
+mod quiet_hours;
 mod roles_and_organisations;
+mod schedules;
 mod sending;
 mod several_processes;
 mod sign_in;
 mod sms_settings;
 mod subscription;
+mod team;
+mod test_messages;
 mod webhooks;

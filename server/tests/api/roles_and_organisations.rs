@@ -158,3 +158,72 @@ async fn a_same_origin_post_from_the_browser_is_accepted() {
 
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_org_admin_sets_the_time_zone_and_everyone_reads_times_in_it() {
+    let app = spawn_app().await;
+    let acme = app.create_organisation("Acme", true).await;
+    app.create_user(&acme, "alice@acme.test", Role::OrgAdmin)
+        .await;
+    app.create_user(&acme, "carol@acme.test", Role::Campaigner)
+        .await;
+    let alice = app.signed_in("alice@acme.test").await;
+    let carol = app.signed_in("carol@acme.test").await;
+    let account = |cookie: String| {
+        let app = &app;
+        async move {
+            app.get("/outreach/account", Some(&cookie))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(account(carol.clone()).await.contains(" UTC<"));
+
+    let by_campaigner = app
+        .call(
+            "save_time_zone",
+            Some(&carol),
+            &[("time_zone", "Asia/Tokyo")],
+        )
+        .await;
+    let unknown = app
+        .call(
+            "save_time_zone",
+            Some(&alice),
+            &[("time_zone", "Mars/Olympus_Mons")],
+        )
+        .await;
+    let saved = app
+        .call(
+            "save_time_zone",
+            Some(&alice),
+            &[("time_zone", "Asia/Tokyo")],
+        )
+        .await;
+
+    assert_eq!(app_error(by_campaigner).await, AppError::NotOrgAdmin);
+    assert_eq!(
+        crate::helpers::field_message(app_error(unknown).await, app::error::FormField::TimeZone),
+        "Choose a time zone from the list, like Europe/London."
+    );
+    assert_eq!(saved.status(), StatusCode::OK);
+    // Tokyo has no daylight saving time: always JST.
+    let carols_page = account(carol.clone()).await;
+    assert!(carols_page.contains(" JST<"), "{carols_page}");
+    assert!(!carols_page.contains(" UTC<"));
+    let settings = app
+        .get("/outreach/settings", Some(&alice))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains("<dd>Asia/Tokyo"));
+    assert!(settings.contains(r#"<option value="Asia/Tokyo" selected"#));
+    let log = app.audit_log(&alice).await;
+    assert_eq!(
+        log.entries[0].action,
+        "Changed the time zone from UTC to Asia/Tokyo"
+    );
+}

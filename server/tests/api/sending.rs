@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use twilio_simulator::{CallbackPlan, Outcome, SendFault};
 
-use crate::helpers::{TestApp, app_error, form_message, spawn_app, spawn_app_with};
+use app::error::FormField;
+
+use crate::helpers::{TestApp, app_error, field_message, form_message, spawn_app, spawn_app_with};
 
 pub const ADMIN: &str = "alice@acme.test";
 
@@ -41,6 +43,23 @@ pub async fn configured_organisation(app: &TestApp) -> String {
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
     admin
+}
+
+/// The Org Admin removes the saved Messaging Service SID (the integration's
+/// first version): campaigns can then be created, not run.
+pub async fn remove_messaging_service(app: &TestApp, admin: &str) {
+    let removed = app
+        .call(
+            "save_twilio_integration",
+            Some(admin),
+            &[
+                ("section", "messaging_service_sid"),
+                ("messaging_service_sid", ""),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::OK);
 }
 
 /// Creates and runs a campaign to these numbers; returns its id.
@@ -833,6 +852,7 @@ async fn a_recipient_who_opts_out_before_their_turn_is_never_messaged() {
             message_sid: "SM00000000000000000000000000000001",
             from: &recipients[2],
             body: "STOP",
+            opt_out_type: None,
             sent_at: now,
         },
         now,
@@ -896,4 +916,231 @@ async fn a_cancelled_campaign_never_sends_messages_whose_outcome_was_unknown() {
         unknown, 1,
         "still waiting for a decision that can be carried out"
     );
+}
+
+/// Sets the organisation's failure guard as its Org Admin.
+async fn set_failure_guard(app: &TestApp, admin: &str, percent: &str, first_messages: &str) {
+    let saved = app
+        .call(
+            "save_failure_guard",
+            Some(admin),
+            &[("percent", percent), ("first_messages", first_messages)],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn too_many_carrier_failures_among_the_first_messages_pause_the_campaign_until_resumed() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 20.0).await;
+    let admin = configured_organisation(&app).await;
+    set_failure_guard(&app, &admin, "20", "10").await;
+    // Every other recipient's carrier refuses: the sending number is not
+    // registered for A2P 10DLC.
+    let recipients = numbers(100);
+    for number in recipients.iter().step_by(2) {
+        app.twilio.set_outcome(number, Outcome::Undelivered(30034));
+    }
+    let id = run_campaign_to(&app, &admin, "Unregistered", &recipients).await;
+
+    wait_for_status(&app, id, "paused", Duration::from_secs(20)).await;
+    let campaign = details(&app, &admin, id).await.unwrap().campaign;
+    let reason = campaign.paused_reason.expect("the page says why");
+    assert!(
+        reason.starts_with("Paused by the failure guard: ")
+            && reason.contains("failed with carrier errors")
+            && reason.contains("more than the 20% allowed")
+            && reason
+                .contains("error 30034: the sending number is not registered for US A2P 10DLC"),
+        "{reason}"
+    );
+    let sent_when_paused = app.twilio.messages().len();
+    assert!(sent_when_paused < 100, "the rest waits: {sent_when_paused}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.twilio.messages().len(), sent_when_paused);
+
+    // Resumed, it finishes, failures and all: the guard does not pause it again.
+    let resumed = app
+        .call("resume_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(resumed.status(), StatusCode::OK);
+    wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
+    assert_each_exactly_once(&app, &recipients);
+}
+
+#[tokio::test]
+async fn carrier_failures_within_the_share_let_the_campaign_finish() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 20.0).await;
+    let admin = configured_organisation(&app).await;
+    set_failure_guard(&app, &admin, "20", "10").await;
+    // Three seconds of sending: the guard (once a second) looks while it runs.
+    let recipients = numbers(60);
+    // 2 of the first 10 is exactly the share, not more.
+    for number in [&recipients[3], &recipients[7]] {
+        app.twilio.set_outcome(number, Outcome::Failed(30007));
+    }
+    let id = run_campaign_to(&app, &admin, "Mostly fine", &recipients).await;
+    // A paused campaign would never complete.
+    wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
+    assert_each_exactly_once(&app, &recipients);
+    let guard: String = sqlx::query_scalar("SELECT failure_guard FROM campaigns WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // 'passed' once it saw the first ten settled; still 'watching' if the
+    // campaign finished first on a busy machine. Never 'tripped'.
+    assert_ne!(guard, "tripped");
+}
+
+#[tokio::test]
+async fn only_org_admins_set_the_failure_guard_and_bad_numbers_change_nothing() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let acme = domain::organisations::fetch_organisation_by_name(
+        &app.pool,
+        &domain::organisations::OrganisationName::parse("Acme").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    app.create_user(&acme, "carol@acme.test", Role::Campaigner)
+        .await;
+    let carol = app.signed_in("carol@acme.test").await;
+    let by_campaigner = app
+        .call(
+            "save_failure_guard",
+            Some(&carol),
+            &[("percent", "90"), ("first_messages", "10000")],
+        )
+        .await;
+    assert_eq!(
+        app_error(by_campaigner).await,
+        app::error::AppError::NotOrgAdmin
+    );
+    let bad = app
+        .call(
+            "save_failure_guard",
+            Some(&admin),
+            &[("percent", "0"), ("first_messages", "ten")],
+        )
+        .await;
+    let bad = app_error(bad).await;
+    assert_eq!(
+        crate::helpers::field_message(bad.clone(), app::error::FormField::FailureGuardPercent),
+        "Enter a whole number of percent from 1 to 100."
+    );
+    assert_eq!(
+        crate::helpers::field_message(bad, app::error::FormField::FailureGuardMessages),
+        "Enter a whole number of messages from 10 to 10,000."
+    );
+    let settings = app
+        .get("/outreach/settings", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains(r#"name="percent" type="number" min="1" max="100" step="1" inputmode="numeric" value="20""#), "{settings}");
+
+    set_failure_guard(&app, &admin, "35", "500").await;
+    let guard = domain::organisations::fetch_organisation(&app.pool, acme.id)
+        .await
+        .unwrap()
+        .failure_guard;
+    assert_eq!((guard.percent, guard.first_messages), (35, 500));
+    assert_eq!(
+        app.audit_log(&admin).await.entries[0].action,
+        "Changed the failure guard from \"more than 20% of the first 200 messages\" to \"more than 35% of the first 500 messages\""
+    );
+}
+
+#[tokio::test]
+async fn messages_not_sent_within_the_campaigns_validity_expire_and_twilio_is_told_how_long_they_may_wait()
+ {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 4.0).await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(40);
+    let audience = format!("phone\n{}\n", recipients.join("\n"));
+    let created = app
+        .call_json(
+            "create_campaign",
+            &admin,
+            json!({ "name": "Short-lived", "channel": "sms", "audience": audience, "body": "Doors close at 9pm." }),
+        )
+        .await;
+    let id: i64 = created.json().await.unwrap();
+    let form = |hours: &str| [("id", id.to_string()), ("hours", hours.to_owned())];
+    let call = |hours: &'static str| {
+        let form = form(hours);
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call("set_campaign_validity", Some(&admin), &form).await
+        }
+    };
+    assert_eq!(
+        field_message(app_error(call("0").await).await, FormField::ValidityHours),
+        "Enter a whole number of hours from 1 to 720 (30 days)."
+    );
+    assert_eq!(call("2").await.status(), StatusCode::OK);
+    let run = app
+        .call("run_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(run.status(), StatusCode::OK);
+    wait_until("two messages sent", Duration::from_secs(10), || async {
+        app.twilio.messages().len() >= 2
+    })
+    .await;
+    let paused = app
+        .call("pause_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(paused.status(), StatusCode::OK);
+    // Started, its validity can no longer change.
+    assert_eq!(
+        form_message(app_error(call("48").await).await),
+        "This campaign has started: only a draft's start and expiry can be changed."
+    );
+    // Twilio was told to drop them unsent after what is left of 2 hours.
+    for message in app.twilio.messages() {
+        let seconds = message.validity_period.expect("ValidityPeriod is passed");
+        assert!((7_100..=7_200).contains(&seconds), "{seconds}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Two hours later, what still waited is not sent.
+    let waiting = states(&app)
+        .await
+        .iter()
+        .filter(|(_, state, _)| state == "queued")
+        .count() as u64;
+    assert!(waiting > 0);
+    let later = domain::clock::now() + 2 * 60 * 60;
+    assert_eq!(
+        domain::outbound::expire_overdue(&app.pool, later)
+            .await
+            .unwrap(),
+        waiting
+    );
+    let sent = app.twilio.messages().len();
+    let resumed = app
+        .call("resume_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(resumed.status(), StatusCode::OK);
+    wait_for_status(&app, id, "completed", Duration::from_secs(20)).await;
+    assert_eq!(
+        app.twilio.messages().len(),
+        sent,
+        "expired messages are never sent"
+    );
+    let details = details(&app, &admin, id).await.unwrap();
+    let expired = details
+        .campaign
+        .progress()
+        .into_iter()
+        .find(|(label, _)| *label == "Expired")
+        .unwrap()
+        .1;
+    assert_eq!(expired as u64, waiting);
+    assert!(details.results.iter().any(|r| r.reason.as_deref()
+        == Some("Not sent: its campaign's validity ran out before its turn.")));
 }

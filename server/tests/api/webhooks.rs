@@ -455,3 +455,150 @@ async fn a_token_saved_a_moment_ago_verifies_callbacks_at_once_and_the_old_one_n
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(event_count(&app).await, events);
 }
+
+#[tokio::test]
+async fn replies_are_kept_with_the_campaign_that_last_messaged_the_number_and_shown_on_its_page() {
+    let app = spawn_app().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(2);
+    let earlier = run_campaign_to(&app, &admin, "Earlier appeal", &recipients[..1]).await;
+    wait_until(
+        "the first campaign sent",
+        Duration::from_secs(10),
+        || async {
+            states(&app)
+                .await
+                .iter()
+                .all(|(_, s, _)| s != "queued" && s != "sending")
+        },
+    )
+    .await;
+    let latest = run_campaign_to(&app, &admin, "Latest appeal", &recipients).await;
+    wait_until(
+        "the second campaign sent",
+        Duration::from_secs(10),
+        || async {
+            states(&app)
+                .await
+                .iter()
+                .all(|(_, s, _)| s != "queued" && s != "sending")
+        },
+    )
+    .await;
+    let public_id = app
+        .organisation(domain::ids::OrganisationId(1))
+        .await
+        .public_id;
+    let path = format!("/webhooks/twilio/inbound/{public_id}");
+    let token = app.account.auth_token.clone();
+    let reply = |from: &str, body: &str| {
+        let sid = app
+            .twilio
+            .receive_message(&app.account.sid, from, body, domain::clock::now())
+            .sid;
+        inbound_params(from, body, &sid)
+    };
+    let thanks = reply(&recipients[0], "Thanks <b>, I'll be there");
+    let help = reply(&recipients[1], "HELP");
+    let stranger = reply("+12125550199", "Who is this?");
+
+    for params in [&thanks, &help, &stranger, &thanks] {
+        let posted = post_reply(&app, &path, &pairs(params), &token).await;
+        assert_eq!(posted.status, StatusCode::OK);
+    }
+
+    let page = |id: i64| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.get(&format!("/outreach/campaigns/{id}"), Some(&admin))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let latest_page = page(latest).await;
+    let earlier_page = page(earlier).await;
+    // The replayed webhook is one reply, not two; the stranger's answers no
+    // campaign; the text is shown as text.
+    assert!(latest_page.contains("Replies (2)"), "{latest_page}");
+    assert!(latest_page.contains("Thanks &lt;b&gt;, I"));
+    assert!(!latest_page.contains("Thanks <b>"));
+    assert!(latest_page.contains(">HELP<"));
+    assert!(!latest_page.contains("Who is this?"));
+    assert!(earlier_page.contains("Replies (0)"));
+
+    // On the contact's page too, with the campaign each answered.
+    let file = format!(
+        "phone,first_name\n{},Ada\n+12125550199,Stranger\n",
+        recipients[0]
+    );
+    let imported = app
+        .call("import_contacts", Some(&admin), &[("file", &file)])
+        .await;
+    assert_eq!(imported.status(), StatusCode::OK);
+    let contact_page = |phone: &str| {
+        let (app, admin) = (&app, admin.clone());
+        let path = format!("/outreach/contacts/{}", phone.replace('+', "%2B"));
+        async move { app.get(&path, Some(&admin)).await.text().await.unwrap() }
+    };
+    let ada = contact_page(&recipients[0]).await;
+    assert!(
+        ada.contains("Ada (") && ada.contains("Replies (1)"),
+        "{ada}"
+    );
+    assert!(ada.contains("Thanks &lt;b&gt;, I") && ada.contains("Latest appeal"));
+    let stranger = contact_page("+12125550199").await;
+    assert!(stranger.contains("Who is this?") && !stranger.contains("answering"));
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbound_messages")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 3);
+}
+
+#[tokio::test]
+async fn with_advanced_opt_out_twilios_opt_out_type_decides_whatever_the_words() {
+    let app = spawn_app().await;
+    configured_organisation(&app).await;
+    let public_id = app
+        .organisation(domain::ids::OrganisationId(1))
+        .await
+        .public_id;
+    let path = format!("/webhooks/twilio/inbound/{public_id}");
+    let token = app.account.auth_token.clone();
+    let from = "+14155552671";
+    let message = |body: &str, opt_out_type: &str| {
+        let sid = app
+            .twilio
+            .receive_message(&app.account.sid, from, body, domain::clock::now())
+            .sid;
+        let mut params = inbound_params(from, body, &sid);
+        params.push(("OptOutType".to_owned(), opt_out_type.to_owned()));
+        params
+    };
+    let opted_out = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM opt_outs")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+            == 1
+    };
+
+    // The Messaging Service's own keywords, in French.
+    post_reply(&app, &path, &pairs(&message("ARRET", "STOP")), &token).await;
+    assert!(opted_out().await);
+    post_reply(&app, &path, &pairs(&message("AIDE", "HELP")), &token).await;
+    assert!(opted_out().await);
+    post_reply(&app, &path, &pairs(&message("COMMENCER", "START")), &token).await;
+    assert!(!opted_out().await);
+
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM inbound_messages ORDER BY received_at, body")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let mut kinds = kinds;
+    kinds.sort();
+    assert_eq!(kinds, ["help", "opt_in", "opt_out"]);
+}

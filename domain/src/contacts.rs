@@ -1,0 +1,463 @@
+//! An organisation's contacts: one per phone number (E.164), with first and
+//! last names and any other columns of the files they came from, as
+//! fields usable as placeholders. The one module that writes `contacts`.
+//! Pages are read by number order from where the last one ended (a seek,
+//! not an offset), so the millionth contact costs what the first does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use sqlx::FromRow;
+
+use crate::{
+    campaigns::audience::Audience,
+    clock::UnixTime,
+    db::{Backend, Pool},
+    ids::OrganisationId,
+    spreadsheet::safe_cell,
+};
+
+/// The columns that are a contact's names rather than fields.
+pub const FIRST_NAME: &str = "first_name";
+pub const LAST_NAME: &str = "last_name";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub phone: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Other columns, as a JSON object of strings.
+    pub fields: String,
+    /// The number is on the organisation's opt-out list.
+    pub opted_out: bool,
+}
+
+#[derive(FromRow)]
+struct ContactRow {
+    phone: String,
+    first_name: String,
+    last_name: String,
+    fields: String,
+    opted_out: i64,
+}
+
+impl From<ContactRow> for Contact {
+    fn from(row: ContactRow) -> Self {
+        Self {
+            phone: row.phone,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            fields: row.fields,
+            opted_out: row.opted_out == 1,
+        }
+    }
+}
+
+impl Contact {
+    pub fn name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_owned()
+    }
+
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.fields).unwrap_or_default()
+    }
+}
+
+/// What a search typed on the Contacts page looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    All,
+    /// Numbers containing these digits.
+    Number(String),
+    /// Names containing this text, in any case.
+    Name(String),
+}
+
+impl Search {
+    /// Digits (with spaces, `+`, dashes or brackets) search numbers;
+    /// anything with a letter searches names.
+    pub fn parse(typed: &str) -> Self {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            Self::All
+        } else if typed.chars().any(char::is_alphabetic) {
+            Self::Name(typed.to_lowercase())
+        } else {
+            let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+            if digits.is_empty() {
+                Self::All
+            } else {
+                Self::Number(digits)
+            }
+        }
+    }
+
+    /// The SQL condition on `c`, its pattern bound as `$n`, and the LIKE
+    /// pattern, if any.
+    fn condition(&self, n: usize) -> (String, Option<String>) {
+        let pattern = |text: &str| {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        };
+        match self {
+            Self::All => (String::new(), None),
+            Self::Number(digits) => (
+                format!(" AND c.phone LIKE ${n} ESCAPE '\\'"),
+                Some(pattern(digits)),
+            ),
+            Self::Name(name) => (
+                format!(" AND LOWER(c.first_name || ' ' || c.last_name) LIKE ${n} ESCAPE '\\'"),
+                Some(pattern(name)),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactsPage {
+    pub contacts: Vec<Contact>,
+    /// Contacts matching the search, counted for the first page only: a
+    /// count of a million contacts costs more than reading a page.
+    pub total: Option<i64>,
+    /// Where the next page starts, when there is one.
+    pub next_after: Option<String>,
+}
+
+const CONTACT_COLUMNS: &str = "c.phone, c.first_name, c.last_name, c.fields,
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM opt_outs o WHERE o.organisation_id = c.organisation_id
+                            AND o.phone = c.phone) THEN 1 ELSE 0 END AS BIGINT) AS opted_out";
+
+/// Up to `limit` of the organisation's contacts matching `search`, in number
+/// order, after the number `after` (from the start when `None`).
+pub async fn page(
+    pool: &Pool,
+    organisation: OrganisationId,
+    search: &Search,
+    after: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<ContactsPage> {
+    let (condition, pattern) = search.condition(2);
+    let total = match after {
+        Some(_) => None,
+        None => {
+            let count_sql =
+                format!("SELECT COUNT(*) FROM contacts c WHERE c.organisation_id = $1{condition}");
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(organisation);
+            if let Some(pattern) = &pattern {
+                count = count.bind(pattern);
+            }
+            Some(
+                count
+                    .fetch_one(pool)
+                    .await
+                    .context("could not count contacts")?,
+            )
+        }
+    };
+    let (condition, _) = search.condition(3);
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c
+         WHERE c.organisation_id = $1 AND c.phone > $2{condition}
+         ORDER BY c.phone LIMIT {}",
+        limit + 1
+    );
+    let mut query = sqlx::query_as::<_, ContactRow>(&sql)
+        .bind(organisation)
+        .bind(after.unwrap_or(""));
+    if let Some(pattern) = &pattern {
+        query = query.bind(pattern);
+    }
+    let mut contacts: Vec<Contact> = query
+        .fetch_all(pool)
+        .await
+        .context("could not list contacts")?
+        .into_iter()
+        .map(Contact::from)
+        .collect();
+    let next_after = if contacts.len() as i64 > limit {
+        contacts.truncate(limit as usize);
+        contacts.last().map(|c| c.phone.clone())
+    } else {
+        None
+    };
+    Ok(ContactsPage {
+        contacts,
+        total,
+        next_after,
+    })
+}
+
+/// The contact with this number, if the organisation has one.
+pub async fn find(
+    pool: &Pool,
+    organisation: OrganisationId,
+    phone: &str,
+) -> anyhow::Result<Option<Contact>> {
+    Ok(sqlx::query_as::<_, ContactRow>(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organisation_id = $1 AND c.phone = $2"
+    ))
+    .bind(organisation)
+    .bind(phone)
+    .fetch_optional(pool)
+    .await
+    .context("could not read the contact")?
+    .map(Contact::from))
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub added: u64,
+    pub updated: u64,
+}
+
+/// Rows per multi-row INSERT, and per transaction: a large import never
+/// holds the database's write lock for long.
+const CONTACTS_PER_INSERT: usize = 500;
+const CONTACTS_PER_TRANSACTION: usize = 5_000;
+
+/// Adds the audience's recipients as contacts; a number that is already a
+/// contact is updated: the names and fields the file has replace theirs,
+/// those it lacks are kept. Returns how many were added and updated.
+pub async fn import(
+    pool: &Pool,
+    organisation: OrganisationId,
+    audience: &Audience,
+    now: UnixTime,
+) -> anyhow::Result<ImportCounts> {
+    let backend = Backend::of(pool);
+    let has = |column: &str| audience.columns.iter().any(|c| c == column);
+    let keep_or_replace = |column: &str| {
+        if has(column) {
+            format!("excluded.{column}")
+        } else {
+            format!("contacts.{column}")
+        }
+    };
+    let has_fields = audience
+        .columns
+        .iter()
+        .any(|c| c != FIRST_NAME && c != LAST_NAME);
+    let fields = match (has_fields, backend) {
+        (false, _) => "contacts.fields".to_owned(),
+        (true, Backend::Sqlite) => "json_patch(contacts.fields, excluded.fields)".to_owned(),
+        (true, Backend::Postgres) => {
+            "(contacts.fields::jsonb || excluded.fields::jsonb)::text".to_owned()
+        }
+    };
+    let upsert = |rows: usize| {
+        format!(
+            "INSERT INTO contacts
+                 (organisation_id, phone, first_name, last_name, fields, created_at, updated_at)
+             VALUES {}
+             ON CONFLICT (organisation_id, phone) DO UPDATE SET
+                 first_name = {}, last_name = {}, fields = {fields},
+                 updated_at = excluded.updated_at",
+            backend.placeholder_rows(rows, 7),
+            keep_or_replace(FIRST_NAME),
+            keep_or_replace(LAST_NAME),
+        )
+    };
+    let mut counts = ImportCounts::default();
+    for batch in audience.recipients.chunks(CONTACTS_PER_TRANSACTION) {
+        let mut tx = pool
+            .begin()
+            .await
+            .context("could not start a transaction")?;
+        for chunk in batch.chunks(CONTACTS_PER_INSERT) {
+            let phones: Vec<String> = chunk
+                .iter()
+                .map(|r| r.phone().as_str().to_owned())
+                .collect();
+            let existing_sql = format!(
+                "SELECT COUNT(*) FROM contacts WHERE organisation_id = $1 AND phone IN ({})",
+                crate::db::placeholder_list(2, phones.len())
+            );
+            let mut existing = sqlx::query_scalar::<_, i64>(&existing_sql).bind(organisation);
+            for phone in &phones {
+                existing = existing.bind(phone);
+            }
+            let existing = existing
+                .fetch_one(&mut *tx)
+                .await
+                .context("could not look up existing contacts")? as u64;
+            let sql = upsert(chunk.len());
+            let mut insert = sqlx::query(&sql);
+            for (recipient, phone) in chunk.iter().zip(&phones) {
+                let mut first_name = String::new();
+                let mut last_name = String::new();
+                let mut fields = BTreeMap::new();
+                for (column, value) in audience.fields(recipient) {
+                    match column {
+                        FIRST_NAME => first_name = value.to_owned(),
+                        LAST_NAME => last_name = value.to_owned(),
+                        _ => {
+                            fields.insert(column, value);
+                        }
+                    }
+                }
+                insert = insert
+                    .bind(organisation)
+                    .bind(phone)
+                    .bind(first_name)
+                    .bind(last_name)
+                    .bind(serde_json::to_string(&fields).context("fields as JSON")?)
+                    .bind(now)
+                    .bind(now);
+            }
+            insert
+                .execute(&mut *tx)
+                .await
+                .context("could not import contacts")?;
+            counts.updated += existing;
+            counts.added += chunk.len() as u64 - existing;
+        }
+        tx.commit()
+            .await
+            .context("could not commit the imported contacts")?;
+    }
+    Ok(counts)
+}
+
+/// How many of these numbers are already the organisation's contacts: an
+/// import's preview says how many it would add and update.
+pub async fn count_existing(
+    pool: &Pool,
+    organisation: OrganisationId,
+    phones: &[String],
+) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for chunk in phones.chunks(CONTACTS_PER_INSERT) {
+        let sql = format!(
+            "SELECT COUNT(*) FROM contacts WHERE organisation_id = $1 AND phone IN ({})",
+            crate::db::placeholder_list(2, chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(organisation);
+        for phone in chunk {
+            query = query.bind(phone);
+        }
+        total += query
+            .fetch_one(pool)
+            .await
+            .context("could not look up existing contacts")? as u64;
+    }
+    Ok(total)
+}
+
+/// Deletes the organisation's contact with this number (and their list
+/// memberships). The messages sent to the number stay in their campaigns'
+/// results, which never held the contact's name. Returns whether there was
+/// one.
+pub async fn delete(
+    pool: &Pool,
+    organisation: OrganisationId,
+    phone: &str,
+) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM contacts WHERE organisation_id = $1 AND phone = $2")
+            .bind(organisation)
+            .bind(phone)
+            .execute(pool)
+            .await
+            .context("could not delete the contact")?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Contacts read per query while exporting.
+const EXPORT_PAGE: i64 = 10_000;
+
+/// Every contact of the organisation as CSV: phone, names, whether opted
+/// out, then one column per field any of them has. Cells that a
+/// spreadsheet would run as formulas are neutralised.
+pub async fn export_csv(pool: &Pool, organisation: OrganisationId) -> anyhow::Result<Vec<u8>> {
+    // Two passes: the header needs every field's name first.
+    let mut columns = BTreeSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = page(
+            pool,
+            organisation,
+            &Search::All,
+            after.as_deref(),
+            EXPORT_PAGE,
+        )
+        .await?;
+        for contact in &page.contacts {
+            columns.extend(contact.fields().into_keys());
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header = ["phone", FIRST_NAME, LAST_NAME, "opted_out"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(columns.iter().cloned());
+    writer
+        .write_record(header.map(|cell| safe_cell(&cell).into_owned()))
+        .context("csv")?;
+    let mut after: Option<String> = None;
+    loop {
+        let page = page(
+            pool,
+            organisation,
+            &Search::All,
+            after.as_deref(),
+            EXPORT_PAGE,
+        )
+        .await?;
+        for contact in &page.contacts {
+            let fields = contact.fields();
+            let cells = [
+                contact.phone.as_str(),
+                &contact.first_name,
+                &contact.last_name,
+                if contact.opted_out { "yes" } else { "no" },
+            ]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                columns
+                    .iter()
+                    .map(|column| fields.get(column).cloned().unwrap_or_default()),
+            );
+            writer
+                .write_record(cells.map(|cell| safe_cell(&cell).into_owned()))
+                .context("csv")?;
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    writer.into_inner().context("csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_search_numbers_and_letters_search_names() {
+        assert_eq!(Search::parse("  "), Search::All);
+        assert_eq!(
+            Search::parse("+44 7400-123"),
+            Search::Number("447400123".into())
+        );
+        assert_eq!(Search::parse("Ada L"), Search::Name("ada l".into()));
+        assert_eq!(Search::parse("+-"), Search::All);
+        // Wildcards typed are looked for as themselves.
+        assert_eq!(
+            Search::Name("50%_off".into()).condition(2).1.unwrap(),
+            "%50\\%\\_off%"
+        );
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Measures the Contacts page's two scale goals against the release binary,
+# over HTTP as the browser calls them: importing 100,000 contacts (goal:
+# 10 s or less), and paging through 1,000,000 contacts (goal: under 100 ms
+# a page, at any depth), beside a cheap route's time in the same run.
+# Usage: scripts/bench-contacts.sh [total contacts]  (after `cargo leptos build --release`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/outreach
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+port=3951
+total=${1:-1000000}
+
+export OUTREACH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc" RUST_LOG=warn
+export OUTREACH_PASSWORD="benchmark password"
+"$bin" org create --name Bench --subscription active --default-country GB >/dev/null
+"$bin" user create --org Bench --email bench@bench.test --role campaigner >/dev/null
+OUTREACH_MASTER_KEY=$(head -c 32 /dev/urandom | base64) LEPTOS_SITE_ADDR="127.0.0.1:$port" "$bin" serve &
+server=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+python3 - "$port" "$total" "$server" <<'PY'
+import http.client, json, statistics, sys, time, urllib.parse
+
+port, total, server = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+BATCH = 100_000
+
+def request(path, form=None, cookie=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    headers = {}
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    if cookie:
+        headers["cookie"] = cookie
+    start = time.monotonic()
+    conn.request("POST" if form is not None else "GET", path, body, headers)
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = time.monotonic() - start
+    if response.status >= 400:
+        sys.exit(f"{path}: HTTP {response.status}: {data[:300]!r}")
+    return response, data, elapsed
+
+response, _, _ = request("/api/sign_in", {"email": "bench@bench.test", "password": "benchmark password"})
+cookie = response.getheader("set-cookie").split(";")[0]
+
+def batch(first):
+    rows = ["phone,first_name,last_name,ward"]
+    rows += [f"+44740{n:07d},Person,Number {n},Ward {n % 40}" for n in range(first, first + BATCH)]
+    return "\n".join(rows)
+
+imports = []
+for first in range(0, total, BATCH):
+    _, data, elapsed = request("/api/import_contacts", {"file": batch(first)}, cookie)
+    result = json.loads(data)
+    assert result["new"] == BATCH, result
+    imports.append(elapsed)
+    if first == 0:
+        print(f"import of the first 100,000 contacts: {elapsed:.2f} s (goal: at most 10 s)")
+print(f"imports of 100,000 each, up to {total:,} contacts: "
+      f"median {statistics.median(imports):.2f} s, slowest {max(imports):.2f} s")
+
+def timed(form, runs=20):
+    times = []
+    for _ in range(runs):
+        _, data, elapsed = request("/api/contacts", form, cookie)
+        times.append(elapsed * 1000)
+    return statistics.median(times), max(times), json.loads(data)
+
+cheap = []
+for _ in range(20):
+    _, _, elapsed = request("/healthz")
+    cheap.append(elapsed * 1000)
+print(f"a cheap route (/healthz) in the same run: median {statistics.median(cheap):.1f} ms")
+middle = f"+44740{total // 2:07d}"
+last = f"+44740{total - 30:07d}"
+for label, form in [
+    ("first page", {"search": ""}),
+    (f"a page from the middle (after {middle})", {"search": "", "after": middle}),
+    ("the last page", {"search": "", "after": last}),
+    ("searching a number (first page)", {"search": "7400012"}),
+    ("searching a name (first page)", {"search": "Number 123456"}),
+]:
+    median, slowest, page = timed(form)
+    print(f"{label}: median {median:.1f} ms, slowest {slowest:.1f} ms "
+          f"({len(page['rows'])} rows" + (f" of {page['total']:,} counted)" if page['total'] is not None else ")"))
+with open(f"/proc/{server}/status") as status:
+    peak = next(line for line in status if line.startswith("VmHWM")).split()[1]
+print(f"server peak memory (VmHWM): {int(peak) // 1024} MiB")
+PY
