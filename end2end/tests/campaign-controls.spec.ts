@@ -13,8 +13,12 @@ test("a campaigner pauses, resumes and cancels a running campaign", async ({ pag
     form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
   });
   expect(saved.ok(), await saved.text()).toBeTruthy();
-  // 80 recipients at the default 10 messages a second: several seconds of sending.
-  const audience = ["phone", ...Array.from({ length: 80 }, (_, i) => `+1212736${String(5000 + i)}`)].join("\n");
+  // 300 recipients at the default 10 messages a second: half a minute of
+  // sending, so that a slow machine still pauses, resumes and cancels it
+  // before the end (80, 8 seconds, left too little room in one CI run). Numbers
+  // count down: messages go in audience order, results are shown in number
+  // order, so the first page of results holds the ones never sent.
+  const audience = ["phone", ...Array.from({ length: 300 }, (_, i) => `+1212736${String(5999 - i)}`)].join("\n");
   const created = await api.post("/api/create_campaign", {
     data: { name: "Controls appeal", channel: "sms", audience, body: "Doors open at 6pm." },
   });
