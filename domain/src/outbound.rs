@@ -623,21 +623,168 @@ pub async fn failure_guard_counts(
 }
 
 /// How many messages wait in each unsettled state (queued, sending,
-/// unknown), across the database: read through the by-state index.
+/// unknown), across the database: read from the campaigns' counts.
 pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>> {
-    let mut depth = Vec::new();
-    for state in [
+    let counted = sqlx::query_as::<_, (MessageState, i64)>(&format!(
+        "SELECT state, CAST(SUM(n) AS BIGINT) FROM ({COUNTS}) c
+         WHERE state IN ('queued', 'sending', 'unknown') GROUP BY state",
+        COUNTS = counts_where("TRUE")
+    ))
+    .fetch_all(pool)
+    .await
+    .context("could not count the queue")?;
+    Ok([
         MessageState::Queued,
         MessageState::Sending,
         MessageState::Unknown,
-    ] {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE state = $1")
-                .bind(state)
-                .fetch_one(pool)
+    ]
+    .into_iter()
+    .map(|state| {
+        let n = counted
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n);
+        (state, n)
+    })
+    .collect())
+}
+
+/// The rows to add up for message counts: the folded counts and the
+/// changes not folded yet (see migration 0020), of the campaigns matching
+/// `filter` (on `campaign_id`), as (campaign_id, state, local_zone, n).
+fn counts_where(filter: &str) -> String {
+    format!(
+        "SELECT campaign_id, state, local_zone, messages AS n
+           FROM campaign_message_counts WHERE {filter}
+         UNION ALL
+         SELECT campaign_id, to_state, local_zone, 1 FROM message_count_changes WHERE {filter}
+         UNION ALL
+         SELECT campaign_id, from_state, local_zone, -1 FROM message_count_changes
+          WHERE from_state IS NOT NULL AND {filter}"
+    )
+}
+
+pub(crate) fn counts_by_zone_sql() -> String {
+    format!(
+        "SELECT state, local_zone, CAST(SUM(n) AS BIGINT) FROM ({COUNTS}) c
+         GROUP BY state, local_zone HAVING SUM(n) <> 0",
+        COUNTS = counts_where("campaign_id = $1")
+    )
+}
+
+pub(crate) fn counts_of_organisation_sql() -> String {
+    format!(
+        "SELECT campaign_id, state, CAST(SUM(n) AS BIGINT) FROM ({COUNTS}) c
+         GROUP BY campaign_id, state HAVING SUM(n) <> 0",
+        COUNTS =
+            counts_where("campaign_id IN (SELECT id FROM campaigns WHERE organisation_id = $1)")
+    )
+}
+
+/// A campaign's messages by state and by their recipients' zone (`None`:
+/// the organisation's), without the states it has none in. A few rows
+/// however many messages there are.
+pub async fn counts_by_zone(
+    pool: &Pool,
+    campaign: CampaignId,
+) -> anyhow::Result<Vec<(MessageState, Option<String>, i64)>> {
+    let rows = sqlx::query_as::<_, (MessageState, String, i64)>(&counts_by_zone_sql())
+        .bind(campaign)
+        .fetch_all(pool)
+        .await
+        .context("could not count the campaign's messages")?;
+    Ok(rows
+        .into_iter()
+        .map(|(state, zone, n)| (state, (!zone.is_empty()).then_some(zone), n))
+        .collect())
+}
+
+/// Every campaign of the organisation's messages by state, in one query.
+pub async fn counts_of_organisation(
+    pool: &Pool,
+    organisation: OrganisationId,
+) -> anyhow::Result<Vec<(CampaignId, MessageState, i64)>> {
+    sqlx::query_as::<_, (CampaignId, MessageState, i64)>(&counts_of_organisation_sql())
+        .bind(organisation)
+        .fetch_all(pool)
+        .await
+        .context("could not count the campaigns' messages")
+}
+
+/// Changes folded into the counts per transaction: a few tens of
+/// milliseconds of writing, so other writers never wait long.
+const CHANGES_PER_FOLD: i64 = 10_000;
+
+/// Folds noted count changes into the campaigns' counts, a chunk per
+/// transaction, until none are left; returns how many were folded. The
+/// housekeeping engine calls it about once a second.
+pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
+    const OLDEST: &str = "id IN (SELECT id FROM message_count_changes ORDER BY id LIMIT $1)";
+    let mut folded = 0;
+    loop {
+        let mut tx = pool
+            .begin()
+            .await
+            .context("could not start a transaction")?;
+        let chunk = match Backend::of(pool) {
+            // Each change deleted is added exactly once. A change with a
+            // smaller id may still be uncommitted: a later fold takes it.
+            Backend::Postgres => sqlx::query_scalar::<_, i64>(&format!(
+                "WITH gone AS (
+                     DELETE FROM message_count_changes WHERE {OLDEST}
+                     RETURNING campaign_id, from_state, to_state, local_zone),
+                 added AS (
+                     SELECT campaign_id, to_state AS state, local_zone, 1 AS n FROM gone
+                     UNION ALL
+                     SELECT campaign_id, from_state, local_zone, -1 FROM gone
+                      WHERE from_state IS NOT NULL),
+                 upserted AS (
+                     INSERT INTO campaign_message_counts (campaign_id, state, local_zone, messages)
+                     SELECT campaign_id, state, local_zone, SUM(n) FROM added
+                     GROUP BY campaign_id, state, local_zone
+                     ON CONFLICT (campaign_id, state, local_zone)
+                     DO UPDATE SET messages = campaign_message_counts.messages + excluded.messages
+                     RETURNING 1)
+                 SELECT COUNT(*) FROM gone"
+            ))
+            .bind(CHANGES_PER_FOLD)
+            .fetch_one(&mut *tx)
+            .await
+            .context("could not fold the count changes")?,
+            // The INSERT takes the write lock, so nothing is added between
+            // it and the DELETE: both see the same oldest changes.
+            Backend::Sqlite => {
+                sqlx::query(&format!(
+                    "INSERT INTO campaign_message_counts (campaign_id, state, local_zone, messages)
+                     SELECT campaign_id, state, local_zone, SUM(n) FROM (
+                         SELECT campaign_id, to_state AS state, local_zone, 1 AS n
+                           FROM message_count_changes WHERE {OLDEST}
+                         UNION ALL
+                         SELECT campaign_id, from_state, local_zone, -1
+                           FROM message_count_changes WHERE from_state IS NOT NULL AND {OLDEST}
+                     ) c WHERE TRUE
+                     GROUP BY campaign_id, state, local_zone
+                     ON CONFLICT (campaign_id, state, local_zone)
+                     DO UPDATE SET messages = campaign_message_counts.messages + excluded.messages"
+                ))
+                .bind(CHANGES_PER_FOLD)
+                .execute(&mut *tx)
                 .await
-                .context("could not count the queue")?;
-        depth.push((state, count));
+                .context("could not fold the count changes")?;
+                sqlx::query(&format!("DELETE FROM message_count_changes WHERE {OLDEST}"))
+                    .bind(CHANGES_PER_FOLD)
+                    .execute(&mut *tx)
+                    .await
+                    .context("could not remove the folded count changes")?
+                    .rows_affected() as i64
+            }
+        };
+        tx.commit()
+            .await
+            .context("could not commit the folded counts")?;
+        folded += chunk as u64;
+        if chunk < CHANGES_PER_FOLD {
+            return Ok(folded);
+        }
     }
-    Ok(depth)
 }

@@ -104,6 +104,26 @@ pub async fn read_recipients(
     .context("could not read the recipients")
 }
 
+/// Up to `limit` recipients numbered after `after` (`""`: from the first),
+/// as (phone, fields JSON), in phone order: a seek on the primary key.
+pub async fn read_recipients_after(
+    conn: impl sqlx::AnyExecutor<'_>,
+    audience: AudienceId,
+    after: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<(String, String)>> {
+    sqlx::query_as::<_, (String, String)>(
+        "SELECT phone, fields FROM audience_recipients
+         WHERE audience_id = $1 AND phone > $2 ORDER BY phone LIMIT $3",
+    )
+    .bind(audience)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .context("could not read the recipients")
+}
+
 /// Removes audiences no campaign uses (older than an hour, so none still
 /// being written), a chunk of recipients per transaction. Returns how
 /// many audiences went.

@@ -107,19 +107,17 @@ pub async fn of_campaign(
 }
 
 /// How many of the campaign's messages are queued, by their recipients'
-/// zone (`None`: the organisation's). An index-only count.
+/// zone (`None`: the organisation's), from the campaign's counts.
 pub async fn queued_by_zone(
     pool: &Pool,
     id: CampaignId,
 ) -> anyhow::Result<Vec<(Option<String>, i64)>> {
-    sqlx::query_as::<_, (Option<String>, i64)>(
-        "SELECT local_zone, COUNT(*) FROM outbound_messages
-         WHERE campaign_id = $1 AND state = 'queued' GROUP BY local_zone",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await
-    .context("could not count the queued messages by zone")
+    Ok(crate::outbound::counts_by_zone(pool, id)
+        .await?
+        .into_iter()
+        .filter(|(state, _, _)| *state == crate::twilio::status::MessageState::Queued)
+        .map(|(_, zone, n)| (zone, n))
+        .collect())
 }
 
 #[cfg(test)]

@@ -379,6 +379,8 @@ struct SummaryRow {
     scheduled_at: Option<i64>,
     schedule_problem: Option<String>,
     validity_hours: i64,
+    /// Recipients are still being queued (see `queue_next_chunks`).
+    queuing: i64,
 }
 
 const SUMMARY_SELECT: &str =
@@ -387,10 +389,16 @@ const SUMMARY_SELECT: &str =
              THEN 0 ELSE 1 END AS creator_left,
         c.created_at, c.paused_reason, c.scheduled_at, c.schedule_problem,
         c.validity_hours,
+        CASE WHEN c.queued_through IS NULL THEN 0 ELSE 1 END AS queuing,
         c.audience_id, COALESCE(a.recipients, 0) AS audience_size
      FROM campaigns c LEFT JOIN audiences a ON a.id = c.audience_id";
 
-fn summary(row: SummaryRow, messages: BTreeMap<MessageState, i64>) -> CampaignSummary {
+fn summary(row: SummaryRow, mut messages: BTreeMap<MessageState, i64>) -> CampaignSummary {
+    if row.queuing != 0 {
+        // Recipients not queued yet wait as the queued ones do.
+        let unqueued = row.audience_size - messages.values().sum::<i64>();
+        *messages.entry(MessageState::Queued).or_default() += unqueued.max(0);
+    }
     CampaignSummary {
         id: row.id,
         name: row.name,
@@ -422,15 +430,7 @@ pub async fn list_campaigns(
     .await
     .context("could not list campaigns")?;
     // Every campaign's message counts in one query, not one per campaign.
-    let counts = sqlx::query_as::<_, (CampaignId, MessageState, i64)>(
-        "SELECT m.campaign_id, m.state, COUNT(*) FROM outbound_messages m
-         JOIN campaigns c ON c.id = m.campaign_id
-         WHERE c.organisation_id = $1 GROUP BY m.campaign_id, m.state",
-    )
-    .bind(organisation)
-    .fetch_all(pool)
-    .await
-    .context("could not count the campaigns' messages")?;
+    let counts = crate::outbound::counts_of_organisation(pool, organisation).await?;
     let mut by_campaign: BTreeMap<CampaignId, BTreeMap<MessageState, i64>> = BTreeMap::new();
     for (campaign, state, count) in counts {
         by_campaign
@@ -696,9 +696,16 @@ pub fn render_messages(
         .collect()
 }
 
-/// Moves a draft to `running` and creates one queued outbound message per
-/// recipient, in one transaction. The status change is the gate: a second
-/// click, or a second person, finds it no longer a draft and adds nothing.
+/// Recipients queued per transaction. A transaction of 2,000 holds
+/// SQLite's write lock for a few tens of milliseconds: other writers (status
+/// callbacks, other organisations' campaigns) never wait long.
+pub const RECIPIENTS_PER_CHUNK: i64 = 2_000;
+
+/// Moves a draft to `running`, then queues its first recipients' messages;
+/// the engine queues the rest a chunk at a time (`queue_next_chunks`), so
+/// that a million recipients start in well under a second and never hold
+/// the database's write lock for long. The status change is the gate: a second click, or a second
+/// person, finds it no longer a draft and adds nothing.
 pub async fn run_campaign(
     pool: &Pool,
     organisation: OrganisationId,
@@ -729,39 +736,122 @@ pub async fn run_campaign(
             Some(_) => Ok(RunOutcome::AlreadyStarted),
         };
     }
-    let (body, audience) = sqlx::query_as::<_, (String, Option<AudienceId>)>(
-        "SELECT body, audience_id FROM campaigns WHERE id = $1",
+    sqlx::query("UPDATE campaigns SET queued_through = '', recipient_zones = '[]' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("could not start queuing")?;
+    let messages = sqlx::query_scalar::<_, i64>(
+        "SELECT COALESCE(a.recipients, 0) FROM campaigns c
+         LEFT JOIN audiences a ON a.id = c.audience_id WHERE c.id = $1",
     )
     .bind(id)
     .fetch_one(&mut *tx)
     .await
-    .context("could not read the campaign's message")?;
+    .context("could not count the recipients")?;
+    tx.commit().await.context("could not commit the run")?;
+    // A campaign that fits in one chunk is queued before the answer, as a
+    // whole. Should this fail, the engine queues it: the run stands.
+    if let Err(e) = queue_chunk(pool, id, now).await {
+        tracing::warn!(campaign_id = %id, error = ?e, "the first chunk was left to the engine");
+    }
+    tracing::info!(
+        organisation_id = %organisation,
+        campaign_id = %id,
+        messages,
+        "campaign started"
+    );
+    Ok(RunOutcome::Started {
+        messages: messages as usize,
+    })
+}
+
+/// Queues the next chunk of recipients of each started campaign that has
+/// some left, a transaction per chunk; returns how many messages were
+/// queued (0: none is left). The housekeeping engine calls it, pausing in
+/// between so that other writers get SQLite's lock. Two at once would only
+/// waste work: each takes a chunk by moving the campaign's `queued_through`.
+pub async fn queue_next_chunks(pool: &Pool, now: UnixTime) -> anyhow::Result<usize> {
+    let queuing = sqlx::query_scalar::<_, CampaignId>(
+        "SELECT id FROM campaigns WHERE queued_through IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .context("could not list the campaigns being queued")?;
+    let mut queued = 0;
+    for id in queuing {
+        queued += queue_chunk(pool, id, now).await?;
+    }
+    Ok(queued)
+}
+
+/// Queues the campaign's next recipients after `queued_through`, in one
+/// transaction that also marks how far it got (NULL once every recipient is
+/// queued) and adds their zones to the campaign's. Messages queued for a
+/// campaign cancelled meanwhile are withdrawn at once, as its other queued
+/// messages were. Returns how many were queued: none if another queuer
+/// took the chunk first.
+async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Result<usize> {
+    let Some((body, audience, after)) = sqlx::query_as::<_, (String, Option<AudienceId>, String)>(
+        "SELECT body, audience_id, queued_through FROM campaigns
+         WHERE id = $1 AND queued_through IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .context("could not read where queuing got to")?
+    else {
+        return Ok(0);
+    };
+    // Read and rendered before the transaction, which then only writes.
     let recipients = match audience {
-        Some(audience) => audiences::read_recipients(&mut *tx, audience).await?,
+        Some(audience) => {
+            audiences::read_recipients_after(pool, audience, &after, RECIPIENTS_PER_CHUNK).await?
+        }
         None => Vec::new(),
     };
-    // Rendering a million messages is CPU work: off the async workers.
+    let last = (recipients.len() as i64 == RECIPIENTS_PER_CHUNK)
+        .then(|| recipients.last().map(|(phone, _)| phone.clone()))
+        .flatten();
+    // Rendering is CPU work: off the async workers.
     let messages = tokio::task::spawn_blocking(move || render_messages(&body, recipients))
         .await
         .context("rendering the messages failed")??;
-    let zones: BTreeSet<Option<&str>> = messages.iter().map(|m| m.local_zone).collect();
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    // Taken only if nobody moved on from where this read it.
+    let Some((status, zones)) = sqlx::query_as::<_, (CampaignStatus, String)>(
+        "UPDATE campaigns SET queued_through = $1
+         WHERE id = $2 AND queued_through = $3
+         RETURNING status, recipient_zones",
+    )
+    .bind(&last)
+    .bind(id)
+    .bind(&after)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("could not record how far queuing got")?
+    else {
+        return Ok(0);
+    };
+    crate::outbound::enqueue(&mut tx, id, &messages, now).await?;
+    if status == CampaignStatus::Cancelled {
+        crate::outbound::withdraw_queued(&mut tx, id, now).await?;
+    }
+    let mut known: BTreeSet<Option<String>> = serde_json::from_str(&zones).unwrap_or_default();
+    known.extend(messages.iter().map(|m| m.local_zone.map(str::to_owned)));
     sqlx::query("UPDATE campaigns SET recipient_zones = $1 WHERE id = $2")
-        .bind(serde_json::to_string(&zones).context("could not list the recipients' zones")?)
+        .bind(serde_json::to_string(&known).context("could not list the recipients' zones")?)
         .bind(id)
         .execute(&mut *tx)
         .await
         .context("could not record the recipients' zones")?;
-    crate::outbound::enqueue(&mut tx, id, &messages, now).await?;
-    tx.commit().await.context("could not commit the run")?;
-    tracing::info!(
-        organisation_id = %organisation,
-        campaign_id = %id,
-        messages = messages.len(),
-        "campaign started"
-    );
-    Ok(RunOutcome::Started {
-        messages: messages.len(),
-    })
+    tx.commit()
+        .await
+        .context("could not commit the queued chunk")?;
+    Ok(messages.len())
 }
 
 /// Changes the organisation's campaign from one of `from` to `to`, clearing
@@ -869,7 +959,7 @@ pub async fn complete_finished_campaigns(
     // with an OR would read every message of the campaign on every pass.
     let completed = sqlx::query_scalar::<_, CampaignId>(
         "UPDATE campaigns SET status = 'completed', finished_at = $1
-         WHERE status = 'running'
+         WHERE status = 'running' AND queued_through IS NULL
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
                            AND m.state IN ('queued', 'sending', 'unknown'))
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id

@@ -457,6 +457,27 @@ pub mod testing {
         }
     }
 
+    /// SQLite's plan for `sql` (EXPLAIN QUERY PLAN), a line per step, e.g.
+    /// "SEARCH m USING INDEX outbound_messages_by_state (campaign_id=?)".
+    /// Its `$n` parameters are bound to NULL: plans do not depend on values.
+    pub async fn sqlite_plan(pool: &Pool, sql: &str) -> Vec<String> {
+        let parameters = (1..100)
+            .take_while(|n| sql.contains(&format!("${n}")))
+            .count();
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for _ in 0..parameters {
+            query = query.bind(None::<i64>);
+        }
+        query
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("no plan for {sql}: {e}"))
+            .into_iter()
+            .map(|(_, _, _, step)| step)
+            .collect()
+    }
+
     /// A migrated scratch database.
     pub async fn fresh_database() -> (Pool, ScratchDatabase) {
         let scratch = scratch_database().await;

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod hostile_input;
 mod keys;
+mod large_campaigns;
 mod lists;
 mod logs;
 mod metrics;

@@ -1,0 +1,197 @@
+//! A large campaign starts at once and is queued a chunk per transaction;
+//! its page counts every recipient from the start, it completes only once
+//! all are queued and sent, and its counts always match its messages. The
+//! app runs as a web process and the tests drive the engine's bookkeeping
+//! themselves, so that they see each step.
+
+use domain::{
+    campaigns::store::{RECIPIENTS_PER_CHUNK, complete_finished_campaigns, queue_next_chunks},
+    clock,
+    outbound::fold_count_changes,
+};
+use model::{CampaignStatus, MessageState};
+use reqwest::StatusCode;
+use server::config::ProcessRole;
+
+use crate::{
+    helpers::{TestApp, spawn_app_with},
+    sending::{configured_organisation, numbers, run_campaign_to},
+};
+
+/// More than two chunks: 2,000 + 2,000 + 500.
+const RECIPIENTS: usize = 4_500;
+
+async fn web_process() -> TestApp {
+    spawn_app_with(|config| config.role = ProcessRole::Web).await
+}
+
+async fn stored_messages(app: &TestApp, id: i64) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE campaign_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// The campaign's counts as its page shows them.
+async fn page_counts(app: &TestApp, cookie: &str, id: i64) -> Vec<(MessageState, i64)> {
+    let response = app
+        .call(
+            "campaign_details",
+            Some(cookie),
+            &[("id", &id.to_string()), ("page", "1")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let details: app::campaigns::CampaignDetailsView = response.json().await.unwrap();
+    details.campaign.messages
+}
+
+/// The messages counted one by one, as the counts must always say.
+async fn counted_one_by_one(app: &TestApp, id: i64) -> Vec<(MessageState, i64)> {
+    let mut counted: Vec<(MessageState, i64)> = sqlx::query_as(
+        "SELECT state, COUNT(*) FROM outbound_messages WHERE campaign_id = $1 GROUP BY state",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    counted.sort();
+    counted
+}
+
+async fn queue_everything(app: &TestApp) -> Vec<usize> {
+    let mut chunks = Vec::new();
+    loop {
+        let queued = queue_next_chunks(&app.pool, clock::now()).await.unwrap();
+        if queued == 0 {
+            return chunks;
+        }
+        chunks.push(queued);
+    }
+}
+
+#[tokio::test]
+async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction() {
+    let app = web_process().await;
+    let admin = configured_organisation(&app).await;
+    let recipients = numbers(RECIPIENTS);
+    let id = run_campaign_to(&app, &admin, "Large", &recipients).await;
+
+    // The answer came after the first chunk; the page counts everyone.
+    assert_eq!(stored_messages(&app, id).await, RECIPIENTS_PER_CHUNK);
+    assert_eq!(
+        page_counts(&app, &admin, id).await,
+        [(MessageState::Queued, RECIPIENTS as i64)]
+    );
+    // All it has queued so far are settled: it is not complete while
+    // recipients remain to be queued.
+    sqlx::query("UPDATE outbound_messages SET state = 'delivered' WHERE campaign_id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        complete_finished_campaigns(&app.pool, clock::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        page_counts(&app, &admin, id).await,
+        [
+            (
+                MessageState::Queued,
+                RECIPIENTS as i64 - RECIPIENTS_PER_CHUNK
+            ),
+            (MessageState::Delivered, RECIPIENTS_PER_CHUNK)
+        ]
+    );
+
+    assert_eq!(queue_everything(&app).await, [2_000, 500]);
+    // Every recipient once, in the campaign's number order.
+    let phones: Vec<String> = sqlx::query_scalar(
+        "SELECT phone FROM outbound_messages WHERE campaign_id = $1 ORDER BY phone",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut expected = recipients.clone();
+    expected.sort();
+    assert_eq!(phones, expected);
+    let counted = counted_one_by_one(&app, id).await;
+    assert_eq!(page_counts(&app, &admin, id).await, counted);
+    // Folding the noted changes into the counts changes nothing they say.
+    assert!(fold_count_changes(&app.pool).await.unwrap() > 0);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM message_count_changes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(page_counts(&app, &admin, id).await, counted);
+
+    // Once every message is settled, it completes.
+    sqlx::query("UPDATE outbound_messages SET state = 'delivered' WHERE campaign_id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        complete_finished_campaigns(&app.pool, clock::now())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        page_counts(&app, &admin, id).await,
+        [(MessageState::Delivered, RECIPIENTS as i64)]
+    );
+}
+
+#[tokio::test]
+async fn recipients_queued_after_a_campaign_was_cancelled_are_never_sent() {
+    let app = web_process().await;
+    let admin = configured_organisation(&app).await;
+    let id = run_campaign_to(&app, &admin, "Cancelled early", &numbers(RECIPIENTS)).await;
+    let cancelled = app
+        .call("cancel_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+
+    assert_eq!(queue_everything(&app).await, [2_000, 500]);
+    let counted = counted_one_by_one(&app, id).await;
+    assert_eq!(counted, [(MessageState::Cancelled, RECIPIENTS as i64)]);
+    assert_eq!(page_counts(&app, &admin, id).await, counted);
+    let status: CampaignStatus = sqlx::query_scalar("SELECT status FROM campaigns WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, CampaignStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn two_queuers_at_once_queue_each_recipient_once() {
+    let app = web_process().await;
+    let admin = configured_organisation(&app).await;
+    let id = run_campaign_to(&app, &admin, "Raced", &numbers(RECIPIENTS)).await;
+
+    // As two processes' engines would, should both think they do the
+    // housekeeping.
+    loop {
+        let (a, b) = tokio::join!(
+            queue_next_chunks(&app.pool, clock::now()),
+            queue_next_chunks(&app.pool, clock::now())
+        );
+        if a.unwrap() + b.unwrap() == 0 {
+            break;
+        }
+    }
+    assert_eq!(stored_messages(&app, id).await, RECIPIENTS as i64);
+    assert_eq!(
+        page_counts(&app, &admin, id).await,
+        [(MessageState::Queued, RECIPIENTS as i64)]
+    );
+}
