@@ -650,7 +650,7 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
 }
 
 /// The rows to add up for message counts: the folded counts and the
-/// changes not folded yet (see migration 0020), of the campaigns matching
+/// changes not folded yet (see the large_campaigns migration), of the campaigns matching
 /// `filter` (on `campaign_id`), as (campaign_id, state, local_zone, n).
 fn counts_where(filter: &str) -> String {
     format!(

@@ -82,8 +82,10 @@ pub struct RecipientRow {
 #[server(endpoint = "campaign_details")]
 pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetailsView, AppError> {
     super::ssr::about(id);
-    use domain::campaigns::{results, store};
-    const RESULTS_PER_PAGE: i64 = 100;
+    use domain::campaigns::{
+        results::{self, RESULTS_PER_PAGE},
+        store,
+    };
 
     let (user, state, _) = super::ssr::member().await?;
     let Some(campaign) = store::fetch_campaign(&state.services.pool, user.organisation_id, id)
@@ -99,22 +101,17 @@ pub async fn campaign_details(id: CampaignId, page: i64) -> Result<CampaignDetai
     let total: i64 = campaign.messages.values().sum();
     let results_pages = (total + RESULTS_PER_PAGE - 1) / RESULTS_PER_PAGE;
     let results_page = page.clamp(1, results_pages.max(1));
-    let results = results::fetch_results(
-        &state.services.pool,
-        campaign.id,
-        (results_page - 1) * RESULTS_PER_PAGE,
-        RESULTS_PER_PAGE,
-    )
-    .await
-    .map_err(AppError::internal)?
-    .into_iter()
-    .map(|r| RecipientRow {
-        phone: r.phone,
-        state: r.state,
-        reason: r.reason,
-        attempts: r.attempts,
-    })
-    .collect();
+    let results = results::fetch_results(&state.services.pool, campaign.id, results_page)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .map(|r| RecipientRow {
+            phone: r.phone,
+            state: r.state,
+            reason: r.reason,
+            attempts: r.attempts,
+        })
+        .collect();
     let (reply_count, replies) = domain::delivery::inbound::fetch_replies(
         &state.services.pool,
         user.organisation_id,

@@ -837,6 +837,7 @@ async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Resu
         return Ok(0);
     };
     crate::outbound::enqueue(&mut tx, id, &messages, now).await?;
+    note_result_pages(&mut tx, id, &messages).await?;
     if status == CampaignStatus::Cancelled {
         crate::outbound::withdraw_queued(&mut tx, id, now).await?;
     }
@@ -852,6 +853,48 @@ async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Resu
         .await
         .context("could not commit the queued chunk")?;
     Ok(messages.len())
+}
+
+// Every chunk but the last fills whole pages of the recipient table.
+const _: () = assert!(RECIPIENTS_PER_CHUNK % super::results::RESULTS_PER_PAGE == 0);
+
+/// Notes where each page of the recipient table that starts in this chunk
+/// starts. Chunks are queued in number order and all but the last are
+/// whole pages, so the pages noted so far say where this chunk begins.
+async fn note_result_pages(
+    tx: &mut DbConnection,
+    id: CampaignId,
+    messages: &[NewMessage],
+) -> anyhow::Result<()> {
+    let noted = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM campaign_result_pages WHERE campaign_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .context("could not count the noted pages")?;
+    let starts: Vec<&NewMessage> = messages
+        .iter()
+        .step_by(super::results::RESULTS_PER_PAGE as usize)
+        .collect();
+    let backend = crate::db::Backend::of_connection(tx);
+    // 500 pages (50,000 recipients) per statement.
+    for (chunk_index, chunk) in starts.chunks(500).enumerate() {
+        let sql = format!(
+            "INSERT INTO campaign_result_pages (campaign_id, page, first_phone) VALUES {}",
+            backend.placeholder_rows(chunk.len(), 3)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (i, message) in chunk.iter().enumerate() {
+            let page = noted + (chunk_index * 500 + i) as i64 + 1;
+            insert = insert.bind(id).bind(page).bind(&message.phone);
+        }
+        insert
+            .execute(&mut *tx)
+            .await
+            .context("could not note the result pages")?;
+    }
+    Ok(())
 }
 
 /// Changes the organisation's campaign from one of `from` to `to`, clearing

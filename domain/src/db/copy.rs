@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "campaigns",
     "inbound_messages",
     "outbound_messages",
+    "campaign_result_pages",
     "delivery_events",
     "contacts",
     "contact_lists",

@@ -33,18 +33,26 @@ async fn stored_messages(app: &TestApp, id: i64) -> i64 {
         .unwrap()
 }
 
-/// The campaign's counts as its page shows them.
-async fn page_counts(app: &TestApp, cookie: &str, id: i64) -> Vec<(MessageState, i64)> {
+async fn details(
+    app: &TestApp,
+    cookie: &str,
+    id: i64,
+    page: i64,
+) -> app::campaigns::CampaignDetailsView {
     let response = app
         .call(
             "campaign_details",
             Some(cookie),
-            &[("id", &id.to_string()), ("page", "1")],
+            &[("id", &id.to_string()), ("page", &page.to_string())],
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let details: app::campaigns::CampaignDetailsView = response.json().await.unwrap();
-    details.campaign.messages
+    response.json().await.unwrap()
+}
+
+/// The campaign's counts as its page shows them.
+async fn page_counts(app: &TestApp, cookie: &str, id: i64) -> Vec<(MessageState, i64)> {
+    details(app, cookie, id, 1).await.campaign.messages
 }
 
 /// The messages counted one by one, as the counts must always say.
@@ -120,6 +128,14 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
     let mut expected = recipients.clone();
     expected.sort();
     assert_eq!(phones, expected);
+    // The recipient table's pages follow one another across chunks.
+    for page in [1, 20, 21, 45] {
+        let shown = details(&app, &admin, id, page).await;
+        assert_eq!(shown.results_pages, 45);
+        let phones: Vec<&str> = shown.results.iter().map(|r| r.phone.as_str()).collect();
+        let first = (page as usize - 1) * 100;
+        assert_eq!(phones, expected[first..first + 100], "page {page}");
+    }
     let counted = counted_one_by_one(&app, id).await;
     assert_eq!(page_counts(&app, &admin, id).await, counted);
     // Folding the noted changes into the counts changes nothing they say.

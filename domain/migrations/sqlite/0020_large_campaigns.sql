@@ -49,3 +49,19 @@ END;
 -- number order); NULL once all are.
 ALTER TABLE campaigns ADD COLUMN queued_through TEXT;
 CREATE INDEX campaigns_queuing ON campaigns (id) WHERE queued_through IS NOT NULL;
+
+-- Where each page of a campaign's recipient table (100 messages, in
+-- number order) starts, noted as recipients are queued: a page deep in a
+-- million messages is a seek, not a count of the messages before it.
+CREATE TABLE campaign_result_pages (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    page        INTEGER NOT NULL,
+    first_phone TEXT    NOT NULL,
+    PRIMARY KEY (campaign_id, page)
+) WITHOUT ROWID;
+INSERT INTO campaign_result_pages (campaign_id, page, first_phone)
+SELECT campaign_id, (position - 1) / 100 + 1, phone FROM (
+    SELECT campaign_id, phone,
+           ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY phone) AS position
+    FROM outbound_messages) numbered
+WHERE position % 100 = 1;

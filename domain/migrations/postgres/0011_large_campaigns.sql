@@ -1,5 +1,6 @@
--- Message counts by state and zone, and queuing in chunks. As
--- ../sqlite/0020_message_counts.sql, which says why.
+-- Message counts by state and zone, queuing in chunks and where each page
+-- of the recipient table starts. As ../sqlite/0020_large_campaigns.sql,
+-- which says why.
 CREATE TABLE campaign_message_counts (
     campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
     state       TEXT   NOT NULL,
@@ -40,3 +41,16 @@ EXECUTE FUNCTION outbound_messages_count_change();
 
 ALTER TABLE campaigns ADD COLUMN queued_through TEXT;
 CREATE INDEX campaigns_queuing ON campaigns (id) WHERE queued_through IS NOT NULL;
+
+CREATE TABLE campaign_result_pages (
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    page        BIGINT NOT NULL,
+    first_phone TEXT   NOT NULL,
+    PRIMARY KEY (campaign_id, page)
+);
+INSERT INTO campaign_result_pages (campaign_id, page, first_phone)
+SELECT campaign_id, (position - 1) / 100 + 1, phone FROM (
+    SELECT campaign_id, phone,
+           ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY phone) AS position
+    FROM outbound_messages) numbered
+WHERE position % 100 = 1;
