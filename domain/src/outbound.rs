@@ -93,20 +93,57 @@ pub async fn claim_messages(
         .context("could not claim messages")
 }
 
+/// Messages changed per transaction when many change at once (a large
+/// campaign cancelled, or its validity over): a few tens of milliseconds
+/// of writing, so that other writers never wait long. Claims leave such
+/// messages alone meanwhile: they check the campaign's status and validity.
+pub const MESSAGES_PER_SETTLEMENT: i64 = 5_000;
+
 /// Queued messages of started campaigns whose validity has run out are not
-/// sent: they become `expired`. Returns how many.
+/// sent: they become `expired`, up to `MESSAGES_PER_SETTLEMENT` of them.
+/// Returns how many.
 pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET state = 'expired', lease_until = NULL, updated_at = $1,
              error_message = 'Not sent: its campaign''s validity ran out before its turn.'
-         WHERE state = 'queued' AND campaign_id IN
-             (SELECT id FROM campaigns WHERE status IN ('running', 'paused')
-                AND started_at + validity_hours * 3600 <= $1)",
-    )
+         WHERE id IN ({OVERDUE})"
+    ))
     .bind(now)
+    .bind(MESSAGES_PER_SETTLEMENT)
     .execute(pool)
     .await
     .context("could not expire overdue messages")?
+    .rows_affected())
+}
+
+/// Queued messages of campaigns whose validity ran out ($1: now).
+pub(crate) const OVERDUE: &str = "SELECT id FROM outbound_messages
+     WHERE state = 'queued' AND campaign_id IN
+         (SELECT id FROM campaigns WHERE status IN ('running', 'paused')
+            AND started_at + validity_hours * 3600 <= $1)
+     LIMIT $2";
+
+/// Queued messages of cancelled campaigns: what their cancellation did not
+/// withdraw at once.
+pub(crate) const LEFT_BY_A_CANCEL: &str = "SELECT id FROM outbound_messages
+     WHERE state = 'queued' AND campaign_id IN
+         (SELECT id FROM campaigns WHERE status = 'cancelled')
+     LIMIT $2";
+
+const WITHDRAWN: &str = "state = 'cancelled', updated_at = $1,
+     error_message = 'Not sent: the campaign was cancelled.'";
+
+/// Withdraws up to `MESSAGES_PER_SETTLEMENT` queued messages of cancelled
+/// campaigns; returns how many.
+pub async fn withdraw_cancelled(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
+    Ok(sqlx::query(&format!(
+        "UPDATE outbound_messages SET {WITHDRAWN} WHERE id IN ({LEFT_BY_A_CANCEL})"
+    ))
+    .bind(now)
+    .bind(MESSAGES_PER_SETTLEMENT)
+    .execute(pool)
+    .await
+    .context("could not withdraw the cancelled campaigns' messages")?
     .rows_affected())
 }
 
@@ -533,20 +570,22 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// A cancelled campaign's queued messages will never be sent; returns how
-/// many were withdrawn.
+/// A cancelled campaign's queued messages will never be sent: withdraws
+/// up to `MESSAGES_PER_SETTLEMENT` of them (the engine withdraws any left,
+/// see `withdraw_cancelled`); returns how many.
 pub async fn withdraw_queued(
     conn: &mut DbConnection,
     campaign: CampaignId,
     now: UnixTime,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE outbound_messages SET state = 'cancelled', updated_at = $1,
-             error_message = 'Not sent: the campaign was cancelled.'
-         WHERE campaign_id = $2 AND state = 'queued'",
-    )
+    Ok(sqlx::query(&format!(
+        "UPDATE outbound_messages SET {WITHDRAWN}
+         WHERE id IN (SELECT id FROM outbound_messages
+                      WHERE campaign_id = $2 AND state = 'queued' LIMIT $3)"
+    ))
     .bind(now)
     .bind(campaign)
+    .bind(MESSAGES_PER_SETTLEMENT)
     .execute(conn)
     .await
     .context("could not withdraw the queued messages")?
@@ -785,6 +824,37 @@ pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
         folded += chunk as u64;
         if chunk < CHANGES_PER_FOLD {
             return Ok(folded);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::testing::{fresh_database, sqlite_plan};
+
+    /// Withdrawing what a cancel left and expiring what waited too long
+    /// run beside sending, every quarter of a second: they look up queued
+    /// messages campaign by campaign, never through every message (or
+    /// every queued message of every campaign) stored.
+    #[tokio::test]
+    async fn settling_many_messages_reads_only_the_campaigns_concerned() {
+        let (pool, _dir) = fresh_database().await;
+        if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for query in [super::OVERDUE, super::LEFT_BY_A_CANCEL] {
+            let plan = sqlite_plan(&pool, query).await;
+            assert!(
+                plan.iter().any(|step| step
+                    == "SEARCH outbound_messages USING COVERING INDEX outbound_messages_by_state (campaign_id=? AND state=?)"),
+                "{plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN outbound_messages")),
+                "{plan:?}"
+            );
         }
     }
 }

@@ -228,15 +228,17 @@ impl SendingEngine {
         }
     }
 
-    /// Beside the sending passes, while this engine does the housekeeping:
-    /// queues started campaigns' remaining recipients a chunk at a time, and
-    /// folds the messages' state changes into their campaigns' counts.
-    /// Queuing a million recipients takes half a minute; sending goes on
-    /// meanwhile.
+    /// Beside the sending passes, while this engine does the housekeeping,
+    /// the work that comes in large amounts, a chunk per transaction:
+    /// queuing started campaigns' remaining recipients, withdrawing what a
+    /// cancel left queued, expiring what waited past its campaign's
+    /// validity, and folding the messages' state changes into their
+    /// campaigns' counts. Queuing a million recipients takes about half a
+    /// minute; sending goes on meanwhile.
     async fn keep_books(&self) {
         loop {
-            let queued = match self.books_step().await {
-                Ok(queued) => queued,
+            let changed = match self.books_step().await {
+                Ok(changed) => changed,
                 Err(e) => {
                     tracing::error!(error = ?e, "queuing or counting messages failed; retrying");
                     0
@@ -245,20 +247,25 @@ impl SendingEngine {
             // Between chunks, writers waiting for SQLite's write lock take
             // it: in their first 100 ms of waiting they try again at most
             // 25 ms apart.
-            let pause = if queued > 0 { 30 } else { 250 };
+            let pause = if changed > 0 { 30 } else { 250 };
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     }
 
-    /// Returns how many messages were queued.
-    async fn books_step(&self) -> anyhow::Result<usize> {
+    /// Returns how many messages were queued, withdrawn or expired.
+    async fn books_step(&self) -> anyhow::Result<u64> {
         let now = clock::now();
         if !self.holds_housekeeping(now).await? {
             return Ok(0);
         }
-        let queued = campaigns::queue_next_chunks(&self.pool, now).await?;
+        let queued = campaigns::queue_next_chunks(&self.pool, now).await? as u64;
+        let withdrawn = outbound::withdraw_cancelled(&self.pool, now).await?;
+        let expired = outbound::expire_overdue(&self.pool, now).await?;
+        if expired > 0 {
+            tracing::info!(expired, "messages expired unsent");
+        }
         outbound::fold_count_changes(&self.pool).await?;
-        Ok(queued)
+        Ok(queued + withdrawn + expired)
     }
 
     fn lease_secs(&self) -> i64 {
@@ -283,10 +290,6 @@ impl SendingEngine {
             campaigns::complete_finished_campaigns(&self.pool, now).await?;
             if self.second_checks_due() {
                 self.check_failure_guard().await?;
-                let expired = outbound::expire_overdue(&self.pool, now).await?;
-                if expired > 0 {
-                    tracing::info!(expired, "messages expired unsent");
-                }
                 // Schedules are to the minute: once a second is on time.
                 start_due_campaigns(&self.pool, &self.keyring, now).await?;
             }
@@ -405,8 +408,8 @@ impl SendingEngine {
         Ok(())
     }
 
-    /// Whether the checks done once a second (the failure guard, expiry,
-    /// scheduled starts)
+    /// Whether the checks done once a second (the failure guard, scheduled
+    /// starts)
     /// are due: passes come every few milliseconds while sending.
     fn second_checks_due(&self) -> bool {
         let mut checked = self.second_checks_at.lock().expect("never poisoned");

@@ -1,13 +1,14 @@
-//! A large campaign starts at once and is queued a chunk per transaction;
-//! its page counts every recipient from the start, it completes only once
-//! all are queued and sent, and its counts always match its messages. The
+//! A large campaign starts at once and is queued a chunk per transaction
+//! (and withdrawn so when cancelled); its page counts every recipient from
+//! the start, it completes only once all are queued and sent, and its
+//! counts always match its messages. The
 //! app runs as a web process and the tests drive the engine's bookkeeping
 //! themselves, so that they see each step.
 
 use domain::{
     campaigns::store::{RECIPIENTS_PER_CHUNK, complete_finished_campaigns, queue_next_chunks},
     clock,
-    outbound::fold_count_changes,
+    outbound::{MESSAGES_PER_SETTLEMENT, fold_count_changes, withdraw_cancelled},
 };
 use model::{CampaignStatus, MessageState};
 use reqwest::StatusCode;
@@ -210,4 +211,30 @@ async fn two_queuers_at_once_queue_each_recipient_once() {
         page_counts(&app, &admin, id).await,
         [(MessageState::Queued, RECIPIENTS as i64)]
     );
+}
+
+#[tokio::test]
+async fn a_large_cancel_withdraws_a_chunk_at_once_and_the_engine_the_rest() {
+    let app = web_process().await;
+    let admin = configured_organisation(&app).await;
+    let id = run_campaign_to(&app, &admin, "Cancelled late", &numbers(6_000)).await;
+    queue_everything(&app).await;
+
+    let cancelled = app
+        .call("cancel_campaign", Some(&admin), &[("id", &id.to_string())])
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let withdrawn: u64 = cancelled.json().await.unwrap();
+    assert_eq!(withdrawn, MESSAGES_PER_SETTLEMENT as u64);
+    assert_eq!(
+        withdraw_cancelled(&app.pool, clock::now()).await.unwrap(),
+        1_000
+    );
+    assert_eq!(
+        withdraw_cancelled(&app.pool, clock::now()).await.unwrap(),
+        0
+    );
+    let counted = counted_one_by_one(&app, id).await;
+    assert_eq!(counted, [(MessageState::Cancelled, 6_000)]);
+    assert_eq!(page_counts(&app, &admin, id).await, counted);
 }
