@@ -689,8 +689,9 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
 }
 
 /// The rows to add up for message counts: the folded counts and the
-/// changes not folded yet (see the large_campaigns migration), of the campaigns matching
-/// `filter` (on `campaign_id`), as (campaign_id, state, local_zone, n).
+/// changes not folded yet (see the large_campaigns migration), of the
+/// campaigns matching `filter` (on `campaign_id`), as (campaign_id, state,
+/// local_zone, n).
 fn counts_where(filter: &str) -> String {
     format!(
         "SELECT campaign_id, state, local_zone, messages AS n
@@ -756,7 +757,7 @@ const CHANGES_PER_FOLD: i64 = 10_000;
 
 /// Folds noted count changes into the campaigns' counts, a chunk per
 /// transaction, until none are left; returns how many were folded. The
-/// housekeeping engine calls it about once a second.
+/// housekeeping engine calls it beside sending, a few times a second.
 pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
     const OLDEST: &str = "id IN (SELECT id FROM message_count_changes ORDER BY id LIMIT $1)";
     let mut folded = 0;

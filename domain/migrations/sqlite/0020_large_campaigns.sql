@@ -5,7 +5,7 @@
 --
 -- A message queued or changing state adds a row to message_count_changes
 -- (triggers, so that no write can forget it); the sending engine folds
--- those rows into the counts about once a second, and readers add both.
+-- those rows into the counts a few times a second, and readers add both.
 -- Appending a row never waits for another writer's counter row, which
 -- PostgreSQL's row locks would make writers do (and deadlock over) if
 -- every state change updated the counters themselves.

@@ -704,8 +704,9 @@ pub const RECIPIENTS_PER_CHUNK: i64 = 2_000;
 /// Moves a draft to `running`, then queues its first recipients' messages;
 /// the engine queues the rest a chunk at a time (`queue_next_chunks`), so
 /// that a million recipients start in well under a second and never hold
-/// the database's write lock for long. The status change is the gate: a second click, or a second
-/// person, finds it no longer a draft and adds nothing.
+/// the database's write lock for long. The status change is the gate: a
+/// second click, or a second person, finds it no longer a draft and adds
+/// nothing.
 pub async fn run_campaign(
     pool: &Pool,
     organisation: OrganisationId,
