@@ -97,7 +97,7 @@ pub async fn claim_messages(
 /// campaign cancelled, or its validity over): a few tens of milliseconds
 /// of writing, so that other writers never wait long. Claims leave such
 /// messages alone meanwhile: they check the campaign's status and validity.
-pub const MESSAGES_PER_SETTLEMENT: i64 = 5_000;
+pub const MESSAGES_PER_SETTLEMENT: i64 = 1_000;
 
 /// Queued messages of started campaigns whose validity has run out are not
 /// sent: they become `expired`, up to `MESSAGES_PER_SETTLEMENT` of them.
@@ -751,9 +751,9 @@ pub async fn counts_of_organisation(
         .context("could not count the campaigns' messages")
 }
 
-/// Changes folded into the counts per transaction: a few tens of
-/// milliseconds of writing, so other writers never wait long.
-const CHANGES_PER_FOLD: i64 = 10_000;
+/// Changes folded into the counts per transaction: a few milliseconds of
+/// writing, so other writers never wait long.
+const CHANGES_PER_FOLD: i64 = 2_000;
 
 /// Folds noted count changes into the campaigns' counts, a chunk per
 /// transaction, until none are left; returns how many were folded. The

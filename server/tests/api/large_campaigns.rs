@@ -19,8 +19,9 @@ use crate::{
     sending::{configured_organisation, numbers, run_campaign_to},
 };
 
-/// More than two chunks: 2,000 + 2,000 + 500.
+/// Nine chunks of 500: the first queued before the answer.
 const RECIPIENTS: usize = 4_500;
+const CHUNK: usize = RECIPIENTS_PER_CHUNK as usize;
 
 async fn web_process() -> TestApp {
     spawn_app_with(|config| config.role = ProcessRole::Web).await
@@ -90,6 +91,11 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
     // The answer came after the first chunk; the page counts everyone.
     assert_eq!(stored_messages(&app, id).await, RECIPIENTS_PER_CHUNK);
     assert_eq!(
+        RECIPIENTS % CHUNK,
+        0,
+        "the last chunk is full: one more call ends queuing"
+    );
+    assert_eq!(
         page_counts(&app, &admin, id).await,
         [(MessageState::Queued, RECIPIENTS as i64)]
     );
@@ -117,7 +123,10 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
         ]
     );
 
-    assert_eq!(queue_everything(&app).await, [2_000, 500]);
+    assert_eq!(
+        queue_everything(&app).await,
+        [CHUNK; RECIPIENTS / CHUNK - 1]
+    );
     // Every recipient once, in the campaign's number order.
     let phones: Vec<String> = sqlx::query_scalar(
         "SELECT phone FROM outbound_messages WHERE campaign_id = $1 ORDER BY phone",
@@ -129,8 +138,9 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
     let mut expected = recipients.clone();
     expected.sort();
     assert_eq!(phones, expected);
-    // The recipient table's pages follow one another across chunks.
-    for page in [1, 20, 21, 45] {
+    // The recipient table's pages follow one another across chunks (of
+    // five pages each).
+    for page in [1, 5, 6, 44, 45] {
         let shown = details(&app, &admin, id, page).await;
         assert_eq!(shown.results_pages, 45);
         let phones: Vec<&str> = shown.results.iter().map(|r| r.phone.as_str()).collect();
@@ -177,7 +187,10 @@ async fn recipients_queued_after_a_campaign_was_cancelled_are_never_sent() {
         .await;
     assert_eq!(cancelled.status(), StatusCode::OK);
 
-    assert_eq!(queue_everything(&app).await, [2_000, 500]);
+    assert_eq!(
+        queue_everything(&app).await,
+        [CHUNK; RECIPIENTS / CHUNK - 1]
+    );
     let counted = counted_one_by_one(&app, id).await;
     assert_eq!(counted, [(MessageState::Cancelled, RECIPIENTS as i64)]);
     assert_eq!(page_counts(&app, &admin, id).await, counted);
@@ -226,13 +239,16 @@ async fn a_large_cancel_withdraws_a_chunk_at_once_and_the_engine_the_rest() {
     assert_eq!(cancelled.status(), StatusCode::OK);
     let withdrawn: u64 = cancelled.json().await.unwrap();
     assert_eq!(withdrawn, MESSAGES_PER_SETTLEMENT as u64);
+    let mut by_the_engine = Vec::new();
+    loop {
+        match withdraw_cancelled(&app.pool, clock::now()).await.unwrap() {
+            0 => break,
+            n => by_the_engine.push(n),
+        }
+    }
     assert_eq!(
-        withdraw_cancelled(&app.pool, clock::now()).await.unwrap(),
-        1_000
-    );
-    assert_eq!(
-        withdraw_cancelled(&app.pool, clock::now()).await.unwrap(),
-        0
+        by_the_engine, [MESSAGES_PER_SETTLEMENT as u64; 5],
+        "the rest, a transaction each"
     );
     let counted = counted_one_by_one(&app, id).await;
     assert_eq!(counted, [(MessageState::Cancelled, 6_000)]);
