@@ -103,6 +103,9 @@ pub const MESSAGES_PER_SETTLEMENT: i64 = 1_000;
 /// sent: they become `expired`, up to `MESSAGES_PER_SETTLEMENT` of them.
 /// Returns how many.
 pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
+    if !any_of(pool, OVERDUE, now).await? {
+        return Ok(0);
+    }
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET state = 'expired', lease_until = NULL, updated_at = $1,
              error_message = 'Not sent: its campaign''s validity ran out before its turn.'
@@ -130,12 +133,28 @@ pub(crate) const LEFT_BY_A_CANCEL: &str = "SELECT id FROM outbound_messages
          (SELECT id FROM campaigns WHERE status = 'cancelled')
      LIMIT $2";
 
+/// Whether `query` (with $1: now, $2: a limit) finds any message. The
+/// engine asks a few times a second: a read, where an UPDATE that matches
+/// nothing would still take SQLite's write lock each time.
+async fn any_of(pool: &Pool, query: &str, now: UnixTime) -> anyhow::Result<bool> {
+    let found = sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM ({query}) q"))
+        .bind(now)
+        .bind(1_i64)
+        .fetch_one(pool)
+        .await
+        .context("could not look for messages to settle")?;
+    Ok(found > 0)
+}
+
 const WITHDRAWN: &str = "state = 'cancelled', updated_at = $1,
      error_message = 'Not sent: the campaign was cancelled.'";
 
 /// Withdraws up to `MESSAGES_PER_SETTLEMENT` queued messages of cancelled
 /// campaigns; returns how many.
 pub async fn withdraw_cancelled(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
+    if !any_of(pool, LEFT_BY_A_CANCEL, now).await? {
+        return Ok(0);
+    }
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET {WITHDRAWN} WHERE id IN ({LEFT_BY_A_CANCEL})"
     ))
@@ -762,6 +781,17 @@ pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
     const OLDEST: &str = "id IN (SELECT id FROM message_count_changes ORDER BY id LIMIT $1)";
     let mut folded = 0;
     loop {
+        // A read first: most of the time there is nothing to fold, and a
+        // write transaction would take SQLite's write lock for nothing.
+        let pending = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM message_count_changes LIMIT 1) c",
+        )
+        .fetch_one(pool)
+        .await
+        .context("could not look for count changes")?;
+        if pending == 0 {
+            return Ok(folded);
+        }
         let mut tx = pool
             .begin()
             .await
