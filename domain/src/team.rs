@@ -314,18 +314,7 @@ pub async fn invite(
     } else {
         format!("Invited {email} as {}", role.label())
     };
-    audit::record(
-        &mut tx,
-        actor.organisation,
-        Topic::Team,
-        actor.email,
-        &action,
-        now,
-    )
-    .await?;
-    tx.commit()
-        .await
-        .context("could not commit the invitation")?;
+    finish_team_change(tx, actor, &action, now).await?;
     tracing::info!(organisation_id = %actor.organisation, %email, role = role.as_str(), "invited");
     Ok(link)
 }
@@ -373,18 +362,7 @@ pub async fn create_password_reset(
     } else {
         format!("Made a password reset link for {}", member.email)
     };
-    audit::record(
-        &mut tx,
-        actor.organisation,
-        Topic::Team,
-        actor.email,
-        &action,
-        now,
-    )
-    .await?;
-    tx.commit()
-        .await
-        .context("could not commit the reset link")?;
+    finish_team_change(tx, actor, &action, now).await?;
     Ok(link)
 }
 
@@ -449,16 +427,7 @@ pub async fn revoke_link(
         LinkPurpose::Invitation => format!("Revoked the invitation of {email}"),
         LinkPurpose::PasswordReset => format!("Revoked the password reset link of {email}"),
     };
-    audit::record(
-        &mut tx,
-        actor.organisation,
-        Topic::Team,
-        actor.email,
-        &action,
-        now,
-    )
-    .await?;
-    tx.commit().await.context("could not commit")?;
+    finish_team_change(tx, actor, &action, now).await?;
     Ok(())
 }
 
@@ -482,16 +451,7 @@ pub async fn change_role(
         member.role.label(),
         role.label()
     );
-    audit::record(
-        &mut tx,
-        actor.organisation,
-        Topic::Team,
-        actor.email,
-        &action,
-        now,
-    )
-    .await?;
-    tx.commit().await.context("could not commit")?;
+    finish_team_change(tx, actor, &action, now).await?;
     Ok(())
 }
 
@@ -531,16 +491,7 @@ pub async fn set_disabled(
     } else {
         format!("Enabled {}", member.email)
     };
-    audit::record(
-        &mut tx,
-        actor.organisation,
-        Topic::Team,
-        actor.email,
-        &action,
-        now,
-    )
-    .await?;
-    tx.commit().await.context("could not commit")?;
+    finish_team_change(tx, actor, &action, now).await?;
     tracing::info!(organisation_id = %actor.organisation, user_id = %person, disabled, "changed whether a person is disabled");
     Ok(())
 }
@@ -558,16 +509,7 @@ pub async fn remove(
     users::delete(&mut tx, person).await?;
     keeps_an_org_admin(&mut tx, actor.organisation, &member.email).await?;
     let action = format!("Removed {} ({})", member.email, member.role.label());
-    audit::record(
-        &mut tx,
-        actor.organisation,
-        Topic::Team,
-        actor.email,
-        &action,
-        now,
-    )
-    .await?;
-    tx.commit().await.context("could not commit")?;
+    finish_team_change(tx, actor, &action, now).await?;
     tracing::info!(organisation_id = %actor.organisation, user_id = %person, "removed a person");
     Ok(())
 }
@@ -575,6 +517,27 @@ pub async fn remove(
 /// Team changes of one organisation happen one at a time, so that two Org
 /// Admins demoting each other at once cannot leave it without one: each
 /// holds the organisation's row first.
+/// Records the change in the audit log and commits it with the change.
+async fn finish_team_change(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    actor: Actor<'_>,
+    action: &str,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    audit::record(
+        &mut tx,
+        actor.organisation,
+        Topic::Team,
+        actor.email,
+        action,
+        now,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("could not commit the team change")
+}
+
 async fn begin_team_change(
     pool: &Pool,
     organisation: OrganisationId,
