@@ -51,34 +51,7 @@ pub async fn claim_messages(
     now: UnixTime,
     lease_secs: i64,
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
-    let in_zone = match recipients {
-        Recipients::All => "",
-        Recipients::InZone(None) => " AND local_zone IS NULL",
-        Recipients::InZone(Some(_)) => " AND local_zone = $5",
-    };
-    // The ids are picked once (materialised: PostgreSQL could otherwise
-    // run a `LIMIT … SKIP LOCKED` subquery again per row and claim more
-    // than `limit`), and `state = 'queued'` is checked again against each
-    // row as it is when locked, so a row another process claimed
-    // meanwhile is left alone.
-    let sql = format!(
-        "WITH picked AS MATERIALIZED (
-             SELECT id FROM outbound_messages
-             WHERE campaign_id = $3 AND state = 'queued'{in_zone}
-               AND EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND status = 'running'
-                           AND started_at + validity_hours * 3600 > $1)
-             ORDER BY id LIMIT $4{})
-         UPDATE outbound_messages
-         SET state = 'sending', claimed_at = $1, lease_until = $1 + $2,
-             attempts = attempts + 1, updated_at = $1
-         WHERE id IN (SELECT id FROM picked) AND state = 'queued'
-         RETURNING id, campaign_id,
-                   (SELECT organisation_id FROM campaigns WHERE id = $3) AS organisation_id,
-                   phone, body, claimed_at,
-                   (SELECT started_at + validity_hours * 3600 FROM campaigns WHERE id = $3)
-                       AS expires_at",
-        Backend::of(pool).skip_locked()
-    );
+    let sql = claim_sql(recipients, Backend::of(pool));
     let mut claim = sqlx::query_as::<_, ClaimedMessage>(&sql)
         .bind(now)
         .bind(lease_secs)
@@ -91,6 +64,42 @@ pub async fn claim_messages(
         .fetch_all(pool)
         .await
         .context("could not claim messages")
+}
+
+/// The claim's statement. Each of its look-ups reads the next queued
+/// messages in order through an index (`outbound_messages_queued` for
+/// every zone, `outbound_messages_by_state` for one), never all of a
+/// campaign's queued messages: claims run many times a second.
+fn claim_sql(recipients: Recipients<'_>, backend: Backend) -> String {
+    let in_zone = match recipients {
+        Recipients::All => "",
+        Recipients::InZone(None) => " AND local_zone IS NULL",
+        Recipients::InZone(Some(_)) => " AND local_zone = $5",
+    };
+    // The ids are picked once (materialised: PostgreSQL could otherwise
+    // run a `LIMIT … SKIP LOCKED` subquery again per row and claim more
+    // than `limit`), and `state = 'queued'` is checked again against each
+    // row as it is when locked, so a row another process claimed
+    // meanwhile is left alone.
+    format!(
+        "WITH picked AS MATERIALIZED (
+             SELECT id FROM outbound_messages
+             WHERE campaign_id = $3 AND state = 'queued'{in_zone}
+               AND EXISTS (SELECT 1 FROM campaigns WHERE id = $3 AND status = 'running'
+                           AND started_at + validity_hours * 3600 > $1)
+             ORDER BY id LIMIT $4{})
+         UPDATE outbound_messages{}
+         SET state = 'sending', claimed_at = $1, lease_until = $1 + $2,
+             attempts = attempts + 1, updated_at = $1
+         WHERE id IN (SELECT id FROM picked) AND state = 'queued'
+         RETURNING id, campaign_id,
+                   (SELECT organisation_id FROM campaigns WHERE id = $3) AS organisation_id,
+                   phone, body, claimed_at,
+                   (SELECT started_at + validity_hours * 3600 FROM campaigns WHERE id = $3)
+                       AS expires_at",
+        backend.skip_locked(),
+        backend.by_id_only(),
+    )
 }
 
 /// Messages changed per transaction when many change at once (a large
@@ -179,11 +188,12 @@ pub async fn withhold_opted_out(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "UPDATE outbound_messages SET state = 'opted_out', lease_until = NULL, updated_at = $1,
+        "UPDATE outbound_messages{} SET state = 'opted_out', lease_until = NULL, updated_at = $1,
              error_message = 'Not sent: the recipient opted out before their message went.'
          WHERE state = 'sending' AND id IN ({})
            AND phone IN (SELECT phone FROM opt_outs WHERE organisation_id = $2)
          RETURNING id",
+        Backend::of(pool).by_id_only(),
         crate::db::placeholder_list(3, claimed.len())
     );
     let mut query = sqlx::query_scalar::<_, MessageId>(&sql)
@@ -862,6 +872,44 @@ pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use crate::db::testing::{fresh_database, sqlite_plan};
+
+    /// A claim reads the next few queued messages in order, whatever the
+    /// zone: never every queued message of the campaign, sorted (which is
+    /// what a million-recipient campaign's every sending pass once did).
+    #[tokio::test]
+    async fn claims_read_the_next_messages_in_order_through_an_index() {
+        let (pool, _dir) = fresh_database().await;
+        if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for recipients in [
+            super::Recipients::All,
+            super::Recipients::InZone(None),
+            super::Recipients::InZone(Some("America/New_York")),
+        ] {
+            let sql = super::claim_sql(recipients, crate::db::Backend::Sqlite);
+            let plan = sqlite_plan(&pool, &sql).await;
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH outbound_messages USING ")
+                        && step.contains("(campaign_id=?")),
+                "{recipients:?}: {plan:?}"
+            );
+            // And the claimed rows are updated by id, not found again
+            // among every queued message.
+            assert!(
+                plan.iter()
+                    .any(|step| step
+                        == "SEARCH outbound_messages USING INTEGER PRIMARY KEY (rowid=?)"),
+                "{recipients:?}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")
+                    || step.starts_with("SCAN outbound_messages")),
+                "{recipients:?}: {plan:?}"
+            );
+        }
+    }
 
     /// Withdrawing what a cancel left and expiring what waited too long
     /// run beside sending, every quarter of a second: they look up queued

@@ -90,6 +90,19 @@ impl Backend {
         Ok(())
     }
 
+    /// Follows the table's name in a statement that finds its rows by id
+    /// and also checks an indexed column (`WHERE id IN (…) AND state =
+    /// 'queued'`). Without statistics SQLite may read that column's index
+    /// instead: every queued message of every campaign, to find the few
+    /// ids. `NOT INDEXED` keeps it to the ids (the rowid is not an index).
+    /// PostgreSQL's planner has statistics.
+    pub fn by_id_only(self) -> &'static str {
+        match self {
+            Self::Sqlite => " NOT INDEXED",
+            Self::Postgres => "",
+        }
+    }
+
     /// Appended to a `SELECT … LIMIT n` that picks rows to claim: on
     /// PostgreSQL another process skips the rows this one is claiming
     /// instead of waiting for them, then claiming them again. SQLite has a

@@ -233,8 +233,8 @@ impl SendingEngine {
     /// queuing started campaigns' remaining recipients, withdrawing what a
     /// cancel left queued, expiring what waited past its campaign's
     /// validity, and folding the messages' state changes into their
-    /// campaigns' counts. Queuing a million recipients takes about half a
-    /// minute; sending goes on meanwhile.
+    /// campaigns' counts. Queuing a million recipients takes about a minute
+    /// and a half (scripts/bench-growth.sh); sending goes on meanwhile.
     async fn keep_books(&self) {
         loop {
             let changed = match self.books_step().await {
