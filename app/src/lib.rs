@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
+    Lazy,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
@@ -21,6 +22,7 @@ pub mod layout;
 pub mod links;
 pub mod lists;
 pub mod opt_outs;
+mod pages;
 pub mod settings;
 pub mod sign_in_page;
 #[cfg(feature = "ssr")]
@@ -28,17 +30,9 @@ pub mod state;
 pub mod subscription;
 
 use crate::{
-    account::AccountPage,
-    campaigns::{CampaignPage, CampaignsPage, NewCampaignPage},
-    contacts::{ContactPage, ContactsPage},
     layout::{NotFound, OutreachLayout},
-    links::LinkPage,
-    lists::{ListPage, ListsPage},
-    opt_outs::OptOutsPage,
-    settings::{
-        OrganisationSettings, SettingsLayout, audit_log::AuditLogPage, sms::SmsSettingsPage,
-        team::TeamPage,
-    },
+    pages::*,
+    settings::SettingsLayout,
     sign_in_page::SignInPage,
 };
 
@@ -89,34 +83,32 @@ pub fn content_security_policy(nonce: &str) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // End-to-end tests wait for this before clicking: until the WASM has
-    // hydrated, forms fall back to plain posts.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
 
     view! {
         <Title formatter=|title: String| format!("{title} · Outreach")/>
-        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+        // The browser sets this to "true" once the page, and the part of the
+        // bundle it needs, has hydrated (see frontend/src/lib.rs).
+        <div class="app" data-hydrated="false">
             <Router>
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view=SignInPage ssr=leptos_router::SsrMode::Async/>
-                    <Route path=path!("/invitations/:secret") view=LinkPage ssr=leptos_router::SsrMode::Async/>
-                    <Route path=path!("/password-resets/:secret") view=LinkPage ssr=leptos_router::SsrMode::Async/>
+                    <Route path=path!("/invitations/:secret") view={Lazy::<Link>::new()} ssr=leptos_router::SsrMode::Async/>
+                    <Route path=path!("/password-resets/:secret") view={Lazy::<Link>::new()} ssr=leptos_router::SsrMode::Async/>
                     <ParentRoute path=path!("/outreach") view=OutreachLayout ssr=leptos_router::SsrMode::Async>
-                        <Route path=path!("campaigns") view=CampaignsPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("campaigns/new") view=NewCampaignPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("campaigns/:id") view=CampaignPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("contacts") view=ContactsPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("contacts/:phone") view=ContactPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("lists") view=ListsPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("lists/:id") view=ListPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("opt-outs") view=OptOutsPage ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("account") view=AccountPage ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns") view={Lazy::<Campaigns>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns/new") view={Lazy::<NewCampaign>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns/:id") view={Lazy::<Campaign>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("contacts") view={Lazy::<Contacts>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("contacts/:phone") view={Lazy::<Contact>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("lists") view={Lazy::<Lists>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("lists/:id") view={Lazy::<List>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("opt-outs") view={Lazy::<OptOuts>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("account") view={Lazy::<Account>::new()} ssr=leptos_router::SsrMode::Async/>
                         <ParentRoute path=path!("settings") view=SettingsLayout ssr=leptos_router::SsrMode::Async>
-                            <Route path=path!("") view=OrganisationSettings ssr=leptos_router::SsrMode::Async/>
-                            <Route path=path!("sms") view=SmsSettingsPage ssr=leptos_router::SsrMode::Async/>
-                            <Route path=path!("team") view=TeamPage ssr=leptos_router::SsrMode::Async/>
-                            <Route path=path!("audit-log") view=AuditLogPage ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("") view={Lazy::<Organisation>::new()} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("sms") view={Lazy::<Sms>::new()} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("team") view={Lazy::<Team>::new()} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("audit-log") view={Lazy::<AuditLog>::new()} ssr=leptos_router::SsrMode::Async/>
                         </ParentRoute>
                     </ParentRoute>
                 </Routes>
