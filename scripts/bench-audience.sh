@@ -3,7 +3,7 @@
 # recipients by default; the limit is 1,000,000), as the wizard's "Check
 # audience" does, end to end over HTTP against the release binary, and the
 # server's peak memory.
-# Usage: scripts/bench-audience.sh [recipients]  (after `cargo leptos build --release`)
+# Usage: scripts/bench-audience.sh [recipients]  (after `scripts/build-release.sh`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/outreach

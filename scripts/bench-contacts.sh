@@ -3,7 +3,7 @@
 # over HTTP as the browser calls them: importing 100,000 contacts (goal:
 # 10 s or less), and paging through 1,000,000 contacts (goal: under 100 ms
 # a page, at any depth), beside a cheap route's time in the same run.
-# Usage: scripts/bench-contacts.sh [total contacts]  (after `cargo leptos build --release`)
+# Usage: scripts/bench-contacts.sh [total contacts]  (after `scripts/build-release.sh`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/outreach

@@ -12,7 +12,7 @@
 # before and while the campaign is queued: its slowest commit is how long
 # Outreach kept writers waiting. The same writer's commits before the run, and a
 # cheap route (/healthz) beside the pages, are measured in the same run.
-# Usage: scripts/bench-growth.sh [recipients]  (after `cargo leptos build --release`)
+# Usage: scripts/bench-growth.sh [recipients]  (after `scripts/build-release.sh`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${OUTREACH_BIN:-target/release/outreach}

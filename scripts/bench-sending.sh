@@ -3,8 +3,8 @@
 # (a separate `outreach twilio-sim` process, over real HTTP: every send is a
 # POST, every status is a signed callback that Outreach verifies and
 # stores), and reports messages per second and each process's CPU and peak
-# memory.
-# Usage: scripts/bench-sending.sh [recipients]  (after `cargo leptos build --release`)
+# memory, then the ceiling for the same HTTP work measured in the same run.
+# Usage: scripts/bench-sending.sh [recipients]  (after `scripts/build-release.sh`)
 # Knobs: OUTREACH_SEND_CONCURRENCY (default here 32), OUTREACH_SEND_RATE
 # (default here unlimited: 1,000,000 per second), OUTREACH_BIN (default
 # target/release/outreach, e.g. an older build to compare with),
@@ -146,4 +146,32 @@ if os.environ.get("BENCH_DATABASE") == "postgres":
     total += sum(cpu_seconds(child) for child in children if os.path.exists(f"/proc/{child}"))
     print(f"postgres (all its processes): CPU {total:.0f} s")
 print(f"(of {2 * total:.0f} core-seconds on 2 cores)")
+open(f"{work}/end_to_end", "w").write(f"{n / total}")
+PY
+
+# The ceiling, in the same run on the same processes: per message, the same
+# HTTP work as Outreach's (one send to the simulator, two status callbacks to
+# Outreach), each at the rate wrk gets from the simulator's send endpoint
+# and from a cheap route of Outreach's (/healthz, one trivial query). The
+# two share the machine's cores, so the ceiling is 1 / (1/sends + 2/cheap).
+command -v wrk >/dev/null || scripts/bootstrap.sh bench
+read -r sid token service < <(python3 -c "import json,sys; t=json.load(open(sys.argv[1])); print(t['account_sid'], t['auth_token'], t['messaging_service_sid'])" "$work/twilio.json")
+cat >"$work/send.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "To=%2B447911000001&MessagingServiceSid=$service&Body=Ceiling"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $(printf '%s:%s' "$sid" "$token" | base64 -w0)"
+LUA
+rate() { # rate URL [wrk args]: requests per second, 32 connections, 5 s
+  wrk -t2 -c32 -d5s "${@:2}" "$1" | awk '/Requests\/sec/ { print $2 }'
+}
+sends=$(rate "http://127.0.0.1:$sim_port/2010-04-01/Accounts/$sid/Messages.json" -s "$work/send.lua")
+cheap=$(rate "http://127.0.0.1:$port/healthz")
+python3 - "$sends" "$cheap" "$(cat "$work/end_to_end")" <<'PY'
+import sys
+sends, cheap, ours = (float(x) for x in sys.argv[1:])
+ceiling = 1 / (1 / sends + 2 / cheap)
+print(f"ceiling in the same run: the simulator's send endpoint {sends:,.0f}/s, Outreach's /healthz {cheap:,.0f}/s: "
+      f"{ceiling:,.0f} messages/s (one send, two callbacks each)")
+print(f"end to end against the ceiling: {ours:,.0f} / {ceiling:,.0f} = {ours / ceiling:.2f} (issue 12 asks 0.5)")
 PY

@@ -2,8 +2,8 @@
 # How fast the bundle's static files are served next to a cheap
 # server-rendered page, measured in one run with wrk (32 connections,
 # keep-alive, loopback): the ratio is what counts, not the machine.
-# Usage: scripts/bench-static.sh [seconds]  (after `cargo leptos build --release`
-# and scripts/compress-bundle.sh). Knob: OUTREACH_BIN (default target/release/outreach).
+# Usage: scripts/bench-static.sh [seconds]  (after `scripts/build-release.sh`).
+# Knob: OUTREACH_BIN (default target/release/outreach).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${OUTREACH_BIN:-target/release/outreach}

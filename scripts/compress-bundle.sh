@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
 # Makes brotli (.br) and gzip (.gz) copies of the browser bundle that
-# `cargo leptos build --release` just wrote to target/site/pkg (the files
-# named in target/release/hash.txt), for the server to send as they are
+# `cargo leptos build --release --split` just wrote to target/site/pkg, for
+# the server to send as they are
 # (see server/src/bundle.rs): the best compression, paid once per build
 # instead of once per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=${LEPTOS_SITE_ROOT:-target/site}/${LEPTOS_SITE_PKG_DIR:-pkg}
-hashes=target/release/hash.txt
-name=${LEPTOS_OUTPUT_NAME:-outreach}
-files=()
-if [ -f "$hashes" ]; then
-  while IFS=: read -r kind hash; do
-    hash=${hash// /}
-    case $kind in js | wasm | css) files+=("$pkg/$name.$hash.$kind") ;; esac
-  done <"$hashes"
-else
-  files=("$pkg/$name.js" "$pkg/${name}_bg.wasm" "$pkg/$name.wasm" "$pkg/$name.css")
-fi
-# Without brotli (scripts/bootstrap.sh installs it) browsers get gzip.
+# Every piece of the bundle: the main JavaScript and WASM, the stylesheet,
+# and with `--split` each page's WASM and the loader that fetches them.
+# Pieces of earlier builds still here already have their copies.
+shopt -s nullglob
+files=("$pkg"/*.js "$pkg"/*.wasm "$pkg"/*.css)
 has_brotli=true
 command -v brotli >/dev/null || {
   has_brotli=false

@@ -6,6 +6,5 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 scripts/bootstrap.sh run
-cargo leptos build --release
-scripts/compress-bundle.sh
+scripts/build-release.sh
 exec target/release/outreach serve --demo

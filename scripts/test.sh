@@ -62,7 +62,7 @@ step rust-tests tests cargo test -p model -p domain -p twilio-simulator -p serve
 step rust-tests-postgres tests scripts/with-postgres.sh \
   cargo test -p domain -p server --locked
 step app-tests tests cargo test -p app --features ssr --locked
-if step release-build check bash -c 'cargo leptos build --release && scripts/compress-bundle.sh'; then
+if step release-build check scripts/build-release.sh; then
   # One tenant's largest payloads against the real release binary, while
   # another organisation sends (see server/tests/hostile_tenant.rs).
   step hostile-tenant tests env OUTREACH_BIN="$PWD/target/release/outreach" \
