@@ -155,8 +155,18 @@ async fn any_of(pool: &Pool, query: &str, now: UnixTime) -> anyhow::Result<bool>
     Ok(found > 0)
 }
 
-const WITHDRAWN: &str = "state = 'cancelled', updated_at = $1,
-     error_message = 'Not sent: the campaign was cancelled.'";
+/// Why a cancelled campaign's message was not sent.
+macro_rules! cancelled_reason {
+    () => {
+        "Not sent: the campaign was cancelled."
+    };
+}
+
+const WITHDRAWN: &str = concat!(
+    "state = 'cancelled', updated_at = $1, error_message = '",
+    cancelled_reason!(),
+    "'"
+);
 
 /// Withdraws up to `MESSAGES_PER_SETTLEMENT` queued messages of cancelled
 /// campaigns; returns how many.
@@ -565,20 +575,36 @@ pub struct NewMessage {
     pub local_zone: Option<&'static str>,
 }
 
-/// Queues the campaign's messages.
+/// How a campaign's messages are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Queued, to be sent.
+    Queued,
+    /// Already withdrawn: the campaign was cancelled while its recipients
+    /// were still being queued. Stored all the same, so that its recipient
+    /// table lists every recipient.
+    Withdrawn,
+}
+
+/// Stores the campaign's messages, queued or withdrawn.
 pub async fn enqueue(
     conn: &mut DbConnection,
     campaign: CampaignId,
     messages: &[NewMessage],
+    entry: Entry,
     now: UnixTime,
 ) -> anyhow::Result<()> {
     let backend = Backend::of_connection(conn);
+    let (state, reason) = match entry {
+        Entry::Queued => (MessageState::Queued, None),
+        Entry::Withdrawn => (MessageState::Cancelled, Some(cancelled_reason!())),
+    };
     for chunk in messages.chunks(MESSAGES_PER_INSERT) {
         let sql = format!(
             "INSERT INTO outbound_messages
-                 (campaign_id, phone, body, local_zone, state, created_at, updated_at)
+                 (campaign_id, phone, body, local_zone, state, error_message, created_at, updated_at)
              VALUES {}",
-            backend.placeholder_rows(chunk.len(), 7)
+            backend.placeholder_rows(chunk.len(), 8)
         );
         let mut insert = sqlx::query(&sql);
         for message in chunk {
@@ -587,7 +613,8 @@ pub async fn enqueue(
                 .bind(&message.phone)
                 .bind(&message.body)
                 .bind(message.local_zone)
-                .bind(MessageState::Queued)
+                .bind(state)
+                .bind(reason)
                 .bind(now)
                 .bind(now);
         }

@@ -790,10 +790,8 @@ pub async fn queue_next_chunks(pool: &Pool, now: UnixTime) -> anyhow::Result<usi
 
 /// Queues the campaign's next recipients after `queued_through`, in one
 /// transaction that also marks how far it got (NULL once every recipient is
-/// queued) and adds their zones to the campaign's. Messages queued for a
-/// campaign cancelled meanwhile are withdrawn at once, as its other queued
-/// messages were. Returns how many were queued: none if another queuer
-/// took the chunk first.
+/// queued) and adds their zones to the campaign's. Returns how many were
+/// stored: none if another queuer took the chunk first.
 async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Result<usize> {
     let Some((body, audience, after)) = sqlx::query_as::<_, (String, Option<AudienceId>, String)>(
         "SELECT body, audience_id, queued_through FROM campaigns
@@ -839,11 +837,15 @@ async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Resu
     else {
         return Ok(0);
     };
-    crate::outbound::enqueue(&mut tx, id, &messages, now).await?;
+    // Cancelled meanwhile: the rest of its recipients are stored as not
+    // sent, as its queued messages were withdrawn.
+    let entry = if status == CampaignStatus::Cancelled {
+        crate::outbound::Entry::Withdrawn
+    } else {
+        crate::outbound::Entry::Queued
+    };
+    crate::outbound::enqueue(&mut tx, id, &messages, entry, now).await?;
     note_result_pages(&mut tx, id, &messages).await?;
-    if status == CampaignStatus::Cancelled {
-        crate::outbound::withdraw_queued(&mut tx, id, now).await?;
-    }
     let mut known: BTreeSet<Option<String>> = serde_json::from_str(&zones).unwrap_or_default();
     known.extend(messages.iter().map(|m| m.local_zone.map(str::to_owned)));
     sqlx::query("UPDATE campaigns SET recipient_zones = $1 WHERE id = $2")

@@ -194,6 +194,18 @@ async fn recipients_queued_after_a_campaign_was_cancelled_are_never_sent() {
     let counted = counted_one_by_one(&app, id).await;
     assert_eq!(counted, [(MessageState::Cancelled, RECIPIENTS as i64)]);
     assert_eq!(page_counts(&app, &admin, id).await, counted);
+    // Each says why, like a message withdrawn by the cancel itself.
+    let reasons: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT DISTINCT error_message FROM outbound_messages WHERE campaign_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reasons,
+        [Some("Not sent: the campaign was cancelled.".to_owned())]
+    );
     let status: CampaignStatus = sqlx::query_scalar("SELECT status FROM campaigns WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool)
