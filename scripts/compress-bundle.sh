@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Makes brotli (.br) and gzip (.gz) copies of the browser bundle that
 # `cargo leptos build --release --split` just wrote to target/site/pkg, for
-# the server to send as they are
-# (see server/src/bundle.rs): the best compression, paid once per build
-# instead of once per request.
+# the server to send as they are (see server/src/bundle.rs): the best
+# compression, paid once per build instead of once per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=${LEPTOS_SITE_ROOT:-target/site}/${LEPTOS_SITE_PKG_DIR:-pkg}
@@ -12,6 +11,7 @@ pkg=${LEPTOS_SITE_ROOT:-target/site}/${LEPTOS_SITE_PKG_DIR:-pkg}
 # Pieces of earlier builds still here already have their copies.
 shopt -s nullglob
 files=("$pkg"/*.js "$pkg"/*.wasm "$pkg"/*.css)
+# Without brotli (scripts/bootstrap.sh installs it) browsers get gzip.
 has_brotli=true
 command -v brotli >/dev/null || {
   has_brotli=false
