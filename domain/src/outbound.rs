@@ -112,13 +112,14 @@ pub const MESSAGES_PER_SETTLEMENT: i64 = 1_000;
 /// sent: they become `expired`, up to `MESSAGES_PER_SETTLEMENT` of them.
 /// Returns how many.
 pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
-    if !any_of(pool, OVERDUE, now).await? {
+    let overdue = overdue(Backend::of(pool));
+    if !any_of(pool, &overdue, now).await? {
         return Ok(0);
     }
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET state = 'expired', lease_until = NULL, updated_at = $1,
              error_message = 'Not sent: its campaign''s validity ran out before its turn.'
-         WHERE id IN ({OVERDUE})"
+         WHERE id IN ({overdue})"
     ))
     .bind(now)
     .bind(MESSAGES_PER_SETTLEMENT)
@@ -128,19 +129,43 @@ pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
     .rows_affected())
 }
 
+/// Up to $2 queued messages of the campaigns (`c`) matching `campaigns`.
+/// The campaigns with queued messages are found by stepping through
+/// `outbound_messages_queued` from one campaign to the next: a look-up per
+/// such campaign, however many campaigns were ever cancelled or run. The
+/// engine asks several times a second.
+fn queued_messages_where(campaigns: &str, backend: Backend) -> String {
+    // Without statistics SQLite would find the smallest campaign id
+    // through the index on (state, updated_at): every queued message.
+    let queued = format!(
+        "SELECT MIN(campaign_id) FROM outbound_messages{} WHERE state = 'queued'",
+        backend.indexed_by("outbound_messages_queued")
+    );
+    format!(
+        "WITH RECURSIVE queuing (id) AS (
+             SELECT ({queued})
+             UNION ALL
+             SELECT ({queued} AND campaign_id > queuing.id) FROM queuing WHERE id IS NOT NULL)
+         SELECT id FROM outbound_messages
+         WHERE state = 'queued' AND campaign_id IN
+             (SELECT c.id FROM queuing q JOIN campaigns c ON c.id = q.id WHERE {campaigns})
+         LIMIT $2"
+    )
+}
+
 /// Queued messages of campaigns whose validity ran out ($1: now).
-pub(crate) const OVERDUE: &str = "SELECT id FROM outbound_messages
-     WHERE state = 'queued' AND campaign_id IN
-         (SELECT id FROM campaigns WHERE status IN ('running', 'paused')
-            AND started_at + validity_hours * 3600 <= $1)
-     LIMIT $2";
+fn overdue(backend: Backend) -> String {
+    queued_messages_where(
+        "c.status IN ('running', 'paused') AND c.started_at + c.validity_hours * 3600 <= $1",
+        backend,
+    )
+}
 
 /// Queued messages of cancelled campaigns: what their cancellation did not
 /// withdraw at once.
-pub(crate) const LEFT_BY_A_CANCEL: &str = "SELECT id FROM outbound_messages
-     WHERE state = 'queued' AND campaign_id IN
-         (SELECT id FROM campaigns WHERE status = 'cancelled')
-     LIMIT $2";
+fn left_by_a_cancel(backend: Backend) -> String {
+    queued_messages_where("c.status = 'cancelled'", backend)
+}
 
 /// Whether `query` (with $1: now, $2: a limit) finds any message. The
 /// engine asks a few times a second: a read, where an UPDATE that matches
@@ -171,11 +196,12 @@ const WITHDRAWN: &str = concat!(
 /// Withdraws up to `MESSAGES_PER_SETTLEMENT` queued messages of cancelled
 /// campaigns; returns how many.
 pub async fn withdraw_cancelled(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
-    if !any_of(pool, LEFT_BY_A_CANCEL, now).await? {
+    let left = left_by_a_cancel(Backend::of(pool));
+    if !any_of(pool, &left, now).await? {
         return Ok(0);
     }
     Ok(sqlx::query(&format!(
-        "UPDATE outbound_messages SET {WITHDRAWN} WHERE id IN ({LEFT_BY_A_CANCEL})"
+        "UPDATE outbound_messages SET {WITHDRAWN} WHERE id IN ({left})"
     ))
     .bind(now)
     .bind(MESSAGES_PER_SETTLEMENT)
@@ -941,15 +967,18 @@ mod tests {
     /// Withdrawing what a cancel left and expiring what waited too long
     /// run beside sending, every quarter of a second: they look up queued
     /// messages campaign by campaign, never through every message (or
-    /// every queued message of every campaign) stored.
+    /// every queued message of every campaign, or every campaign) stored.
     #[tokio::test]
     async fn settling_many_messages_reads_only_the_campaigns_concerned() {
         let (pool, _dir) = fresh_database().await;
         if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
             return; // PostgreSQL's plans depend on table sizes.
         }
-        for query in [super::OVERDUE, super::LEFT_BY_A_CANCEL] {
-            let plan = sqlite_plan(&pool, query).await;
+        for query in [
+            super::overdue(crate::db::Backend::Sqlite),
+            super::left_by_a_cancel(crate::db::Backend::Sqlite),
+        ] {
+            let plan = sqlite_plan(&pool, &query).await;
             assert!(
                 plan.iter().any(|step| step
                     == "SEARCH outbound_messages USING COVERING INDEX outbound_messages_by_state (campaign_id=? AND state=?)"),
@@ -959,6 +988,18 @@ mod tests {
                 !plan
                     .iter()
                     .any(|step| step.starts_with("SCAN outbound_messages")),
+                "{plan:?}"
+            );
+            // Nor through every campaign ever cancelled or run: the
+            // campaigns with queued messages come from the queued index.
+            assert!(
+                !plan.iter().any(|step| step.starts_with("SCAN campaigns")
+                    || step.contains("outbound_messages_by_state_and_update")),
+                "{plan:?}"
+            );
+            assert!(
+                plan.iter().any(|step| step
+                    == "SEARCH outbound_messages USING COVERING INDEX outbound_messages_queued (campaign_id>?)"),
                 "{plan:?}"
             );
         }

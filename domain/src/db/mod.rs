@@ -103,6 +103,16 @@ impl Backend {
         }
     }
 
+    /// Follows the table's name where SQLite, without statistics, would
+    /// choose a worse index than `index` (and fails, rather than scan, if
+    /// it cannot use it). PostgreSQL's planner has statistics.
+    pub fn indexed_by(self, index: &str) -> String {
+        match self {
+            Self::Sqlite => format!(" INDEXED BY {index}"),
+            Self::Postgres => String::new(),
+        }
+    }
+
     /// Appended to a `SELECT … LIMIT n` that picks rows to claim: on
     /// PostgreSQL another process skips the rows this one is claiming
     /// instead of waiting for them, then claiming them again. SQLite has a
