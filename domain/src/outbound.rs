@@ -60,6 +60,7 @@ pub async fn claim_messages(
     if let Recipients::InZone(Some(zone)) = recipients {
         claim = claim.bind(zone);
     }
+    let _turn = crate::db::write_turn(pool).await;
     claim
         .fetch_all(pool)
         .await
@@ -116,6 +117,7 @@ pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
     if !any_of(pool, &overdue, now).await? {
         return Ok(0);
     }
+    let _turn = crate::db::write_turn(pool).await;
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET state = 'expired', lease_until = NULL, updated_at = $1,
              error_message = 'Not sent: its campaign''s validity ran out before its turn.'
@@ -200,6 +202,7 @@ pub async fn withdraw_cancelled(pool: &Pool, now: UnixTime) -> anyhow::Result<u6
     if !any_of(pool, &left, now).await? {
         return Ok(0);
     }
+    let _turn = crate::db::write_turn(pool).await;
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET {WITHDRAWN} WHERE id IN ({left})"
     ))
@@ -220,7 +223,22 @@ pub async fn withhold_opted_out(
     claimed: &[ClaimedMessage],
     now: UnixTime,
 ) -> anyhow::Result<Vec<MessageId>> {
-    if claimed.is_empty() {
+    // A read first: almost always nobody has opted out, and a write would
+    // take SQLite's write lock for nothing, every pass.
+    let look = format!(
+        "SELECT COUNT(*) FROM opt_outs WHERE organisation_id = $1 AND phone IN ({})",
+        crate::db::placeholder_list(2, claimed.len())
+    );
+    let mut any = sqlx::query_scalar::<_, i64>(&look).bind(organisation);
+    for message in claimed {
+        any = any.bind(&message.phone);
+    }
+    if any
+        .fetch_one(pool)
+        .await
+        .context("could not look for opted-out recipients")?
+        == 0
+    {
         return Ok(Vec::new());
     }
     let sql = format!(
@@ -238,6 +256,7 @@ pub async fn withhold_opted_out(
     for message in claimed {
         query = query.bind(message.id);
     }
+    let _turn = crate::db::write_turn(pool).await;
     query
         .fetch_all(pool)
         .await
@@ -855,6 +874,7 @@ pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
         if pending == 0 {
             return Ok(folded);
         }
+        let _turn = crate::db::write_turn(pool).await;
         let mut tx = pool
             .begin()
             .await

@@ -818,6 +818,7 @@ async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Resu
     let messages = tokio::task::spawn_blocking(move || render_messages(&body, recipients))
         .await
         .context("rendering the messages failed")??;
+    let _turn = crate::db::write_turn(pool).await;
     let mut tx = pool
         .begin()
         .await
@@ -1005,15 +1006,28 @@ pub async fn complete_finished_campaigns(
 ) -> anyhow::Result<Vec<CampaignId>> {
     // Two NOT EXISTS, each an index search on (campaign_id, state): one
     // with an OR would read every message of the campaign on every pass.
-    let completed = sqlx::query_scalar::<_, CampaignId>(
-        "UPDATE campaigns SET status = 'completed', finished_at = $1
-         WHERE status = 'running' AND queued_through IS NULL
+    const FINISHED: &str = "status = 'running' AND queued_through IS NULL
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
                            AND m.state IN ('queued', 'sending', 'unknown'))
            AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state = 'sent' AND m.claimed_at > $1 - $2)
-         RETURNING id",
-    )
+                           AND m.state = 'sent' AND m.claimed_at > $1 - $2)";
+    // A read first: this runs every pass, and while campaigns are sending
+    // none is finished; an UPDATE would take SQLite's write lock anyway.
+    let any = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM campaigns WHERE {FINISHED} LIMIT 1) c"
+    ))
+    .bind(now)
+    .bind(crate::outbound::NO_RECEIPT_AFTER_SECS)
+    .fetch_one(pool)
+    .await
+    .context("could not look for finished campaigns")?;
+    if any == 0 {
+        return Ok(Vec::new());
+    }
+    let _turn = crate::db::write_turn(pool).await;
+    let completed = sqlx::query_scalar::<_, CampaignId>(&format!(
+        "UPDATE campaigns SET status = 'completed', finished_at = $1 WHERE {FINISHED} RETURNING id"
+    ))
     .bind(now)
     .bind(crate::outbound::NO_RECEIPT_AFTER_SECS)
     .fetch_all(pool)
@@ -1052,12 +1066,23 @@ pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
 pub async fn pause_campaigns_without_subscription(
     pool: &Pool,
 ) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    sqlx::query_as::<_, (OrganisationId, CampaignId)>(
-        "UPDATE campaigns SET status = 'paused', paused_reason = $1
-         WHERE status = 'running' AND organisation_id IN
-             (SELECT id FROM organisations WHERE subscription_state <> 'active')
-         RETURNING organisation_id, id",
-    )
+    const WITHOUT: &str = "status = 'running' AND organisation_id IN
+             (SELECT id FROM organisations WHERE subscription_state <> 'active')";
+    // A read first, as in `complete_finished_campaigns`: every pass.
+    let any = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM campaigns WHERE {WITHOUT} LIMIT 1) c"
+    ))
+    .fetch_one(pool)
+    .await
+    .context("could not look for organisations without a subscription")?;
+    if any == 0 {
+        return Ok(Vec::new());
+    }
+    let _turn = crate::db::write_turn(pool).await;
+    sqlx::query_as::<_, (OrganisationId, CampaignId)>(&format!(
+        "UPDATE campaigns SET status = 'paused', paused_reason = $1 WHERE {WITHOUT}
+         RETURNING organisation_id, id"
+    ))
     .bind(PAUSED_WITHOUT_SUBSCRIPTION)
     .fetch_all(pool)
     .await

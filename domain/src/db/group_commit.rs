@@ -2,7 +2,9 @@
 //! caller answers (a status callback before its 200, a Twilio answer before
 //! its send slot is freed) share one transaction. Callers wait for the
 //! commit that holds their write, as they waited for their own before; the
-//! database does one commit, and touches each page once, for the lot.
+//! database does one commit, and touches each page once, for the lot. A
+//! group takes its turn at writing (`db::write_turn`) with the engine's
+//! other frequent writers.
 
 use std::{future::Future, pin::Pin};
 
@@ -98,6 +100,7 @@ async fn apply_together<W: Write>(
     pool: &Pool,
     group: &[Queued<W>],
 ) -> anyhow::Result<Vec<W::Output>> {
+    let _turn = super::write_turn(pool).await;
     let mut tx = pool
         .begin()
         .await
@@ -111,6 +114,7 @@ async fn apply_together<W: Write>(
 }
 
 async fn apply_alone<W: Write>(pool: &Pool, write: &W) -> anyhow::Result<W::Output> {
+    let _turn = super::write_turn(pool).await;
     let mut tx = pool
         .begin()
         .await

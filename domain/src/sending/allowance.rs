@@ -58,6 +58,7 @@ pub async fn take(
             // Nothing changes until a whole token has built up.
             return Ok(0);
         }
+        let _turn = crate::db::write_turn(pool).await;
         let written = sqlx::query(
             "UPDATE send_allowances SET tokens = $1, refilled_at_ms = $2, version = version + 1
              WHERE organisation_id = $3 AND version = $4",
@@ -87,6 +88,7 @@ pub async fn give_back(
     if unused == 0 {
         return Ok(());
     }
+    let _turn = crate::db::write_turn(pool).await;
     sqlx::query(
         "UPDATE send_allowances SET tokens = tokens + $1, version = version + 1
          WHERE organisation_id = $2",
