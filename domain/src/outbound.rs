@@ -229,7 +229,11 @@ pub async fn withhold_opted_out(
         "SELECT COUNT(*) FROM opt_outs WHERE organisation_id = $1 AND phone IN ({})",
         crate::db::placeholder_list(2, claimed.len())
     );
-    let mut any = sqlx::query_scalar::<_, i64>(&look).bind(organisation);
+    // Its text changes with the number claimed: not kept prepared, where
+    // it would push out the statements run for every message.
+    let mut any = sqlx::query_scalar::<_, i64>(&look)
+        .persistent(false)
+        .bind(organisation);
     for message in claimed {
         any = any.bind(&message.phone);
     }
@@ -251,6 +255,7 @@ pub async fn withhold_opted_out(
         crate::db::placeholder_list(3, claimed.len())
     );
     let mut query = sqlx::query_scalar::<_, MessageId>(&sql)
+        .persistent(false)
         .bind(now)
         .bind(organisation);
     for message in claimed {

@@ -177,8 +177,37 @@ pub struct SendingEngine {
     /// Twilio's acceptances, noted in groups: at hundreds of sends a
     /// second, one commit for all the answers that came in meanwhile.
     answers: GroupCommit<AcceptedAnswer>,
-    /// When the once-a-second checks last ran (see `second_checks_due`).
-    second_checks_at: Arc<Mutex<Option<Instant>>>,
+    /// Reconciling, asking about quiet messages, completing and pausing
+    /// campaigns: ten times a second is soon enough, and passes come
+    /// hundreds of times a second while sending.
+    housekeeping_checks: Arc<Every>,
+    /// The failure guard and scheduled starts.
+    second_checks: Arc<Every>,
+}
+
+/// Checks run at most once per period, however often passes come.
+struct Every {
+    period: Duration,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Every {
+    fn new(period: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            period,
+            last: Mutex::default(),
+        })
+    }
+
+    /// Whether they are due now; if so, the period starts again.
+    fn due(&self) -> bool {
+        let mut last = self.last.lock().expect("never poisoned");
+        let due = last.is_none_or(|at| at.elapsed() >= self.period);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
 }
 
 /// The lease under which one engine at a time reconciles unknown outcomes,
@@ -199,7 +228,8 @@ impl SendingEngine {
             paces: Arc::default(),
             holder: Holder::for_this_process(),
             housekeeping_until: Arc::default(),
-            second_checks_at: Arc::default(),
+            housekeeping_checks: Every::new(Duration::from_millis(100)),
+            second_checks: Every::new(Duration::from_secs(1)),
         }
     }
 
@@ -302,11 +332,11 @@ impl SendingEngine {
         // Several processes may send; one of them at a time does this. A
         // lease outlives a few passes, so a process that dies mid-way
         // hands it over within seconds.
-        let reconciled = if self.holds_housekeeping(now).await? {
+        let reconciled = if self.housekeeping_checks.due() && self.holds_housekeeping(now).await? {
             let reconciled = self.reconcile(&mut senders, now).await?
                 + self.check_quiet_messages(&mut senders, now).await?;
             campaigns::complete_finished_campaigns(&self.pool, now).await?;
-            if self.second_checks_due() {
+            if self.second_checks.due() {
                 self.check_failure_guard().await?;
                 // Schedules are to the minute: once a second is on time.
                 start_due_campaigns(&self.pool, &self.keyring, now).await?;
@@ -428,18 +458,6 @@ impl SendingEngine {
             }
         }
         Ok(())
-    }
-
-    /// Whether the checks done once a second (the failure guard, scheduled
-    /// starts)
-    /// are due: passes come every few milliseconds while sending.
-    fn second_checks_due(&self) -> bool {
-        let mut checked = self.second_checks_at.lock().expect("never poisoned");
-        let due = checked.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-        if due {
-            *checked = Some(Instant::now());
-        }
-        due
     }
 
     fn with_pace<T>(&self, organisation: OrganisationId, f: impl FnOnce(&mut Pace) -> T) -> T {
