@@ -646,4 +646,32 @@ mod tests {
                 .is_none()
         );
     }
+
+    /// The engine's frequent writers take turns per SQLite file: the next
+    /// gets its turn the moment the last gives it up, and another file's
+    /// writers do not wait. PostgreSQL needs no turns.
+    #[tokio::test]
+    async fn writers_of_one_sqlite_file_take_turns() {
+        let (pool, _dir) = testing::fresh_database().await;
+        let Some(first) = write_turn(&pool).await else {
+            assert_eq!(Backend::of(&pool), Backend::Postgres);
+            return;
+        };
+        let (other, _other_dir) = testing::fresh_database().await;
+        assert!(
+            write_turn(&other).await.is_some(),
+            "another file's turn is its own"
+        );
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            async move { write_turn(&pool).await.is_some() }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !waiting.is_finished(),
+            "a second writer waits for the first"
+        );
+        drop(first);
+        assert!(waiting.await.unwrap());
+    }
 }

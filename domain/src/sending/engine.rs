@@ -269,11 +269,8 @@ impl SendingEngine {
         let quarter = (self.settings.concurrency / 4).clamp(1, 50) as u32;
         // The permits go straight back: only passes take slots, so they
         // are still free when the next pass counts them.
-        let _ = tokio::time::timeout(
-            Duration::from_millis(5),
-            self.slots.acquire_many(quarter),
-        )
-        .await;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(5), self.slots.acquire_many(quarter)).await;
     }
 
     /// Beside the sending passes, while this engine does the housekeeping,
