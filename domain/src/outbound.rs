@@ -223,6 +223,9 @@ pub async fn withhold_opted_out(
     claimed: &[ClaimedMessage],
     now: UnixTime,
 ) -> anyhow::Result<Vec<MessageId>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
     // A read first: almost always nobody has opted out, and a write would
     // take SQLite's write lock for nothing, every pass.
     let look = format!(
