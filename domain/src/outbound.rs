@@ -5,8 +5,6 @@
 //! `sending` carries a lease: when it runs out with no answer recorded, the
 //! engine reconciles the message with Twilio instead of sending it again.
 
-use std::{future::Future, pin::Pin};
-
 use anyhow::Context;
 use sqlx::FromRow;
 
@@ -315,10 +313,7 @@ pub struct AcceptedAnswer {
 impl group_commit::Write for AcceptedAnswer {
     type Output = ();
 
-    fn apply<'c>(
-        &'c self,
-        conn: &'c mut DbConnection,
-    ) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>> {
+    fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> group_commit::Applied<'c, ()> {
         Box::pin(record_accepted(
             conn,
             self.id,

@@ -13,16 +13,36 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{DbConnection, Pool};
 
+/// What applying writes returns: a future on the transaction's connection.
+pub type Applied<'c, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'c>>;
+
 /// One write that may share a transaction with others.
 pub trait Write: Send + Sync + 'static {
     type Output: Send + 'static;
 
     /// Applies the write inside `conn`'s open transaction. An error rolls
     /// the whole group back; each write is then retried on its own.
-    fn apply<'c>(
-        &'c self,
+    fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> Applied<'c, Self::Output>;
+
+    /// Applies a group of writes inside `conn`'s open transaction, in
+    /// order, answering each: by default one after the other. A kind of
+    /// write whose group can share statements (one multi-row INSERT for
+    /// all) does that here, with the same outcome as one by one.
+    fn apply_all<'c>(
+        writes: Vec<&'c Self>,
         conn: &'c mut DbConnection,
-    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Self::Output>> + Send + 'c>>;
+    ) -> Applied<'c, Vec<Self::Output>>
+    where
+        Self: Sized,
+    {
+        Box::pin(async move {
+            let mut outputs = Vec::with_capacity(writes.len());
+            for write in writes {
+                outputs.push(write.apply(&mut *conn).await?);
+            }
+            Ok(outputs)
+        })
+    }
 }
 
 /// At most this many writes share a commit: enough to take a burst in a few
@@ -105,10 +125,8 @@ async fn apply_together<W: Write>(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let mut outputs = Vec::with_capacity(group.len());
-    for queued in group {
-        outputs.push(queued.write.apply(&mut tx).await?);
-    }
+    let writes = group.iter().map(|queued| &queued.write).collect();
+    let outputs = W::apply_all(writes, &mut tx).await?;
     tx.commit().await.context("could not commit")?;
     Ok(outputs)
 }

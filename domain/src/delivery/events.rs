@@ -1,10 +1,10 @@
 //! Storing a verified status callback and applying it to its message.
 
-use std::{future::Future, pin::Pin};
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 
-use crate::db::{DbConnection, group_commit};
+use crate::db::{Backend, DbConnection, group_commit, placeholder_list};
 use crate::{
     clock::UnixTime, ids::MessageId, organisations::OrganisationId, twilio::status::TwilioStatus,
 };
@@ -100,90 +100,192 @@ pub struct DeliveryEvent {
 impl group_commit::Write for DeliveryEvent {
     type Output = Recorded;
 
-    fn apply<'c>(
-        &'c self,
+    fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> group_commit::Applied<'c, Recorded> {
+        Box::pin(async move {
+            let mut recorded = record_delivery_events(conn, &[self]).await?;
+            Ok(recorded.pop().expect("one answer per event"))
+        })
+    }
+
+    fn apply_all<'c>(
+        writes: Vec<&'c Self>,
         conn: &'c mut DbConnection,
-    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Recorded>> + Send + 'c>> {
-        Box::pin(record_delivery_event(conn, self))
+    ) -> group_commit::Applied<'c, Vec<Recorded>> {
+        Box::pin(async move { record_delivery_events(conn, &writes).await })
     }
 }
 
-/// Stores the event (once), then moves its message forward, never back,
-/// inside the caller's transaction.
-pub async fn record_delivery_event(
+/// Stores each event (once), then moves its message forward, never back,
+/// inside the caller's transaction; answers in the events' order. A group
+/// shares its statements: one INSERT stores every event, one SELECT finds
+/// every message, then an UPDATE per message that moves. On PostgreSQL,
+/// where each statement is a round trip to the server, three statements
+/// per callback were most of the work: sharing them tripled the callbacks
+/// stored a second (BENCHMARKS.md, "Group commit").
+pub async fn record_delivery_events(
     conn: &mut DbConnection,
-    event: &DeliveryEvent,
-) -> anyhow::Result<Recorded> {
-    let DeliveryEvent {
-        organisation,
-        message_id,
-        callback,
-        received_at: now,
-    } = event;
-    let (organisation, now) = (*organisation, *now);
-    let params = serde_json::to_string(&callback.params).context("params encode")?;
-    let inserted = sqlx::query(
+    events: &[&DeliveryEvent],
+) -> anyhow::Result<Vec<Recorded>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = Backend::of_connection(conn);
+    let sql = format!(
         "INSERT INTO delivery_events
              (organisation_id, message_sid, message_status, error_code, params, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (organisation_id, message_sid, message_status) DO NOTHING",
-    )
-    .bind(organisation)
-    .bind(&callback.message_sid)
-    .bind(&callback.message_status)
-    .bind(callback.error_code.map(|c| c.to_string()))
-    .bind(params)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .context("could not store the delivery event")?;
-    if inserted.rows_affected() == 0 {
-        return Ok(Recorded::Duplicate);
+         VALUES {}
+         ON CONFLICT (organisation_id, message_sid, message_status) DO NOTHING
+         RETURNING organisation_id, message_sid, message_status",
+        backend.placeholder_rows(events.len(), 6)
+    );
+    // Its text changes with the group's size: not kept prepared, where it
+    // would push out the statements run for every message.
+    let mut insert = sqlx::query_as::<_, (OrganisationId, String, String)>(&sql).persistent(false);
+    for event in events {
+        let callback = &event.callback;
+        insert = insert
+            .bind(event.organisation)
+            .bind(&callback.message_sid)
+            .bind(&callback.message_status)
+            .bind(callback.error_code.map(|c| c.to_string()))
+            .bind(serde_json::to_string(&callback.params).context("params encode")?)
+            .bind(event.received_at);
     }
-    let Some(status) = TwilioStatus::parse(&callback.message_status) else {
-        return Ok(Recorded::UnknownStatus);
-    };
-    // The hint must agree with the SID when both are known.
-    let message = sqlx::query_as::<_, (MessageId, String, i64)>(
-        "SELECT m.id, m.phone, m.status_rank FROM outbound_messages m
-         JOIN campaigns c ON c.id = m.campaign_id
-         WHERE c.organisation_id = $1
-           AND (m.twilio_sid = $2 OR (m.id = $3 AND m.twilio_sid IS NULL))",
-    )
-    .bind(organisation)
-    .bind(&callback.message_sid)
-    .bind(*message_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .context("could not find the event's message")?;
-    let Some((id, phone, rank)) = message else {
-        return Ok(Recorded::NoSuchMessage);
-    };
-    let error_message = callback
-        .params
-        .iter()
-        .find(|(key, _)| key == "ErrorMessage")
-        .map(|(_, value)| value.as_str());
-    let moved = crate::outbound::advance(
-        conn,
-        organisation,
-        crate::outbound::MessageUpdate {
-            id,
-            phone: &phone,
-            current_rank: rank,
-            sid: &callback.message_sid,
-            status,
-            error_code: callback.error_code,
-            error_message,
-        },
-        now,
-    )
-    .await?;
-    Ok(if moved {
-        Recorded::Applied
+    // Only the events not stored before come back; within the group, the
+    // first of two alike is the one stored.
+    let mut stored: HashSet<(OrganisationId, String, String)> = insert
+        .fetch_all(&mut *conn)
+        .await
+        .context("could not store the delivery events")?
+        .into_iter()
+        .collect();
+    let mut recorded = Vec::with_capacity(events.len());
+    let mut to_apply = Vec::new();
+    for (at, event) in events.iter().enumerate() {
+        let key = (
+            event.organisation,
+            event.callback.message_sid.clone(),
+            event.callback.message_status.clone(),
+        );
+        recorded.push(if !stored.remove(&key) {
+            Recorded::Duplicate
+        } else if let Some(status) = TwilioStatus::parse(&event.callback.message_status) {
+            to_apply.push((at, status));
+            // Settled below.
+            Recorded::NoSuchMessage
+        } else {
+            Recorded::UnknownStatus
+        });
+    }
+    if to_apply.is_empty() {
+        return Ok(recorded);
+    }
+    let messages = find_messages(conn, to_apply.iter().map(|&(at, _)| events[at])).await?;
+    // A message's rank as this group moves it (sent, then delivered).
+    let mut ranks: HashMap<MessageId, i64> = HashMap::new();
+    for (at, status) in to_apply {
+        let event = events[at];
+        // The hint must agree with the SID when both are known.
+        let sid = event.callback.message_sid.as_str();
+        let found = messages
+            .iter()
+            .find(|m| m.organisation == event.organisation && m.twilio_sid.as_deref() == Some(sid))
+            .or_else(|| {
+                messages.iter().find(|m| {
+                    m.organisation == event.organisation
+                        && m.twilio_sid.is_none()
+                        && Some(m.id) == event.message_id
+                })
+            });
+        let Some(message) = found else {
+            continue;
+        };
+        let rank = *ranks.entry(message.id).or_insert(message.status_rank);
+        let error_message = event
+            .callback
+            .params
+            .iter()
+            .find(|(key, _)| key == "ErrorMessage")
+            .map(|(_, value)| value.as_str());
+        let moved = crate::outbound::advance(
+            conn,
+            event.organisation,
+            crate::outbound::MessageUpdate {
+                id: message.id,
+                phone: &message.phone,
+                current_rank: rank,
+                sid,
+                status,
+                error_code: event.callback.error_code,
+                error_message,
+            },
+            event.received_at,
+        )
+        .await?;
+        recorded[at] = if moved {
+            ranks.insert(message.id, status.rank());
+            Recorded::Applied
+        } else {
+            Recorded::Stale
+        };
+    }
+    Ok(recorded)
+}
+
+/// Each of its look-ups is an index search (by SID, by id).
+fn find_messages_sql(sids: usize, hints: usize) -> String {
+    let by_hint = if hints == 0 {
+        String::new()
     } else {
-        Recorded::Stale
-    })
+        format!(
+            " OR (m.id IN ({}) AND m.twilio_sid IS NULL)",
+            placeholder_list(1 + sids, hints)
+        )
+    };
+    format!(
+        "SELECT m.id, m.phone, m.status_rank, m.twilio_sid, c.organisation_id
+         FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
+         WHERE m.twilio_sid IN ({}){by_hint}",
+        placeholder_list(1, sids)
+    )
+}
+
+/// A message a status callback may be about.
+#[derive(sqlx::FromRow)]
+struct CallbackMessage {
+    id: MessageId,
+    phone: String,
+    status_rank: i64,
+    twilio_sid: Option<String>,
+    #[sqlx(rename = "organisation_id")]
+    organisation: OrganisationId,
+}
+
+/// The messages the events name, in one look-up: by SID, or by the
+/// callback URL's hint for a message whose send answer was lost (no SID
+/// recorded yet).
+async fn find_messages(
+    conn: &mut DbConnection,
+    events: impl Iterator<Item = &DeliveryEvent>,
+) -> anyhow::Result<Vec<CallbackMessage>> {
+    let (mut sids, mut hints) = (Vec::new(), Vec::new());
+    for event in events {
+        sids.push(event.callback.message_sid.as_str());
+        hints.extend(event.message_id);
+    }
+    let sql = find_messages_sql(sids.len(), hints.len());
+    // Not kept prepared either (see `record_delivery_events`).
+    let mut query = sqlx::query_as::<_, CallbackMessage>(&sql).persistent(false);
+    for sid in sids {
+        query = query.bind(sid);
+    }
+    for hint in hints {
+        query = query.bind(hint);
+    }
+    query
+        .fetch_all(conn)
+        .await
+        .context("could not find the events' messages")
 }
 
 #[cfg(test)]
@@ -228,5 +330,191 @@ mod tests {
             StatusCallback::parse(params(&[("MessageSid", SID)])).unwrap_err(),
             MalformedCallback::MessageStatus
         );
+    }
+
+    /// Two organisations, each with a running campaign and messages: one
+    /// sent (`SM…01`, or `SM…11` for the second organisation), one whose
+    /// send answer was lost (no SID, id returned), one delivered (`SM…03`).
+    async fn messages_to_call_back(
+        pool: &crate::db::Pool,
+    ) -> (OrganisationId, OrganisationId, MessageId) {
+        let mut organisations = Vec::new();
+        for name in ["Acme", "Globex"] {
+            let organisation: OrganisationId = sqlx::query_scalar(
+                "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+                 VALUES ($1, $1, 'active', 0) RETURNING id",
+            )
+            .bind(name)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            organisations.push(organisation);
+        }
+        let mut lost = None;
+        for (organisation, sids) in [
+            (organisations[0], [Some("01"), None, Some("03")]),
+            (organisations[1], [Some("11"), Some("12"), Some("13")]),
+        ] {
+            let campaign: i64 = sqlx::query_scalar(
+                "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
+                 VALUES ($1, 'Spring appeal', 'sms', 'Hello', 'running', 'carol@acme.test', 1, 1) RETURNING id",
+            )
+            .bind(organisation)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            for (n, sid) in sids.into_iter().enumerate() {
+                let (state, rank) = if sid == Some("03") {
+                    ("delivered", 3)
+                } else {
+                    ("sent", 2)
+                };
+                let id: MessageId = sqlx::query_scalar(
+                    "INSERT INTO outbound_messages
+                         (campaign_id, phone, body, state, status_rank, twilio_sid, created_at, updated_at)
+                     VALUES ($1, $2, 'Hello', $3, $4, $5, 1, 1) RETURNING id",
+                )
+                .bind(campaign)
+                .bind(format!("+1415555267{n}"))
+                .bind(if sid.is_none() { "sending" } else { state })
+                .bind(if sid.is_none() { 0 } else { rank })
+                .bind(sid.map(sid_of))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                if sid.is_none() {
+                    lost = Some(id);
+                }
+            }
+        }
+        (organisations[0], organisations[1], lost.unwrap())
+    }
+
+    fn sid_of(n: &str) -> String {
+        format!("SM0123456789abcdef0123456789abcd{n}")
+    }
+
+    async fn messages(
+        pool: &crate::db::Pool,
+    ) -> Vec<(String, String, Option<String>, i64, Option<i64>)> {
+        sqlx::query_as(
+            "SELECT phone, state, twilio_sid, status_rank, error_code FROM outbound_messages ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    /// A group of callbacks shares its statements; the outcome must be
+    /// exactly that of recording them one by one: duplicates inside the
+    /// group and of earlier events, sent then delivered and the reverse,
+    /// a message found by the URL's hint, a SID of another organisation,
+    /// a status Outreach does not know, an undelivered message's code.
+    #[tokio::test]
+    async fn a_group_of_callbacks_is_recorded_exactly_as_one_by_one() {
+        let (one_by_one, _dir_a) = crate::db::testing::fresh_database().await;
+        let (together, _dir_b) = crate::db::testing::fresh_database().await;
+        let (acme, globex, lost) = messages_to_call_back(&one_by_one).await;
+        assert_eq!(messages_to_call_back(&together).await, (acme, globex, lost));
+        let event =
+            |organisation, sid: &str, status: &str, hint: Option<MessageId>, code: Option<&str>| {
+                let mut pairs = vec![("MessageSid", sid), ("MessageStatus", status)];
+                if let Some(code) = code {
+                    pairs.push(("ErrorCode", code));
+                    pairs.push(("ErrorMessage", "Unreachable destination handset"));
+                }
+                DeliveryEvent {
+                    organisation,
+                    message_id: hint,
+                    callback: StatusCallback::parse(params(&pairs)).unwrap(),
+                    received_at: 100,
+                }
+            };
+        // Stored before the group: its repeat inside the group is a duplicate.
+        let earlier = event(acme, &sid_of("03"), "delivered", None, None);
+        let events = [
+            event(acme, &sid_of("01"), "delivered", None, None),
+            event(acme, &sid_of("01"), "delivered", None, None),
+            event(acme, &sid_of("02"), "sent", Some(lost), None),
+            event(acme, &sid_of("02"), "delivered", Some(lost), None),
+            event(acme, &sid_of("03"), "delivered", None, None),
+            event(globex, &sid_of("11"), "undelivered", None, Some("30003")),
+            event(globex, &sid_of("12"), "delivered", None, None),
+            event(globex, &sid_of("12"), "sent", None, None),
+            event(acme, &sid_of("13"), "delivered", None, None),
+            event(globex, &sid_of("13"), "receiving", None, None),
+        ];
+        let mut alone = vec![];
+        for pool in [&one_by_one, &together] {
+            let mut conn = pool.acquire().await.unwrap();
+            record_delivery_events(&mut conn, &[&earlier])
+                .await
+                .unwrap();
+        }
+        for e in &events {
+            let mut conn = one_by_one.acquire().await.unwrap();
+            alone.extend(record_delivery_events(&mut conn, &[e]).await.unwrap());
+        }
+        let mut tx = together.begin().await.unwrap();
+        let grouped = record_delivery_events(&mut tx, &events.iter().collect::<Vec<_>>())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        use Recorded::*;
+        assert_eq!(
+            alone,
+            [
+                Applied,
+                Duplicate,
+                Applied,
+                Applied,
+                Duplicate,
+                Applied,
+                Applied,
+                Stale,
+                NoSuchMessage,
+                UnknownStatus
+            ]
+        );
+        assert_eq!(grouped, alone);
+        assert_eq!(messages(&together).await, messages(&one_by_one).await);
+        let lost_now: (String, Option<String>) =
+            sqlx::query_as("SELECT state, twilio_sid FROM outbound_messages WHERE id = $1")
+                .bind(lost)
+                .fetch_one(&together)
+                .await
+                .unwrap();
+        assert_eq!(lost_now, ("delivered".to_owned(), Some(sid_of("02"))));
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events")
+            .fetch_one(&together)
+            .await
+            .unwrap();
+        assert_eq!(stored, 9);
+    }
+
+    /// The group's look-up reads only the messages it names, with or
+    /// without hints: a million messages stored must not slow callbacks.
+    #[tokio::test]
+    async fn a_group_finds_its_messages_through_indexes() {
+        let (pool, _dir) = crate::db::testing::fresh_database().await;
+        if Backend::of(&pool) != Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for (sids, hints) in [(1, 0), (3, 0), (3, 2)] {
+            let plan =
+                crate::db::testing::sqlite_plan(&pool, &find_messages_sql(sids, hints)).await;
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN outbound_messages")),
+                "{plan:?}"
+            );
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("outbound_messages_by_sid (twilio_sid=?)")),
+                "{plan:?}"
+            );
+        }
     }
 }
