@@ -278,27 +278,13 @@ pub async fn record_accepted(
     twilio_status: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    let status = TwilioStatus::parse(twilio_status).unwrap_or(TwilioStatus::Accepted);
-    let state = status.message_state(None);
-    sqlx::query(
-        "UPDATE outbound_messages
-         SET twilio_sid = COALESCE(twilio_sid, $1),
-             state = CASE WHEN status_rank < $2 THEN $3 ELSE state END,
-             twilio_status = CASE WHEN status_rank < $2 THEN $4 ELSE twilio_status END,
-             status_rank = CASE WHEN status_rank < $2 THEN $2 ELSE status_rank END,
-             lease_until = NULL, reconcile_attempts = 0, updated_at = $5
-         WHERE id = $6",
-    )
-    .bind(sid)
-    .bind(status.rank())
-    .bind(state)
-    .bind(status.as_str())
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await
-    .context("could not record the accepted message")?;
-    Ok(())
+    let answer = AcceptedAnswer {
+        id,
+        sid: sid.to_owned(),
+        twilio_status: twilio_status.to_owned(),
+        received_at: now,
+    };
+    record_accepted_answers(conn, &[&answer]).await
 }
 
 /// Twilio's acceptance of one send, to note with the others that arrive
@@ -314,14 +300,82 @@ impl group_commit::Write for AcceptedAnswer {
     type Output = ();
 
     fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> group_commit::Applied<'c, ()> {
-        Box::pin(record_accepted(
-            conn,
-            self.id,
-            &self.sid,
-            &self.twilio_status,
-            self.received_at,
-        ))
+        Box::pin(async move { record_accepted_answers(conn, &[self]).await })
     }
+
+    fn apply_all<'c>(
+        writes: Vec<&'c Self>,
+        conn: &'c mut DbConnection,
+    ) -> group_commit::Applied<'c, Vec<()>> {
+        Box::pin(async move {
+            let answered = writes.len();
+            // Two answers for one message (never from one send) would make
+            // one UPDATE's outcome depend on the join's order: one by one.
+            let mut ids: Vec<MessageId> = writes.iter().map(|answer| answer.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.len() < answered {
+                for answer in writes {
+                    record_accepted_answers(&mut *conn, &[answer]).await?;
+                }
+            } else {
+                record_accepted_answers(conn, &writes).await?;
+            }
+            Ok(vec![(); answered])
+        })
+    }
+}
+
+/// Notes Twilio's answers (each for a different message) in one UPDATE:
+/// each message gets its SID and moves to its answer's status unless a
+/// callback already moved it as far.
+async fn record_accepted_answers(
+    conn: &mut DbConnection,
+    answers: &[&AcceptedAnswer],
+) -> anyhow::Result<()> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    let sql = accepted_answers_sql(Backend::of_connection(conn), answers.len());
+    // Its text changes with the group's size: only one answer's is kept
+    // prepared, where more would push out the statements run per message.
+    let mut update = sqlx::query(&sql).persistent(answers.len() == 1);
+    for answer in answers {
+        let status = TwilioStatus::parse(&answer.twilio_status).unwrap_or(TwilioStatus::Accepted);
+        update = update
+            .bind(answer.id)
+            .bind(&answer.sid)
+            .bind(status.rank())
+            .bind(status.message_state(None))
+            .bind(status.as_str())
+            .bind(answer.received_at);
+    }
+    update
+        .execute(conn)
+        .await
+        .context("could not record the accepted messages")?;
+    Ok(())
+}
+
+fn accepted_answers_sql(backend: Backend, answers: usize) -> String {
+    format!(
+        "WITH answers (message_id, sid, rank, state, twilio_status, received_at) AS (VALUES {})
+         UPDATE outbound_messages
+         SET twilio_sid = COALESCE(outbound_messages.twilio_sid, answers.sid),
+             state = CASE WHEN outbound_messages.status_rank < answers.rank
+                          THEN answers.state ELSE outbound_messages.state END,
+             twilio_status = CASE WHEN outbound_messages.status_rank < answers.rank
+                                  THEN answers.twilio_status ELSE outbound_messages.twilio_status END,
+             status_rank = CASE WHEN outbound_messages.status_rank < answers.rank
+                                THEN answers.rank ELSE outbound_messages.status_rank END,
+             lease_until = NULL, reconcile_attempts = 0, updated_at = answers.received_at
+         FROM answers
+         WHERE outbound_messages.id = answers.message_id",
+        backend.typed_placeholder_rows(
+            answers,
+            &["BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT"]
+        )
+    )
 }
 
 /// Twilio certainly did not create it (429, 401, no connection): it goes
@@ -1023,6 +1077,186 @@ mod tests {
             assert!(
                 plan.iter().any(|step| step
                     == "SEARCH outbound_messages USING COVERING INDEX outbound_messages_queued (campaign_id>?)"),
+                "{plan:?}"
+            );
+        }
+    }
+
+    /// A sending campaign's messages, as claimed: `sending`, no SID.
+    /// Returns their ids.
+    async fn messages_being_sent(pool: &crate::db::Pool, count: usize) -> Vec<super::MessageId> {
+        let organisation: i64 = sqlx::query_scalar(
+            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+             VALUES ('Acme', 'acme', 'active', 0) RETURNING id",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let campaign: i64 = sqlx::query_scalar(
+            "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
+             VALUES ($1, 'Spring appeal', 'sms', 'Hello', 'running', 'carol@acme.test', 1, 1) RETURNING id",
+        )
+        .bind(organisation)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for n in 0..count {
+            ids.push(
+                sqlx::query_scalar(
+                    "INSERT INTO outbound_messages
+                         (campaign_id, phone, body, state, status_rank, lease_until, reconcile_attempts, created_at)
+                     VALUES ($1, $2, 'Hello', 'sending', 0, 500, 1, 1) RETURNING id",
+                )
+                .bind(campaign)
+                .bind(format!("+141555526{n:02}"))
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            );
+        }
+        ids
+    }
+
+    type MessageRow = (
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<i64>,
+        i64,
+        Option<i64>,
+    );
+
+    async fn message_rows(pool: &crate::db::Pool) -> Vec<MessageRow> {
+        sqlx::query_as(
+            "SELECT state, twilio_sid, twilio_status, status_rank, lease_until, reconcile_attempts, updated_at
+             FROM outbound_messages ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    /// Twilio's answers committed together share one UPDATE; the outcome
+    /// must be exactly that of noting them one by one: a message a
+    /// callback already moved further keeps its status (and gets its SID
+    /// if the callback found it by the URL's hint), one moved less far
+    /// moves on, an unknown status counts as accepted, and a group naming
+    /// one message twice is noted in order.
+    #[tokio::test]
+    async fn a_group_of_answers_is_recorded_exactly_as_one_by_one() {
+        use super::AcceptedAnswer;
+        use crate::db::group_commit::Write;
+
+        let (one_by_one, _dir_a) = fresh_database().await;
+        let (together, _dir_b) = fresh_database().await;
+        let ids = messages_being_sent(&one_by_one, 5).await;
+        assert_eq!(messages_being_sent(&together, 5).await, ids);
+        let sid = |n: usize| format!("SM0123456789abcdef0123456789abcd{n:02}");
+        for pool in [&one_by_one, &together] {
+            // Callbacks that came before the answers: delivered, found by
+            // the hint (no SID yet), and queued, found by its SID.
+            sqlx::query(
+                "UPDATE outbound_messages SET state = 'delivered', twilio_status = 'delivered',
+                     status_rank = 5, updated_at = 50
+                 WHERE id = $1",
+            )
+            .bind(ids[1])
+            .execute(pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "UPDATE outbound_messages SET twilio_sid = $1, twilio_status = 'queued',
+                     status_rank = 2, updated_at = 50
+                 WHERE id = $2",
+            )
+            .bind(sid(2))
+            .bind(ids[2])
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        let answer = |at: usize, status: &str, received_at| AcceptedAnswer {
+            id: ids[at],
+            sid: sid(at),
+            twilio_status: status.to_owned(),
+            received_at,
+        };
+        let answers = [
+            answer(0, "accepted", 100),
+            answer(1, "queued", 101),
+            answer(2, "sent", 102),
+            answer(3, "a-status-twilio-adds-later", 103),
+        ];
+        for a in &answers {
+            let mut conn = one_by_one.acquire().await.unwrap();
+            a.apply(&mut conn).await.unwrap();
+        }
+        let mut tx = together.begin().await.unwrap();
+        let outputs = AcceptedAnswer::apply_all(answers.iter().collect(), &mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(outputs.len(), answers.len());
+        let rows = message_rows(&together).await;
+        assert_eq!(rows, message_rows(&one_by_one).await);
+        assert_eq!(
+            rows[1],
+            (
+                "delivered".into(),
+                Some(sid(1)),
+                Some("delivered".into()),
+                5,
+                None,
+                0,
+                Some(101)
+            )
+        );
+        assert_eq!(rows[2].0, "sent");
+        assert_eq!(rows[3].2.as_deref(), Some("accepted"));
+        assert_eq!(rows[4].0, "sending", "not answered: untouched");
+
+        // The same message twice in a group: one by one, in order.
+        let twice = [answer(4, "queued", 200), answer(4, "sent", 201)];
+        for a in &twice {
+            let mut conn = one_by_one.acquire().await.unwrap();
+            a.apply(&mut conn).await.unwrap();
+        }
+        let mut tx = together.begin().await.unwrap();
+        AcceptedAnswer::apply_all(twice.iter().collect(), &mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let rows = message_rows(&together).await;
+        assert_eq!(rows, message_rows(&one_by_one).await);
+        assert_eq!(rows[4].0, "sent");
+    }
+
+    /// The answers' UPDATE finds each message by its id, whatever the
+    /// number of messages stored.
+    #[tokio::test]
+    async fn a_group_of_answers_updates_its_messages_by_id() {
+        let (pool, _dir) = fresh_database().await;
+        if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for answers in [1, 3] {
+            let plan = sqlite_plan(
+                &pool,
+                &super::accepted_answers_sql(crate::db::Backend::Sqlite, answers),
+            )
+            .await;
+            assert!(
+                plan.iter()
+                    .any(|step| step
+                        == "SEARCH outbound_messages USING INTEGER PRIMARY KEY (rowid=?)"),
+                "{plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN outbound_messages")),
                 "{plan:?}"
             );
         }

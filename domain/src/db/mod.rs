@@ -396,6 +396,29 @@ impl Backend {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// As `placeholder_rows`, for a `VALUES` that is not inserted into a
+    /// table (a CTE to join): PostgreSQL cannot tell its columns' types
+    /// from their use, so each placeholder is cast to its column's type.
+    /// SQLite's values carry their own type.
+    pub(crate) fn typed_placeholder_rows(self, rows: usize, types: &[&str]) -> String {
+        match self {
+            Self::Sqlite => self.placeholder_rows(rows, types.len()),
+            Self::Postgres => (0..rows)
+                .map(|row| {
+                    let first = 1 + row * types.len();
+                    let cast = types
+                        .iter()
+                        .enumerate()
+                        .map(|(column, ty)| format!("CAST(${} AS {ty})", first + column))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({cast})")
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
 }
 
 /// Scratch databases for tests: a SQLite file in a temporary directory, or,
@@ -574,6 +597,14 @@ mod tests {
             "($1, $2, $3), ($4, $5, $6)"
         );
         assert_eq!(Backend::Sqlite.placeholder_rows(2, 2), "(?, ?), (?, ?)");
+        assert_eq!(
+            Backend::Postgres.typed_placeholder_rows(2, &["BIGINT", "TEXT"]),
+            "(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (CAST($3 AS BIGINT), CAST($4 AS TEXT))"
+        );
+        assert_eq!(
+            Backend::Sqlite.typed_placeholder_rows(1, &["BIGINT", "TEXT"]),
+            "(?, ?)"
+        );
     }
 
     #[cfg(unix)]
