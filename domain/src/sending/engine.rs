@@ -36,7 +36,7 @@ use crate::{
     outbound::{self, AcceptedAnswer, ClaimedMessage},
     services::Services,
     sms_settings::integration::{
-        self, configuration, fetch_effective_integration, saved_auth_token,
+        self, IntegrationStamp, configuration, fetch_effective_integration, saved_auth_token,
     },
     twilio::{
         AcceptedMessage, MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError,
@@ -159,6 +159,9 @@ struct Sender {
 /// Senders (or why an organisation cannot send) resolved during one pass.
 type Senders = HashMap<OrganisationId, Result<Arc<Sender>, String>>;
 
+/// Senders kept from pass to pass, each with the stamp of what it was made from.
+type KeptSenders = HashMap<OrganisationId, (IntegrationStamp, Arc<Sender>)>;
+
 #[derive(Clone)]
 pub struct SendingEngine {
     pool: Pool,
@@ -183,6 +186,11 @@ pub struct SendingEngine {
     housekeeping_checks: Arc<Every>,
     /// The failure guard and scheduled starts.
     second_checks: Arc<Every>,
+    /// Each sending organisation's sender, with the stamp of the saved
+    /// integration it was made from: kept from pass to pass while the
+    /// stamp (read with the running campaigns) is unchanged, so saving new
+    /// credentials, a recheck or a rejection is seen at the next pass.
+    kept_senders: Arc<Mutex<KeptSenders>>,
 }
 
 /// Checks run at most once per period, however often passes come.
@@ -230,6 +238,7 @@ impl SendingEngine {
             housekeeping_until: Arc::default(),
             housekeeping_checks: Every::new(Duration::from_millis(100)),
             second_checks: Every::new(Duration::from_secs(1)),
+            kept_senders: Arc::default(),
         }
     }
 
@@ -373,7 +382,8 @@ impl SendingEngine {
             if wanted == 0 {
                 continue;
             }
-            let sender = match self.sender(&mut senders, organisation).await {
+            let stamp = campaigns[0].integration.as_ref();
+            let sender = match self.kept_sender(&mut senders, organisation, stamp).await {
                 Ok(sender) => sender,
                 Err(reason) => {
                     self.with_pace(organisation, |pace| pace.put_back(wanted));
@@ -515,6 +525,41 @@ impl SendingEngine {
         let loaded = self.load_sender(organisation).await.map(Arc::new);
         senders.insert(organisation, loaded.clone());
         loaded
+    }
+
+    /// The organisation's sender for its running campaigns: the one kept
+    /// if the saved integration is still the one it was made from.
+    async fn kept_sender(
+        &self,
+        senders: &mut Senders,
+        organisation: OrganisationId,
+        stamp: Option<&IntegrationStamp>,
+    ) -> Result<Arc<Sender>, String> {
+        let kept = |kept: &mut KeptSenders| match (kept.get(&organisation), stamp) {
+            (Some((kept_for, sender)), Some(stamp)) if kept_for == stamp => {
+                Some(Arc::clone(sender))
+            }
+            _ => {
+                kept.remove(&organisation);
+                None
+            }
+        };
+        if let Some(sender) = kept(&mut self.kept_senders.lock().expect("never poisoned")) {
+            return Ok(sender);
+        }
+        // Loaded now, after the stamp was read (not taken from earlier in
+        // this pass): saved since the stamp was read, perhaps, and then the
+        // next pass sees another stamp and loads again; never the reverse.
+        let loaded = self.load_sender(organisation).await.map(Arc::new);
+        senders.insert(organisation, loaded.clone());
+        let loaded = loaded?;
+        if let Some(stamp) = stamp {
+            self.kept_senders
+                .lock()
+                .expect("never poisoned")
+                .insert(organisation, (stamp.clone(), Arc::clone(&loaded)));
+        }
+        Ok(loaded)
     }
 
     /// The organisation's saved credentials, if the capability rule lets it

@@ -56,6 +56,30 @@ impl TwilioIntegration {
     }
 }
 
+/// What the sender the engine makes from a saved integration depends on.
+/// Every save writes a new envelope (a fresh nonce) and a new version; a
+/// recheck or a rejection while sending changes the health. While the
+/// stamp is the same, so is the sender: the engine keeps it in memory
+/// instead of reading and decrypting the token every pass.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntegrationStamp {
+    pub version: i64,
+    pub health: String,
+    pub auth_token_envelope: String,
+    pub messaging_service_sid: Option<String>,
+}
+
+/// Without the envelope: it is encrypted, but logs have no use for it.
+impl std::fmt::Debug for IntegrationStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationStamp")
+            .field("version", &self.version)
+            .field("health", &self.health)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The configuration state of the capability table.
 pub fn configuration(integration: Option<&TwilioIntegration>) -> SmsConfiguration {
     match integration {

@@ -407,6 +407,61 @@ async fn a_token_rotated_mid_campaign_pauses_it_tells_the_admin_and_it_resumes_a
     assert_all_in(&app, "delivered").await;
 }
 
+/// The engine keeps each organisation's credentials in memory while it
+/// sends; saving new ones is seen at its next pass. The settings page says
+/// "A new Messaging Service SID sends their remaining messages from its
+/// phone numbers".
+#[tokio::test]
+async fn a_messaging_service_saved_mid_campaign_sends_the_rest_of_its_messages() {
+    let app = spawn_app_with(|config| config.sending.messages_per_second = 10.0).await;
+    let admin = configured_organisation(&app).await;
+    let second = app.twilio.add_service(&app.account.sid, &["+15005550007"]);
+    let recipients = numbers(20);
+
+    let id = run_campaign_to(&app, &admin, "Change of number", &recipients).await;
+    while app.twilio.messages().len() < 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let saved = app
+        .call(
+            "save_twilio_integration",
+            Some(&admin),
+            &[
+                ("section", "messaging_service_sid"),
+                ("messaging_service_sid", &second.sid),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.status(),
+        StatusCode::OK,
+        "{}",
+        saved.text().await.unwrap()
+    );
+    let sent_before_saving = app.twilio.messages().len();
+    wait_for_status(&app, id, "completed", Duration::from_secs(30)).await;
+
+    assert_each_exactly_once(&app, &recipients);
+    let services: Vec<String> = app
+        .twilio
+        .messages()
+        .into_iter()
+        .map(|message| message.messaging_service_sid)
+        .collect();
+    // Sends already on their way when it was saved may use the old one.
+    let first_new = services
+        .iter()
+        .position(|sid| *sid == second.sid)
+        .expect("the new Messaging Service sent");
+    assert!(first_new <= sent_before_saving + 2, "{services:?}");
+    assert!(
+        services[first_new..].iter().all(|sid| *sid == second.sid),
+        "after the save, only the new service: {services:?}"
+    );
+    assert!(services[..3].iter().all(|sid| *sid == app.service.sid));
+}
+
 #[tokio::test]
 async fn duplicate_and_out_of_order_callbacks_never_move_a_status_backwards() {
     let app = spawn_app().await;
