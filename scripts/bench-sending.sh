@@ -29,7 +29,8 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=3960
 sim_port=3961
 
-"$bin" twilio-sim --listen "127.0.0.1:$sim_port" --write-accounts "$work/twilio.json" >/dev/null &
+# The metrics address is for the `serve` process below, not the simulator.
+env -u OUTREACH_METRICS_ADDR "$bin" twilio-sim --listen "127.0.0.1:$sim_port" --write-accounts "$work/twilio.json" >/dev/null &
 sim=$!
 pids+=("$sim")
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$sim_port/_simulator/health" >/dev/null && break; sleep 0.1; done

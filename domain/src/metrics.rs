@@ -30,6 +30,18 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
         HTTP_REQUESTS,
         "HTTP requests answered, by route and status.",
     ),
+    (
+        GROUP_COMMIT_WAIT_SECONDS,
+        "How long a write committed in a group (a status callback, a Twilio answer) waited until committed, by kind.",
+    ),
+    (
+        GROUP_COMMIT_SECONDS,
+        "How long one group's transaction took once it had its turn at writing, by kind.",
+    ),
+    (
+        GROUP_COMMIT_WRITES,
+        "Writes committed together in one group, by kind.",
+    ),
 ];
 
 pub const MESSAGES_SENT: &str = "outreach_messages_sent_total";
@@ -39,6 +51,9 @@ pub const QUEUE_DEPTH: &str = "outreach_queue_depth";
 pub const TWILIO_REQUEST_SECONDS: &str = "outreach_twilio_request_duration_seconds";
 pub const SENDING_PASS_SECONDS: &str = "outreach_sending_pass_duration_seconds";
 pub const HTTP_REQUESTS: &str = "outreach_http_requests_total";
+pub const GROUP_COMMIT_WAIT_SECONDS: &str = "outreach_group_commit_wait_seconds";
+pub const GROUP_COMMIT_SECONDS: &str = "outreach_group_commit_duration_seconds";
+pub const GROUP_COMMIT_WRITES: &str = "outreach_group_commit_writes";
 
 pub fn message_sent() {
     metrics::counter!(MESSAGES_SENT).increment(1);
@@ -74,4 +89,17 @@ pub fn sending_pass(started: std::time::Instant) {
 /// client sent: one series per route, whatever is requested.
 pub fn http_request(route: String, status: u16) {
     metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.to_string()).increment(1);
+}
+
+/// One write of this kind was committed, `queued` ago.
+pub fn group_commit_wait(kind: &'static str, queued: std::time::Instant) {
+    metrics::histogram!(GROUP_COMMIT_WAIT_SECONDS, "kind" => kind)
+        .record(queued.elapsed().as_secs_f64());
+}
+
+/// A group of `writes` writes of this kind committed, `started` ago.
+pub fn group_commit(kind: &'static str, writes: usize, started: std::time::Instant) {
+    metrics::histogram!(GROUP_COMMIT_SECONDS, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!(GROUP_COMMIT_WRITES, "kind" => kind).record(writes as f64);
 }

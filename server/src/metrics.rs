@@ -12,7 +12,7 @@ use axum::{
     routing::get,
 };
 use domain::db::Pool;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// The process's recorder, installed on first use: one per process, as
 /// Prometheus expects (it adds processes up).
@@ -27,6 +27,11 @@ pub fn handle() -> PrometheusHandle {
                 .set_buckets(&[
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
                 ])
+                .expect("buckets are given")
+                .set_buckets_for_metric(
+                    Matcher::Full(domain::metrics::GROUP_COMMIT_WRITES.to_owned()),
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
+                )
                 .expect("buckets are given")
                 .install_recorder()
                 .expect("the metrics recorder is installed once");

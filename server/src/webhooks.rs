@@ -36,7 +36,7 @@ use domain::{
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`
 /// (`OUTREACH_PUBLIC_URL`).
 pub fn router(pool: Pool) -> Router<AppState> {
-    let delivery_events = GroupCommit::<DeliveryEvent>::start(pool, "status callbacks");
+    let delivery_events = GroupCommit::<DeliveryEvent>::start(pool, "status_callbacks");
     Router::new()
         .route("/webhooks/twilio/status/{public_id}", post(status_callback))
         .route(

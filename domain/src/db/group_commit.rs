@@ -58,12 +58,15 @@ struct Queued<W: Write> {
 /// A queue of writes and the task that commits them in groups.
 pub struct GroupCommit<W: Write> {
     queue: mpsc::Sender<Queued<W>>,
+    /// The kind of writes, in logs and metrics (`status_callbacks`).
+    what: &'static str,
 }
 
 impl<W: Write> Clone for GroupCommit<W> {
     fn clone(&self) -> Self {
         Self {
             queue: self.queue.clone(),
+            what: self.what,
         }
     }
 }
@@ -74,19 +77,22 @@ impl<W: Write> GroupCommit<W> {
     pub fn start(pool: Pool, what: &'static str) -> Self {
         let (queue, waiting) = mpsc::channel(4 * MOST_PER_GROUP);
         tokio::spawn(commit_in_groups(pool, what, waiting));
-        Self { queue }
+        Self { queue, what }
     }
 
     /// Applies `write` and returns once it is committed.
     pub async fn write(&self, write: W) -> anyhow::Result<W::Output> {
+        let queued = std::time::Instant::now();
         let (answer, answered) = oneshot::channel();
         self.queue
             .send(Queued { write, answer })
             .await
             .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
-        answered
+        let output = answered
             .await
-            .map_err(|_| anyhow::anyhow!("the database writer stopped before committing"))?
+            .map_err(|_| anyhow::anyhow!("the database writer stopped before committing"))?;
+        crate::metrics::group_commit_wait(self.what, queued);
+        output
     }
 }
 
@@ -97,7 +103,7 @@ async fn commit_in_groups<W: Write>(
 ) {
     let mut group = Vec::with_capacity(MOST_PER_GROUP);
     while waiting.recv_many(&mut group, MOST_PER_GROUP).await > 0 {
-        match apply_together(&pool, &group).await {
+        match apply_together(&pool, what, &group).await {
             Ok(outputs) => {
                 for (queued, output) in group.drain(..).zip(outputs) {
                     let _ = queued.answer.send(Ok(output));
@@ -118,9 +124,11 @@ async fn commit_in_groups<W: Write>(
 
 async fn apply_together<W: Write>(
     pool: &Pool,
+    what: &'static str,
     group: &[Queued<W>],
 ) -> anyhow::Result<Vec<W::Output>> {
     let _turn = super::write_turn(pool).await;
+    let started = std::time::Instant::now();
     let mut tx = pool
         .begin()
         .await
@@ -128,6 +136,7 @@ async fn apply_together<W: Write>(
     let writes = group.iter().map(|queued| &queued.write).collect();
     let outputs = W::apply_all(writes, &mut tx).await?;
     tx.commit().await.context("could not commit")?;
+    crate::metrics::group_commit(what, group.len(), started);
     Ok(outputs)
 }
 
@@ -173,7 +182,7 @@ mod tests {
     #[tokio::test]
     async fn writes_arriving_together_are_committed_and_one_bad_write_fails_alone() {
         let (pool, _dir) = fresh_database().await;
-        let writer = GroupCommit::start(pool.clone(), "test writes");
+        let writer = GroupCommit::start(pool.clone(), "test_writes");
         let names: Vec<&'static str> = vec!["A", "B", "C", "A", "D", "E", "F", "G"];
 
         // Queued before the writer runs (this runtime has one thread), so
@@ -209,7 +218,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_returns_only_once_it_is_committed() {
         let (pool, _dir) = fresh_database().await;
-        let writer = GroupCommit::start(pool.clone(), "test writes");
+        let writer = GroupCommit::start(pool.clone(), "test_writes");
 
         let id = writer.write(NewOrganisation("Acme")).await.unwrap();
 

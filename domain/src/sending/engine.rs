@@ -226,7 +226,7 @@ impl SendingEngine {
     /// Starts the engine's database writer on the current runtime.
     pub fn new(services: Services, public_origin: &str, settings: EngineSettings) -> Self {
         Self {
-            answers: GroupCommit::start(services.pool.clone(), "Twilio's answers"),
+            answers: GroupCommit::start(services.pool.clone(), "twilio_answers"),
             pool: services.pool,
             keyring: services.keyring,
             twilio: services.twilio,

@@ -126,6 +126,40 @@ async fn operators_scrape_sends_failures_callbacks_queue_twilio_latency_passes_a
         sample(&metrics, "outreach_sending_pass_duration_seconds_count").is_some_and(|n| n > 0.0),
         "{metrics}"
     );
+    // Each of the nine answers Twilio accepted waited for its group's
+    // commit; groups are counted by their size.
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"outreach_group_commit_wait_seconds_count{kind="twilio_answers"}"#
+        ),
+        Some(9.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(
+            &metrics,
+            r#"outreach_group_commit_wait_seconds_count{kind="status_callbacks"}"#
+        )
+        .is_some_and(|n| n >= 18.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(
+            &metrics,
+            r#"outreach_group_commit_writes_bucket{kind="twilio_answers",le="256"}"#
+        )
+        .is_some_and(|groups| groups >= 1.0),
+        "group sizes have buckets of their own: {metrics}"
+    );
+    assert!(
+        sample(
+            &metrics,
+            r#"outreach_group_commit_duration_seconds_count{kind="status_callbacks"}"#
+        )
+        .is_some_and(|groups| groups >= 1.0),
+        "{metrics}"
+    );
     assert!(
         sample(
             &metrics,
