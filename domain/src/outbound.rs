@@ -636,32 +636,97 @@ pub async fn advance(
     if status.rank() <= update.current_rank {
         return Ok(false);
     }
-    let new_state = status.message_state(update.error_code);
-    let moved = sqlx::query(
-        "UPDATE outbound_messages
-         SET twilio_sid = $1, twilio_status = $2, status_rank = $3, state = $4,
-             error_code = COALESCE($5, error_code), error_message = COALESCE($6, error_message),
-             lease_until = NULL, updated_at = $7
-         WHERE id = $8 AND status_rank < $9",
+    let moved = advance_all(
+        conn,
+        &[Move {
+            organisation,
+            id: update.id,
+            phone: update.phone,
+            sid: update.sid,
+            status,
+            error_code: update.error_code,
+            error_message: update.error_message,
+            opted_out: status.message_state(update.error_code) == MessageState::OptedOut,
+            at: now,
+        }],
     )
-    .bind(update.sid)
-    .bind(status.as_str())
-    .bind(status.rank())
-    .bind(new_state)
-    .bind(update.error_code.map(|c| c as i64))
-    .bind(update.error_message)
-    .bind(now)
-    .bind(update.id)
-    .bind(status.rank())
-    .execute(&mut *conn)
-    .await
-    .context("could not update the message")?
-    .rows_affected()
-        == 1;
-    if moved && new_state == MessageState::OptedOut {
-        crate::opt_outs::insert(conn, organisation, update.phone, "twilio_21610", now).await?;
+    .await?;
+    Ok(moved.contains(&update.id))
+}
+
+/// Where a group of status updates leaves one message: the last status
+/// that moved it forward, the last error code and message given, and
+/// whether one of them made the recipient an opt-out.
+pub struct Move<'a> {
+    pub organisation: OrganisationId,
+    pub id: MessageId,
+    pub phone: &'a str,
+    pub sid: &'a str,
+    pub status: TwilioStatus,
+    pub error_code: Option<u64>,
+    pub error_message: Option<&'a str>,
+    pub opted_out: bool,
+    pub at: UnixTime,
+}
+
+/// Moves each message (one move per message) to its status if that is
+/// still forward of where it is, in one UPDATE; the recipients of those
+/// that moved and opted out become opt-outs. Returns the ids that moved.
+pub async fn advance_all(
+    conn: &mut DbConnection,
+    moves: &[Move<'_>],
+) -> anyhow::Result<std::collections::HashSet<MessageId>> {
+    if moves.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = advance_all_sql(Backend::of_connection(conn), moves.len());
+    // Only one move's text is kept prepared (see `record_accepted_answers`).
+    let mut update = sqlx::query_scalar::<_, MessageId>(&sql).persistent(moves.len() == 1);
+    for step in moves {
+        update = update
+            .bind(step.id)
+            .bind(step.sid)
+            .bind(step.status.as_str())
+            .bind(step.status.rank())
+            .bind(step.status.message_state(step.error_code))
+            .bind(step.error_code.map(|c| c as i64))
+            .bind(step.error_message)
+            .bind(step.at);
+    }
+    let moved: std::collections::HashSet<MessageId> = update
+        .fetch_all(&mut *conn)
+        .await
+        .context("could not update the messages")?
+        .into_iter()
+        .collect();
+    for step in moves {
+        if step.opted_out && moved.contains(&step.id) {
+            crate::opt_outs::insert(conn, step.organisation, step.phone, "twilio_21610", step.at)
+                .await?;
+        }
     }
     Ok(moved)
+}
+
+fn advance_all_sql(backend: Backend, moves: usize) -> String {
+    format!(
+        "WITH moves (message_id, sid, twilio_status, rank, state, error_code, error_message, moved_at)
+             AS (VALUES {})
+         UPDATE outbound_messages
+         SET twilio_sid = moves.sid, twilio_status = moves.twilio_status,
+             status_rank = moves.rank, state = moves.state,
+             error_code = COALESCE(moves.error_code, outbound_messages.error_code),
+             error_message = COALESCE(moves.error_message, outbound_messages.error_message),
+             lease_until = NULL, updated_at = moves.moved_at
+         FROM moves
+         WHERE outbound_messages.id = moves.message_id
+           AND outbound_messages.status_rank < moves.rank
+         RETURNING outbound_messages.id",
+        backend.typed_placeholder_rows(
+            moves,
+            &["BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "BIGINT", "TEXT", "BIGINT"]
+        )
+    )
 }
 
 /// Rows per multi-row INSERT of queued messages.
@@ -1233,20 +1298,21 @@ mod tests {
         assert_eq!(rows[4].0, "sent");
     }
 
-    /// The answers' UPDATE finds each message by its id, whatever the
-    /// number of messages stored.
+    /// The UPDATEs of a group of answers and of a group of callbacks find
+    /// each message by its id, whatever the number of messages stored.
     #[tokio::test]
-    async fn a_group_of_answers_updates_its_messages_by_id() {
+    async fn groups_of_answers_and_callbacks_update_their_messages_by_id() {
         let (pool, _dir) = fresh_database().await;
         if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
             return; // PostgreSQL's plans depend on table sizes.
         }
-        for answers in [1, 3] {
-            let plan = sqlite_plan(
-                &pool,
-                &super::accepted_answers_sql(crate::db::Backend::Sqlite, answers),
-            )
-            .await;
+        for sql in [1, 3].into_iter().flat_map(|group| {
+            [
+                super::accepted_answers_sql(crate::db::Backend::Sqlite, group),
+                super::advance_all_sql(crate::db::Backend::Sqlite, group),
+            ]
+        }) {
+            let plan = sqlite_plan(&pool, &sql).await;
             assert!(
                 plan.iter()
                     .any(|step| step

@@ -177,6 +177,10 @@ pub async fn open(url: &str) -> anyhow::Result<Pool> {
             create_private_file(&file)?;
             AnyPoolOptions::new()
                 .max_connections(8)
+                // A file's connection cannot go stale, and the check before
+                // each use is a round trip to its worker thread: during a
+                // campaign's sending, a fifth of each group commit's time.
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(SQLITE_SETTINGS).await?;

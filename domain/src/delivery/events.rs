@@ -6,7 +6,11 @@ use anyhow::Context;
 
 use crate::db::{Backend, DbConnection, group_commit, placeholder_list};
 use crate::{
-    clock::UnixTime, ids::MessageId, organisations::OrganisationId, twilio::status::TwilioStatus,
+    clock::UnixTime,
+    ids::MessageId,
+    organisations::OrganisationId,
+    outbound::Move,
+    twilio::status::{MessageState, TwilioStatus},
 };
 
 /// A status callback's parameters, checked for the two Twilio always sends.
@@ -118,7 +122,7 @@ impl group_commit::Write for DeliveryEvent {
 /// Stores each event (once), then moves its message forward, never back,
 /// inside the caller's transaction; answers in the events' order. A group
 /// shares its statements: one INSERT stores every event, one SELECT finds
-/// every message, then an UPDATE per message that moves. On PostgreSQL,
+/// every message, one UPDATE moves every message that moves. On PostgreSQL,
 /// where each statement is a round trip to the server, three statements
 /// per callback were most of the work: sharing them tripled the callbacks
 /// stored a second (BENCHMARKS.md, "Group commit").
@@ -181,8 +185,12 @@ pub async fn record_delivery_events(
         return Ok(recorded);
     }
     let messages = find_messages(conn, to_apply.iter().map(|&(at, _)| events[at])).await?;
-    // A message's rank as this group moves it (sent, then delivered).
+    // A message's rank as this group moves it (sent, then delivered), and
+    // where the group leaves it: one UPDATE moves every message at once.
     let mut ranks: HashMap<MessageId, i64> = HashMap::new();
+    let mut moves: Vec<Move> = Vec::new();
+    let mut move_of: HashMap<MessageId, usize> = HashMap::new();
+    let mut moving = Vec::new();
     for (at, status) in to_apply {
         let event = events[at];
         // The hint must agree with the SID when both are known.
@@ -200,30 +208,52 @@ pub async fn record_delivery_events(
         let Some(message) = found else {
             continue;
         };
-        let rank = *ranks.entry(message.id).or_insert(message.status_rank);
+        let rank = ranks.entry(message.id).or_insert(message.status_rank);
+        if status.rank() <= *rank {
+            recorded[at] = Recorded::Stale;
+            continue;
+        }
+        *rank = status.rank();
+        let error_code = event.callback.error_code;
         let error_message = event
             .callback
             .params
             .iter()
             .find(|(key, _)| key == "ErrorMessage")
             .map(|(_, value)| value.as_str());
-        let moved = crate::outbound::advance(
-            conn,
-            event.organisation,
-            crate::outbound::MessageUpdate {
-                id: message.id,
-                phone: &message.phone,
-                current_rank: rank,
-                sid,
-                status,
-                error_code: event.callback.error_code,
-                error_message,
-            },
-            event.received_at,
-        )
-        .await?;
-        recorded[at] = if moved {
-            ranks.insert(message.id, status.rank());
+        let opted_out = status.message_state(error_code) == MessageState::OptedOut;
+        match move_of.get(&message.id) {
+            Some(&known) => {
+                let step = &mut moves[known];
+                step.sid = sid;
+                step.status = status;
+                step.error_code = error_code.or(step.error_code);
+                step.error_message = error_message.or(step.error_message);
+                step.opted_out |= opted_out;
+                step.at = event.received_at;
+            }
+            None => {
+                move_of.insert(message.id, moves.len());
+                moves.push(Move {
+                    organisation: event.organisation,
+                    id: message.id,
+                    phone: &message.phone,
+                    sid,
+                    status,
+                    error_code,
+                    error_message,
+                    opted_out,
+                    at: event.received_at,
+                });
+            }
+        }
+        moving.push((at, message.id));
+    }
+    // A message moved further meanwhile (by the engine, or another
+    // process on PostgreSQL) is not moved back: its events are stale.
+    let moved = crate::outbound::advance_all(conn, &moves).await?;
+    for (at, id) in moving {
+        recorded[at] = if moved.contains(&id) {
             Recorded::Applied
         } else {
             Recorded::Stale
@@ -439,7 +469,10 @@ mod tests {
             event(acme, &sid_of("02"), "delivered", Some(lost), None),
             event(acme, &sid_of("03"), "delivered", None, None),
             event(globex, &sid_of("11"), "undelivered", None, Some("30003")),
-            event(globex, &sid_of("12"), "delivered", None, None),
+            // A later status (read: delivered) keeps the error code and message.
+            event(globex, &sid_of("11"), "read", None, None),
+            // Unsubscribed: the recipient becomes an opt-out.
+            event(globex, &sid_of("12"), "failed", None, Some("21610")),
             event(globex, &sid_of("12"), "sent", None, None),
             event(acme, &sid_of("13"), "delivered", None, None),
             event(globex, &sid_of("13"), "receiving", None, None),
@@ -472,6 +505,7 @@ mod tests {
                 Duplicate,
                 Applied,
                 Applied,
+                Applied,
                 Stale,
                 NoSuchMessage,
                 UnknownStatus
@@ -490,7 +524,35 @@ mod tests {
             .fetch_one(&together)
             .await
             .unwrap();
-        assert_eq!(stored, 9);
+        assert_eq!(stored, 10);
+        let opt_outs = |pool| async move {
+            sqlx::query_as::<_, (OrganisationId, String)>(
+                "SELECT organisation_id, phone FROM opt_outs ORDER BY organisation_id, phone",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        };
+        assert_eq!(opt_outs(&together).await, opt_outs(&one_by_one).await);
+        assert_eq!(
+            opt_outs(&together).await,
+            [(globex, "+14155552671".to_owned())]
+        );
+        let read: (String, Option<i64>, Option<String>) = sqlx::query_as(
+            "SELECT state, error_code, error_message FROM outbound_messages WHERE twilio_sid = $1",
+        )
+        .bind(sid_of("11"))
+        .fetch_one(&together)
+        .await
+        .unwrap();
+        assert_eq!(
+            read,
+            (
+                "delivered".to_owned(),
+                Some(30003),
+                Some("Unreachable destination handset".to_owned())
+            )
+        );
     }
 
     /// The group's look-up reads only the messages it names, with or
