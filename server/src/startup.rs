@@ -20,6 +20,8 @@ pub struct Application {
     state: AppState,
     recheck_interval: std::time::Duration,
     sending: domain::sending::engine::EngineSettings,
+    /// The process's writer of Twilio's answers and status callbacks.
+    deliveries: domain::delivery::writer::DeliveryWriter,
     role: ProcessRole,
     metrics: Option<TcpListener>,
 }
@@ -71,8 +73,11 @@ impl Application {
             session_idle_secs: config.session_idle.as_secs() as i64,
             trusted_proxies: config.trusted_proxies.clone().into(),
         };
+        // Twilio's answers (the engine) and status callbacks (the webhook)
+        // share one writer: one commit for both kinds.
+        let deliveries = domain::delivery::writer::start(state.services.pool.clone());
         let router = if config.role.serves_people() {
-            web::router(state.clone(), public_url.clone())
+            web::router(state.clone(), public_url.clone(), deliveries.clone())
         } else {
             web::health_router(state.clone())
         };
@@ -84,6 +89,7 @@ impl Application {
             public_url,
             state,
             recheck_interval: config.twilio.recheck_interval,
+            deliveries,
             sending: domain::sending::engine::EngineSettings {
                 concurrency: config.sending.concurrency,
                 messages_per_second: config.sending.messages_per_second,
@@ -116,6 +122,7 @@ impl Application {
                 tokio::spawn(
                     domain::sending::engine::SendingEngine::new(
                         self.state.services.clone(),
+                        self.deliveries,
                         self.public_url.origin(),
                         self.sending,
                     )

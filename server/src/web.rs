@@ -54,7 +54,11 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(state: AppState, public_url: PublicUrl) -> Router {
+pub fn router(
+    state: AppState,
+    public_url: PublicUrl,
+    deliveries: domain::delivery::writer::DeliveryWriter,
+) -> Router {
     let routes = route_list();
     let public_url = Arc::new(public_url);
     let link_signer = Arc::new(state.services.keyring.link_signer());
@@ -62,7 +66,7 @@ pub fn router(state: AppState, public_url: PublicUrl) -> Router {
         .route("/healthz", get(healthz))
         .route("/", get(|| async { Redirect::to(routes::HOME) }))
         .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
-        .merge(crate::webhooks::router(state.services.pool.clone()))
+        .merge(crate::webhooks::router(deliveries))
         .merge(crate::exports::router())
         .merge(crate::bundle::router(&state.leptos_options))
         .leptos_routes_with_context(&state, routes, provide_request_nonce, {

@@ -22,11 +22,11 @@ use axum::{
     routing::post,
 };
 use domain::{
-    db::{Pool, group_commit::GroupCommit},
     delivery::{
         events::{DeliveryEvent, Recorded, StatusCallback},
         inbound::{InboundMessage, Keyword, classify, record_inbound_reply},
         signature::verify_signature,
+        writer::{self, DeliveryWriter},
     },
     organisations::{OrganisationId, fetch_organisation_by_public_id},
     sms_settings::integration::{fetch_integration_by_public_id, saved_auth_token},
@@ -35,22 +35,21 @@ use domain::{
 
 /// The URL Twilio signed is rebuilt from `AppState::public_origin`
 /// (`OUTREACH_PUBLIC_URL`).
-pub fn router(pool: Pool) -> Router<AppState> {
-    let delivery_events = GroupCommit::<DeliveryEvent>::start(pool, "status_callbacks");
+pub fn router(deliveries: DeliveryWriter) -> Router<AppState> {
     Router::new()
         .route("/webhooks/twilio/status/{public_id}", post(status_callback))
         .route(
             "/webhooks/twilio/inbound/{public_id}",
             post(inbound_message),
         )
-        .layer(Extension(delivery_events))
+        .layer(Extension(deliveries))
         .layer(Extension(WebhookKeys::default()))
 }
 
 async fn status_callback(
     State(state): State<AppState>,
     Extension(keys): Extension<WebhookKeys>,
-    Extension(delivery_events): Extension<GroupCommit<DeliveryEvent>>,
+    Extension(deliveries): Extension<DeliveryWriter>,
     Path(public_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -93,7 +92,7 @@ async fn status_callback(
         callback,
         received_at: domain::clock::now(),
     };
-    match delivery_events.write(event).await {
+    match writer::record_callback(&deliveries, event).await {
         Ok(recorded) => {
             domain::metrics::status_callback(true);
             if recorded == Recorded::Applied && matches!(status.as_str(), "failed" | "undelivered")

@@ -20,6 +20,11 @@ pub type Applied<'c, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send 
 pub trait Write: Send + Sync + 'static {
     type Output: Send + 'static;
 
+    /// The write's kind, in metrics, where one queue takes several kinds.
+    fn kind(&self) -> &'static str {
+        ""
+    }
+
     /// Applies the write inside `conn`'s open transaction. An error rolls
     /// the whole group back; each write is then retried on its own.
     fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> Applied<'c, Self::Output>;
@@ -83,6 +88,10 @@ impl<W: Write> GroupCommit<W> {
     /// Applies `write` and returns once it is committed.
     pub async fn write(&self, write: W) -> anyhow::Result<W::Output> {
         let queued = std::time::Instant::now();
+        let kind = match write.kind() {
+            "" => self.what,
+            kind => kind,
+        };
         let (answer, answered) = oneshot::channel();
         self.queue
             .send(Queued { write, answer })
@@ -91,7 +100,7 @@ impl<W: Write> GroupCommit<W> {
         let output = answered
             .await
             .map_err(|_| anyhow::anyhow!("the database writer stopped before committing"))?;
-        crate::metrics::group_commit_wait(self.what, queued);
+        crate::metrics::group_commit_wait(kind, queued);
         output
     }
 }

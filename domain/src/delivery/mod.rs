@@ -5,3 +5,4 @@
 pub mod events;
 pub mod inbound;
 pub mod signature;
+pub mod writer;

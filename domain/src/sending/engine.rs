@@ -24,7 +24,8 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use super::allowance;
-use crate::db::{Pool, group_commit::GroupCommit};
+use crate::db::Pool;
+use crate::delivery::writer::{self, DeliveryWriter};
 use crate::{
     campaigns::store as campaigns,
     capability::{RunPermission, sms_capability},
@@ -178,8 +179,9 @@ pub struct SendingEngine {
     /// knows (0: it does not).
     housekeeping_until: Arc<Mutex<clock::UnixTime>>,
     /// Twilio's acceptances, noted in groups: at hundreds of sends a
-    /// second, one commit for all the answers that came in meanwhile.
-    answers: GroupCommit<AcceptedAnswer>,
+    /// second, one commit for all the answers (and status callbacks) that
+    /// came in meanwhile.
+    deliveries: DeliveryWriter,
     /// Reconciling, asking about quiet messages, completing and pausing
     /// campaigns: ten times a second is soon enough, and passes come
     /// hundreds of times a second while sending.
@@ -223,10 +225,15 @@ impl Every {
 const HOUSEKEEPING: &str = "sending-housekeeping";
 
 impl SendingEngine {
-    /// Starts the engine's database writer on the current runtime.
-    pub fn new(services: Services, public_origin: &str, settings: EngineSettings) -> Self {
+    /// Notes Twilio's answers through `deliveries`, the process's writer.
+    pub fn new(
+        services: Services,
+        deliveries: DeliveryWriter,
+        public_origin: &str,
+        settings: EngineSettings,
+    ) -> Self {
         Self {
-            answers: GroupCommit::start(services.pool.clone(), "twilio_answers"),
+            deliveries,
             pool: services.pool,
             keyring: services.keyring,
             twilio: services.twilio,
@@ -637,14 +644,16 @@ impl SendingEngine {
             Verdict::Accepted { sid, status } => {
                 crate::metrics::message_sent();
                 self.with_pace(organisation, Pace::succeeded);
-                self.answers
-                    .write(AcceptedAnswer {
+                writer::record_answer(
+                    &self.deliveries,
+                    AcceptedAnswer {
                         id: message.id,
                         sid,
                         twilio_status: status,
                         received_at: now,
-                    })
-                    .await
+                    },
+                )
+                .await
             }
             Verdict::BackOff { reason } => {
                 if let Some(reason) = reason {
