@@ -13,7 +13,6 @@ use super::{
 };
 use crate::db::{DbConnection, Pool};
 use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
-use crate::sms_settings::integration::IntegrationStamp;
 use crate::{
     capability::{RunPermission, SmsConfiguration, sms_capability},
     clock::UnixTime,
@@ -947,9 +946,6 @@ pub struct RunningCampaign {
     pub id: CampaignId,
     /// Its organisation's quiet hours, unless it is exempt.
     pub quiet_hours: Option<super::quiet_hours::CampaignQuietHours>,
-    /// Its organisation's saved integration as it stands, to tell whether
-    /// the sender the engine keeps is still the one saved.
-    pub integration: Option<IntegrationStamp>,
 }
 
 #[derive(FromRow)]
@@ -961,10 +957,6 @@ struct RunningCampaignRow {
     time_zone: String,
     quiet_hours_exempt: i64,
     recipient_zones: String,
-    integration_version: Option<i64>,
-    integration_health: Option<String>,
-    auth_token_envelope: Option<String>,
-    messaging_service_sid: Option<String>,
 }
 
 impl RunningCampaignRow {
@@ -987,12 +979,9 @@ impl RunningCampaignRow {
 pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<RunningCampaign>> {
     let rows = sqlx::query_as::<_, RunningCampaignRow>(
         "SELECT c.organisation_id, c.id, o.quiet_hours_from, o.quiet_hours_until, o.time_zone,
-                c.quiet_hours_exempt, c.recipient_zones,
-                i.version AS integration_version, i.health AS integration_health,
-                i.auth_token_envelope, i.messaging_service_sid
+                c.quiet_hours_exempt, c.recipient_zones
          FROM campaigns c
          JOIN organisations o ON o.id = c.organisation_id
-         LEFT JOIN twilio_integrations i ON i.organisation_id = c.organisation_id
          WHERE c.status = 'running' AND o.subscription_state = 'active'
          ORDER BY c.started_at, c.id",
     )
@@ -1005,21 +994,6 @@ pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<RunningCampaig
             organisation: row.organisation_id,
             id: row.id,
             quiet_hours: row.quiet_hours(),
-            integration: match (
-                row.integration_version,
-                row.integration_health,
-                row.auth_token_envelope,
-            ) {
-                (Some(version), Some(health), Some(auth_token_envelope)) => {
-                    Some(IntegrationStamp {
-                        version,
-                        health,
-                        auth_token_envelope,
-                        messaging_service_sid: row.messaging_service_sid,
-                    })
-                }
-                _ => None,
-            },
         })
         .collect())
 }

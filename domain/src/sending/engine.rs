@@ -190,8 +190,9 @@ pub struct SendingEngine {
     second_checks: Arc<Every>,
     /// Each sending organisation's sender, with the stamp of the saved
     /// integration it was made from: kept from pass to pass while the
-    /// stamp (read with the running campaigns) is unchanged, so saving new
-    /// credentials, a recheck or a rejection is seen at the next pass.
+    /// stamp (read once a pass for every sending organisation) is
+    /// unchanged, so saving new credentials, a recheck or a rejection is
+    /// seen at the next pass.
     kept_senders: Arc<Mutex<KeptSenders>>,
 }
 
@@ -375,6 +376,8 @@ impl SendingEngine {
                 .or_default()
                 .push(campaign);
         }
+        let sending: Vec<OrganisationId> = by_organisation.keys().copied().collect();
+        let stamps = integration::integration_stamps(&self.pool, &sending).await?;
         let mut dispatched = 0;
         // Every slot in flight is not idle: the next pass is due as soon
         // as some come back, not a quarter of a second later.
@@ -389,7 +392,7 @@ impl SendingEngine {
             if wanted == 0 {
                 continue;
             }
-            let stamp = campaigns[0].integration.as_ref();
+            let stamp = stamps.get(&organisation);
             let sender = match self.kept_sender(&mut senders, organisation, stamp).await {
                 Ok(sender) => sender,
                 Err(reason) => {

@@ -60,7 +60,7 @@ impl TwilioIntegration {
 /// Every save writes a new envelope (a fresh nonce) and a new version; a
 /// recheck or a rejection while sending changes the health. While the
 /// stamp is the same, so is the sender: the engine keeps it in memory
-/// instead of reading and decrypting the token every pass.
+/// instead of reading the integration and decrypting the token every pass.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IntegrationStamp {
     pub version: i64,
@@ -78,6 +78,48 @@ impl std::fmt::Debug for IntegrationStamp {
             .field("messaging_service_sid", &self.messaging_service_sid)
             .finish_non_exhaustive()
     }
+}
+
+/// The stamps of these organisations' saved integrations, in one read;
+/// an organisation without one is left out.
+pub async fn integration_stamps(
+    pool: &Pool,
+    organisations: &[OrganisationId],
+) -> anyhow::Result<std::collections::HashMap<OrganisationId, IntegrationStamp>> {
+    if organisations.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT organisation_id, version, health, auth_token_envelope, messaging_service_sid
+         FROM twilio_integrations WHERE organisation_id IN ({})",
+        crate::db::placeholder_list(1, organisations.len())
+    );
+    // Its text changes with the number of organisations: not kept prepared.
+    let mut query =
+        sqlx::query_as::<_, (OrganisationId, i64, String, String, Option<String>)>(&sql)
+            .persistent(false);
+    for organisation in organisations {
+        query = query.bind(*organisation);
+    }
+    Ok(query
+        .fetch_all(pool)
+        .await
+        .context("could not read the integrations' stamps")?
+        .into_iter()
+        .map(
+            |(organisation, version, health, auth_token_envelope, messaging_service_sid)| {
+                (
+                    organisation,
+                    IntegrationStamp {
+                        version,
+                        health,
+                        auth_token_envelope,
+                        messaging_service_sid,
+                    },
+                )
+            },
+        )
+        .collect())
 }
 
 /// The configuration state of the capability table.
