@@ -20,9 +20,10 @@ pub type Applied<'c, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send 
 pub trait Write: Send + Sync + 'static {
     type Output: Send + 'static;
 
-    /// The write's kind, in metrics, where one queue takes several kinds.
-    fn kind(&self) -> &'static str {
-        ""
+    /// The write's kind, in metrics, where one queue takes several kinds;
+    /// by default the queue's own name.
+    fn kind(&self) -> Option<&'static str> {
+        None
     }
 
     /// Applies the write inside `conn`'s open transaction. An error rolls
@@ -88,10 +89,7 @@ impl<W: Write> GroupCommit<W> {
     /// Applies `write` and returns once it is committed.
     pub async fn write(&self, write: W) -> anyhow::Result<W::Output> {
         let queued = std::time::Instant::now();
-        let kind = match write.kind() {
-            "" => self.what,
-            kind => kind,
-        };
+        let kind = write.kind().unwrap_or(self.what);
         let (answer, answered) = oneshot::channel();
         self.queue
             .send(Queued { write, answer })

@@ -46,11 +46,11 @@ impl group_commit::Write for DeliveryWrite {
     /// What a callback recorded; nothing for an answer.
     type Output = Option<Recorded>;
 
-    fn kind(&self) -> &'static str {
-        match self {
+    fn kind(&self) -> Option<&'static str> {
+        Some(match self {
             Self::Answer(_) => "twilio_answers",
             Self::Callback(_) => "status_callbacks",
-        }
+        })
     }
 
     fn apply<'c>(
