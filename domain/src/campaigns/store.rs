@@ -974,20 +974,47 @@ impl RunningCampaignRow {
     }
 }
 
+/// The engine's reads of running campaigns, which run on every pass (a few
+/// times a second), go through the index of running campaigns
+/// (`campaigns_running`), not through every campaign ever stored.
+const RUNNING_CAMPAIGNS: &str =
+    "SELECT c.organisation_id, c.id, o.quiet_hours_from, o.quiet_hours_until, o.time_zone,
+            c.quiet_hours_exempt, c.recipient_zones
+     FROM campaigns c
+     JOIN organisations o ON o.id = c.organisation_id
+     WHERE c.status = 'running' AND o.subscription_state = 'active'
+     ORDER BY c.started_at, c.id";
+
+/// Running campaigns whose every message is final ($1: now, $2: how long
+/// a sent message may wait for its receipt). Two NOT EXISTS, each an index
+/// search on (campaign_id, state): one with an OR would read every message
+/// of the campaign on every pass.
+const FINISHED: &str = "status = 'running' AND queued_through IS NULL
+       AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                       AND m.state IN ('queued', 'sending', 'unknown'))
+       AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                       AND m.state = 'sent' AND m.claimed_at > $1 - $2)";
+
+/// Running campaigns of organisations whose subscription is not active:
+/// each running campaign looks its organisation up (with `IN (SELECT …)`
+/// SQLite went through every organisation, then every campaign of those
+/// without a subscription).
+const WITHOUT_SUBSCRIPTION: &str = "status = 'running' AND EXISTS
+         (SELECT 1 FROM organisations o
+          WHERE o.id = campaigns.organisation_id AND o.subscription_state <> 'active')";
+
+const WATCHED_BY_FAILURE_GUARD: &str =
+    "SELECT c.organisation_id, c.id, o.failure_guard_percent, o.failure_guard_messages
+     FROM campaigns c JOIN organisations o ON o.id = c.organisation_id
+     WHERE c.status = 'running' AND c.failure_guard = 'watching'";
+
 /// Running campaigns of organisations that may use Outreach, oldest
 /// first, with their organisation and the quiet hours that apply.
 pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<RunningCampaign>> {
-    let rows = sqlx::query_as::<_, RunningCampaignRow>(
-        "SELECT c.organisation_id, c.id, o.quiet_hours_from, o.quiet_hours_until, o.time_zone,
-                c.quiet_hours_exempt, c.recipient_zones
-         FROM campaigns c
-         JOIN organisations o ON o.id = c.organisation_id
-         WHERE c.status = 'running' AND o.subscription_state = 'active'
-         ORDER BY c.started_at, c.id",
-    )
-    .fetch_all(pool)
-    .await
-    .context("could not list running campaigns")?;
+    let rows = sqlx::query_as::<_, RunningCampaignRow>(RUNNING_CAMPAIGNS)
+        .fetch_all(pool)
+        .await
+        .context("could not list running campaigns")?;
     Ok(rows
         .into_iter()
         .map(|row| RunningCampaign {
@@ -1004,13 +1031,6 @@ pub async fn complete_finished_campaigns(
     pool: &Pool,
     now: UnixTime,
 ) -> anyhow::Result<Vec<CampaignId>> {
-    // Two NOT EXISTS, each an index search on (campaign_id, state): one
-    // with an OR would read every message of the campaign on every pass.
-    const FINISHED: &str = "status = 'running' AND queued_through IS NULL
-           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state IN ('queued', 'sending', 'unknown'))
-           AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
-                           AND m.state = 'sent' AND m.claimed_at > $1 - $2)";
     // A read first: this runs every pass, and while campaigns are sending
     // none is finished; an UPDATE would take SQLite's write lock anyway.
     let any = sqlx::query_scalar::<_, i64>(&format!(
@@ -1066,11 +1086,9 @@ pub const PAUSED_WITHOUT_SUBSCRIPTION: &str =
 pub async fn pause_campaigns_without_subscription(
     pool: &Pool,
 ) -> anyhow::Result<Vec<(OrganisationId, CampaignId)>> {
-    const WITHOUT: &str = "status = 'running' AND organisation_id IN
-             (SELECT id FROM organisations WHERE subscription_state <> 'active')";
     // A read first, as in `complete_finished_campaigns`: every pass.
     let any = sqlx::query_scalar::<_, i64>(&format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM campaigns WHERE {WITHOUT} LIMIT 1) c"
+        "SELECT COUNT(*) FROM (SELECT 1 FROM campaigns WHERE {WITHOUT_SUBSCRIPTION} LIMIT 1) c"
     ))
     .fetch_one(pool)
     .await
@@ -1080,7 +1098,7 @@ pub async fn pause_campaigns_without_subscription(
     }
     let _turn = crate::db::write_turn(pool).await;
     sqlx::query_as::<_, (OrganisationId, CampaignId)>(&format!(
-        "UPDATE campaigns SET status = 'paused', paused_reason = $1 WHERE {WITHOUT}
+        "UPDATE campaigns SET status = 'paused', paused_reason = $1 WHERE {WITHOUT_SUBSCRIPTION}
          RETURNING organisation_id, id"
     ))
     .bind(PAUSED_WITHOUT_SUBSCRIPTION)
@@ -1260,14 +1278,11 @@ pub async fn watched_by_failure_guard(
         crate::failure_guard::GuardSettings,
     )>,
 > {
-    let rows = sqlx::query_as::<_, (OrganisationId, CampaignId, i64, i64)>(
-        "SELECT c.organisation_id, c.id, o.failure_guard_percent, o.failure_guard_messages
-         FROM campaigns c JOIN organisations o ON o.id = c.organisation_id
-         WHERE c.status = 'running' AND c.failure_guard = 'watching'",
-    )
-    .fetch_all(pool)
-    .await
-    .context("could not list the campaigns the failure guard watches")?;
+    let rows =
+        sqlx::query_as::<_, (OrganisationId, CampaignId, i64, i64)>(WATCHED_BY_FAILURE_GUARD)
+            .fetch_all(pool)
+            .await
+            .context("could not list the campaigns the failure guard watches")?;
     Ok(rows
         .into_iter()
         .map(|(organisation, campaign, percent, first_messages)| {
@@ -1416,6 +1431,37 @@ mod tests {
     }
 
     use super::*;
+
+    /// The engine's every-pass reads of running campaigns go through the
+    /// index of running ones: with a shared service's thousands of
+    /// finished campaigns, each pass read all of them four times.
+    #[tokio::test]
+    async fn the_engine_finds_running_campaigns_without_reading_every_campaign() {
+        let (pool, _dir) = crate::db::testing::fresh_database().await;
+        if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for query in [
+            RUNNING_CAMPAIGNS.to_owned(),
+            format!("SELECT 1 FROM campaigns WHERE {FINISHED} LIMIT 1"),
+            format!("UPDATE campaigns SET status = 'completed' WHERE {FINISHED}"),
+            format!("SELECT 1 FROM campaigns WHERE {WITHOUT_SUBSCRIPTION} LIMIT 1"),
+            WATCHED_BY_FAILURE_GUARD.to_owned(),
+        ] {
+            let plan = crate::db::testing::sqlite_plan(&pool, &query).await;
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("INDEX campaigns_running")),
+                "{query}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step == "SCAN campaigns"
+                    || step == "SCAN c"
+                    || step.contains("TEMP B-TREE")),
+                "{query}: {plan:?}"
+            );
+        }
+    }
 
     #[test]
     fn campaigns_may_run_only_with_valid_credentials_and_a_messaging_service() {
