@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
+use futures_util::{Stream, StreamExt};
 use sqlx::FromRow;
 
 use crate::{
@@ -375,17 +376,32 @@ const EXPORT_PAGE: i64 = 10_000;
 /// Every contact of the organisation as CSV: phone, names, whether opted
 /// out, then one column per field any of them has. Cells that a
 /// spreadsheet would run as formulas are neutralised.
-pub async fn export_csv(pool: &Pool, organisation: OrganisationId) -> anyhow::Result<Vec<u8>> {
-    // Two passes: the header needs every field's name first.
+///
+/// The header needs every field's name, so the contacts are read once for
+/// those before this returns; then the file comes in parts, a page of
+/// contacts each, each page read as its part is wanted. A download holds
+/// one page in memory, never the whole file.
+pub async fn export_csv(
+    pool: Pool,
+    organisation: OrganisationId,
+) -> anyhow::Result<impl Stream<Item = anyhow::Result<Vec<u8>>> + Send + 'static> {
+    export_csv_in_pages(pool, organisation, EXPORT_PAGE).await
+}
+
+async fn export_csv_in_pages(
+    pool: Pool,
+    organisation: OrganisationId,
+    page_size: i64,
+) -> anyhow::Result<impl Stream<Item = anyhow::Result<Vec<u8>>> + Send + 'static> {
     let mut columns = BTreeSet::new();
     let mut after: Option<String> = None;
     loop {
         let page = page(
-            pool,
+            &pool,
             organisation,
             &Search::All,
             after.as_deref(),
-            EXPORT_PAGE,
+            page_size,
         )
         .await?;
         for contact in &page.contacts {
@@ -404,46 +420,115 @@ pub async fn export_csv(pool: &Pool, organisation: OrganisationId) -> anyhow::Re
     writer
         .write_record(header.map(|cell| safe_cell(&cell).into_owned()))
         .context("csv")?;
-    let mut after: Option<String> = None;
-    loop {
-        let page = page(
-            pool,
-            organisation,
-            &Search::All,
-            after.as_deref(),
-            EXPORT_PAGE,
-        )
-        .await?;
-        for contact in &page.contacts {
-            let fields = contact.fields();
-            let cells = [
-                contact.phone.as_str(),
-                &contact.first_name,
-                &contact.last_name,
-                if contact.opted_out { "yes" } else { "no" },
-            ]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(
-                columns
-                    .iter()
-                    .map(|column| fields.get(column).cloned().unwrap_or_default()),
-            );
-            writer
-                .write_record(cells.map(|cell| safe_cell(&cell).into_owned()))
-                .context("csv")?;
-        }
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    writer.into_inner().context("csv")
+    let header = writer.into_inner().context("csv")?;
+    // None: every page has been written; Some(after): the next page starts
+    // after that number (from the start when it is None).
+    let pages =
+        futures_util::stream::try_unfold(Some(None), move |next: Option<Option<String>>| {
+            let (pool, columns) = (pool.clone(), columns.clone());
+            async move {
+                let Some(after) = next else {
+                    return Ok(None);
+                };
+                let page = page(
+                    &pool,
+                    organisation,
+                    &Search::All,
+                    after.as_deref(),
+                    page_size,
+                )
+                .await?;
+                let mut writer =
+                    csv::Writer::from_writer(Vec::with_capacity(page.contacts.len() * 64));
+                for contact in &page.contacts {
+                    let fields = contact.fields();
+                    let cells = [
+                        contact.phone.as_str(),
+                        &contact.first_name,
+                        &contact.last_name,
+                        if contact.opted_out { "yes" } else { "no" },
+                    ]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .chain(
+                        columns
+                            .iter()
+                            .map(|column| fields.get(column).cloned().unwrap_or_default()),
+                    );
+                    writer
+                        .write_record(cells.map(|cell| safe_cell(&cell).into_owned()))
+                        .context("csv")?;
+                }
+                let part = writer.into_inner().context("csv")?;
+                Ok(Some((part, page.next_after.map(Some))))
+            }
+        });
+    Ok(futures_util::stream::once(async { Ok(header) }).chain(pages))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Read a page of two at a time, the export is the same file as read
+    /// at once: every field any contact has in the header, every contact
+    /// once, in number order.
+    #[tokio::test]
+    async fn an_export_read_in_pages_is_the_whole_file() {
+        use futures_util::TryStreamExt;
+        let (pool, _dir) = crate::db::testing::fresh_database().await;
+        let organisation: OrganisationId = sqlx::query_scalar(
+            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+             VALUES ('Acme', 'p', 'active', 0) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        for (phone, fields) in [
+            ("+14155550103", r#"{"ward":"North"}"#),
+            ("+14155550101", "{}"),
+            ("+14155550105", r#"{"ward":"South","team":"Blue"}"#),
+            ("+14155550102", "{}"),
+            ("+14155550104", r#"{"age":"40"}"#),
+        ] {
+            sqlx::query(
+                "INSERT INTO contacts (organisation_id, phone, first_name, fields, created_at, updated_at)
+                 VALUES ($1, $2, 'Ada', $3, 0, 0)",
+            )
+            .bind(organisation)
+            .bind(phone)
+            .bind(fields)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let export = |page_size| {
+            let pool = pool.clone();
+            async move {
+                export_csv_in_pages(pool, organisation, page_size)
+                    .await
+                    .unwrap()
+                    .try_collect::<Vec<Vec<u8>>>()
+                    .await
+                    .unwrap()
+            }
+        };
+
+        let in_pages = export(2).await;
+        let at_once = export(100).await;
+
+        assert_eq!(in_pages.len(), 4, "the header, then 2 + 2 + 1 contacts");
+        assert_eq!(in_pages.concat(), at_once.concat());
+        let file = String::from_utf8(in_pages.concat()).unwrap();
+        let lines: Vec<&str> = file.lines().collect();
+        assert_eq!(
+            lines[0],
+            "phone,first_name,last_name,opted_out,age,team,ward"
+        );
+        assert_eq!(lines[1], "+14155550101,Ada,,no,,,");
+        assert_eq!(lines[5], "+14155550105,Ada,,no,,Blue,South");
+        assert_eq!(lines.len(), 6);
+    }
 
     #[test]
     fn digits_search_numbers_and_letters_search_names() {

@@ -4,6 +4,7 @@
 use app::{auth::ssr::RequestSession, routes, state::AppState};
 use axum::{
     Extension, Router,
+    body::Body,
     extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
@@ -13,6 +14,7 @@ use domain::{
     campaigns::{results::export_csv, store::fetch_campaign},
     organisations::{SubscriptionState, fetch_organisation},
 };
+use futures_util::{StreamExt, TryStreamExt, stream};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,20 +41,30 @@ async fn results_csv(
         Ok(None) => return (StatusCode::NOT_FOUND, "There is no such campaign.").into_response(),
         Err(e) => return internal(e),
     }
-    match export_csv(&state.services.pool, id).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"campaign-{id}-results.csv\""),
-                ),
-            ],
-            csv,
-        )
-            .into_response(),
-        Err(e) => internal(e),
-    }
+    // The file goes out part by part as it is read. The first part is read
+    // before answering, so that a database that cannot be read gets the
+    // error page rather than a file cut short; a later failure can only cut
+    // it short (the browser reports a failed download), and is logged.
+    let mut parts = Box::pin(export_csv(state.services.pool.clone(), id));
+    let first = match parts.next().await {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => return internal(e),
+        None => Vec::new(),
+    };
+    let rest = parts.inspect_err(move |e| {
+        tracing::error!(error = ?e, campaign_id = %id, "a results download was cut short");
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"campaign-{id}-results.csv\""),
+            ),
+        ],
+        Body::from_stream(stream::once(async { anyhow::Ok(first) }).chain(rest)),
+    )
+        .into_response()
 }
 
 /// Any member of the organisation (with an active subscription), like the
@@ -91,8 +103,10 @@ async fn contacts_csv(
         Ok(user) => user,
         Err(refused) => return refused,
     };
-    match domain::contacts::export_csv(&state.services.pool, user.organisation_id).await {
-        Ok(csv) => (
+    // Read once for the header's columns before answering; then page by
+    // page as the file goes out (see `results_csv`).
+    match domain::contacts::export_csv(state.services.pool.clone(), user.organisation_id).await {
+        Ok(parts) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                 (
@@ -100,7 +114,9 @@ async fn contacts_csv(
                     "attachment; filename=\"contacts.csv\"",
                 ),
             ],
-            csv,
+            Body::from_stream(parts.inspect_err(|e| {
+                tracing::error!(error = ?e, "a contacts download was cut short");
+            })),
         )
             .into_response(),
         Err(e) => failed("contacts", e),
