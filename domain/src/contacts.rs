@@ -421,11 +421,12 @@ async fn export_csv_in_pages(
         .write_record(header.map(|cell| safe_cell(&cell).into_owned()))
         .context("csv")?;
     let header = writer.into_inner().context("csv")?;
+    let columns = std::sync::Arc::new(columns);
     // None: every page has been written; Some(after): the next page starts
     // after that number (from the start when it is None).
     let pages =
         futures_util::stream::try_unfold(Some(None), move |next: Option<Option<String>>| {
-            let (pool, columns) = (pool.clone(), columns.clone());
+            let (pool, columns) = (pool.clone(), std::sync::Arc::clone(&columns));
             async move {
                 let Some(after) = next else {
                     return Ok(None);
