@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use anyhow::Context;
 
+use crate::db::statements::Statements;
 use crate::db::{Backend, DbConnection, Pool};
 use crate::{
     audit::{self, Topic},
@@ -22,22 +23,19 @@ pub const BY_HAND: &str = "manual";
 pub const IMPORTED: &str = "import";
 
 /// Records the opt-out, once: the first source is kept.
-pub async fn insert(
-    conn: &mut DbConnection,
+pub async fn insert<S: Statements>(
+    conn: &mut S,
     organisation: OrganisationId,
     phone: &str,
     source: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    conn.execute(
         "INSERT INTO opt_outs (organisation_id, phone, source, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (organisation_id, phone) DO NOTHING",
+        vec![organisation.into(), phone.into(), source.into(), now.into()],
+        true,
     )
-    .bind(organisation)
-    .bind(phone)
-    .bind(source)
-    .bind(now)
-    .execute(conn)
     .await
     .context("could not record the opt-out")?;
     Ok(())

@@ -8,6 +8,7 @@
 use anyhow::Context;
 use sqlx::FromRow;
 
+use crate::db::statements::{Arg, Statements};
 use crate::db::{Backend, DbConnection, Pool, group_commit};
 use crate::{
     clock::UnixTime,
@@ -299,59 +300,52 @@ pub struct AcceptedAnswer {
 impl group_commit::Write for AcceptedAnswer {
     type Output = ();
 
-    fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> group_commit::Applied<'c, ()> {
-        Box::pin(async move { record_accepted_answers(conn, &[self]).await })
-    }
-
-    fn apply_all<'c>(
-        writes: Vec<&'c Self>,
-        conn: &'c mut DbConnection,
-    ) -> group_commit::Applied<'c, Vec<()>> {
-        Box::pin(async move {
-            let answered = writes.len();
-            // Two answers for one message (never from one send) would make
-            // one UPDATE's outcome depend on the join's order: one by one.
-            let mut ids: Vec<MessageId> = writes.iter().map(|answer| answer.id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            if ids.len() < answered {
-                for answer in writes {
-                    record_accepted_answers(&mut *conn, &[answer]).await?;
-                }
-            } else {
-                record_accepted_answers(conn, &writes).await?;
+    async fn apply_all<'c, S: Statements>(
+        writes: &'c [&'c Self],
+        conn: &'c mut S,
+    ) -> anyhow::Result<Vec<()>> {
+        // Two answers for one message (never from one send) would make
+        // one UPDATE's outcome depend on the join's order: one by one.
+        let mut ids: Vec<MessageId> = writes.iter().map(|answer| answer.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() < writes.len() {
+            for answer in writes {
+                record_accepted_answers(&mut *conn, &[answer]).await?;
             }
-            Ok(vec![(); answered])
-        })
+        } else {
+            record_accepted_answers(conn, writes).await?;
+        }
+        Ok(vec![(); writes.len()])
     }
 }
 
 /// Notes Twilio's answers (each for a different message) in one UPDATE:
 /// each message gets its SID and moves to its answer's status unless a
 /// callback already moved it as far.
-async fn record_accepted_answers(
-    conn: &mut DbConnection,
+pub(crate) async fn record_accepted_answers<S: Statements>(
+    conn: &mut S,
     answers: &[&AcceptedAnswer],
 ) -> anyhow::Result<()> {
     if answers.is_empty() {
         return Ok(());
     }
-    let sql = accepted_answers_sql(Backend::of_connection(conn), answers.len());
-    // Its text changes with the group's size: only one answer's is kept
-    // prepared, where more would push out the statements run per message.
-    let mut update = sqlx::query(&sql).persistent(answers.len() == 1);
+    let sql = accepted_answers_sql(conn.backend(), answers.len());
+    let mut args = Vec::with_capacity(6 * answers.len());
     for answer in answers {
         let status = TwilioStatus::parse(&answer.twilio_status).unwrap_or(TwilioStatus::Accepted);
-        update = update
-            .bind(answer.id)
-            .bind(&answer.sid)
-            .bind(status.rank())
-            .bind(status.message_state(None))
-            .bind(status.as_str())
-            .bind(answer.received_at);
+        args.extend([
+            Arg::from(answer.id),
+            answer.sid.as_str().into(),
+            status.rank().into(),
+            status.message_state(None).as_str().into(),
+            status.as_str().into(),
+            answer.received_at.into(),
+        ]);
     }
-    update
-        .execute(conn)
+    // Its text changes with the group's size: only one answer's is kept
+    // prepared, where more would push out the statements run per message.
+    conn.execute(&sql, args, answers.len() == 1)
         .await
         .context("could not record the accepted messages")?;
     Ok(())
@@ -672,29 +666,30 @@ pub struct Move<'a> {
 /// Moves each message (one move per message) to its status if that is
 /// still forward of where it is, in one UPDATE; the recipients of those
 /// that moved and opted out become opt-outs. Returns the ids that moved.
-pub async fn advance_all(
-    conn: &mut DbConnection,
+pub async fn advance_all<S: Statements>(
+    conn: &mut S,
     moves: &[Move<'_>],
 ) -> anyhow::Result<std::collections::HashSet<MessageId>> {
     if moves.is_empty() {
         return Ok(Default::default());
     }
-    let sql = advance_all_sql(Backend::of_connection(conn), moves.len());
-    // Only one move's text is kept prepared (see `record_accepted_answers`).
-    let mut update = sqlx::query_scalar::<_, MessageId>(&sql).persistent(moves.len() == 1);
+    let sql = advance_all_sql(conn.backend(), moves.len());
+    let mut args = Vec::with_capacity(8 * moves.len());
     for step in moves {
-        update = update
-            .bind(step.id)
-            .bind(step.sid)
-            .bind(step.status.as_str())
-            .bind(step.status.rank())
-            .bind(step.status.message_state(step.error_code))
-            .bind(step.error_code.map(|c| c as i64))
-            .bind(step.error_message)
-            .bind(step.at);
+        args.extend([
+            Arg::from(step.id),
+            step.sid.into(),
+            step.status.as_str().into(),
+            step.status.rank().into(),
+            step.status.message_state(step.error_code).as_str().into(),
+            step.error_code.map(|c| c as i64).into(),
+            step.error_message.into(),
+            step.at.into(),
+        ]);
     }
-    let moved: std::collections::HashSet<MessageId> = update
-        .fetch_all(&mut *conn)
+    // Only one move's text is kept prepared (see `record_accepted_answers`).
+    let moved: std::collections::HashSet<MessageId> = conn
+        .fetch(&sql, args, moves.len() == 1)
         .await
         .context("could not update the messages")?
         .into_iter()
@@ -1259,7 +1254,7 @@ mod tests {
             a.apply(&mut conn).await.unwrap();
         }
         let mut tx = together.begin().await.unwrap();
-        let outputs = AcceptedAnswer::apply_all(answers.iter().collect(), &mut tx)
+        let outputs = AcceptedAnswer::apply_all(&answers.iter().collect::<Vec<_>>(), &mut *tx)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -1289,7 +1284,7 @@ mod tests {
             a.apply(&mut conn).await.unwrap();
         }
         let mut tx = together.begin().await.unwrap();
-        AcceptedAnswer::apply_all(twice.iter().collect(), &mut tx)
+        AcceptedAnswer::apply_all(&twice.iter().collect::<Vec<_>>(), &mut *tx)
             .await
             .unwrap();
         tx.commit().await.unwrap();

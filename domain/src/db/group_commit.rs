@@ -6,15 +6,16 @@
 //! group takes its turn at writing (`db::write_turn`) with the engine's
 //! other frequent writers.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{DbConnection, Pool};
-
-/// What applying writes returns: a future on the transaction's connection.
-pub type Applied<'c, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'c>>;
+use super::{
+    Backend, Pool,
+    own_connection::{OwnConnection, at_once},
+    statements::Statements,
+};
 
 /// One write that may share a transaction with others.
 pub trait Write: Send + Sync + 'static {
@@ -26,28 +27,34 @@ pub trait Write: Send + Sync + 'static {
         None
     }
 
-    /// Applies the write inside `conn`'s open transaction. An error rolls
-    /// the whole group back; each write is then retried on its own.
-    fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> Applied<'c, Self::Output>;
-
     /// Applies a group of writes inside `conn`'s open transaction, in
-    /// order, answering each: by default one after the other. A kind of
-    /// write whose group can share statements (one multi-row INSERT for
-    /// all) does that here, with the same outcome as one by one.
-    fn apply_all<'c>(
-        writes: Vec<&'c Self>,
-        conn: &'c mut DbConnection,
-    ) -> Applied<'c, Vec<Self::Output>>
+    /// order, answering each, with the outcome each would have alone (a
+    /// group of one is a write alone). A kind of write whose group can
+    /// share statements (one multi-row INSERT for all) does that here. An
+    /// error rolls the whole group back; each write is then retried alone.
+    ///
+    /// On SQLite `conn` is the group commit's own connection, whose
+    /// statements are done when they return: await nothing else.
+    fn apply_all<'c, S: Statements>(
+        writes: &'c [&'c Self],
+        conn: &'c mut S,
+    ) -> impl Future<Output = anyhow::Result<Vec<Self::Output>>> + Send + 'c
+    where
+        Self: Sized;
+
+    /// Applies this write alone inside `conn`'s open transaction.
+    fn apply<'c, S: Statements>(
+        &'c self,
+        conn: &'c mut S,
+    ) -> impl Future<Output = anyhow::Result<Self::Output>> + Send + 'c
     where
         Self: Sized,
     {
-        Box::pin(async move {
-            let mut outputs = Vec::with_capacity(writes.len());
-            for write in writes {
-                outputs.push(write.apply(&mut *conn).await?);
-            }
-            Ok(outputs)
-        })
+        async move {
+            let alone = [self];
+            let mut outputs = Self::apply_all(&alone, conn).await?;
+            Ok(outputs.pop().expect("one output per write"))
+        }
     }
 }
 
@@ -78,11 +85,23 @@ impl<W: Write> Clone for GroupCommit<W> {
 }
 
 impl<W: Write> GroupCommit<W> {
-    /// Starts the committing task on the current runtime. It ends when the
-    /// last handle is dropped.
+    /// Starts committing: on SQLite on a thread of its own with a connection
+    /// of its own (see `own_connection`), on PostgreSQL as a task on the
+    /// current runtime with the pool's connections. Either ends when the last
+    /// handle is dropped.
     pub fn start(pool: Pool, what: &'static str) -> Self {
         let (queue, waiting) = mpsc::channel(4 * MOST_PER_GROUP);
-        tokio::spawn(commit_in_groups(pool, what, waiting));
+        match own_connection(&pool, what) {
+            Some((conn, turn)) => {
+                std::thread::Builder::new()
+                    .name(format!("{what}-writer"))
+                    .spawn(move || commit_on_own_connection(conn, turn, what, waiting))
+                    .expect("could not start a group commit's thread");
+            }
+            None => {
+                tokio::spawn(commit_in_groups(pool, what, waiting));
+            }
+        }
         Self { queue, what }
     }
 
@@ -103,14 +122,62 @@ impl<W: Write> GroupCommit<W> {
     }
 }
 
-async fn commit_in_groups<W: Write>(
-    pool: Pool,
+/// A SQLite pool's file opened once more, for a group commit, and the
+/// file's write turn. None for PostgreSQL, or (logged) if the file cannot
+/// be opened: the group commit then uses the pool as well.
+fn own_connection(pool: &Pool, what: &'static str) -> Option<(OwnConnection, Arc<WriteTurn>)> {
+    let url = pool.connect_options().database_url.as_str().to_owned();
+    if Backend::of_url(&url).ok()? != Backend::Sqlite {
+        return None;
+    }
+    let opened = super::sqlite_file(&url)
+        .and_then(|file: PathBuf| OwnConnection::open(&file));
+    match opened {
+        Ok(conn) => Some((conn, super::turn_of(&url)?)),
+        Err(e) => {
+            tracing::warn!(error = ?e, what, "a group commit could not open its own connection; it writes through the pool");
+            None
+        }
+    }
+}
+
+type WriteTurn = tokio::sync::Mutex<()>;
+
+/// Takes up to `MOST_PER_GROUP` writes: waits for one, then takes those
+/// queued meanwhile.
+fn next_group<W: Write>(waiting: &mut mpsc::Receiver<Queued<W>>, group: &mut Vec<Queued<W>>) -> bool {
+    let Some(first) = waiting.blocking_recv() else {
+        return false;
+    };
+    group.push(first);
+    while group.len() < MOST_PER_GROUP {
+        match waiting.try_recv() {
+            Ok(queued) => group.push(queued),
+            Err(_) => break,
+        }
+    }
+    true
+}
+
+fn commit_on_own_connection<W: Write>(
+    mut conn: OwnConnection,
+    turn: Arc<WriteTurn>,
     what: &'static str,
     mut waiting: mpsc::Receiver<Queued<W>>,
 ) {
     let mut group = Vec::with_capacity(MOST_PER_GROUP);
-    while waiting.recv_many(&mut group, MOST_PER_GROUP).await > 0 {
-        match apply_together(&pool, what, &group).await {
+    while next_group(&mut waiting, &mut group) {
+        let together = {
+            let _turn = turn.blocking_lock();
+            let started = std::time::Instant::now();
+            let writes: Vec<&W> = group.iter().map(|queued| &queued.write).collect();
+            let outputs = conn.in_transaction(|conn| at_once(W::apply_all(&writes, conn)));
+            if outputs.is_ok() {
+                crate::metrics::group_commit(what, group.len(), started);
+            }
+            outputs
+        };
+        match together {
             Ok(outputs) => {
                 for (queued, output) in group.drain(..).zip(outputs) {
                     let _ = queued.answer.send(Ok(output));
@@ -121,7 +188,35 @@ async fn commit_in_groups<W: Write>(
                 // others: each goes again in a transaction of its own.
                 tracing::debug!(error = ?e, what, size = group.len(), "a group commit failed; writing one by one");
                 for queued in group.drain(..) {
-                    let output = apply_alone(&pool, &queued.write).await;
+                    let _turn = turn.blocking_lock();
+                    let output = conn.in_transaction(|conn| at_once(queued.write.apply(conn)));
+                    let _ = queued.answer.send(output);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_in_groups<W: Write>(
+    pool: Pool,
+    what: &'static str,
+    mut waiting: mpsc::Receiver<Queued<W>>,
+) {
+    let mut group = Vec::with_capacity(MOST_PER_GROUP);
+    while waiting.recv_many(&mut group, MOST_PER_GROUP).await > 0 {
+        let writes: Vec<&W> = group.iter().map(|queued| &queued.write).collect();
+        match apply_together(&pool, what, &writes).await {
+            Ok(outputs) => {
+                for (queued, output) in group.drain(..).zip(outputs) {
+                    let _ = queued.answer.send(Ok(output));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = ?e, what, size = group.len(), "a group commit failed; writing one by one");
+                for queued in group.drain(..) {
+                    let output = apply_together(&pool, what, &[&queued.write])
+                        .await
+                        .map(|mut outputs| outputs.pop().expect("one output per write"));
                     let _ = queued.answer.send(output);
                 }
             }
@@ -132,7 +227,7 @@ async fn commit_in_groups<W: Write>(
 async fn apply_together<W: Write>(
     pool: &Pool,
     what: &'static str,
-    group: &[Queued<W>],
+    writes: &[&W],
 ) -> anyhow::Result<Vec<W::Output>> {
     let _turn = super::write_turn(pool).await;
     let started = std::time::Instant::now();
@@ -140,22 +235,10 @@ async fn apply_together<W: Write>(
         .begin()
         .await
         .context("could not start a transaction")?;
-    let writes = group.iter().map(|queued| &queued.write).collect();
-    let outputs = W::apply_all(writes, &mut tx).await?;
+    let outputs = W::apply_all(writes, &mut *tx).await?;
     tx.commit().await.context("could not commit")?;
-    crate::metrics::group_commit(what, group.len(), started);
+    crate::metrics::group_commit(what, writes.len(), started);
     Ok(outputs)
-}
-
-async fn apply_alone<W: Write>(pool: &Pool, write: &W) -> anyhow::Result<W::Output> {
-    let _turn = super::write_turn(pool).await;
-    let mut tx = pool
-        .begin()
-        .await
-        .context("could not start a transaction")?;
-    let output = write.apply(&mut tx).await?;
-    tx.commit().await.context("could not commit")?;
-    Ok(output)
 }
 
 #[cfg(test)]
@@ -169,20 +252,23 @@ mod tests {
     impl Write for NewOrganisation {
         type Output = i64;
 
-        fn apply<'c>(
-            &'c self,
-            conn: &'c mut DbConnection,
-        ) -> Pin<Box<dyn Future<Output = anyhow::Result<i64>> + Send + 'c>> {
-            Box::pin(async move {
-                let id = sqlx::query_scalar(
-                    "INSERT INTO organisations (name, public_id, subscription_state, created_at)
-                     VALUES ($1, $1, 'active', 0) RETURNING id",
-                )
-                .bind(self.0)
-                .fetch_one(conn)
-                .await?;
-                Ok(id)
-            })
+        async fn apply_all<'c, S: Statements>(
+            writes: &'c [&'c Self],
+            conn: &'c mut S,
+        ) -> anyhow::Result<Vec<i64>> {
+            let mut ids = Vec::new();
+            for write in writes {
+                let mut id: Vec<i64> = conn
+                    .fetch(
+                        "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+                         VALUES ($1, $1, 'active', 0) RETURNING id",
+                        vec![write.0.into()],
+                        true,
+                    )
+                    .await?;
+                ids.push(id.pop().context("no id")?);
+            }
+            Ok(ids)
         }
     }
 

@@ -7,6 +7,8 @@
 
 mod copy;
 pub mod group_commit;
+pub(crate) mod own_connection;
+pub mod statements;
 
 pub use copy::{CopiedTable, copy_database};
 
@@ -139,21 +141,26 @@ impl Backend {
 /// has committed. Other writers (a person saving a form) still meet the
 /// busy handler, rarely. PostgreSQL locks rows, not the database: None.
 pub async fn write_turn(pool: &Pool) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    let turn = turn_of(pool.connect_options().database_url.as_str())?;
+    Some(turn.lock_owned().await)
+}
+
+/// The write turn of the SQLite file at `url`; None for PostgreSQL.
+fn turn_of(url: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
     static TURNS: std::sync::LazyLock<
         std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     > = std::sync::LazyLock::new(Default::default);
-    let url = pool.connect_options().database_url.as_str().to_owned();
-    if Backend::of_url(&url).ok()? != Backend::Sqlite {
+    if Backend::of_url(url).ok()? != Backend::Sqlite {
         return None;
     }
     // One file, one queue (tests open many databases in one process).
     let turn = TURNS
         .lock()
         .expect("never poisoned")
-        .entry(url)
+        .entry(url.to_owned())
         .or_default()
         .clone();
-    Some(turn.lock_owned().await)
+    Some(turn)
 }
 
 /// Opens the database at `url` (creating a SQLite file and its directory

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 
-use crate::db::{Backend, DbConnection, group_commit, placeholder_list};
+use crate::db::statements::{Arg, Statements};
+use crate::db::{group_commit, placeholder_list};
 use crate::{
     clock::UnixTime,
     ids::MessageId,
@@ -104,18 +105,11 @@ pub struct DeliveryEvent {
 impl group_commit::Write for DeliveryEvent {
     type Output = Recorded;
 
-    fn apply<'c>(&'c self, conn: &'c mut DbConnection) -> group_commit::Applied<'c, Recorded> {
-        Box::pin(async move {
-            let mut recorded = record_delivery_events(conn, &[self]).await?;
-            Ok(recorded.pop().expect("one answer per event"))
-        })
-    }
-
-    fn apply_all<'c>(
-        writes: Vec<&'c Self>,
-        conn: &'c mut DbConnection,
-    ) -> group_commit::Applied<'c, Vec<Recorded>> {
-        Box::pin(async move { record_delivery_events(conn, &writes).await })
+    async fn apply_all<'c, S: Statements>(
+        writes: &'c [&'c Self],
+        conn: &'c mut S,
+    ) -> anyhow::Result<Vec<Recorded>> {
+        record_delivery_events(conn, writes).await
     }
 }
 
@@ -126,14 +120,14 @@ impl group_commit::Write for DeliveryEvent {
 /// where each statement is a round trip to the server, three statements
 /// per callback were most of the work: sharing them tripled the callbacks
 /// stored a second (BENCHMARKS.md, "Group commit").
-pub async fn record_delivery_events(
-    conn: &mut DbConnection,
+pub async fn record_delivery_events<S: Statements>(
+    conn: &mut S,
     events: &[&DeliveryEvent],
 ) -> anyhow::Result<Vec<Recorded>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = Backend::of_connection(conn);
+    let backend = conn.backend();
     let sql = format!(
         "INSERT INTO delivery_events
              (organisation_id, message_sid, message_status, error_code, params, received_at)
@@ -142,23 +136,26 @@ pub async fn record_delivery_events(
          RETURNING organisation_id, message_sid, message_status",
         backend.placeholder_rows(events.len(), 6)
     );
-    // Its text changes with the group's size: not kept prepared, where it
-    // would push out the statements run for every message.
-    let mut insert = sqlx::query_as::<_, (OrganisationId, String, String)>(&sql).persistent(false);
+    let mut args = Vec::with_capacity(6 * events.len());
     for event in events {
         let callback = &event.callback;
-        insert = insert
-            .bind(event.organisation)
-            .bind(&callback.message_sid)
-            .bind(&callback.message_status)
-            .bind(callback.error_code.map(|c| c.to_string()))
-            .bind(serde_json::to_string(&callback.params).context("params encode")?)
-            .bind(event.received_at);
+        args.extend([
+            Arg::from(event.organisation),
+            callback.message_sid.as_str().into(),
+            callback.message_status.as_str().into(),
+            callback.error_code.map(|c| c.to_string()).into(),
+            serde_json::to_string(&callback.params)
+                .context("params encode")?
+                .into(),
+            event.received_at.into(),
+        ]);
     }
     // Only the events not stored before come back; within the group, the
-    // first of two alike is the one stored.
-    let mut stored: HashSet<(OrganisationId, String, String)> = insert
-        .fetch_all(&mut *conn)
+    // first of two alike is the one stored. Its text changes with the
+    // group's size: not kept prepared, where it would push out the
+    // statements run for every message.
+    let mut stored: HashSet<(OrganisationId, String, String)> = conn
+        .fetch(&sql, args, false)
         .await
         .context("could not store the delivery events")?
         .into_iter()
@@ -280,47 +277,53 @@ fn find_messages_sql(sids: usize, hints: usize) -> String {
     )
 }
 
-/// A message a status callback may be about.
-#[derive(sqlx::FromRow)]
+/// A message a status callback may be about: its id, phone, status rank,
+/// SID and organisation, in `find_messages_sql`'s order.
+type CallbackMessageRow = (MessageId, String, i64, Option<String>, OrganisationId);
+
 struct CallbackMessage {
     id: MessageId,
     phone: String,
     status_rank: i64,
     twilio_sid: Option<String>,
-    #[sqlx(rename = "organisation_id")]
     organisation: OrganisationId,
 }
 
 /// The messages the events name, in one look-up: by SID, or by the
 /// callback URL's hint for a message whose send answer was lost (no SID
 /// recorded yet).
-async fn find_messages(
-    conn: &mut DbConnection,
+async fn find_messages<S: Statements>(
+    conn: &mut S,
     events: impl Iterator<Item = &DeliveryEvent>,
 ) -> anyhow::Result<Vec<CallbackMessage>> {
     let (mut sids, mut hints) = (Vec::new(), Vec::new());
     for event in events {
-        sids.push(event.callback.message_sid.as_str());
-        hints.extend(event.message_id);
+        sids.push(Arg::from(event.callback.message_sid.as_str()));
+        hints.extend(event.message_id.map(Arg::from));
     }
     let sql = find_messages_sql(sids.len(), hints.len());
+    sids.append(&mut hints);
     // Not kept prepared either (see `record_delivery_events`).
-    let mut query = sqlx::query_as::<_, CallbackMessage>(&sql).persistent(false);
-    for sid in sids {
-        query = query.bind(sid);
-    }
-    for hint in hints {
-        query = query.bind(hint);
-    }
-    query
-        .fetch_all(conn)
+    let rows: Vec<CallbackMessageRow> = conn
+        .fetch(&sql, sids, false)
         .await
-        .context("could not find the events' messages")
+        .context("could not find the events' messages")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, phone, status_rank, twilio_sid, organisation)| CallbackMessage {
+            id,
+            phone,
+            status_rank,
+            twilio_sid,
+            organisation,
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Backend;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -5,8 +5,8 @@
 //! to the connection's thread) is most of its time; one group for both
 //! kinds pays it once where two groups paid it twice.
 
-use crate::db::group_commit;
-use crate::db::{DbConnection, Pool};
+use crate::db::statements::Statements;
+use crate::db::{Pool, group_commit};
 use crate::outbound::AcceptedAnswer;
 
 use super::events::{DeliveryEvent, Recorded, record_delivery_events};
@@ -53,45 +53,30 @@ impl group_commit::Write for DeliveryWrite {
         })
     }
 
-    fn apply<'c>(
-        &'c self,
-        conn: &'c mut DbConnection,
-    ) -> group_commit::Applied<'c, Option<Recorded>> {
-        match self {
-            Self::Answer(answer) => Box::pin(async move {
-                answer.apply(conn).await?;
-                Ok(None)
-            }),
-            Self::Callback(event) => Box::pin(async move { Ok(Some(event.apply(conn).await?)) }),
-        }
-    }
-
     /// The group's answers first, together, then its callbacks, together:
     /// Twilio answers a send before it posts the send's callbacks, and a
     /// callback that overtook its answer finds its message by the URL's
     /// hint either way (see `record_delivery_events`).
-    fn apply_all<'c>(
-        writes: Vec<&'c Self>,
-        conn: &'c mut DbConnection,
-    ) -> group_commit::Applied<'c, Vec<Option<Recorded>>> {
-        Box::pin(async move {
-            let (mut answers, mut callbacks) = (Vec::new(), Vec::new());
-            for write in &writes {
-                match write {
-                    Self::Answer(answer) => answers.push(answer),
-                    Self::Callback(event) => callbacks.push(event),
-                }
+    async fn apply_all<'c, S: Statements>(
+        writes: &'c [&'c Self],
+        conn: &'c mut S,
+    ) -> anyhow::Result<Vec<Option<Recorded>>> {
+        let (mut answers, mut callbacks) = (Vec::new(), Vec::new());
+        for write in writes {
+            match write {
+                Self::Answer(answer) => answers.push(answer),
+                Self::Callback(event) => callbacks.push(event),
             }
-            AcceptedAnswer::apply_all(answers, &mut *conn).await?;
-            let mut recorded = record_delivery_events(conn, &callbacks).await?.into_iter();
-            Ok(writes
-                .iter()
-                .map(|write| match write {
-                    Self::Answer(_) => None,
-                    Self::Callback(_) => recorded.next(),
-                })
-                .collect())
-        })
+        }
+        AcceptedAnswer::apply_all(&answers, &mut *conn).await?;
+        let mut recorded = record_delivery_events(conn, &callbacks).await?.into_iter();
+        Ok(writes
+            .iter()
+            .map(|write| match write {
+                Self::Answer(_) => None,
+                Self::Callback(_) => recorded.next(),
+            })
+            .collect())
     }
 }
 
@@ -99,6 +84,7 @@ impl group_commit::Write for DeliveryWrite {
 mod tests {
     use super::*;
     use crate::db::group_commit::Write;
+    use crate::db::own_connection::{OwnConnection, at_once};
     use crate::ids::MessageId;
     use crate::organisations::OrganisationId;
 
@@ -145,11 +131,14 @@ mod tests {
     async fn answers_and_callbacks_in_one_group_give_what_they_give_one_by_one() {
         let (one_by_one, _dir_a) = crate::db::testing::fresh_database().await;
         let (together, _dir_b) = crate::db::testing::fresh_database().await;
+        let (own, scratch_file) = crate::db::testing::fresh_database().await;
         let (organisation, ids) = two_messages_being_sent(&one_by_one).await;
         assert_eq!(
             two_messages_being_sent(&together).await,
             (organisation, ids)
         );
+        assert_eq!(two_messages_being_sent(&own).await, (organisation, ids));
+        let own = scratch_file.sqlite_file.is_some().then_some(own);
         let answer = |at: usize| {
             DeliveryWrite::Answer(AcceptedAnswer {
                 id: ids[at],
@@ -184,10 +173,9 @@ mod tests {
             let mut conn = one_by_one.acquire().await.unwrap();
             alone.push(write.apply(&mut conn).await.unwrap());
         }
+        let group: Vec<&DeliveryWrite> = writes.iter().collect();
         let mut tx = together.begin().await.unwrap();
-        let grouped = DeliveryWrite::apply_all(writes.iter().collect(), &mut tx)
-            .await
-            .unwrap();
+        let grouped = DeliveryWrite::apply_all(&group, &mut *tx).await.unwrap();
         tx.commit().await.unwrap();
 
         assert_eq!(
@@ -224,5 +212,15 @@ mod tests {
                 ),
             ]
         );
+        // On SQLite the group commit runs its groups on a connection of its
+        // own, outside sqlx: the same group there gives the same outcome.
+        if let (Some(file), Some(own)) = (scratch_file.sqlite_file.as_ref(), own.as_ref()) {
+            let mut conn = OwnConnection::open(file).unwrap();
+            let on_own = conn
+                .in_transaction(|conn| at_once(DeliveryWrite::apply_all(&group, conn)))
+                .unwrap();
+            assert_eq!(on_own, grouped);
+            assert_eq!(rows(own).await, rows(&together).await);
+        }
     }
 }

@@ -1,0 +1,187 @@
+//! A group commit's own SQLite connection, used on a thread of its own.
+//!
+//! Through the pool, every statement is a hand-off to the connection's sqlx
+//! thread and back; with both cores busy each wake-up waits for a core, and
+//! a group's seven hand-offs (BEGIN, five statements, COMMIT) were most of
+//! its 5.5 ms, BEGIN alone half a millisecond (BENCHMARKS.md, "What bounds
+//! sending now"). Every callback waits for its group's commit, so that time
+//! bounded how many callbacks a second Outreach could take. Here a group
+//! runs from BEGIN to COMMIT on the one thread, through rusqlite on the
+//! SQLite library sqlx links, with the pool's connection settings.
+
+use std::{future::Future, path::Path};
+
+use anyhow::Context;
+use futures_util::FutureExt;
+
+use super::{
+    Backend, SQLITE_SETTINGS,
+    statements::{Arg, Columns, Statements},
+};
+
+pub struct OwnConnection {
+    conn: rusqlite::Connection,
+}
+
+impl OwnConnection {
+    pub fn open(file: &Path) -> anyhow::Result<Self> {
+        let conn = rusqlite::Connection::open(file)
+            .with_context(|| format!("could not open the database {}", file.display()))?;
+        for setting in SQLITE_SETTINGS.split(';').map(str::trim) {
+            if setting.is_empty() {
+                continue;
+            }
+            // `journal_mode` answers with a row: step each once.
+            let mut statement = conn.prepare(setting)?;
+            statement.query([])?.next()?;
+        }
+        Ok(Self { conn })
+    }
+
+    /// Runs `apply` in a transaction, committed if it succeeds and rolled
+    /// back if not. `IMMEDIATE` takes the write lock at BEGIN, through the
+    /// busy timeout, rather than failing where a read would become a write.
+    pub fn in_transaction<T>(
+        &mut self,
+        apply: impl FnOnce(&mut Self) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .context("could not start a transaction")?;
+        let applied = apply(self).and_then(|output| {
+            self.conn
+                .execute_batch("COMMIT")
+                .context("could not commit")?;
+            Ok(output)
+        });
+        if applied.is_err() && !self.conn.is_autocommit() {
+            // Rolled back so that the next group starts afresh; what went
+            // wrong is the error already returned.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        applied
+    }
+
+    fn prepare(&self, sql: &str, keep: bool) -> rusqlite::Result<Prepared<'_>> {
+        Ok(if keep {
+            Prepared::Kept(self.conn.prepare_cached(sql)?)
+        } else {
+            Prepared::Once(self.conn.prepare(sql)?)
+        })
+    }
+}
+
+enum Prepared<'c> {
+    Kept(rusqlite::CachedStatement<'c>),
+    Once(rusqlite::Statement<'c>),
+}
+
+impl std::ops::DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::Kept(statement) => statement,
+            Self::Once(statement) => statement,
+        }
+    }
+}
+
+impl<'c> std::ops::Deref for Prepared<'c> {
+    type Target = rusqlite::Statement<'c>;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::Kept(statement) => statement,
+            Self::Once(statement) => statement,
+        }
+    }
+}
+
+/// Code written against `Statements` awaits nothing but its statements,
+/// and here those are done when they return: its future is ready at once.
+pub fn at_once<T>(future: impl Future<Output = T>) -> T {
+    future
+        .now_or_never()
+        .expect("statements on a group commit's own connection never wait")
+}
+
+impl Statements for OwnConnection {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg<'_>>,
+        keep: bool,
+    ) -> impl Future<Output = anyhow::Result<u64>> + Send {
+        let changed = self
+            .prepare(sql, keep)
+            .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(&args)))
+            .map(|rows| rows as u64)
+            .map_err(anyhow::Error::from);
+        std::future::ready(changed)
+    }
+
+    fn fetch<R: Columns>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg<'_>>,
+        keep: bool,
+    ) -> impl Future<Output = anyhow::Result<Vec<R>>> + Send {
+        let rows = self
+            .prepare(sql, keep)
+            .and_then(|mut statement| {
+                statement
+                    .query_map(rusqlite::params_from_iter(&args), |row| R::from_sqlite(row))?
+                    .collect::<rusqlite::Result<Vec<R>>>()
+            })
+            .map_err(anyhow::Error::from);
+        std::future::ready(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::fresh_database;
+
+    const NEW_ORGANISATION: &str = "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+         VALUES ($1, $1, 'active', 0) RETURNING id";
+
+    /// A group that fails half-way leaves nothing behind, and the next
+    /// one starts afresh on the same connection.
+    #[tokio::test]
+    async fn a_failed_transaction_is_rolled_back_and_the_next_is_committed() {
+        let (pool, scratch) = fresh_database().await;
+        let Some(file) = scratch.sqlite_file.as_ref() else {
+            return; // SQLite only.
+        };
+        let mut conn = OwnConnection::open(file).unwrap();
+        let failed = conn.in_transaction(|conn| {
+            let _: Vec<i64> = at_once(conn.fetch(NEW_ORGANISATION, vec!["Acme".into()], true))?;
+            let _: Vec<i64> = at_once(conn.fetch(NEW_ORGANISATION, vec!["Acme".into()], true))?;
+            Ok(())
+        });
+        assert!(
+            failed.unwrap_err().to_string().contains("UNIQUE"),
+            "the second organisation named Acme is refused"
+        );
+        let ids = conn
+            .in_transaction(|conn| {
+                at_once(conn.fetch::<i64>(NEW_ORGANISATION, vec!["Beta".into()], true))
+            })
+            .unwrap();
+
+        // Seen through the pool: committed, and the failed one is gone.
+        let stored: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM organisations")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, [(ids[0], "Beta".to_owned())]);
+        // The pool's settings hold here too.
+        let foreign_keys: Vec<i64> =
+            at_once(conn.fetch("PRAGMA foreign_keys", Vec::new(), false)).unwrap();
+        assert_eq!(foreign_keys, [1]);
+    }
+}
