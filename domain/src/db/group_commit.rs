@@ -4,7 +4,9 @@
 //! commit that holds their write, as they waited for their own before; the
 //! database does one commit, and touches each page once, for the lot. A
 //! group takes its turn at writing (`db::write_turn`) with the engine's
-//! other frequent writers.
+//! other frequent writers. On SQLite the groups run on a thread and a
+//! connection of their own (`own_connection`), without a hand-off to
+//! sqlx's connection thread for each statement.
 
 use std::{future::Future, path::PathBuf, sync::Arc};
 
@@ -68,7 +70,7 @@ struct Queued<W: Write> {
     answer: oneshot::Sender<anyhow::Result<W::Output>>,
 }
 
-/// A queue of writes and the task that commits them in groups.
+/// A queue of writes and the task (or thread) that commits them in groups.
 pub struct GroupCommit<W: Write> {
     queue: mpsc::Sender<Queued<W>>,
     /// The kind of writes, in logs and metrics (`status_callbacks`).
@@ -130,8 +132,7 @@ fn own_connection(pool: &Pool, what: &'static str) -> Option<(OwnConnection, Arc
     if Backend::of_url(&url).ok()? != Backend::Sqlite {
         return None;
     }
-    let opened = super::sqlite_file(&url)
-        .and_then(|file: PathBuf| OwnConnection::open(&file));
+    let opened = super::sqlite_file(&url).and_then(|file: PathBuf| OwnConnection::open(&file));
     match opened {
         Ok(conn) => Some((conn, super::turn_of(&url)?)),
         Err(e) => {
@@ -144,8 +145,11 @@ fn own_connection(pool: &Pool, what: &'static str) -> Option<(OwnConnection, Arc
 type WriteTurn = tokio::sync::Mutex<()>;
 
 /// Takes up to `MOST_PER_GROUP` writes: waits for one, then takes those
-/// queued meanwhile.
-fn next_group<W: Write>(waiting: &mut mpsc::Receiver<Queued<W>>, group: &mut Vec<Queued<W>>) -> bool {
+/// queued meanwhile. False once every handle has been dropped.
+fn next_group<W: Write>(
+    waiting: &mut mpsc::Receiver<Queued<W>>,
+    group: &mut Vec<Queued<W>>,
+) -> bool {
     let Some(first) = waiting.blocking_recv() else {
         return false;
     };
@@ -178,15 +182,9 @@ fn commit_on_own_connection<W: Write>(
             outputs
         };
         match together {
-            Ok(outputs) => {
-                for (queued, output) in group.drain(..).zip(outputs) {
-                    let _ = queued.answer.send(Ok(output));
-                }
-            }
+            Ok(outputs) => answer_each(&mut group, outputs),
             Err(e) => {
-                // One bad write (a unique violation, say) must not fail the
-                // others: each goes again in a transaction of its own.
-                tracing::debug!(error = ?e, what, size = group.len(), "a group commit failed; writing one by one");
+                group_failed(e, what, group.len());
                 for queued in group.drain(..) {
                     let _turn = turn.blocking_lock();
                     let output = conn.in_transaction(|conn| at_once(queued.write.apply(conn)));
@@ -206,22 +204,34 @@ async fn commit_in_groups<W: Write>(
     while waiting.recv_many(&mut group, MOST_PER_GROUP).await > 0 {
         let writes: Vec<&W> = group.iter().map(|queued| &queued.write).collect();
         match apply_together(&pool, what, &writes).await {
-            Ok(outputs) => {
-                for (queued, output) in group.drain(..).zip(outputs) {
-                    let _ = queued.answer.send(Ok(output));
-                }
-            }
+            Ok(outputs) => answer_each(&mut group, outputs),
             Err(e) => {
-                tracing::debug!(error = ?e, what, size = group.len(), "a group commit failed; writing one by one");
+                group_failed(e, what, group.len());
                 for queued in group.drain(..) {
-                    let output = apply_together(&pool, what, &[&queued.write])
-                        .await
-                        .map(|mut outputs| outputs.pop().expect("one output per write"));
+                    let output = apply_alone(&pool, &queued.write).await;
                     let _ = queued.answer.send(output);
                 }
             }
         }
     }
+}
+
+/// Answers each write of a group committed together.
+fn answer_each<W: Write>(group: &mut Vec<Queued<W>>, outputs: Vec<W::Output>) {
+    for (queued, output) in group.drain(..).zip(outputs) {
+        let _ = queued.answer.send(Ok(output));
+    }
+}
+
+/// One bad write (a unique violation, say) must not fail the others: after
+/// a group fails, each of its writes goes again in a transaction of its own.
+fn group_failed(error: anyhow::Error, what: &'static str, size: usize) {
+    tracing::debug!(
+        ?error,
+        what,
+        size,
+        "a group commit failed; writing one by one"
+    );
 }
 
 async fn apply_together<W: Write>(
@@ -239,6 +249,17 @@ async fn apply_together<W: Write>(
     tx.commit().await.context("could not commit")?;
     crate::metrics::group_commit(what, writes.len(), started);
     Ok(outputs)
+}
+
+async fn apply_alone<W: Write>(pool: &Pool, write: &W) -> anyhow::Result<W::Output> {
+    let _turn = super::write_turn(pool).await;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("could not start a transaction")?;
+    let output = write.apply(&mut *tx).await?;
+    tx.commit().await.context("could not commit")?;
+    Ok(output)
 }
 
 #[cfg(test)]

@@ -146,7 +146,8 @@ mod tests {
     use super::*;
     use crate::db::testing::fresh_database;
 
-    const NEW_ORGANISATION: &str = "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+    const NEW_ORGANISATION: &str =
+        "INSERT INTO organisations (name, public_id, subscription_state, created_at)
          VALUES ($1, $1, 'active', 0) RETURNING id";
 
     /// A group that fails half-way leaves nothing behind, and the next

@@ -310,13 +310,15 @@ async fn find_messages<S: Statements>(
         .context("could not find the events' messages")?;
     Ok(rows
         .into_iter()
-        .map(|(id, phone, status_rank, twilio_sid, organisation)| CallbackMessage {
-            id,
-            phone,
-            status_rank,
-            twilio_sid,
-            organisation,
-        })
+        .map(
+            |(id, phone, status_rank, twilio_sid, organisation)| CallbackMessage {
+                id,
+                phone,
+                status_rank,
+                twilio_sid,
+                organisation,
+            },
+        )
         .collect())
 }
 

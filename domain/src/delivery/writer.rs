@@ -1,9 +1,8 @@
 //! What Twilio says about messages, committed in shared groups: its
 //! answers to sends (the engine) and its status callbacks (the webhook).
-//! On SQLite every commit waits its turn at the one write lock, and under
-//! load a transaction's fixed cost (its BEGIN and COMMIT, each a round trip
-//! to the connection's thread) is most of its time; one group for both
-//! kinds pays it once where two groups paid it twice.
+//! On SQLite every commit waits its turn at the one write lock, and a
+//! transaction has a fixed cost (its BEGIN, its COMMIT, its turn); one
+//! group for both kinds pays it once where two groups paid it twice.
 
 use crate::db::statements::Statements;
 use crate::db::{Pool, group_commit};
