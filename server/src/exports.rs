@@ -14,7 +14,7 @@ use domain::{
     campaigns::{results::export_csv, store::fetch_campaign},
     organisations::{SubscriptionState, fetch_organisation},
 };
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,7 +31,6 @@ async fn results_csv(
     Path(id): Path<domain::ids::CampaignId>,
 ) -> Response {
     tracing::Span::current().record("campaign_id", tracing::field::display(id));
-    let internal = |e: anyhow::Error| failed("results", e);
     let user = match subscribed_member(&state, session).await {
         Ok(user) => user,
         Err(refused) => return refused,
@@ -39,32 +38,10 @@ async fn results_csv(
     match fetch_campaign(&state.services.pool, user.organisation_id, id).await {
         Ok(Some(_)) => {}
         Ok(None) => return (StatusCode::NOT_FOUND, "There is no such campaign.").into_response(),
-        Err(e) => return internal(e),
+        Err(e) => return failed("results", e),
     }
-    // The file goes out part by part as it is read. The first part is read
-    // before answering, so that a database that cannot be read gets the
-    // error page rather than a file cut short; a later failure can only cut
-    // it short (the browser reports a failed download), and is logged.
-    let mut parts = Box::pin(export_csv(state.services.pool.clone(), id));
-    let first = match parts.next().await {
-        Some(Ok(first)) => first,
-        Some(Err(e)) => return internal(e),
-        None => Vec::new(),
-    };
-    let rest = parts.inspect_err(move |e| {
-        tracing::error!(error = ?e, campaign_id = %id, "a results download was cut short");
-    });
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"campaign-{id}-results.csv\""),
-            ),
-        ],
-        Body::from_stream(stream::once(async { anyhow::Ok(first) }).chain(rest)),
-    )
-        .into_response()
+    let file = format!("campaign-{id}-results.csv");
+    csv_download(export_csv(state.services.pool.clone(), id), file, "results").await
 }
 
 /// Any member of the organisation (with an active subscription), like the
@@ -77,20 +54,8 @@ async fn opt_outs_csv(
         Ok(user) => user,
         Err(refused) => return refused,
     };
-    match domain::opt_outs::export_csv(&state.services.pool, user.organisation_id).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"opt-outs.csv\"",
-                ),
-            ],
-            csv,
-        )
-            .into_response(),
-        Err(e) => failed("opt-outs", e),
-    }
+    let parts = domain::opt_outs::export_csv(state.services.pool.clone(), user.organisation_id);
+    csv_download(parts, "opt-outs.csv".to_owned(), "opt-outs").await
 }
 
 /// Any member of the organisation (with an active subscription), like the
@@ -103,24 +68,43 @@ async fn contacts_csv(
         Ok(user) => user,
         Err(refused) => return refused,
     };
-    // Read once for the header's columns before answering; then page by
-    // page as the file goes out (see `results_csv`).
+    // The header's columns are read before answering.
     match domain::contacts::export_csv(state.services.pool.clone(), user.organisation_id).await {
-        Ok(parts) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"contacts.csv\"",
-                ),
-            ],
-            Body::from_stream(parts.inspect_err(|e| {
-                tracing::error!(error = ?e, "a contacts download was cut short");
-            })),
-        )
-            .into_response(),
+        Ok(parts) => csv_download(parts, "contacts.csv".to_owned(), "contacts").await,
         Err(e) => failed("contacts", e),
     }
+}
+
+/// The file goes out part by part as it is read. The first part is read
+/// before answering, so that a database that cannot be read gets the error
+/// page rather than a file cut short; a later failure can only cut it short
+/// (the browser reports a failed download), and is logged.
+async fn csv_download(
+    parts: impl Stream<Item = anyhow::Result<Vec<u8>>> + Send + 'static,
+    file: String,
+    what: &'static str,
+) -> Response {
+    let mut parts = Box::pin(parts);
+    let first = match parts.next().await {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => return failed(what, e),
+        None => Vec::new(),
+    };
+    let log_file = file.clone();
+    let rest = parts.inspect_err(move |e| {
+        tracing::error!(error = ?e, what, file = %log_file, "a download was cut short");
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        Body::from_stream(stream::once(async { anyhow::Ok(first) }).chain(rest)),
+    )
+        .into_response()
 }
 
 /// The signed-in person, if their organisation has an active subscription;

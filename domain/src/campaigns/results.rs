@@ -7,7 +7,7 @@ use anyhow::Context;
 use futures_util::Stream;
 
 use crate::db::Pool;
-use crate::spreadsheet::safe_cell;
+use crate::spreadsheet::{csv_in_parts, safe_cell};
 use sqlx::FromRow;
 
 use crate::{
@@ -134,48 +134,29 @@ pub fn export_csv(
     export_csv_in_parts(pool, campaign, EXPORT_ROWS_PER_PART)
 }
 
-/// Where an export has got to.
-enum ExportPart {
-    /// The header, and the first recipients.
-    First,
-    /// The recipients after this number.
-    After(String),
-    Done,
-}
-
 fn export_csv_in_parts(
     pool: Pool,
     campaign: CampaignId,
     rows_per_part: i64,
 ) -> impl Stream<Item = anyhow::Result<Vec<u8>>> + Send + 'static {
-    futures_util::stream::try_unfold(ExportPart::First, move |part| {
+    let read = move |after: String, limit: i64| {
         let pool = pool.clone();
         async move {
-            let after = match part {
-                ExportPart::First => String::new(),
-                ExportPart::After(phone) => phone,
-                ExportPart::Done => return Ok(None),
-            };
-            let first = after.is_empty();
-            let rows = sqlx::query_as::<_, ResultRow>(&export_part_sql())
+            sqlx::query_as::<_, ResultRow>(&export_part_sql())
                 .bind(campaign)
-                .bind(&after)
-                .bind(rows_per_part)
+                .bind(after)
+                .bind(limit)
                 .fetch_all(&pool)
                 .await
-                .context("could not read the results")?;
-            let next = match rows.last() {
-                Some(last) if rows.len() as i64 == rows_per_part => {
-                    ExportPart::After(last.phone.clone())
-                }
-                _ => ExportPart::Done,
-            };
-            if rows.is_empty() && !first {
-                return Ok(None);
-            }
-            Ok(Some((results_csv(first, rows)?, next)))
+                .context("could not read the results")
         }
-    })
+    };
+    csv_in_parts(
+        rows_per_part,
+        |row: &ResultRow| row.phone.clone(),
+        read,
+        results_csv,
+    )
 }
 
 /// A part of an export: the recipients after a number (every number is

@@ -373,18 +373,10 @@ mod tests {
     async fn messages_to_call_back(
         pool: &crate::db::Pool,
     ) -> (OrganisationId, OrganisationId, MessageId) {
-        let mut organisations = Vec::new();
-        for name in ["Acme", "Globex"] {
-            let organisation: OrganisationId = sqlx::query_scalar(
-                "INSERT INTO organisations (name, public_id, subscription_state, created_at)
-                 VALUES ($1, $1, 'active', 0) RETURNING id",
-            )
-            .bind(name)
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            organisations.push(organisation);
-        }
+        let organisations = [
+            crate::db::testing::organisation(pool, "Acme").await,
+            crate::db::testing::organisation(pool, "Globex").await,
+        ];
         let mut lost = None;
         for (organisation, sids) in [
             (organisations[0], [Some("01"), None, Some("03")]),
