@@ -289,7 +289,7 @@ fn opt_outs_csv(header: bool, rows: Vec<OptOut>) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::testing::{fresh_database, organisation, sqlite_plan};
+    use crate::db::testing::{fresh_database, sqlite_plan};
 
     /// Read two at a time, the export is the same file as read at once:
     /// the header, then every opt-out of the organisation once, in number
@@ -299,8 +299,8 @@ mod tests {
         use futures_util::TryStreamExt;
         let (pool, _dir) = fresh_database().await;
         let (acme, globex) = (
-            organisation(&pool, "Acme").await,
-            organisation(&pool, "Globex").await,
+            crate::organisations::testing::organisation(&pool, "Acme").await,
+            crate::organisations::testing::organisation(&pool, "Globex").await,
         );
         let mut conn = pool.acquire().await.unwrap();
         for phone in [

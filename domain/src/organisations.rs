@@ -579,3 +579,15 @@ impl CountryCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("\"{0}\" is not a country code such as GB or US")]
 pub struct NotACountryCode(pub String);
+
+/// For other modules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A new organisation named `name`, with an active subscription.
+    pub async fn organisation(pool: &Pool, name: &str) -> OrganisationId {
+        let name = OrganisationName::parse(name).unwrap();
+        insert_organisation(pool, &name, true, 0).await.unwrap().id
+    }
+}

@@ -566,19 +566,6 @@ pub mod testing {
             .collect()
     }
 
-    /// A new organisation with an active subscription, named `name` (its
-    /// public id too).
-    pub async fn organisation(pool: &Pool, name: &str) -> crate::ids::OrganisationId {
-        sqlx::query_scalar(
-            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
-             VALUES ($1, $1, 'active', 0) RETURNING id",
-        )
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .expect("a new organisation")
-    }
-
     /// A migrated scratch database.
     pub async fn fresh_database() -> (Pool, ScratchDatabase) {
         let scratch = scratch_database().await;

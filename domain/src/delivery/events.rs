@@ -374,8 +374,8 @@ mod tests {
         pool: &crate::db::Pool,
     ) -> (OrganisationId, OrganisationId, MessageId) {
         let organisations = [
-            crate::db::testing::organisation(pool, "Acme").await,
-            crate::db::testing::organisation(pool, "Globex").await,
+            crate::organisations::testing::organisation(pool, "Acme").await,
+            crate::organisations::testing::organisation(pool, "Globex").await,
         ];
         let mut lost = None;
         for (organisation, sids) in [
