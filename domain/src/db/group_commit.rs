@@ -8,7 +8,7 @@
 //! connection of their own (`own_connection`), without a hand-off to
 //! sqlx's connection thread for each statement.
 
-use std::{future::Future, path::PathBuf, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context;
 use tokio::sync::{mpsc, oneshot};
@@ -132,7 +132,7 @@ fn own_connection(pool: &Pool, what: &'static str) -> Option<(OwnConnection, Arc
     if Backend::of_url(&url).ok()? != Backend::Sqlite {
         return None;
     }
-    let opened = super::sqlite_file(&url).and_then(|file: PathBuf| OwnConnection::open(&file));
+    let opened = super::sqlite_file(&url).and_then(|file| OwnConnection::open(&file));
     match opened {
         Ok(conn) => Some((conn, super::turn_of(&url)?)),
         Err(e) => {

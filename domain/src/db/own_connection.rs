@@ -62,37 +62,19 @@ impl OwnConnection {
         applied
     }
 
-    fn prepare(&self, sql: &str, keep: bool) -> rusqlite::Result<Prepared<'_>> {
-        Ok(if keep {
-            Prepared::Kept(self.conn.prepare_cached(sql)?)
+    /// Runs `run` on the statement, kept prepared for the next time or not.
+    fn with_statement<T>(
+        &self,
+        sql: &str,
+        keep: bool,
+        run: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
+    ) -> anyhow::Result<T> {
+        let done = if keep {
+            run(&mut *self.conn.prepare_cached(sql)?)
         } else {
-            Prepared::Once(self.conn.prepare(sql)?)
-        })
-    }
-}
-
-enum Prepared<'c> {
-    Kept(rusqlite::CachedStatement<'c>),
-    Once(rusqlite::Statement<'c>),
-}
-
-impl std::ops::DerefMut for Prepared<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match self {
-            Self::Kept(statement) => statement,
-            Self::Once(statement) => statement,
-        }
-    }
-}
-
-impl<'c> std::ops::Deref for Prepared<'c> {
-    type Target = rusqlite::Statement<'c>;
-
-    fn deref(&self) -> &Self::Target {
-        match self {
-            Self::Kept(statement) => statement,
-            Self::Once(statement) => statement,
-        }
+            run(&mut self.conn.prepare(sql)?)
+        };
+        Ok(done?)
     }
 }
 
@@ -115,11 +97,11 @@ impl Statements for OwnConnection {
         args: Vec<Arg<'_>>,
         keep: bool,
     ) -> impl Future<Output = anyhow::Result<u64>> + Send {
-        let changed = self
-            .prepare(sql, keep)
-            .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(&args)))
-            .map(|rows| rows as u64)
-            .map_err(anyhow::Error::from);
+        let changed = self.with_statement(sql, keep, |statement| {
+            statement
+                .execute(rusqlite::params_from_iter(&args))
+                .map(|rows| rows as u64)
+        });
         std::future::ready(changed)
     }
 
@@ -129,14 +111,11 @@ impl Statements for OwnConnection {
         args: Vec<Arg<'_>>,
         keep: bool,
     ) -> impl Future<Output = anyhow::Result<Vec<R>>> + Send {
-        let rows = self
-            .prepare(sql, keep)
-            .and_then(|mut statement| {
-                statement
-                    .query_map(rusqlite::params_from_iter(&args), |row| R::from_sqlite(row))?
-                    .collect::<rusqlite::Result<Vec<R>>>()
-            })
-            .map_err(anyhow::Error::from);
+        let rows = self.with_statement(sql, keep, |statement| {
+            statement
+                .query_map(rusqlite::params_from_iter(&args), |row| R::from_sqlite(row))?
+                .collect()
+        });
         std::future::ready(rows)
     }
 }
