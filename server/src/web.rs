@@ -1,5 +1,6 @@
-//! The HTTP surface: the Leptos pages and server functions, `/healthz`, and
-//! the middleware every request passes through.
+//! The HTTP surface: the Leptos pages and server functions, `/healthz` and
+//! Twilio's webhooks, and the middleware each kind of request passes
+//! through.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -59,52 +60,15 @@ pub fn router(
     public_url: PublicUrl,
     deliveries: domain::delivery::writer::DeliveryWriter,
 ) -> Router {
-    let routes = route_list();
-    let public_url = Arc::new(public_url);
-    let link_signer = Arc::new(state.services.keyring.link_signer());
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/", get(|| async { Redirect::to(routes::HOME) }))
-        .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
-        .merge(crate::webhooks::router(deliveries))
-        .merge(crate::exports::router())
-        .merge(crate::bundle::router(&state.leptos_options))
-        .leptos_routes_with_context(&state, routes, provide_request_nonce, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide_request_nonce, shell))
-        .layer(middleware::from_fn(status_of_app_errors))
-        // After routing: it labels requests with their route's pattern.
-        .layer(middleware::from_fn(crate::metrics::count_request))
-        .layer(middleware::from_fn_with_state(
-            link_signer,
-            sign_error_links,
-        ))
-        // `limit_request_bodies` decides, route by route.
-        .layer(DefaultBodyLimit::disable())
-        // The WASM bundle shrinks to about a third with gzip.
-        .layer(CompressionLayer::new())
-        .layer(middleware::from_fn(limit_request_bodies))
-        // Outermost last: trace -> headers -> cross-site refusal -> session
-        // -> body limits, so the middleware's own answers (403, 303, 413,
-        // 503) carry the headers.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            resolve_session,
-        ))
-        .layer(middleware::from_fn_with_state(
-            public_url,
-            refuse_cross_site,
-        ))
+    let headers = ResponseHeaders::new(&state);
+    machine_routes(deliveries)
+        .merge(pages(&state, public_url))
+        // Outermost last: trace -> headers, so that every answer, the
+        // middleware's own included, carries them.
         .layer(middleware::map_response_with_state(
-            state.clone(),
+            headers,
             security_headers,
         ))
-        .layer(middleware::from_fn(content_security_policy))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
@@ -128,6 +92,74 @@ pub fn router(
                 .on_failure(()),
         )
         .with_state(state)
+}
+
+/// The routes machines call, thousands of times a second while a campaign
+/// sends: Twilio's webhooks (verified by their signature, never by a
+/// session) and `/healthz`. They skip the pages' middleware (sessions,
+/// cross-site checks, a fresh nonce, compression), which cost as much as
+/// everything else `/healthz` does: it answered 12,000 requests a second
+/// through them and 20,000-25,000 without (BENCHMARKS.md). Bodies are still
+/// limited, and answers still carry the security headers.
+fn machine_routes(deliveries: domain::delivery::writer::DeliveryWriter) -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::webhooks::router(deliveries))
+        // After routing: it labels requests with their route's pattern.
+        .layer(middleware::from_fn(crate::metrics::count_request))
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(limit_request_bodies))
+        .layer(middleware::map_response(|mut response: Response| async {
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(NOTHING_ALLOWED),
+            );
+            response
+        }))
+}
+
+/// The pages, their server functions, the bundle and the downloads.
+fn pages(state: &AppState, public_url: PublicUrl) -> Router<AppState> {
+    let routes = route_list();
+    let public_url = Arc::new(public_url);
+    let link_signer = Arc::new(state.services.keyring.link_signer());
+    Router::new()
+        .route("/", get(|| async { Redirect::to(routes::HOME) }))
+        .route("/outreach", get(|| async { Redirect::to(routes::HOME) }))
+        .merge(crate::exports::router())
+        .merge(crate::bundle::router(&state.leptos_options))
+        .leptos_routes_with_context(state, routes, provide_request_nonce, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_request_nonce, shell))
+        .layer(middleware::from_fn(status_of_app_errors))
+        // After routing: it labels requests with their route's pattern.
+        .layer(middleware::from_fn(crate::metrics::count_request))
+        .layer(middleware::from_fn_with_state(
+            link_signer,
+            sign_error_links,
+        ))
+        // `limit_request_bodies` decides, route by route.
+        .layer(DefaultBodyLimit::disable())
+        // The WASM bundle shrinks to about a third with gzip.
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(limit_request_bodies))
+        // Outermost last: cross-site refusal -> session -> body limits, so
+        // the middleware's own answers (403, 303, 413, 503) carry the
+        // policy.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            resolve_session,
+        ))
+        .layer(middleware::from_fn_with_state(
+            public_url,
+            refuse_cross_site,
+        ))
+        .layer(middleware::from_fn(content_security_policy))
 }
 
 /// The path as logged: a one-time link's secret is left out, as whoever
@@ -566,11 +598,11 @@ async fn content_security_policy(mut request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let policy = if is_page {
-        app::content_security_policy(&nonce)
+        HeaderValue::from_str(&app::content_security_policy(&nonce)).ok()
     } else {
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'".to_owned()
+        Some(HeaderValue::from_static(NOTHING_ALLOWED))
     };
-    if let Ok(value) = HeaderValue::from_str(&policy) {
+    if let Some(value) = policy {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
@@ -578,15 +610,38 @@ async fn content_security_policy(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// The policy of every answer that is not an HTML page.
+const NOTHING_ALLOWED: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
 /// Outreach uses none of these.
 const PERMISSIONS_POLICY: &str =
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()";
 
+/// What `security_headers` needs, taken from the app's state once rather
+/// than cloned with it for every request.
+#[derive(Clone)]
+struct ResponseHeaders {
+    secure_cookies: bool,
+    /// `/pkg/`: the static bundle, which may be cached.
+    bundle_prefix: Arc<str>,
+}
+
+impl ResponseHeaders {
+    fn new(state: &AppState) -> Self {
+        Self {
+            secure_cookies: state.secure_cookies,
+            bundle_prefix: format!("/{}/", state.leptos_options.site_pkg_dir).into(),
+        }
+    }
+}
+
 /// Headers for every response; `no-store` for everything but the static
 /// bundle, so signed-in pages never sit in a shared or back-button cache.
 async fn security_headers(
-    State(state): State<AppState>,
-    request_parts: axum::http::request::Parts,
+    State(settings): State<ResponseHeaders>,
+    // The URI alone: the whole request's parts would be a copy of its
+    // headers for every request.
+    uri: axum::http::Uri,
     mut response: Response,
 ) -> Response {
     let headers = response.headers_mut();
@@ -603,14 +658,13 @@ async fn security_headers(
         "permissions-policy",
         HeaderValue::from_static(PERMISSIONS_POLICY),
     );
-    if state.secure_cookies {
+    if settings.secure_cookies {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    let pkg = format!("/{}/", state.leptos_options.site_pkg_dir);
-    if !request_parts.uri.path().starts_with(&pkg) {
+    if !uri.path().starts_with(&*settings.bundle_prefix) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

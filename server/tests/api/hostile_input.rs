@@ -393,6 +393,44 @@ async fn the_middlewares_own_answers_carry_the_security_headers() {
     }
 }
 
+/// `/healthz` and Twilio's webhooks skip the pages' middleware (sessions,
+/// nonces, cross-site checks), not the headers or the body limits.
+#[tokio::test]
+async fn the_routes_machines_call_answer_with_the_security_headers_too() {
+    let app = spawn_app().await;
+    let webhook = |bytes: usize| {
+        app.client
+            .post(format!(
+                "{}/webhooks/twilio/status/not-an-organisation",
+                app.address
+            ))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(vec![b'a'; bytes])
+            .send()
+    };
+
+    let health = app.get("/healthz", None).await;
+    let unknown = webhook(16).await.unwrap();
+    let too_large = webhook(limits::WEBHOOK_REQUEST_BYTES + 1).await.unwrap();
+
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    for (what, response) in [("200", health), ("404", unknown), ("413", too_large)] {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{what}");
+        assert_eq!(headers["cache-control"], "no-store", "{what}");
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+            "{what}"
+        );
+        assert!(headers.contains_key("permissions-policy"), "{what}");
+        assert!(!headers.contains_key(header::SET_COOKIE), "{what}");
+    }
+}
+
 #[tokio::test]
 async fn each_page_names_the_nonce_its_scripts_carry_and_no_other() {
     let app = spawn_app().await;
