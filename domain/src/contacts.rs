@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use sqlx::FromRow;
 
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
     clock::UnixTime,
     db::{Backend, Pool},
     ids::OrganisationId,
-    spreadsheet::safe_cell,
+    spreadsheet::{csv_in_parts, safe_cell},
 };
 
 /// The columns that are a contact's names rather than fields.
@@ -402,10 +402,10 @@ async fn field_names(
 /// out, then one column per field any of them has. Cells that a
 /// spreadsheet would run as formulas are neutralised.
 ///
-/// The header needs every field's name, read before this returns; then the
-/// file comes in parts, a page of contacts each, each page read as its part
-/// is wanted. A download holds
-/// one page in memory, never the whole file.
+/// The header needs every field's name, read before this returns. Then the
+/// file comes in parts, a page of contacts each, in number order (see
+/// `spreadsheet::csv_in_parts`): a download holds one page in memory,
+/// never the whole file.
 pub async fn export_csv(
     pool: Pool,
     organisation: OrganisationId,
@@ -419,59 +419,52 @@ async fn export_csv_in_pages(
     page_size: i64,
 ) -> anyhow::Result<impl Stream<Item = anyhow::Result<Vec<u8>>> + Send + 'static> {
     let columns = field_names(&pool, organisation).await?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header = ["phone", FIRST_NAME, LAST_NAME, "opted_out"]
+    let header: Vec<String> = ["phone", FIRST_NAME, LAST_NAME, "opted_out"]
         .into_iter()
         .map(str::to_owned)
-        .chain(columns.iter().cloned());
-    writer
-        .write_record(header.map(|cell| safe_cell(&cell).into_owned()))
-        .context("csv")?;
-    let header = writer.into_inner().context("csv")?;
-    let columns = std::sync::Arc::new(columns);
-    // None: every page has been written; Some(after): the next page starts
-    // after that number (from the start when it is None).
-    let pages =
-        futures_util::stream::try_unfold(Some(None), move |next: Option<Option<String>>| {
-            let (pool, columns) = (pool.clone(), std::sync::Arc::clone(&columns));
+        .chain(columns.iter().cloned())
+        .collect();
+    Ok(csv_in_parts(
+        page_size,
+        |contact: &Contact| contact.phone.clone(),
+        move |after, page_size| {
+            let pool = pool.clone();
             async move {
-                let Some(after) = next else {
-                    return Ok(None);
-                };
-                let page = page(
-                    &pool,
-                    organisation,
-                    &Search::All,
-                    after.as_deref(),
-                    page_size,
-                )
-                .await?;
-                let mut writer =
-                    csv::Writer::from_writer(Vec::with_capacity(page.contacts.len() * 64));
-                for contact in &page.contacts {
-                    let fields = contact.fields();
-                    let cells = [
-                        contact.phone.as_str(),
-                        &contact.first_name,
-                        &contact.last_name,
-                        if contact.opted_out { "yes" } else { "no" },
-                    ]
-                    .into_iter()
-                    .map(str::to_owned)
-                    .chain(
-                        columns
-                            .iter()
-                            .map(|column| fields.get(column).cloned().unwrap_or_default()),
-                    );
-                    writer
-                        .write_record(cells.map(|cell| safe_cell(&cell).into_owned()))
-                        .context("csv")?;
-                }
-                let part = writer.into_inner().context("csv")?;
-                Ok(Some((part, page.next_after.map(Some))))
+                // After "": from the first number, without the count the
+                // Contacts page shows.
+                let page = page(&pool, organisation, &Search::All, Some(&after), page_size);
+                Ok(page.await?.contacts)
             }
-        });
-    Ok(futures_util::stream::once(async { Ok(header) }).chain(pages))
+        },
+        move |first, contacts| {
+            let mut writer = csv::Writer::from_writer(Vec::with_capacity(contacts.len() * 64));
+            if first {
+                writer
+                    .write_record(header.iter().map(|cell| safe_cell(cell).into_owned()))
+                    .context("csv")?;
+            }
+            for contact in &contacts {
+                let fields = contact.fields();
+                let cells = [
+                    contact.phone.as_str(),
+                    &contact.first_name,
+                    &contact.last_name,
+                    if contact.opted_out { "yes" } else { "no" },
+                ]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(
+                    columns
+                        .iter()
+                        .map(|column| fields.get(column).cloned().unwrap_or_default()),
+                );
+                writer
+                    .write_record(cells.map(|cell| safe_cell(&cell).into_owned()))
+                    .context("csv")?;
+            }
+            writer.into_inner().context("csv")
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -525,7 +518,11 @@ mod tests {
         let in_pages = export(2).await;
         let at_once = export(100).await;
 
-        assert_eq!(in_pages.len(), 4, "the header, then 2 + 2 + 1 contacts");
+        assert_eq!(
+            in_pages.len(),
+            3,
+            "the header and 2 contacts, then 2, then 1"
+        );
         assert_eq!(in_pages.concat(), at_once.concat());
         let file = String::from_utf8(in_pages.concat()).unwrap();
         let lines: Vec<&str> = file.lines().collect();
