@@ -109,13 +109,6 @@ fn machine_routes(deliveries: domain::delivery::writer::DeliveryWriter) -> Route
         .layer(middleware::from_fn(crate::metrics::count_request))
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(limit_request_bodies))
-        .layer(middleware::map_response(|mut response: Response| async {
-            response.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(NOTHING_ALLOWED),
-            );
-            response
-        }))
 }
 
 /// The pages, their server functions, the bundle and the downloads.
@@ -148,9 +141,9 @@ fn pages(state: &AppState, public_url: PublicUrl) -> Router<AppState> {
         // The WASM bundle shrinks to about a third with gzip.
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn(limit_request_bodies))
-        // Outermost last: cross-site refusal -> session -> body limits, so
-        // the middleware's own answers (403, 303, 413, 503) carry the
-        // policy.
+        // Outermost last: nonce -> cross-site refusal -> session -> body
+        // limits, so that the middleware's own answers (403, 303, 413, 503)
+        // go out through the shared headers like any other.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             resolve_session,
@@ -597,12 +590,8 @@ async fn content_security_policy(mut request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    let policy = if is_page {
-        HeaderValue::from_str(&app::content_security_policy(&nonce)).ok()
-    } else {
-        Some(HeaderValue::from_static(NOTHING_ALLOWED))
-    };
-    if let Some(value) = policy {
+    // Any other answer gets `NOTHING_ALLOWED` from `security_headers`.
+    if is_page && let Ok(value) = HeaderValue::from_str(&app::content_security_policy(&nonce)) {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
@@ -636,7 +625,9 @@ impl ResponseHeaders {
 }
 
 /// Headers for every response; `no-store` for everything but the static
-/// bundle, so signed-in pages never sit in a shared or back-button cache.
+/// bundle, so signed-in pages never sit in a shared or back-button cache;
+/// a policy that allows nothing unless a page has its own (with a nonce,
+/// from `content_security_policy`).
 async fn security_headers(
     State(settings): State<ResponseHeaders>,
     // The URI alone: the whole request's parts would be a copy of its
@@ -662,6 +653,12 @@ async fn security_headers(
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NOTHING_ALLOWED),
         );
     }
     if !uri.path().starts_with(&*settings.bundle_prefix) {
