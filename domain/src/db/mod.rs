@@ -182,6 +182,7 @@ pub async fn open(url: &str) -> anyhow::Result<Pool> {
         Backend::Sqlite => {
             let file = sqlite_file(url)?;
             create_private_file(&file)?;
+            without_memory_statistics();
             AnyPoolOptions::new()
                 .max_connections(8)
                 // A file's connection cannot go stale, and the check before
@@ -207,6 +208,26 @@ pub async fn open(url: &str) -> anyhow::Result<Pool> {
             .context("could not connect to the PostgreSQL database in OUTREACH_DATABASE_URL")?,
     };
     Ok(pool)
+}
+
+/// Turns off SQLite's count of the memory it uses, which Outreach never
+/// reads: kept, every allocation of every connection takes one process-wide
+/// mutex for it, and the group commit's thread allocates for each row. Only
+/// possible before SQLite starts, at the first connection; later (a second
+/// database in the same process, as in tests) it is refused, harmlessly.
+fn without_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config
+        // must not run beside other SQLite calls: every opening in Outreach
+        // comes through `open` (a group commit's own connection after its
+        // pool's), and `call_once` holds them back until it returns. If
+        // SQLite has started already it answers SQLITE_MISUSE, changing
+        // nothing.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0);
+        }
+    });
 }
 
 /// Every SQLite connection's settings. WAL lets the web server read while a
@@ -687,6 +708,24 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// SQLite keeps no count of its memory (`without_memory_statistics`):
+    /// the setting comes before the first connection starts SQLite.
+    #[tokio::test]
+    async fn sqlite_keeps_no_count_of_its_memory() {
+        let (pool, _dir) = testing::fresh_database().await;
+        if Backend::of(&pool) != Backend::Sqlite {
+            return;
+        }
+        sqlx::query("SELECT count(*) FROM organisations")
+            .execute(&pool)
+            .await
+            .unwrap();
+        // Counted, it would be hundreds of kilobytes: page caches, schemas.
+        // SAFETY: reads a counter; no arguments.
+        let counted = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+        assert_eq!(counted, 0);
     }
 
     /// The engine's frequent writers take turns per SQLite file: the next
