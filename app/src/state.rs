@@ -6,8 +6,27 @@ use axum::extract::FromRef;
 use domain::services::Services;
 use leptos::config::LeptosOptions;
 
+/// Cloned for every request (axum's `State`) and every server function, a
+/// status callback's included: one reference count to bump, not each
+/// setting's strings to copy.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     /// The database, the master keys and Twilio.
     pub services: Services,

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use app::state::AppState;
+use app::state::{AppState, Shared};
 use axum::serve::ListenerExt;
 use domain::{crypto::Keyring, db::Pool, services::Services};
 use tokio::net::TcpListener;
@@ -61,7 +61,7 @@ impl Application {
             .unwrap_or_else(|| PublicUrl::from_listen_address(local_addr));
         let mut leptos_options = config.leptos_options;
         leptos_options.site_addr = local_addr;
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options,
             services: Services {
                 pool,
@@ -72,7 +72,7 @@ impl Application {
             public_origin: public_url.origin().to_owned(),
             session_idle_secs: config.session_idle.as_secs() as i64,
             trusted_proxies: config.trusted_proxies.clone().into(),
-        };
+        });
         // Twilio's answers (the engine) and status callbacks (the webhook)
         // share one writer: one commit for both kinds.
         let deliveries = domain::delivery::writer::start(state.services.pool.clone());
