@@ -136,8 +136,8 @@ pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
 /// such campaign, however many campaigns were ever cancelled or run. The
 /// engine asks several times a second.
 fn queued_messages_where(campaigns: &str, backend: Backend) -> String {
-    // Without statistics SQLite would find the smallest campaign id
-    // through the index on (state, updated_at): every queued message.
+    // Without statistics SQLite may find the smallest campaign id through
+    // another index that starts with the state: every queued message.
     let queued = format!(
         "SELECT MIN(campaign_id) FROM outbound_messages{} WHERE state = 'queued'",
         backend.indexed_by("outbound_messages_queued")
@@ -432,20 +432,22 @@ pub async fn record_refused(
     Ok(())
 }
 
+/// Read through `outbound_messages_leased`, which holds only the messages
+/// being sent.
+const EXPIRED_LEASES: &str = "SELECT m.id, m.campaign_id, c.organisation_id, m.phone, m.body,
+            COALESCE(m.claimed_at, m.created_at) AS claimed_at,
+            COALESCE(c.started_at, m.created_at) + c.validity_hours * 3600 AS expires_at
+     FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
+     WHERE m.state = 'sending' AND m.lease_until < $1
+     ORDER BY m.lease_until LIMIT $2";
+
 /// Messages whose send outcome nobody recorded before the lease ran out.
 pub async fn expired_leases(
     pool: &Pool,
     now: UnixTime,
     limit: usize,
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
-    sqlx::query_as::<_, ClaimedMessage>(
-        "SELECT m.id, m.campaign_id, c.organisation_id, m.phone, m.body,
-                COALESCE(m.claimed_at, m.created_at) AS claimed_at,
-                COALESCE(c.started_at, m.created_at) + c.validity_hours * 3600 AS expires_at
-         FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
-         WHERE m.state = 'sending' AND m.lease_until < $1
-         ORDER BY m.lease_until LIMIT $2",
-    )
+    sqlx::query_as::<_, ClaimedMessage>(EXPIRED_LEASES)
     .bind(now)
     .bind(limit as i64)
     .fetch_all(pool)
@@ -538,6 +540,14 @@ pub struct QuietMessage {
     pub status_rank: i64,
 }
 
+/// Read through `outbound_messages_quiet`, which holds only the messages
+/// sent and not yet delivered or failed.
+const QUIET_MESSAGES: &str = "SELECT m.id, c.organisation_id, m.phone, m.twilio_sid, m.status_rank
+     FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
+     WHERE m.state = 'sent' AND m.twilio_sid IS NOT NULL AND m.updated_at < $1
+       AND m.claimed_at > $2
+     ORDER BY m.updated_at LIMIT $3";
+
 /// Messages still `sent` with nothing heard since `quiet_since`: their
 /// callbacks may have been lost (Twilio does not retry them), so the
 /// engine asks Twilio for their status.
@@ -547,13 +557,7 @@ pub async fn quiet_messages(
     quiet_since: UnixTime,
     limit: usize,
 ) -> anyhow::Result<Vec<QuietMessage>> {
-    sqlx::query_as::<_, QuietMessage>(
-        "SELECT m.id, c.organisation_id, m.phone, m.twilio_sid, m.status_rank
-         FROM outbound_messages m JOIN campaigns c ON c.id = m.campaign_id
-         WHERE m.state = 'sent' AND m.twilio_sid IS NOT NULL AND m.updated_at < $1
-           AND m.claimed_at > $2
-         ORDER BY m.updated_at LIMIT $3",
-    )
+    sqlx::query_as::<_, QuietMessage>(QUIET_MESSAGES)
     .bind(quiet_since)
     .bind(now - NO_RECEIPT_AFTER_SECS)
     .bind(limit as i64)
@@ -1291,6 +1295,34 @@ mod tests {
         let rows = message_rows(&together).await;
         assert_eq!(rows, message_rows(&one_by_one).await);
         assert_eq!(rows[4].0, "sent");
+    }
+
+    /// The engine's look-ups for stuck messages read only the messages in
+    /// the state they ask for, through the partial indexes that hold just
+    /// those, ordered as asked: no scan, no sort.
+    #[tokio::test]
+    async fn stuck_messages_are_read_from_indexes_of_just_those() {
+        let (pool, _dir) = fresh_database().await;
+        if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for (sql, index) in [
+            (super::EXPIRED_LEASES, "outbound_messages_leased (lease_until<?)"),
+            (super::QUIET_MESSAGES, "outbound_messages_quiet (updated_at<?)"),
+        ] {
+            let plan = sqlite_plan(&pool, sql).await;
+            assert!(
+                plan.iter()
+                    .any(|step| step == &format!("SEARCH m USING INDEX {index}")),
+                "{plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN") || step.contains("TEMP B-TREE")),
+                "{plan:?}"
+            );
+        }
     }
 
     /// The UPDATEs of a group of answers and of a group of callbacks find
