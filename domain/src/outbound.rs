@@ -448,11 +448,11 @@ pub async fn expired_leases(
     limit: usize,
 ) -> anyhow::Result<Vec<ClaimedMessage>> {
     sqlx::query_as::<_, ClaimedMessage>(EXPIRED_LEASES)
-    .bind(now)
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await
-    .context("could not list expired leases")
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(pool)
+        .await
+        .context("could not list expired leases")
 }
 
 /// A look-up found the message at Twilio: adopt its SID. If that SID is
@@ -558,12 +558,12 @@ pub async fn quiet_messages(
     limit: usize,
 ) -> anyhow::Result<Vec<QuietMessage>> {
     sqlx::query_as::<_, QuietMessage>(QUIET_MESSAGES)
-    .bind(quiet_since)
-    .bind(now - NO_RECEIPT_AFTER_SECS)
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await
-    .context("could not list quiet messages")
+        .bind(quiet_since)
+        .bind(now - NO_RECEIPT_AFTER_SECS)
+        .bind(limit as i64)
+        .fetch_all(pool)
+        .await
+        .context("could not list quiet messages")
 }
 
 /// Applies a status learnt by looking the message up (forward only), and
@@ -1307,8 +1307,14 @@ mod tests {
             return; // PostgreSQL's plans depend on table sizes.
         }
         for (sql, index) in [
-            (super::EXPIRED_LEASES, "outbound_messages_leased (lease_until<?)"),
-            (super::QUIET_MESSAGES, "outbound_messages_quiet (updated_at<?)"),
+            (
+                super::EXPIRED_LEASES,
+                "outbound_messages_leased (lease_until<?)",
+            ),
+            (
+                super::QUIET_MESSAGES,
+                "outbound_messages_quiet (updated_at<?)",
+            ),
         ] {
             let plan = sqlite_plan(&pool, sql).await;
             assert!(
