@@ -18,7 +18,7 @@ use crate::{
     twilio::status::{MessageState, TwilioStatus, UNSUBSCRIBED},
 };
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ClaimedMessage {
     pub id: MessageId,
     pub campaign_id: CampaignId,
@@ -32,39 +32,83 @@ pub struct ClaimedMessage {
 
 /// Whose queued messages a claim may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recipients<'a> {
+enum Recipients<'a> {
     All,
     /// Only recipients whose quiet hours are read in this zone (`None`:
     /// the organisation's), an index seek during quiet hours.
     InZone(Option<&'a str>),
 }
 
-/// Durably claims up to `limit` queued messages of a running campaign
-/// before anything is sent: a crash after this leaves them `sending` with
-/// a lease, never forgotten and never blindly resent.
-pub async fn claim_messages(
-    pool: &Pool,
-    campaign: CampaignId,
-    recipients: Recipients<'_>,
-    limit: usize,
-    now: UnixTime,
-    lease_secs: i64,
-) -> anyhow::Result<Vec<ClaimedMessage>> {
-    let sql = claim_sql(recipients, Backend::of(pool));
-    let mut claim = sqlx::query_as::<_, ClaimedMessage>(&sql)
-        .bind(now)
-        .bind(lease_secs)
-        .bind(campaign)
-        .bind(limit as i64);
-    if let Recipients::InZone(Some(zone)) = recipients {
-        claim = claim.bind(zone);
-    }
-    let _turn = crate::db::write_turn(pool).await;
-    claim
-        .fetch_all(pool)
-        .await
-        .context("could not claim messages")
+/// A claim as the process's writer takes it (see `delivery::writer`): up
+/// to `limit` of a running campaign's queued messages, to every recipient
+/// or to those whose quiet hours are read in `zone`.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub campaign: CampaignId,
+    /// `None`: every recipient; `Some(zone)`: as `Recipients::InZone`.
+    pub zone: Option<Option<String>>,
+    pub limit: usize,
+    pub now: UnixTime,
+    pub lease_secs: i64,
 }
+
+impl Claim {
+    fn recipients(&self) -> Recipients<'_> {
+        match &self.zone {
+            None => Recipients::All,
+            Some(zone) => Recipients::InZone(zone.as_deref()),
+        }
+    }
+
+    /// Durably claims the messages, inside `conn`'s open transaction,
+    /// before anything is sent: a crash after the commit leaves them
+    /// `sending` with a lease, never forgotten and never blindly resent.
+    pub async fn apply<S: Statements>(&self, conn: &mut S) -> anyhow::Result<Vec<ClaimedMessage>> {
+        let recipients = self.recipients();
+        let sql = claim_sql(recipients, conn.backend());
+        let mut args = vec![
+            Arg::from(self.now),
+            self.lease_secs.into(),
+            self.campaign.into(),
+            (self.limit as i64).into(),
+        ];
+        if let Recipients::InZone(Some(zone)) = recipients {
+            args.push(zone.into());
+        }
+        // One of three texts: kept prepared.
+        let rows: Vec<ClaimedRow> = conn
+            .fetch(&sql, args, true)
+            .await
+            .context("could not claim messages")?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, campaign_id, organisation_id, phone, body, claimed_at, expires_at)| {
+                    ClaimedMessage {
+                        id,
+                        campaign_id,
+                        organisation_id,
+                        phone,
+                        body,
+                        claimed_at,
+                        expires_at,
+                    }
+                },
+            )
+            .collect())
+    }
+}
+
+/// A claimed message's row, in `claim_sql`'s order.
+type ClaimedRow = (
+    MessageId,
+    CampaignId,
+    OrganisationId,
+    String,
+    String,
+    UnixTime,
+    UnixTime,
+);
 
 /// The claim's statement. Each of its look-ups reads the next queued
 /// messages in order through an index (`outbound_messages_queued` for

@@ -82,6 +82,31 @@ impl OwnConnection {
     }
 }
 
+/// Binds `args` as sqlx does on SQLite, where the same text runs too: a
+/// parameter written `$n` takes the n-th argument. SQLite numbers such
+/// named parameters in the order they first appear, so bound by position
+/// `… $3 … $1 …` would take the first argument for `$3`. A bare `?`
+/// takes the argument at its position.
+fn bind_all(statement: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> rusqlite::Result<()> {
+    let count = statement.parameter_count();
+    if count != args.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(args.len(), count));
+    }
+    for index in 1..=count {
+        let numbered = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix(['$', '?']))
+            .and_then(|n| n.parse::<usize>().ok());
+        let arg = numbered
+            .unwrap_or(index)
+            .checked_sub(1)
+            .and_then(|at| args.get(at))
+            .ok_or(rusqlite::Error::InvalidParameterCount(args.len(), count))?;
+        statement.raw_bind_parameter(index, arg)?;
+    }
+    Ok(())
+}
+
 /// Code written against `Statements` awaits nothing but its statements,
 /// and here those are done when they return: its future is ready at once.
 pub fn at_once<T>(future: impl Future<Output = T>) -> T {
@@ -102,9 +127,8 @@ impl Statements for OwnConnection {
         _keep: bool,
     ) -> impl Future<Output = anyhow::Result<u64>> + Send {
         let changed = self.with_statement(sql, |statement| {
-            statement
-                .execute(rusqlite::params_from_iter(&args))
-                .map(|rows| rows as u64)
+            bind_all(statement, &args)?;
+            statement.raw_execute().map(|rows| rows as u64)
         });
         std::future::ready(changed)
     }
@@ -116,9 +140,13 @@ impl Statements for OwnConnection {
         _keep: bool,
     ) -> impl Future<Output = anyhow::Result<Vec<R>>> + Send {
         let rows = self.with_statement(sql, |statement| {
-            statement
-                .query_map(rusqlite::params_from_iter(&args), |row| R::from_sqlite(row))?
-                .collect()
+            bind_all(statement, &args)?;
+            let mut rows = statement.raw_query();
+            let mut read = Vec::new();
+            while let Some(row) = rows.next()? {
+                read.push(R::from_sqlite(row)?);
+            }
+            Ok(read)
         });
         std::future::ready(rows)
     }
@@ -167,5 +195,22 @@ mod tests {
         let foreign_keys: Vec<i64> =
             at_once(conn.fetch("PRAGMA foreign_keys", Vec::new(), false)).unwrap();
         assert_eq!(foreign_keys, [1]);
+    }
+
+    /// `$n` is the n-th argument wherever it first appears, as through
+    /// sqlx: statements shared with the pool (a claim's) name `$3` first.
+    #[tokio::test]
+    async fn numbered_parameters_take_their_numbered_argument() {
+        let (_pool, scratch) = fresh_database().await;
+        let Some(file) = scratch.sqlite_file.as_ref() else {
+            return; // SQLite only.
+        };
+        let mut conn = OwnConnection::open(file).unwrap();
+        let args = || vec![Arg::from(1), Arg::from(10)];
+        let difference: Vec<i64> =
+            at_once(conn.fetch("SELECT $2 - $1 + $2", args(), true)).unwrap();
+        assert_eq!(difference, [19]);
+        let missing = at_once(conn.fetch::<i64>("SELECT $1 + $2 + $3", args(), true));
+        assert!(missing.is_err(), "three parameters, two arguments");
     }
 }

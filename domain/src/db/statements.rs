@@ -10,7 +10,7 @@ use anyhow::Context;
 use sqlx::{Row, any::AnyRow};
 
 use super::{Backend, DbConnection};
-use crate::ids::{MessageId, OrganisationId};
+use crate::ids::{CampaignId, MessageId, OrganisationId};
 
 /// One argument of a statement. Both kinds are nullable and keep their
 /// type when null, which PostgreSQL needs.
@@ -34,6 +34,12 @@ impl From<Option<i64>> for Arg<'_> {
 
 impl From<MessageId> for Arg<'_> {
     fn from(value: MessageId) -> Self {
+        Self::Int(Some(value.0))
+    }
+}
+
+impl From<CampaignId> for Arg<'_> {
+    fn from(value: CampaignId) -> Self {
         Self::Int(Some(value.0))
     }
 }
@@ -111,7 +117,7 @@ macro_rules! id_column {
         }
     )*};
 }
-id_column!(MessageId, OrganisationId);
+id_column!(MessageId, CampaignId, OrganisationId);
 
 /// A row: a column, or a tuple of columns in the statement's order.
 pub trait Columns: Sized + Send {
@@ -140,7 +146,11 @@ macro_rules! tuple_columns {
         }
     )*};
 }
-tuple_columns!((A 0, B 1, C 2), (A 0, B 1, C 2, D 3, E 4));
+tuple_columns!(
+    (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3, E 4),
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+);
 
 /// Where statements run. `keep`: keep the statement prepared for the next
 /// run; only for text that repeats (a group's text changes with its size,

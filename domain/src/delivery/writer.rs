@@ -1,24 +1,37 @@
-//! What Twilio says about messages, committed in shared groups: its
-//! answers to sends (the engine) and its status callbacks (the webhook).
-//! On SQLite every commit waits its turn at the one write lock, and a
-//! transaction has a fixed cost (its BEGIN, its COMMIT, its turn); one
-//! group for both kinds pays it once where two groups paid it twice.
+//! The sending's frequent writes, committed in shared groups: the engine's
+//! claims, Twilio's answers to sends (the engine) and its status callbacks
+//! (the webhook). On SQLite every commit waits its turn at the one write
+//! lock, and a transaction has a fixed cost (its BEGIN, its COMMIT, its
+//! turn); one group for all three kinds pays it once. Claims went through
+//! the pool, taking the turn for a hand-off to sqlx's thread and back,
+//! while the group commit's thread waited (0.4-0.5 ms a group), and the
+//! thread's page cache started afresh after each (BENCHMARKS.md).
 
 use crate::db::statements::Statements;
 use crate::db::{Pool, group_commit};
-use crate::outbound::AcceptedAnswer;
+use crate::outbound::{AcceptedAnswer, Claim, ClaimedMessage};
 
 use super::events::{DeliveryEvent, Recorded, record_delivery_events};
 
-/// One write about a message Twilio has.
+/// One write about messages being sent.
 pub enum DeliveryWrite {
+    /// The engine claims queued messages before sending them.
+    Claim(Claim),
     /// Twilio accepted a send.
     Answer(AcceptedAnswer),
     /// A verified status callback.
     Callback(DeliveryEvent),
 }
 
-/// The queue both kinds share, one per process.
+/// What a write gives back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    Answer,
+    Callback(Recorded),
+    Claim(Vec<ClaimedMessage>),
+}
+
+/// The queue the three kinds share, one per process.
 pub type DeliveryWriter = group_commit::GroupCommit<DeliveryWrite>;
 
 /// Starts the process's writer on the current runtime.
@@ -32,21 +45,32 @@ pub async fn record_answer(writer: &DeliveryWriter, answer: AcceptedAnswer) -> a
     Ok(())
 }
 
+/// Claims queued messages (see `Claim::apply`); returns them once the
+/// claim is committed.
+pub async fn claim(writer: &DeliveryWriter, claim: Claim) -> anyhow::Result<Vec<ClaimedMessage>> {
+    match writer.write(DeliveryWrite::Claim(claim)).await? {
+        Written::Claim(claimed) => Ok(claimed),
+        _ => unreachable!("a claim's write gives its messages"),
+    }
+}
+
 /// Records a verified status callback; returns once it is committed.
 pub async fn record_callback(
     writer: &DeliveryWriter,
     event: DeliveryEvent,
 ) -> anyhow::Result<Recorded> {
-    let recorded = writer.write(DeliveryWrite::Callback(event)).await?;
-    Ok(recorded.expect("a callback's write says what it recorded"))
+    match writer.write(DeliveryWrite::Callback(event)).await? {
+        Written::Callback(recorded) => Ok(recorded),
+        _ => unreachable!("a callback's write says what it recorded"),
+    }
 }
 
 impl group_commit::Write for DeliveryWrite {
-    /// What a callback recorded; nothing for an answer.
-    type Output = Option<Recorded>;
+    type Output = Written;
 
     fn kind(&self) -> Option<&'static str> {
         Some(match self {
+            Self::Claim(_) => "claims",
             Self::Answer(_) => "twilio_answers",
             Self::Callback(_) => "status_callbacks",
         })
@@ -55,27 +79,35 @@ impl group_commit::Write for DeliveryWrite {
     /// The group's answers first, together, then its callbacks, together:
     /// Twilio answers a send before it posts the send's callbacks, and a
     /// callback that overtook its answer finds its message by the URL's
-    /// hint either way (see `record_delivery_events`).
+    /// hint either way (see `record_delivery_events`). Then each claim: they
+    /// take queued messages, which no answer or callback is about.
     async fn apply_all<'c, S: Statements>(
         writes: &'c [&'c Self],
         conn: &'c mut S,
-    ) -> anyhow::Result<Vec<Option<Recorded>>> {
+    ) -> anyhow::Result<Vec<Written>> {
         let (mut answers, mut callbacks) = (Vec::new(), Vec::new());
         for write in writes {
             match write {
                 Self::Answer(answer) => answers.push(answer),
                 Self::Callback(event) => callbacks.push(event),
+                Self::Claim(_) => {}
             }
         }
         AcceptedAnswer::apply_all(&answers, &mut *conn).await?;
-        let mut recorded = record_delivery_events(conn, &callbacks).await?.into_iter();
-        Ok(writes
-            .iter()
-            .map(|write| match write {
-                Self::Answer(_) => None,
-                Self::Callback(_) => recorded.next(),
-            })
-            .collect())
+        let mut recorded = record_delivery_events(&mut *conn, &callbacks)
+            .await?
+            .into_iter();
+        let mut written = Vec::with_capacity(writes.len());
+        for write in writes {
+            written.push(match write {
+                Self::Answer(_) => Written::Answer,
+                Self::Callback(_) => {
+                    Written::Callback(recorded.next().expect("one outcome per callback"))
+                }
+                Self::Claim(claim) => Written::Claim(claim.apply(&mut *conn).await?),
+            });
+        }
+        Ok(written)
     }
 }
 
@@ -87,7 +119,8 @@ mod tests {
     use crate::ids::MessageId;
     use crate::organisations::OrganisationId;
 
-    /// An organisation's campaign with two messages being sent; their ids.
+    /// An organisation's running campaign with two messages being sent
+    /// (their ids) and a third still queued.
     async fn two_messages_being_sent(pool: &Pool) -> (OrganisationId, [MessageId; 2]) {
         let organisation: OrganisationId = sqlx::query_scalar(
             "INSERT INTO organisations (name, public_id, subscription_state, created_at)
@@ -97,8 +130,8 @@ mod tests {
         .await
         .unwrap();
         let campaign: i64 = sqlx::query_scalar(
-            "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments)
-             VALUES ($1, 'Spring appeal', 'sms', 'Hello', 'running', 'carol@acme.test', 1, 1) RETURNING id",
+            "INSERT INTO campaigns (organisation_id, name, channel, body, status, created_by, created_at, estimated_segments, started_at)
+             VALUES ($1, 'Spring appeal', 'sms', 'Hello', 'running', 'carol@acme.test', 1, 1, 1) RETURNING id",
         )
         .bind(organisation)
         .fetch_one(pool)
@@ -116,6 +149,14 @@ mod tests {
             .await
             .unwrap();
         }
+        sqlx::query(
+            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at)
+             VALUES ($1, '+14155552679', 'Hello', 'queued', 1)",
+        )
+        .bind(campaign)
+        .execute(pool)
+        .await
+        .unwrap();
         (organisation, ids)
     }
 
@@ -123,11 +164,12 @@ mod tests {
         format!("SM0123456789abcdef0123456789abcd{n:02}")
     }
 
-    /// A group holding both kinds gives what they give one by one, in the
-    /// order they came: a callback that overtook its message's answer
-    /// (found by the URL's hint) and one that followed it (by the SID).
+    /// A group holding the three kinds gives what they give one by one, in
+    /// the order they came: a callback that overtook its message's answer
+    /// (found by the URL's hint), one that followed it (by the SID), and a
+    /// claim of the queued message.
     #[tokio::test]
-    async fn answers_and_callbacks_in_one_group_give_what_they_give_one_by_one() {
+    async fn claims_answers_and_callbacks_in_one_group_give_what_they_give_one_by_one() {
         let (one_by_one, _dir_a) = crate::db::testing::fresh_database().await;
         let (together, _dir_b) = crate::db::testing::fresh_database().await;
         let (own, scratch_file) = crate::db::testing::fresh_database().await;
@@ -161,8 +203,22 @@ mod tests {
                 received_at: 100,
             })
         };
+        let campaign = crate::ids::CampaignId(
+            sqlx::query_scalar("SELECT id FROM campaigns")
+                .fetch_one(&one_by_one)
+                .await
+                .unwrap(),
+        );
+        let claim = DeliveryWrite::Claim(Claim {
+            campaign,
+            zone: None,
+            limit: 5,
+            now: 100,
+            lease_secs: 60,
+        });
         let writes = [
             callback(0, "sent"),
+            claim,
             answer(0),
             answer(1),
             callback(1, "delivered"),
@@ -177,9 +233,24 @@ mod tests {
         let grouped = DeliveryWrite::apply_all(&group, &mut *tx).await.unwrap();
         tx.commit().await.unwrap();
 
+        let claimed = ClaimedMessage {
+            id: MessageId(ids[1].0 + 1),
+            campaign_id: campaign,
+            organisation_id: organisation,
+            phone: "+14155552679".to_owned(),
+            body: "Hello".to_owned(),
+            claimed_at: 100,
+            expires_at: 1 + 24 * 3600,
+        };
         assert_eq!(
             alone,
-            [Some(Recorded::Applied), None, None, Some(Recorded::Applied)]
+            [
+                Written::Callback(Recorded::Applied),
+                Written::Claim(vec![claimed]),
+                Written::Answer,
+                Written::Answer,
+                Written::Callback(Recorded::Applied),
+            ]
         );
         assert_eq!(grouped, alone);
         let rows = |pool| async move {
@@ -209,6 +280,7 @@ mod tests {
                     5,
                     None
                 ),
+                ("sending".to_owned(), None, None, 0, Some(160)),
             ]
         );
         // On SQLite the group commit runs its groups on a connection of its

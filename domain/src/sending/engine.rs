@@ -409,7 +409,7 @@ impl SendingEngine {
                     break;
                 }
                 claim_for_campaign(
-                    &self.pool,
+                    &self.deliveries,
                     campaign,
                     &mut claimed,
                     wanted,
@@ -859,12 +859,13 @@ pub fn validity_period(expires_at: clock::UnixTime, now: clock::UnixTime) -> u32
     (expires_at - now).clamp(1, 36_000) as u32
 }
 
-/// Claims the campaign's queued messages until `claimed` holds `wanted`.
-/// During its recipients' quiet hours, only messages to recipients whose
-/// local time is outside them: the rest stay queued until the window ends
-/// where they are.
+/// Claims the campaign's queued messages until `claimed` holds `wanted`,
+/// through the process's writer (see `delivery::writer`). During its
+/// recipients' quiet hours, only messages to recipients whose local time
+/// is outside them: the rest stay queued until the window ends where they
+/// are.
 pub async fn claim_for_campaign(
-    pool: &Pool,
+    deliveries: &DeliveryWriter,
     campaign: &campaigns::RunningCampaign,
     claimed: &mut Vec<ClaimedMessage>,
     wanted: usize,
@@ -872,22 +873,26 @@ pub async fn claim_for_campaign(
     lease_secs: i64,
 ) -> anyhow::Result<()> {
     let zones = match &campaign.quiet_hours {
-        None => vec![outbound::Recipients::All],
+        None => vec![None],
         Some(quiet) => quiet
             .open(now)
             .into_iter()
-            .map(outbound::Recipients::InZone)
+            .map(|zone| Some(zone.map(str::to_owned)))
             .collect(),
     };
-    for recipients in zones {
+    for zone in zones {
         let remaining = wanted.saturating_sub(claimed.len());
         if remaining == 0 {
             break;
         }
-        claimed.extend(
-            outbound::claim_messages(pool, campaign.id, recipients, remaining, now, lease_secs)
-                .await?,
-        );
+        let claim = outbound::Claim {
+            campaign: campaign.id,
+            zone,
+            limit: remaining,
+            now,
+            lease_secs,
+        };
+        claimed.extend(writer::claim(deliveries, claim).await?);
     }
     Ok(())
 }

@@ -144,6 +144,15 @@ async fn operators_scrape_sends_failures_callbacks_queue_twilio_latency_passes_a
         .is_some_and(|n| n >= 18.0),
         "{metrics}"
     );
+    // The engine claimed the nine messages through the same writer.
+    assert!(
+        sample(
+            &metrics,
+            r#"outreach_group_commit_wait_seconds_count{kind="claims"}"#
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
     assert!(
         sample(
             &metrics,

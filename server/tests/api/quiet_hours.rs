@@ -14,6 +14,7 @@ use app::{
 use domain::{
     campaigns::store::{RunningCampaign, running_campaigns},
     clock::{self, UnixTime},
+    delivery::writer,
     sending::engine::claim_for_campaign,
 };
 use reqwest::StatusCode;
@@ -78,7 +79,9 @@ async fn running(app: &TestApp, id: i64) -> RunningCampaign {
 async fn claimed_at(app: &TestApp, id: i64, now: UnixTime) -> BTreeSet<String> {
     let campaign = running(app, id).await;
     let mut claimed = Vec::new();
-    claim_for_campaign(&app.pool, &campaign, &mut claimed, 100, now, 60)
+    // Claims go through a process's writer, as the engine's do.
+    let deliveries = writer::start(app.pool.clone());
+    claim_for_campaign(&deliveries, &campaign, &mut claimed, 100, now, 60)
         .await
         .unwrap();
     claimed.into_iter().map(|message| message.phone).collect()
