@@ -154,7 +154,9 @@ tuple_columns!(
 
 /// Where statements run. `keep`: keep the statement prepared for the next
 /// run; only for text that repeats (a group's text changes with its size,
-/// and kept it would push out the statements run for every message).
+/// and kept it would push out the statements run for every message). A
+/// pool's connections follow it; a group commit's own connection, which
+/// runs nothing but groups, keeps every text (see `own_connection`).
 pub trait Statements: Send {
     fn backend(&self) -> Backend;
 
