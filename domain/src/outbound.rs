@@ -31,49 +31,39 @@ pub struct ClaimedMessage {
 }
 
 /// Whose queued messages a claim may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recipients<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipients {
     All,
     /// Only recipients whose quiet hours are read in this zone (`None`:
     /// the organisation's), an index seek during quiet hours.
-    InZone(Option<&'a str>),
+    InZone(Option<String>),
 }
 
 /// A claim as the process's writer takes it (see `delivery::writer`): up
-/// to `limit` of a running campaign's queued messages, to every recipient
-/// or to those whose quiet hours are read in `zone`.
-#[derive(Debug, Clone)]
+/// to `limit` of a running campaign's queued messages to `recipients`.
+#[derive(Debug)]
 pub struct Claim {
     pub campaign: CampaignId,
-    /// `None`: every recipient; `Some(zone)`: as `Recipients::InZone`.
-    pub zone: Option<Option<String>>,
+    pub recipients: Recipients,
     pub limit: usize,
     pub now: UnixTime,
     pub lease_secs: i64,
 }
 
 impl Claim {
-    fn recipients(&self) -> Recipients<'_> {
-        match &self.zone {
-            None => Recipients::All,
-            Some(zone) => Recipients::InZone(zone.as_deref()),
-        }
-    }
-
     /// Durably claims the messages, inside `conn`'s open transaction,
     /// before anything is sent: a crash after the commit leaves them
     /// `sending` with a lease, never forgotten and never blindly resent.
     pub async fn apply<S: Statements>(&self, conn: &mut S) -> anyhow::Result<Vec<ClaimedMessage>> {
-        let recipients = self.recipients();
-        let sql = claim_sql(recipients, conn.backend());
+        let sql = claim_sql(&self.recipients, conn.backend());
         let mut args = vec![
             Arg::from(self.now),
             self.lease_secs.into(),
             self.campaign.into(),
             (self.limit as i64).into(),
         ];
-        if let Recipients::InZone(Some(zone)) = recipients {
-            args.push(zone.into());
+        if let Recipients::InZone(Some(zone)) = &self.recipients {
+            args.push(zone.as_str().into());
         }
         // One of three texts: kept prepared.
         let rows: Vec<ClaimedRow> = conn
@@ -114,7 +104,7 @@ type ClaimedRow = (
 /// messages in order through an index (`outbound_messages_queued` for
 /// every zone, `outbound_messages_by_state` for one), never all of a
 /// campaign's queued messages: claims run many times a second.
-fn claim_sql(recipients: Recipients<'_>, backend: Backend) -> String {
+fn claim_sql(recipients: &Recipients, backend: Backend) -> String {
     let in_zone = match recipients {
         Recipients::All => "",
         Recipients::InZone(None) => " AND local_zone IS NULL",
@@ -1123,9 +1113,9 @@ mod tests {
         for recipients in [
             super::Recipients::All,
             super::Recipients::InZone(None),
-            super::Recipients::InZone(Some("America/New_York")),
+            super::Recipients::InZone(Some("America/New_York".to_owned())),
         ] {
-            let sql = super::claim_sql(recipients, crate::db::Backend::Sqlite);
+            let sql = super::claim_sql(&recipients, crate::db::Backend::Sqlite);
             let plan = sqlite_plan(&pool, &sql).await;
             assert!(
                 plan.iter()

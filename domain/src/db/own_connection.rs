@@ -155,21 +155,31 @@ impl Statements for OwnConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::testing::fresh_database;
+    use crate::db::{
+        Pool,
+        testing::{ScratchDatabase, fresh_database},
+    };
 
     const NEW_ORGANISATION: &str =
         "INSERT INTO organisations (name, public_id, subscription_state, created_at)
          VALUES ($1, $1, 'active', 0) RETURNING id";
 
+    /// A fresh database's pool and its file opened once more as a group
+    /// commit's own connection (and the scratch database, kept while they
+    /// are used); None on PostgreSQL.
+    async fn opened_twice() -> Option<(Pool, OwnConnection, ScratchDatabase)> {
+        let (pool, scratch) = fresh_database().await;
+        let conn = OwnConnection::open(scratch.sqlite_file.as_ref()?).unwrap();
+        Some((pool, conn, scratch))
+    }
+
     /// A group that fails half-way leaves nothing behind, and the next
     /// one starts afresh on the same connection.
     #[tokio::test]
     async fn a_failed_transaction_is_rolled_back_and_the_next_is_committed() {
-        let (pool, scratch) = fresh_database().await;
-        let Some(file) = scratch.sqlite_file.as_ref() else {
+        let Some((pool, mut conn, _scratch)) = opened_twice().await else {
             return; // SQLite only.
         };
-        let mut conn = OwnConnection::open(file).unwrap();
         let failed = conn.in_transaction(|conn| {
             let _: Vec<i64> = at_once(conn.fetch(NEW_ORGANISATION, vec!["Acme".into()], true))?;
             let _: Vec<i64> = at_once(conn.fetch(NEW_ORGANISATION, vec!["Acme".into()], true))?;
@@ -201,11 +211,9 @@ mod tests {
     /// sqlx: statements shared with the pool (a claim's) name `$3` first.
     #[tokio::test]
     async fn numbered_parameters_take_their_numbered_argument() {
-        let (_pool, scratch) = fresh_database().await;
-        let Some(file) = scratch.sqlite_file.as_ref() else {
+        let Some((_pool, mut conn, _scratch)) = opened_twice().await else {
             return; // SQLite only.
         };
-        let mut conn = OwnConnection::open(file).unwrap();
         let args = || vec![Arg::from(1), Arg::from(10)];
         let difference: Vec<i64> =
             at_once(conn.fetch("SELECT $2 - $1 + $2", args(), true)).unwrap();

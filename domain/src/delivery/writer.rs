@@ -211,7 +211,7 @@ mod tests {
         );
         let claim = DeliveryWrite::Claim(Claim {
             campaign,
-            zone: None,
+            recipients: crate::outbound::Recipients::All,
             limit: 5,
             now: 100,
             lease_secs: 60,

@@ -873,21 +873,21 @@ pub async fn claim_for_campaign(
     lease_secs: i64,
 ) -> anyhow::Result<()> {
     let zones = match &campaign.quiet_hours {
-        None => vec![None],
+        None => vec![outbound::Recipients::All],
         Some(quiet) => quiet
             .open(now)
             .into_iter()
-            .map(|zone| Some(zone.map(str::to_owned)))
+            .map(|zone| outbound::Recipients::InZone(zone.map(str::to_owned)))
             .collect(),
     };
-    for zone in zones {
+    for recipients in zones {
         let remaining = wanted.saturating_sub(claimed.len());
         if remaining == 0 {
             break;
         }
         let claim = outbound::Claim {
             campaign: campaign.id,
-            zone,
+            recipients,
             limit: remaining,
             now,
             lease_secs,
