@@ -265,8 +265,7 @@ pub async fn import(
     };
     let mut counts = ImportCounts::default();
     for batch in audience.recipients.chunks(CONTACTS_PER_TRANSACTION) {
-        let mut tx = pool
-            .begin()
+        let mut tx = crate::db::begin_write(pool)
             .await
             .context("could not start a transaction")?;
         for chunk in batch.chunks(CONTACTS_PER_INSERT) {

@@ -192,8 +192,7 @@ pub async fn add_members(
         Backend::Postgres => " ON CONFLICT DO NOTHING",
     };
     let mut added = 0;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     for chunk in phones.chunks(MEMBERS_PER_INSERT) {

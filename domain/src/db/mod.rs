@@ -145,6 +145,21 @@ pub async fn write_turn(pool: &Pool) -> Option<tokio::sync::OwnedMutexGuard<()>>
     Some(turn.lock_owned().await)
 }
 
+/// A transaction that will write. On SQLite it takes the write lock at
+/// BEGIN (`BEGIN IMMEDIATE`, waiting in the busy handler if another
+/// connection holds it). A plain BEGIN defers that to the first write, and
+/// if it has read before it and another connection (the group commit's,
+/// say, while a campaign sends) has committed since, SQLite refuses the
+/// write at once with SQLITE_BUSY_SNAPSHOT (517, "database is locked"): no
+/// busy handler helps, because the transaction's reads are out of date.
+/// PostgreSQL locks rows as it writes: a plain BEGIN.
+pub async fn begin_write(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+}
+
 /// The write turn of the SQLite file at `url`; None for PostgreSQL.
 fn turn_of(url: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
     static TURNS: std::sync::LazyLock<
@@ -726,6 +741,32 @@ mod tests {
         // SAFETY: reads a counter; no arguments.
         let counted = unsafe { rusqlite::ffi::sqlite3_memory_used() };
         assert_eq!(counted, 0);
+    }
+
+    /// A write transaction on SQLite holds the write lock from BEGIN, so a
+    /// write committed by another connection meanwhile cannot make its
+    /// reads stale (SQLITE_BUSY_SNAPSHOT): the other writer waits instead.
+    #[tokio::test]
+    async fn a_write_transaction_holds_the_sqlite_write_lock_from_its_start() {
+        let (pool, scratch) = testing::fresh_database().await;
+        let Some(file) = scratch.sqlite_file.clone() else {
+            return;
+        };
+        // Another connection, as the group commit's is; no busy wait.
+        let other = rusqlite::Connection::open(&file).unwrap();
+        let mut tx = begin_write(&pool).await.unwrap();
+        sqlx::query("SELECT count(*) FROM organisations")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let refused = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+        assert_eq!(
+            refused.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy),
+            "{refused}"
+        );
+        tx.commit().await.unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; COMMIT").unwrap();
     }
 
     /// The engine's frequent writers take turns per SQLite file: the next
