@@ -14,6 +14,9 @@ function signature(token: string, url: string, params: Record<string, string>): 
 }
 
 test("contacts are imported, listed, messaged as a list that honours an opt-out, and their reply is shown", async ({ page }) => {
+  // Many pages, three axe audits and a campaign sent: 18 s alone, 34 s beside
+  // another worker on two cores (2026-11-30).
+  test.setTimeout(60_000);
   const t = twilio();
   const admin = await apiSession("admin@contacts.test");
   const saved = await admin.post("/api/save_twilio_integration", {
