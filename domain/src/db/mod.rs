@@ -752,8 +752,10 @@ mod tests {
         let Some(file) = scratch.sqlite_file.clone() else {
             return;
         };
-        // Another connection, as the group commit's is; no busy wait.
+        // Another connection, as the group commit's is. rusqlite waits up
+        // to 5 s for a lock by default: refused at once instead.
         let other = rusqlite::Connection::open(&file).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
         let mut tx = begin_write(&pool).await.unwrap();
         sqlx::query("SELECT count(*) FROM organisations")
             .execute(&mut *tx)
