@@ -72,8 +72,7 @@ pub async fn change_password(
         }
     }
     let hash = hash_password(new).await?;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     // A person disabled meanwhile keeps their old password, and is signed

@@ -148,8 +148,7 @@ pub async fn add(
     now: UnixTime,
 ) -> anyhow::Result<u64> {
     const ROWS_PER_INSERT: usize = 500;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let mut added = 0;
@@ -199,8 +198,7 @@ pub async fn remove_on_request(
     by: &str,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     if !remove(&mut tx, organisation, phone.as_str()).await? {

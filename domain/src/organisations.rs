@@ -418,8 +418,7 @@ pub async fn set_time_zone(
     actor: &str,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     hold(&mut tx, id).await?;
@@ -462,8 +461,7 @@ pub async fn set_failure_guard(
     actor: &str,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     hold(&mut tx, id).await?;
@@ -515,8 +513,7 @@ pub async fn set_quiet_hours(
     actor: &str,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     hold(&mut tx, id).await?;

@@ -430,8 +430,7 @@ pub async fn record_refused(
     twilio_message: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let new_state = if code == Some(UNSUBSCRIBED) {
@@ -609,8 +608,7 @@ pub async fn record_looked_up_status(
     found: Option<&crate::twilio::AcceptedMessage>,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let moved = match found.and_then(|f| Some((f, TwilioStatus::parse(&f.status)?))) {
@@ -1030,8 +1028,7 @@ pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
             return Ok(folded);
         }
         let _turn = crate::db::write_turn(pool).await;
-        let mut tx = pool
-            .begin()
+        let mut tx = crate::db::begin_write(pool)
             .await
             .context("could not start a transaction")?;
         let chunk = match Backend::of(pool) {
@@ -1291,7 +1288,7 @@ mod tests {
             let mut conn = one_by_one.acquire().await.unwrap();
             a.apply(&mut conn).await.unwrap();
         }
-        let mut tx = together.begin().await.unwrap();
+        let mut tx = crate::db::begin_write(&together).await.unwrap();
         let outputs = AcceptedAnswer::apply_all(&answers.iter().collect::<Vec<_>>(), &mut *tx)
             .await
             .unwrap();
@@ -1321,7 +1318,7 @@ mod tests {
             let mut conn = one_by_one.acquire().await.unwrap();
             a.apply(&mut conn).await.unwrap();
         }
-        let mut tx = together.begin().await.unwrap();
+        let mut tx = crate::db::begin_write(&together).await.unwrap();
         AcceptedAnswer::apply_all(&twice.iter().collect::<Vec<_>>(), &mut *tx)
             .await
             .unwrap();

@@ -198,8 +198,7 @@ pub async fn sign_in<'a>(
         return Err(SignInError::InvalidCredentials);
     };
 
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1 OR email_hash = $2")
@@ -280,8 +279,7 @@ pub(crate) async fn record_attempt(
         .await
         .context("could not purge old sign-in attempts")?;
     // Parallel guesses are counted one after another, on both databases.
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     crate::db::Backend::one_at_a_time(&mut tx, "sign_in_attempts").await?;

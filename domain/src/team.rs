@@ -542,8 +542,7 @@ async fn begin_team_change(
     pool: &Pool,
     organisation: OrganisationId,
 ) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     organisations::hold(&mut tx, organisation).await?;
@@ -717,8 +716,7 @@ pub async fn use_link(
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
 
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     // Marked used first: of two tabs using the link at once, one wins (and

@@ -253,8 +253,7 @@ pub async fn set_password(
 ) -> Result<bool, CreateUserError> {
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let Some((id, organisation)) = person(&mut tx, email).await? else {
@@ -302,8 +301,7 @@ pub async fn password_is(
 /// Ends every session of the person; returns how many there were, or
 /// `None` when there is no such person.
 pub async fn end_sessions(pool: &Pool, email: &EmailAddress) -> anyhow::Result<Option<u64>> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let Some((id, _)) = person(&mut tx, email).await? else {
@@ -322,8 +320,7 @@ pub async fn set_disabled(
     disabled: bool,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let Some((id, organisation)) = person(&mut tx, email).await? else {
@@ -348,8 +345,7 @@ pub async fn set_disabled(
 /// created stay: they name their creator by email. Returns `false` when
 /// there is no such person.
 pub async fn delete_user(pool: &Pool, email: &EmailAddress, now: UnixTime) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let Some((id, organisation)) = person(&mut tx, email).await? else {

@@ -42,7 +42,7 @@ async fn main() {
     .await
     .unwrap();
     let sids: Vec<String> = (0..count).map(|i| format!("SM{i:032x}")).collect();
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = domain::db::begin_write(pool).await.unwrap();
     for (i, sid) in sids.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbound_messages (campaign_id, phone, body, state, twilio_sid, twilio_status, status_rank, created_at, updated_at)

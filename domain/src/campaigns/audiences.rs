@@ -47,8 +47,7 @@ pub async fn write_audience(
         .recipients
         .chunks(ROWS_PER_CHUNK * CHUNKS_PER_TRANSACTION)
     {
-        let mut tx = pool
-            .begin()
+        let mut tx = crate::db::begin_write(pool)
             .await
             .context("could not start a transaction")?;
         for chunk in group.chunks(ROWS_PER_CHUNK) {

@@ -100,8 +100,7 @@ pub async fn cancel_campaign(
     id: CampaignId,
     now: UnixTime,
 ) -> Result<u64, ControlError> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let from = [CampaignStatus::Running, CampaignStatus::Paused];

@@ -720,8 +720,7 @@ pub async fn run_campaign(
         return Err(RunError::NotFound);
     }
     may_run(configuration).map_err(RunError::NotAllowed)?;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     if !change_status(
@@ -819,8 +818,7 @@ async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Resu
         .await
         .context("rendering the messages failed")??;
     let _turn = crate::db::write_turn(pool).await;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     // Taken only if nobody moved on from where this read it.
@@ -1363,8 +1361,7 @@ pub async fn set_quiet_hours_exempt(
     actor: &str,
     now: UnixTime,
 ) -> Result<bool, ExemptionError> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let Some((name, status)) = sqlx::query_as::<_, (String, String)>(

@@ -81,7 +81,9 @@ pub async fn copy_database(from: &Pool, to: &Pool) -> anyhow::Result<Vec<CopiedT
     }
     let mut copied = Vec::new();
     let mut with_ids = Vec::new();
-    let mut tx = to.begin().await.context("could not start the copy")?;
+    let mut tx = super::begin_write(to)
+        .await
+        .context("could not start the copy")?;
     for &table in TABLES {
         let columns = columns(to, table).await?;
         let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();

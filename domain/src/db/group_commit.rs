@@ -241,8 +241,7 @@ async fn apply_together<W: Write>(
 ) -> anyhow::Result<Vec<W::Output>> {
     let _turn = super::write_turn(pool).await;
     let started = std::time::Instant::now();
-    let mut tx = pool
-        .begin()
+    let mut tx = super::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let outputs = W::apply_all(writes, &mut *tx).await?;
@@ -253,8 +252,7 @@ async fn apply_together<W: Write>(
 
 async fn apply_alone<W: Write>(pool: &Pool, write: &W) -> anyhow::Result<W::Output> {
     let _turn = super::write_turn(pool).await;
-    let mut tx = pool
-        .begin()
+    let mut tx = super::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let output = write.apply(&mut *tx).await?;

@@ -485,7 +485,7 @@ mod tests {
             let mut conn = one_by_one.acquire().await.unwrap();
             alone.extend(record_delivery_events(&mut conn, &[e]).await.unwrap());
         }
-        let mut tx = together.begin().await.unwrap();
+        let mut tx = crate::db::begin_write(&together).await.unwrap();
         let grouped = record_delivery_events(&mut tx, &events.iter().collect::<Vec<_>>())
             .await
             .unwrap();

@@ -100,8 +100,7 @@ pub async fn record_inbound_reply(
 ) -> anyhow::Result<InboundOutcome> {
     let keyword = classify(message.body, message.opt_out_type);
     let body: String = message.body.chars().take(MAX_BODY_CHARS).collect();
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let first_time = sqlx::query(

@@ -229,7 +229,7 @@ mod tests {
             alone.push(write.apply(&mut conn).await.unwrap());
         }
         let group: Vec<&DeliveryWrite> = writes.iter().collect();
-        let mut tx = together.begin().await.unwrap();
+        let mut tx = crate::db::begin_write(&together).await.unwrap();
         let grouped = DeliveryWrite::apply_all(&group, &mut *tx).await.unwrap();
         tx.commit().await.unwrap();
 

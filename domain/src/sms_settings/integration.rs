@@ -447,8 +447,7 @@ pub async fn save_integration(
         .map(serde_json::to_string)
         .transpose()
         .context("could not encode the sending numbers")?;
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let written = upsert_integration(
@@ -601,8 +600,7 @@ pub async fn disconnect_integration(
     expected_version: i64,
     now: UnixTime,
 ) -> Result<Disconnected, DisconnectError> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let deleted = sqlx::query_scalar::<_, String>(
@@ -853,8 +851,7 @@ pub async fn mark_rejected_while_sending(
     version: i64,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     let marked = sqlx::query(
