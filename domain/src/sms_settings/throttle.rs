@@ -27,8 +27,7 @@ pub async fn claim_twilio_check(
         .await
         .context("could not purge old Twilio checks")?;
     // Parallel saves are counted one after another, on both databases.
-    let mut tx = pool
-        .begin()
+    let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;
     crate::db::Backend::one_at_a_time(&mut tx, &format!("twilio_checks {organisation}")).await?;
