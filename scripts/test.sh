@@ -56,6 +56,7 @@ step() {
 step fmt check cargo fmt --all --check
 step clippy-server check cargo clippy -p model -p domain -p app -p server -p twilio-simulator --all-targets --locked -- -D warnings
 step clippy-wasm check cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D warnings
+step clippy-islands check cargo clippy -p frontend --target wasm32-unknown-unknown --no-default-features --features islands --locked -- -D warnings
 step rust-tests tests cargo test -p model -p domain -p twilio-simulator -p server --locked
 # The same domain and server tests on PostgreSQL: a throwaway cluster, or
 # the server OUTREACH_TEST_POSTGRES_URL names.

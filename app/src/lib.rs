@@ -7,7 +7,6 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    Lazy,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
@@ -57,13 +56,73 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                {hydration_scripts(options)}
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The pages served as islands: the server renders them whole, and the
+/// browser hydrates only their interactive parts (`#[island]`s), with a
+/// bundle of their own that holds little else (`frontend`'s `islands`
+/// feature; BENCHMARKS.md, "First load"). Reached from another page of the
+/// app without a page load, the router renders them like any page.
+pub const ISLAND_PAGES: &[&str] = &[routes::SIGN_IN];
+
+/// The islands bundle's file names, beside the binary like cargo-leptos'
+/// `hash.txt` (written by scripts/build-release.sh).
+pub const ISLANDS_HASH_FILE: &str = "hash-islands.txt";
+
+/// The islands bundle's name: `pkg/outreach-islands.<hash>.{js,wasm}`.
+pub const ISLANDS_OUTPUT_NAME: &str = "outreach-islands";
+
+/// The scripts that hydrate the page: the islands bundle for the pages
+/// served as islands, when this build has one, and otherwise the app's.
+fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
+    match islands_bundle(&options) {
+        Some(islands) => view! { <HydrationScripts options=islands islands=true/> }.into_any(),
+        None => view! { <HydrationScripts options/> }.into_any(),
+    }
+}
+
+/// `options` for the islands bundle, if this request is for a page served
+/// as islands and the build has the bundle (a debug build has only the
+/// app's: its pages hydrate whole, as the router renders them).
+#[cfg(feature = "ssr")]
+fn islands_bundle(options: &LeptosOptions) -> Option<LeptosOptions> {
+    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let request = use_context::<axum::http::request::Parts>()?;
+    let built = *BUILT.get_or_init(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(ISLANDS_HASH_FILE).exists()))
+            .unwrap_or(false)
+    });
+    if !(built && options.hash_files && ISLAND_PAGES.contains(&request.uri.path())) {
+        return None;
+    }
+    let mut islands = options.clone();
+    islands.output_name = ISLANDS_OUTPUT_NAME.into();
+    islands.hash_file = ISLANDS_HASH_FILE.into();
+    Some(islands)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn islands_bundle(_options: &LeptosOptions) -> Option<LeptosOptions> {
+    None
+}
+
+/// Tells the page it has hydrated: once the app has (whole pages), or an
+/// island has (pages served as islands). End-to-end tests wait for this
+/// before clicking: until then, forms fall back to plain posts.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Ok(Some(app)) = document().query_selector(".app") {
+        _ = app.set_attribute("data-hydrated", "true");
     }
 }
 
@@ -86,29 +145,29 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title formatter=|title: String| format!("{title} · Outreach")/>
-        // The browser sets this to "true" once the page, and the part of the
-        // bundle it needs, has hydrated (see frontend/src/lib.rs).
+        // The browser sets this to "true" once the page has hydrated
+        // (mark_hydrated).
         <div class="app" data-hydrated="false">
             <Router>
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view=SignInPage ssr=leptos_router::SsrMode::Async/>
-                    <Route path=path!("/invitations/:secret") view={Lazy::<Link>::new()} ssr=leptos_router::SsrMode::Async/>
-                    <Route path=path!("/password-resets/:secret") view={Lazy::<Link>::new()} ssr=leptos_router::SsrMode::Async/>
+                    <Route path=path!("/invitations/:secret") view={page!(Link)} ssr=leptos_router::SsrMode::Async/>
+                    <Route path=path!("/password-resets/:secret") view={page!(Link)} ssr=leptos_router::SsrMode::Async/>
                     <ParentRoute path=path!("/outreach") view=OutreachLayout ssr=leptos_router::SsrMode::Async>
-                        <Route path=path!("campaigns") view={Lazy::<Campaigns>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("campaigns/new") view={Lazy::<NewCampaign>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("campaigns/:id") view={Lazy::<Campaign>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("contacts") view={Lazy::<Contacts>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("contacts/:phone") view={Lazy::<Contact>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("lists") view={Lazy::<Lists>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("lists/:id") view={Lazy::<List>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("opt-outs") view={Lazy::<OptOuts>::new()} ssr=leptos_router::SsrMode::Async/>
-                        <Route path=path!("account") view={Lazy::<Account>::new()} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns") view={page!(Campaigns)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns/new") view={page!(NewCampaign)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("campaigns/:id") view={page!(Campaign)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("contacts") view={page!(Contacts)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("contacts/:phone") view={page!(Contact)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("lists") view={page!(Lists)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("lists/:id") view={page!(List)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("opt-outs") view={page!(OptOuts)} ssr=leptos_router::SsrMode::Async/>
+                        <Route path=path!("account") view={page!(Account)} ssr=leptos_router::SsrMode::Async/>
                         <ParentRoute path=path!("settings") view=SettingsLayout ssr=leptos_router::SsrMode::Async>
-                            <Route path=path!("") view={Lazy::<Organisation>::new()} ssr=leptos_router::SsrMode::Async/>
-                            <Route path=path!("sms") view={Lazy::<Sms>::new()} ssr=leptos_router::SsrMode::Async/>
-                            <Route path=path!("team") view={Lazy::<Team>::new()} ssr=leptos_router::SsrMode::Async/>
-                            <Route path=path!("audit-log") view={Lazy::<AuditLog>::new()} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("") view={page!(Organisation)} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("sms") view={page!(Sms)} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("team") view={page!(Team)} ssr=leptos_router::SsrMode::Async/>
+                            <Route path=path!("audit-log") view={page!(AuditLog)} ssr=leptos_router::SsrMode::Async/>
                         </ParentRoute>
                     </ParentRoute>
                 </Routes>

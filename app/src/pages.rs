@@ -12,6 +12,7 @@
 //! own, preloaded together and cached like the rest.
 
 use leptos::prelude::*;
+#[cfg(feature = "split")]
 use leptos_router::{LazyRoute, lazy_route};
 
 use crate::{
@@ -28,10 +29,15 @@ use crate::{
 
 /// A route whose view is `$page`, loaded on first use. Pages load their own
 /// data (resources inside the page), so the route's data half is empty.
+/// Without `split` (the islands bundle, which never renders these pages,
+/// and where a lazy part's exports would keep every page in the WASM), a
+/// plain route: `page!` names either.
 macro_rules! lazy_page {
     ($($route:ident => $page:ident,)*) => {$(
+        #[cfg(feature = "split")]
         pub struct $route;
 
+        #[cfg(feature = "split")]
         #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
@@ -44,8 +50,26 @@ macro_rules! lazy_page {
                 view! { <$page/> }.into_any()
             }
         }
+
+        #[cfg(not(feature = "split"))]
+        #[allow(non_snake_case)]
+        pub fn $route() -> impl IntoView {
+            view! { <$page/> }
+        }
     )*};
 }
+
+/// The view of a route to the page `$route` (see `lazy_page!`).
+macro_rules! page {
+    ($route:ident) => {{
+        #[cfg(feature = "split")]
+        let view = leptos_router::Lazy::<$route>::new();
+        #[cfg(not(feature = "split"))]
+        let view = $route;
+        view
+    }};
+}
+pub(crate) use page;
 
 lazy_page! {
     Link => LinkPage,

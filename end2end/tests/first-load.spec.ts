@@ -1,10 +1,12 @@
 // What a browser downloads to make a page interactive, opened cold (a new
 // browser context: nothing cached): the bundle's JavaScript and WASM. The
-// bundle is split by page (scripts/build-release.sh builds with `--split`;
-// see app/src/pages.rs), so the sign-in page loads only the app's core and
-// each page behind it adds its own part. Sizes are the gzip copies the
-// server sends to a browser that takes gzip (brotli, which Chromium takes,
-// is smaller). `npx playwright test first-load` prints them per page.
+// sign-in page is served as islands (app::ISLAND_PAGES): only its form
+// hydrates, with a bundle of its own. The app's bundle is split by page
+// (scripts/build-release.sh builds with `--split`; see app/src/pages.rs),
+// so each page behind sign-in loads the app's core and its own part.
+// Sizes are the gzip copies the server sends to a browser that takes gzip
+// (brotli, which Chromium takes, is smaller). `npx playwright test
+// first-load` prints them per page.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, Page } from "@playwright/test";
@@ -13,11 +15,11 @@ import { expect, hydrated, signIn, test } from "./helpers";
 const pkg = path.resolve("../target/site/pkg");
 
 /**
- * Ceilings a little above today's sizes (2026-11-29: 368,623 and 531,466
- * bytes; 1,067,598 for every page before the split), so that growth is
- * noticed. Issue 12 asks for 200 KB; the core alone is more.
+ * The sign-in page: issue 12's 200 KB. Settings > SMS: a ceiling a little
+ * above today's size (2026-11-29: 531,466 bytes; 1,067,598 for every page
+ * before the split), so that growth is noticed.
  */
-const SIGN_IN_CEILING = 380 * 1024;
+const SIGN_IN_CEILING = 200 * 1024;
 const SMS_CEILING = 560 * 1024;
 
 /** Content-Security-Policy violations on the pages opened cold. */
@@ -64,11 +66,17 @@ function report(route: string, files: Download[]): number {
   return gzip;
 }
 
-test("the sign-in page loads only the app's core, and Settings > SMS adds its own part", async ({ browser, page }, testInfo) => {
+test("the sign-in page loads only the islands bundle, and Settings > SMS the app's core and its own part", async ({ browser, page }, testInfo) => {
+  // Six pages opened cold, five of them with a hundred files: 17 s alone,
+  // 30 beside another worker.
+  test.setTimeout(60_000);
   const signInPage = await coldLoad(browser, "/login");
   const signInBytes = report("/login", signInPage.files);
-  // The core only: the app's JavaScript and WASM, and the loader of parts.
-  for (const { file } of signInPage.files) expect(file).toMatch(/^(outreach|__wasm_split)\./);
+  // The islands bundle's JavaScript and WASM, and nothing of the app's.
+  expect(signInPage.files.map((f) => f.file.replace(/\.[^.]+\.(js|wasm)$/, ".$1")).sort()).toEqual([
+    "outreach-islands.js",
+    "outreach-islands.wasm",
+  ]);
   // The page works: signing in from this cold load.
   await signInPage.page.getByLabel("Email").fill("admin@acme.test");
   await signInPage.page.getByLabel("Password").fill("end-to-end password");

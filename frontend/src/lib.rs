@@ -1,9 +1,18 @@
-//! The browser entry point: everything else lives in `app`.
+//! The browser entry points: everything else lives in `app`. Built twice
+//! (frontend/Cargo.toml): the bundle that hydrates whole pages, and the
+//! small one for the pages served as islands. Leptos' loader calls
+//! `hydrate` in either.
 
-use leptos::prelude::document;
+#[cfg(all(feature = "pages", feature = "islands"))]
+compile_error!("one bundle at a time: build with `pages` or with `islands`");
 
+/// Hydrates the whole page: the app, its router and the page's part of the
+/// bundle.
+#[cfg(not(feature = "islands"))]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    use leptos::prelude::document;
+
     console_error_panic_hook::set_once();
     // Hydrating starts Leptos' executor; this task only awaits it.
     wasm_bindgen_futures::spawn_local(async {
@@ -13,10 +22,20 @@ pub fn hydrate() {
         leptos::mount::hydrate_from_async(body, app::App)
             .await
             .forget();
-        // End-to-end tests wait for this before clicking: until the page
-        // has hydrated, its forms fall back to plain posts.
-        if let Ok(Some(app)) = document().query_selector(".app") {
-            _ = app.set_attribute("data-hydrated", "true");
-        }
+        app::mark_hydrated();
     });
+}
+
+// Each island's hydrating function is an export of `app` that nothing here
+// calls: without this, `app` would not be linked in at all.
+#[cfg(feature = "islands")]
+extern crate app;
+
+/// Gets ready for the page's islands, which Leptos' loader hydrates one by
+/// one once this returns (an island calls `app::mark_hydrated` once it has).
+#[cfg(feature = "islands")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_islands();
 }

@@ -1,7 +1,8 @@
-//! The browser bundle under `/pkg/`: the WASM, its JavaScript glue and the
-//! stylesheet, and the pieces of a split bundle. A release build names
-//! files after their content's hash (cargo-leptos' `hash-files`; `hash.txt`
-//! beside the binary tells Leptos the main ones), so a browser may keep
+//! The browser bundles under `/pkg/`: the WASM, its JavaScript glue and the
+//! stylesheet, the pieces of the app's split bundle and the islands bundle.
+//! A release build names files after their content's hash (cargo-leptos'
+//! `hash-files`; `hash.txt` and `hash-islands.txt` beside the binary tell
+//! Leptos the main ones), so a browser may keep
 //! those for a year without asking again; brotli and
 //! gzip copies made at build time (`scripts/compress-bundle.sh`) go to
 //! browsers that accept them, with no compression work per request.
