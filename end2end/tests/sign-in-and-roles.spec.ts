@@ -1,4 +1,4 @@
-import { expect, hydrated, signIn, test, words } from "./helpers";
+import { expect, hydrated, PASSWORD, signIn, test, words } from "./helpers";
 
 test("an Org Admin signs in and reaches Outreach > Settings", async ({ page }) => {
   await signIn(page, "admin@acme.test");
@@ -35,6 +35,23 @@ test("a wrong password is refused with a message and no session", async ({ page 
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/outreach/campaigns");
   await expect(page).toHaveURL(/\/login$/);
+});
+
+test("the sign-in page works before its WASM loads: plain posts, the error shown by the server", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("admin@acme.test");
+  await page.getByLabel("Password").fill("not the right password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  await expect(page.getByRole("alert")).toHaveText("The email or password is incorrect.");
+  await expect(page).toHaveURL(/\/login/);
+  await page.getByLabel("Email").fill("admin@acme.test");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/outreach\/campaigns$/);
+  await context.close();
 });
 
 test("signing out ends the session", async ({ page }) => {
