@@ -15,16 +15,11 @@ cargo leptos build --release --split
 # app's with `--emit-relocs` (for wasm-split), with which the islands
 # bundle kept all of the app (1.7 MB instead of 0.35 after wasm-opt), and a
 # flag in RUSTFLAGS counts for every crate: sharing the directory would
-# rebuild everything at each switch.
-# The same LEPTOS_* settings as cargo-leptos' build (Leptos reads them when
-# it compiles).
-site=target/site
-pkg=$site/pkg
+# rebuild everything at each switch. (cargo-leptos' LEPTOS_* settings are
+# not needed: the WASM reads none of them, only the server does.)
+pkg=target/site/pkg
 name=outreach-islands
-LEPTOS_OUTPUT_NAME=outreach LEPTOS_SITE_ROOT=$site LEPTOS_SITE_PKG_DIR=pkg \
-  LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
-  LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=true LEPTOS_HASH_FILE_NAME=hash.txt \
-  cargo build --package=frontend --lib --target-dir=target/front-islands \
+cargo build --package=frontend --lib --target-dir=target/front-islands \
   --target=wasm32-unknown-unknown --no-default-features --features=islands \
   --profile=wasm-release --locked
 out=$(mktemp -d)
