@@ -1,5 +1,7 @@
 //! The frame of every Outreach page: navigation by role, the signed-in
 //! person, sign-out, and the subscription gate in front of the content.
+//! Its interactive parts are islands, so that pages served as islands
+//! (`crate::ISLAND_PAGES`) work inside it: the links are plain links there.
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
@@ -7,18 +9,17 @@ use leptos_router::components::{A, Outlet, Redirect};
 use crate::{
     auth::{SignOut, Subscription, Viewer, ViewerRole, current_viewer},
     error::AppError,
-    subscription::{RequestAccess, SubscriptionGate},
+    subscription::SubscriptionGate,
 };
 
 #[component]
 pub fn OutreachLayout() -> impl IntoView {
-    let request_access = ServerAction::<RequestAccess>::new();
-    let viewer = Resource::new(move || request_access.version().get(), |_| current_viewer());
+    let viewer = Resource::new(|| (), |_| current_viewer());
     view! {
         <Suspense fallback=|| view! { <p class="muted page-loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
-                    Ok(viewer) => view! { <SignedInFrame viewer request_access/> }.into_any(),
+                    Ok(viewer) => view! { <SignedInFrame viewer/> }.into_any(),
                     Err(AppError::NotSignedIn) => view! { <Redirect path=crate::routes::SIGN_IN/> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
@@ -28,9 +29,8 @@ pub fn OutreachLayout() -> impl IntoView {
 }
 
 #[component]
-fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) -> impl IntoView {
+fn SignedInFrame(viewer: Viewer) -> impl IntoView {
     provide_context(viewer.clone());
-    let sign_out = ServerAction::<SignOut>::new();
     let is_admin = viewer.role == ViewerRole::OrgAdmin;
     // Everyone's own account stays reachable whatever the subscription.
     let location = leptos_router::hooks::use_location();
@@ -40,8 +40,7 @@ fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) ->
         if !gated || location.pathname.get() == crate::routes::ACCOUNT {
             view! { <Outlet/> }.into_any()
         } else {
-            view! { <SubscriptionGate viewer=gate_viewer.clone() action=request_access/> }
-                .into_any()
+            view! { <SubscriptionGate viewer=gate_viewer.clone()/> }.into_any()
         }
     };
     view! {
@@ -51,9 +50,7 @@ fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) ->
                 <div class="who">
                     <A href=crate::routes::ACCOUNT attr:class="who-name">{viewer.email.clone()}</A>
                     <span class="muted">{format!("{} · {}", viewer.role.label(), viewer.organisation)}</span>
-                    <ActionForm action=sign_out>
-                        <button type="submit" class="button link">"Sign out"</button>
-                    </ActionForm>
+                    <SignOutForm/>
                 </div>
             </header>
             <nav class="sidenav" aria-label="Main">
@@ -73,6 +70,17 @@ fn SignedInFrame(viewer: Viewer, request_access: ServerAction<RequestAccess>) ->
     }
 }
 
+/// `Sign out`: the server function sends the browser to the sign-in page.
+#[island(lazy)]
+fn SignOutForm() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <ActionForm action=sign_out>
+            <button type="submit" class="button link">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
 /// How often an open page asks whether it is still signed in.
 #[cfg(feature = "hydrate")]
 const SESSION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -81,12 +89,16 @@ const SESSION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_se
 /// disabled by an Org Admin, ended from another browser, signed out
 /// elsewhere, or timed out. Asks every few seconds and whenever the tab is
 /// shown again; the question itself does not keep the session alive.
-#[component]
+///
+/// The frame's last island: on a page served as islands, the page has
+/// hydrated once it has (`crate::island_hydrated`).
+#[island(lazy)]
 fn SignedOutWatcher() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         use leptos::ev::visibilitychange;
 
+        Effect::new(crate::island_hydrated);
         let check = || {
             leptos::task::spawn_local(async {
                 if let Err(AppError::NotSignedIn) = crate::auth::session_status().await {

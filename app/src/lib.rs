@@ -69,9 +69,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The pages served as islands: the server renders them whole, and the
 /// browser hydrates only their interactive parts (`#[island]`s), with a
 /// bundle of their own that holds little else (`frontend`'s `islands`
-/// feature; BENCHMARKS.md, "First load"). Reached from another page of the
+/// feature; BENCHMARKS.md, "First load"). Every island is `lazy`: a part of
+/// that bundle of its own, so a page downloads the bundle's core and the
+/// islands it shows, not every page's. Reached from another page of the
 /// app without a page load, the router renders them like any page.
-pub const ISLAND_PAGES: &[&str] = &[routes::SIGN_IN];
+pub const ISLAND_PAGES: &[&str] = &[routes::SIGN_IN, settings::sms::PAGE];
 
 /// The islands bundle's file names, beside the binary like cargo-leptos'
 /// `hash.txt` (written by scripts/build-release.sh).
@@ -84,7 +86,15 @@ pub const ISLANDS_OUTPUT_NAME: &str = "outreach-islands";
 /// served as islands, when this build has one, and otherwise the app's.
 fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
     match islands_bundle(&options) {
-        Some(islands) => view! { <HydrationScripts options=islands islands=true/> }.into_any(),
+        Some(islands) => {
+            let scripts = view! { <HydrationScripts options=islands islands=true/> };
+            // `HydrationScripts` gives the page the app's split manifest, with
+            // which a lazy route preloads its part of the app's bundle. A page
+            // served as islands never runs that part: without the manifest,
+            // it is not downloaded (the islands load their own parts).
+            _ = take_context::<leptos::WasmSplitManifest>();
+            scripts.into_any()
+        }
         None => view! { <HydrationScripts options/> }.into_any(),
     }
 }
@@ -116,13 +126,35 @@ fn islands_bundle(_options: &LeptosOptions) -> Option<LeptosOptions> {
     None
 }
 
-/// Tells the page it has hydrated: once the app has (whole pages), or an
-/// island has (pages served as islands). End-to-end tests wait for this
-/// before clicking: until then, forms fall back to plain posts.
+/// Tells the page it has hydrated: once the app has (whole pages), or the
+/// page's last island has (pages served as islands). End-to-end tests wait
+/// for this before clicking: until then, forms fall back to plain posts.
 #[cfg(feature = "hydrate")]
 pub fn mark_hydrated() {
     if let Ok(Some(app)) = document().query_selector(".app") {
         _ = app.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// Whether this page hydrates as islands (`hydrate_islands` ran) rather
+/// than whole.
+#[cfg(feature = "hydrate")]
+static HYDRATING_ISLANDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Gets the page ready for its islands (the islands bundle's entry point).
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    HYDRATING_ISLANDS.store(true, std::sync::atomic::Ordering::Relaxed);
+    leptos::mount::hydrate_islands();
+}
+
+/// Called by the last island of a page served as islands once it has
+/// hydrated. Hydrating a whole page, the same island hydrates before the
+/// page's lazy part may have: the app marks the page itself.
+#[cfg(feature = "hydrate")]
+pub fn island_hydrated() {
+    if HYDRATING_ISLANDS.load(std::sync::atomic::Ordering::Relaxed) {
+        mark_hydrated();
     }
 }
 

@@ -27,13 +27,13 @@ pub fn SignInPage() -> impl IntoView {
 /// The form, and why the last session ended (`signed_out`) until the next
 /// try. Signing in sends the browser on to the campaigns (the server
 /// function's redirect), with or without the WASM.
-#[island]
+#[island(lazy)]
 pub fn SignInForm(signed_out: bool) -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = move || sign_in.value().get().and_then(Result::err);
     let signed_out = move || signed_out && sign_in.value().get().is_none();
     #[cfg(feature = "hydrate")]
-    Effect::new(crate::mark_hydrated);
+    Effect::new(crate::island_hydrated);
     view! {
         {move || signed_out().then(|| view! {
             <p class="notice" role="status">"You were signed out: your session ended. Sign in again to continue."</p>

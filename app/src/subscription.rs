@@ -29,7 +29,7 @@ pub async fn request_access() -> Result<Subscription, AppError> {
 }
 
 #[component]
-pub fn SubscriptionGate(viewer: Viewer, action: ServerAction<RequestAccess>) -> impl IntoView {
+pub fn SubscriptionGate(viewer: Viewer) -> impl IntoView {
     let requested = match &viewer.subscription {
         Subscription::Requested { at, by } => Some((at.clone(), by.clone())),
         _ => None,
@@ -42,28 +42,44 @@ pub fn SubscriptionGate(viewer: Viewer, action: ServerAction<RequestAccess>) -> 
                 " does not have an active Outreach subscription, so campaigns and settings are unavailable."
             </p>
             {match requested {
-                Some((at, by)) => view! {
-                    <p class="notice" role="status">
-                        "Access was requested on " {at} " by " {by} ". We will let you know when it is granted."
-                    </p>
-                }
-                .into_any(),
-                None => view! {
-                    <ActionForm action=action>
-                        <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                            "Request access"
-                        </button>
-                    </ActionForm>
-                    {move || {
-                        action
-                            .value()
-                            .get()
-                            .and_then(Result::err)
-                            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
-                    }}
-                }
-                .into_any(),
+                Some((at, by)) => view! { <Requested at by/> }.into_any(),
+                None => view! { <RequestAccessForm/> }.into_any(),
             }}
         </section>
+    }
+}
+
+#[component]
+fn Requested(at: String, by: String) -> impl IntoView {
+    view! {
+        <p class="notice" role="status">
+            "Access was requested on " {at} " by " {by} ". We will let you know when it is granted."
+        </p>
+    }
+}
+
+/// `Request access`, and then what the server recorded in its place.
+#[island(lazy)]
+fn RequestAccessForm() -> impl IntoView {
+    let action = ServerAction::<RequestAccess>::new();
+    move || {
+        match action.value().get() {
+        Some(Ok(Subscription::Requested { at, by })) => view! { <Requested at by/> }.into_any(),
+        // Granted in the meantime: the page has more to show now.
+        #[cfg(feature = "hydrate")]
+        Some(Ok(_)) => {
+            _ = window().location().reload();
+            ().into_any()
+        }
+        result => view! {
+            <ActionForm action=action>
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                    "Request access"
+                </button>
+            </ActionForm>
+            {result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+        }
+        .into_any(),
+    }
     }
 }

@@ -26,16 +26,11 @@ pub fn hydrate() {
     });
 }
 
-// Each island's hydrating function is an export of `app` that nothing here
-// calls: without this, `app` would not be linked in at all.
-#[cfg(feature = "islands")]
-extern crate app;
-
 /// Gets ready for the page's islands, which Leptos' loader hydrates one by
-/// one once this returns (an island calls `app::mark_hydrated` once it has).
+/// one once this returns (the islands are exports of `app`).
 #[cfg(feature = "islands")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_islands();
+    app::hydrate_islands();
 }

@@ -453,36 +453,22 @@ fn campaigns_running(n: i64) -> String {
 }
 
 /// The page.
+/// Served as islands (`crate::ISLAND_PAGES`): the server renders the panel
+/// from `?edit=`, `?confirm=` and `?saved=`, and only the forms, the
+/// disconnect dialog and the status with its `Check now` button hydrate.
+/// Saving and disconnecting come back through the address (the server
+/// functions' redirect); reached in the app's router instead, the page
+/// loads its settings again when `?saved=` changes.
 #[component]
 pub fn SmsSettingsPage() -> impl IntoView {
-    let actions = PanelActions {
-        save: ServerAction::new(),
-        check: ServerAction::new(),
-        disconnect: ServerAction::new(),
-    };
-    // Reload after a successful save or disconnection, or a check; not
-    // after a failed save: the form keeps what the user typed.
-    let (saves, set_saves) = signal(0u32);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = actions.save.value().get() {
-            set_saves.update(|n| *n += 1);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = actions.disconnect.value().get() {
-            set_saves.update(|n| *n += 1);
-        }
-    });
-    let settings = Resource::new(
-        move || (saves.get(), actions.check.version().get()),
-        |_| sms_settings(),
-    );
+    let query = use_query_map();
+    let settings = Resource::new(move || query.read().get(SAVED), |_| sms_settings());
     view! {
         <leptos_meta::Title text="SMS settings"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(settings) => Either::Left(view! { <TwilioIntegrationPanel settings actions/> }),
+                    Ok(settings) => Either::Left(view! { <TwilioIntegrationPanel settings/> }),
                     Err(e) => Either::Right(view! { <p class="error" role="alert">{e.to_string()}</p> }),
                 }
             })}
@@ -490,16 +476,8 @@ pub fn SmsSettingsPage() -> impl IntoView {
     }
 }
 
-#[derive(Clone, Copy)]
-struct PanelActions {
-    save: ServerAction<SaveTwilioIntegration>,
-    check: ServerAction<CheckTwilioNow>,
-    disconnect: ServerAction<DisconnectTwilio>,
-}
-
 #[component]
-fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> impl IntoView {
-    let save = actions.save;
+fn TwilioIntegrationPanel(settings: SmsSettingsView) -> impl IntoView {
     let query = use_query_map();
     let editing = move || {
         query
@@ -516,22 +494,6 @@ fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> i
         running_campaigns,
     } = settings;
     let version = integration.as_ref().map_or(0, |i| i.version);
-    // Errors belong to the form they came from: opening another section (or
-    // cancelling) starts clean. Not on the first run, which may carry the
-    // error of a plain form post that came back through the URL.
-    Effect::new(move |previous: Option<Option<Section>>| {
-        let now = editing();
-        if previous.is_some_and(|previous| previous != now) {
-            save.value().set(None);
-        }
-        now
-    });
-    let saved_warning = move || {
-        save.value()
-            .get()
-            .and_then(Result::ok)
-            .and_then(|s| s.warning)
-    };
     // "Saved." and what changed, when the page came back from a save.
     let latest_change = changes.first().map(|c| c.action.clone());
     let configured = integration.is_some();
@@ -552,7 +514,7 @@ fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> i
             <p class="status-line"><span class="badge warn">"Not configured"</span></p>
             {move || match editing() {
                 Some(Section::Everything) => Either::Left(view! {
-                    <CredentialsForm section=Section::Everything save version running_campaigns account_sid=String::new() messaging_service_sid=String::new()/>
+                    <CredentialsForm section=Section::Everything version running_campaigns account_sid=String::new() messaging_service_sid=String::new()/>
                 }),
                 _ => Either::Right(view! {
                     <p>"No Twilio credentials are saved. SMS campaigns cannot be created or run until an Org Admin saves a valid Account SID and Auth Token."</p>
@@ -560,7 +522,7 @@ fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> i
             }}
         }),
         Some(integration) => Either::Right(
-            view! { <ConfiguredIntegration integration actions running_campaigns editing=Signal::derive(editing)/> },
+            view! { <ConfiguredIntegration integration running_campaigns editing=Signal::derive(editing)/> },
         ),
     };
 
@@ -575,7 +537,6 @@ fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> i
                     .then(|| view! { <EditButton section=Section::Everything/> })}
             </header>
             {move || confirmation().map(|text| view! { <p class="confirmation" role="status">{text}</p> })}
-            {move || saved_warning().map(|w| view! { <p class="notice" role="status">{w}</p> })}
             {body}
             <p class="muted small campaigners">{campaigners}</p>
             <p class="muted small">
@@ -591,15 +552,9 @@ fn TwilioIntegrationPanel(settings: SmsSettingsView, actions: PanelActions) -> i
 #[component]
 fn ConfiguredIntegration(
     integration: IntegrationView,
-    actions: PanelActions,
     running_campaigns: i64,
     editing: Signal<Option<Section>>,
 ) -> impl IntoView {
-    let PanelActions {
-        save,
-        check,
-        disconnect,
-    } = actions;
     let IntegrationView {
         account_sid,
         messaging_service_sid,
@@ -612,41 +567,11 @@ fn ConfiguredIntegration(
     let query = use_query_map();
     let confirming_disconnect =
         move || query.read().get("confirm").as_deref() == Some("disconnect");
-    let (badge, reason) = match health {
-        HealthView::Valid => (
-            view! { <span class="badge ok">"Valid"</span> }.into_any(),
-            None,
-        ),
-        HealthView::Invalid { reason } => (
-            view! { <span class="badge bad">"Invalid"</span> }.into_any(),
-            Some(reason),
-        ),
-    };
-    let check_message = move || {
-        check.value().get().map(|result| match result {
-            Ok(CheckResult::Inconclusive { reason }) => view! {
-                <p class="notice" role="status">{format!("Could not check just now: {reason} The saved status is unchanged.")}</p>
-            }.into_any(),
-            Ok(_) => view! { <p class="muted small" role="status">"Checked with Twilio just now."</p> }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        })
-    };
     let sid_for_form = account_sid.clone();
     let mg_for_form = messaging_service_sid.clone().unwrap_or_default();
     let has_service = messaging_service_sid.is_some();
     view! {
-        <div class="status-line">
-            <span class="muted">"Status"</span>
-            {badge}
-            <span class="muted small">"Last checked " {checked_at}</span>
-            <ActionForm action=check attr:class="inline">
-                <button type="submit" class="button small" disabled=move || check.pending().get()>
-                    {move || if check.pending().get() { "Checking…" } else { "Check now" }}
-                </button>
-            </ActionForm>
-        </div>
-        {reason.map(|r| view! { <p class="error" role="alert">{r}</p> })}
-        {check_message}
+        <TwilioStatus health checked_at/>
         {trial_warning.map(|w| view! { <p class="notice">{w}</p> })}
 
         <section class="subsection" aria-labelledby="credentials-title">
@@ -656,7 +581,7 @@ fn ConfiguredIntegration(
             </header>
             {move || if editing.get() == Some(Section::AccountSidAndAuthToken) {
                 Either::Left(view! {
-                    <CredentialsForm section=Section::AccountSidAndAuthToken save version running_campaigns account_sid=sid_for_form.clone() messaging_service_sid=String::new()/>
+                    <CredentialsForm section=Section::AccountSidAndAuthToken version running_campaigns account_sid=sid_for_form.clone() messaging_service_sid=String::new()/>
                 })
             } else {
                 Either::Right(view! {
@@ -681,7 +606,7 @@ fn ConfiguredIntegration(
             </header>
             {move || if editing.get() == Some(Section::MessagingServiceSid) {
                 Either::Left(view! {
-                    <CredentialsForm section=Section::MessagingServiceSid save version running_campaigns account_sid=String::new() messaging_service_sid=mg_for_form.clone()/>
+                    <CredentialsForm section=Section::MessagingServiceSid version running_campaigns account_sid=String::new() messaging_service_sid=mg_for_form.clone()/>
                 })
             } else {
                 Either::Right(view! {
@@ -716,10 +641,10 @@ fn ConfiguredIntegration(
                         "Twilio checks the three together, whatever is saved now; the saved values are replaced only if all of them are accepted. "
                         "Messages already sent keep their history."
                     </p>
-                    <CredentialsForm section=Section::NewAccount save version running_campaigns account_sid=String::new() messaging_service_sid=String::new()/>
+                    <CredentialsForm section=Section::NewAccount version running_campaigns account_sid=String::new() messaging_service_sid=String::new()/>
                 </section>
             }.into_any(),
-            (_, true) => view! { <DisconnectDialog disconnect version running_campaigns/> }.into_any(),
+            (_, true) => view! { <DisconnectDialog version running_campaigns/> }.into_any(),
             _ => view! {
                 <div class="form-actions panel-footer">
                     <Form method="GET" action=PAGE attr:class="inline">
@@ -733,6 +658,53 @@ fn ConfiguredIntegration(
                 </div>
             }.into_any(),
         }}
+    }
+}
+
+/// The saved status and `Check now`. A check that reached Twilio may have
+/// changed what the whole page says (the status, what campaigners can do):
+/// the page loads again. One that could not says so here.
+#[island(lazy)]
+fn TwilioStatus(health: HealthView, checked_at: String) -> impl IntoView {
+    let check = ServerAction::<CheckTwilioNow>::new();
+    let (badge, reason) = match health {
+        HealthView::Valid => (
+            view! { <span class="badge ok">"Valid"</span> }.into_any(),
+            None,
+        ),
+        HealthView::Invalid { reason } => (
+            view! { <span class="badge bad">"Invalid"</span> }.into_any(),
+            Some(reason),
+        ),
+    };
+    let check_message = move || {
+        check.value().get().map(|result| match result {
+            Ok(CheckResult::Inconclusive { reason }) => view! {
+                <p class="notice" role="status">{format!("Could not check just now: {reason} The saved status is unchanged.")}</p>
+            }.into_any(),
+            Ok(_) => {
+                #[cfg(feature = "hydrate")]
+                {
+                    _ = window().location().reload();
+                }
+                view! { <p class="muted small" role="status">"Checked with Twilio just now."</p> }.into_any()
+            }
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    view! {
+        <div class="status-line">
+            <span class="muted">"Status"</span>
+            {badge}
+            <span class="muted small">"Last checked " {checked_at}</span>
+            <ActionForm action=check attr:class="inline">
+                <button type="submit" class="button small" disabled=move || check.pending().get()>
+                    {move || if check.pending().get() { "Checking…" } else { "Check now" }}
+                </button>
+            </ActionForm>
+        </div>
+        {reason.map(|r| view! { <p class="error" role="alert">{r}</p> })}
+        {check_message}
     }
 }
 
@@ -759,12 +731,9 @@ fn sender_pool(numbers: Option<Vec<String>>) -> String {
 
 /// `Disconnect Twilio`, confirmed: a dialog in the page (it works before
 /// the WASM loads, as a GET form opens it and a plain post confirms it).
-#[component]
-fn DisconnectDialog(
-    disconnect: ServerAction<DisconnectTwilio>,
-    version: i64,
-    running_campaigns: i64,
-) -> impl IntoView {
+#[island(lazy)]
+fn DisconnectDialog(version: i64, running_campaigns: i64) -> impl IntoView {
+    let disconnect = ServerAction::<DisconnectTwilio>::new();
     let cancel = NodeRef::<leptos::html::Button>::new();
     // Focus moves into the dialog when it opens.
     Effect::new(move |_| {
@@ -791,9 +760,10 @@ fn DisconnectDialog(
                     <input type="hidden" name="version" value=version.to_string()/>
                     <button type="submit" class="button danger-filled" disabled=move || disconnect.pending().get()>"Disconnect"</button>
                 </ActionForm>
-                <Form method="GET" action=PAGE attr:class="inline">
+                // A plain form: an island has no router.
+                <form method="GET" action=PAGE class="inline">
                     <button type="submit" class="button" node_ref=cancel>"Cancel"</button>
-                </Form>
+                </form>
             </div>
         </div>
     }
@@ -839,15 +809,18 @@ fn running_campaigns_notice(section: Section, running: i64) -> Option<String> {
     Some(format!("{} {effect}", campaigns_running(running)))
 }
 
-#[component]
+/// A section's form. Saved, the server function sends the browser back to
+/// the page with `?saved=`; refused, the errors show here and the form
+/// keeps what was typed (never the Auth Token).
+#[island(lazy)]
 fn CredentialsForm(
     section: Section,
-    save: ServerAction<SaveTwilioIntegration>,
     version: i64,
     running_campaigns: i64,
     account_sid: String,
     messaging_service_sid: String,
 ) -> impl IntoView {
+    let save = ServerAction::<SaveTwilioIntegration>::new();
     let errors = move || match save.value().get() {
         Some(Err(AppError::Invalid(errors))) => errors,
         Some(Err(other)) => FieldErrors::form(other.to_string()),
@@ -909,9 +882,10 @@ fn CredentialsForm(
             <button type="submit" form=form_id class="button primary" disabled=move || save.pending().get()>
                 {move || if save.pending().get() { "Checking with Twilio…" } else { "Save" }}
             </button>
-            <Form method="GET" action=PAGE attr:class="inline">
+            // A plain form: an island has no router.
+            <form method="GET" action=PAGE class="inline">
                 <button type="submit" class="button">"Cancel"</button>
-            </Form>
+            </form>
         </div>
     }
 }
