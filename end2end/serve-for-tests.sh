@@ -20,7 +20,7 @@ export OUTREACH_PASSWORD="end-to-end password"
 "$bin" user create --org "Dormant" --email admin@dormant.test --role org-admin
 # One organisation per SMS spec file, so specs running side by side never
 # see each other's settings.
-for org in configure validate edit; do
+for org in configure validate edit nojs; do
   "$bin" org create --name "SMS $org" --subscription active
   "$bin" user create --org "SMS $org" --email "admin@$org.test" --role org-admin
 done
