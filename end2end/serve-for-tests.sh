@@ -24,6 +24,9 @@ for org in configure validate edit nojs; do
   "$bin" org create --name "SMS $org" --subscription active
   "$bin" user create --org "SMS $org" --email "admin@$org.test" --role org-admin
 done
+# The first-load spec's, with Twilio set up.
+"$bin" org create --name "First load" --subscription active
+"$bin" user create --org "First load" --email admin@firstload.test --role org-admin
 # One organisation per row of the help page's "Impact on Campaigners" table.
 for row in one two three four; do
   "$bin" org create --name "Row $row" --subscription active

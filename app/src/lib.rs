@@ -69,9 +69,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The pages served as islands: the server renders them whole, and the
 /// browser hydrates only their interactive parts (`#[island]`s), with a
 /// bundle of their own that holds little else (`frontend`'s `islands`
-/// feature; BENCHMARKS.md, "First load"). Every island is `lazy`: a part of
-/// that bundle of its own, so a page downloads the bundle's core and the
-/// islands it shows, not every page's. Reached from another page of the
+/// feature; BENCHMARKS.md, "First load"). Every island but the sign-in
+/// form is `lazy`: a part of that bundle of its own, so a page downloads the
+/// bundle's core and the islands it shows, not every page's. Reached from another page of the
 /// app without a page load, the router renders them like any page.
 pub const ISLAND_PAGES: &[&str] = &[routes::SIGN_IN, settings::sms::PAGE];
 

@@ -27,7 +27,10 @@ pub fn SignInPage() -> impl IntoView {
 /// The form, and why the last session ended (`signed_out`) until the next
 /// try. Signing in sends the browser on to the campaigns (the server
 /// function's redirect), with or without the WASM.
-#[island(lazy)]
+///
+/// The one island that is not lazy: it is in the islands bundle's core, so
+/// the sign-in page, everyone's first page, loads the core alone.
+#[island]
 pub fn SignInForm(signed_out: bool) -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = move || sign_in.value().get().and_then(Result::err);

@@ -11,7 +11,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, Page } from "@playwright/test";
-import { expect, hydrated, signIn, test } from "./helpers";
+import { apiSession, expect, hydrated, signIn, test } from "./helpers";
+import { twilio } from "./twilio";
 
 const pkg = path.resolve("../target/site/pkg");
 
@@ -59,15 +60,20 @@ async function coldLoad(
  * beside the app's: scripts/build-release.sh). */
 const islandsBundle = new Set(fs.readdirSync(path.resolve("../target/site-islands/pkg")));
 
-/** The islands bundle's JavaScript and WASM with some of its parts (the
- * page's islands), and nothing of the app's. */
-function expectIslandsBundleOnly(files: Download[]) {
+/** The file of a lazy island's part: `split_<island>_loader_<id>.<hash>.wasm`. */
+function islandPart(files: Iterable<string>, island: string): boolean {
+  return [...files].some((file) => file.startsWith(`split_${island}_loader_`));
+}
+
+/** The islands bundle's JavaScript and WASM, with the parts of the page's
+ * lazy islands, and nothing of the app's. */
+function expectIslandsBundleOnly(files: Download[], islands: string[]) {
   const names = files.map((f) => f.file);
+  for (const island of islands) expect(islandPart(names, island), `${island}'s part`).toBe(true);
   expect(names.filter((file) => !islandsBundle.has(file)), "files not of the islands bundle").toEqual([]);
   expect(names.map((file) => file.replace(/\.[^.]+\.(js|wasm)$/, ".$1"))).toEqual(
     expect.arrayContaining(["outreach-islands.js", "outreach-islands.wasm"]),
   );
-  expect(names.some((file) => file.startsWith("chunk_")), "an island's part").toBe(true);
 }
 
 function report(route: string, files: Download[]): number {
@@ -84,25 +90,37 @@ test("the sign-in page and Settings > SMS load only the islands bundle, and othe
   test.setTimeout(60_000);
   const signInPage = await coldLoad(browser, "/login");
   const signInBytes = report("/login", signInPage.files);
-  expectIslandsBundleOnly(signInPage.files);
+  // The sign-in form is in the bundle's core.
+  expectIslandsBundleOnly(signInPage.files, []);
   // The page works: signing in from this cold load.
-  await signInPage.page.getByLabel("Email").fill("admin@acme.test");
+  await signInPage.page.getByLabel("Email").fill("admin@firstload.test");
   await signInPage.page.getByLabel("Password").fill("end-to-end password");
   await signInPage.page.getByRole("button", { name: "Sign in" }).click();
   await expect(signInPage.page).toHaveURL(/campaigns$/);
   await signInPage.page.context().close();
 
-  await signIn(page, "admin@acme.test");
+  // Settings > SMS as an admin sees it once Twilio is set up: with the
+  // status and `Check now`.
+  const t = twilio();
+  const admin = await apiSession("admin@firstload.test");
+  const saved = await admin.post("/api/save_twilio_integration", {
+    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
+  });
+  expect(saved.ok(), await saved.text()).toBeTruthy();
+  await signIn(page, "admin@firstload.test");
   await expect(page).toHaveURL(/campaigns$/);
   const session = testInfo.outputPath("session.json");
   await page.context().storageState({ path: session });
 
   const sms = await coldLoad(browser, "/outreach/settings/sms", session);
   const smsBytes = report("/outreach/settings/sms", sms.files);
-  expectIslandsBundleOnly(sms.files);
-  // Interactive: the form opens for editing.
+  expectIslandsBundleOnly(sms.files, ["sign_out_form", "signed_out_watcher", "twilio_status"]);
+  // Interactive: the form opens for editing, and only now is its part fetched.
+  expect(islandPart(sms.fetched, "credentials_form")).toBe(false);
   await sms.page.getByRole("button", { name: "Edit" }).first().click();
   await expect(sms.page.getByRole("button", { name: "Save" })).toBeVisible();
+  await hydrated(sms.page);
+  expect(islandPart(sms.fetched, "credentials_form")).toBe(true);
   // Another page, reached by its link (a page load: the browser has no
   // router here), fetches the app's bundle.
   const before = sms.fetched.size;
