@@ -70,9 +70,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// browser hydrates only their interactive parts (`#[island]`s), with a
 /// bundle of their own that holds little else (`frontend`'s `islands`
 /// feature; BENCHMARKS.md, "First load"). Every island but the sign-in
-/// form is `lazy`: a part of that bundle of its own, so a page downloads the
-/// bundle's core and the islands it shows, not every page's. Reached from another page of the
-/// app without a page load, the router renders them like any page.
+/// form is `lazy`: a part of that bundle of its own, so a page downloads
+/// the bundle's core and the islands it shows, not every page's. Reached
+/// from another page of the app without a page load, the router renders
+/// them like any page.
 pub const ISLAND_PAGES: &[&str] = &[routes::SIGN_IN, settings::sms::PAGE];
 
 /// The islands bundle's file names, beside the binary like cargo-leptos'
