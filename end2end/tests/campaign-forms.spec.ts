@@ -1,18 +1,12 @@
 // Campaign forms put each error under the field it is about, as the settings
 // form does: the wizard goes back to the step with that field, and a refused
 // draft edit keeps what was typed.
-import { apiSession, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, expect, hydrated, signIn, test } from "./helpers";
 
 const AUDIENCE = "phone,first_name\n+14155552671,Ada\n+12127365000,Grace\n";
 
 test("a name already taken sends the wizard back to Details with the error under the name", async ({ page }) => {
-  const t = twilio();
-  const admin = await apiSession("admin@forms.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  const admin = await apiSessionWithTwilio("admin@forms.test");
   const first = await admin.post("/api/create_campaign", {
     data: { name: "Autumn appeal", channel: "sms", audience: AUDIENCE, body: "Hi {first_name}" },
   });

@@ -2,7 +2,7 @@
 // a campaign sent to the list that honours it, and a reply shown on the
 // campaign and on the contact.
 import { createHmac } from "node:crypto";
-import { apiSession, audit, expect, hydrated, signIn, test, words } from "./helpers";
+import { apiSessionWithTwilio, audit, expect, hydrated, signIn, test, words } from "./helpers";
 import { twilio } from "./twilio";
 
 const PEOPLE = ["phone,first_name,last_name,ward", "+12127366101,Ada,Lovelace,North", "+12127366102,Grace,Hopper,South", "+12127366103,Alan,Turing,North"].join("\n");
@@ -18,11 +18,7 @@ test("contacts are imported, listed, messaged as a list that honours an opt-out,
   // another worker on two cores (2026-11-30).
   test.setTimeout(60_000);
   const t = twilio();
-  const admin = await apiSession("admin@contacts.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  const admin = await apiSessionWithTwilio("admin@contacts.test");
 
   // Import: checked first, then saved.
   await signIn(page, "campaigner@contacts.test");

@@ -11,8 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, Page } from "@playwright/test";
-import { apiSession, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, expect, hydrated, signIn, test } from "./helpers";
 
 const pkg = path.resolve("../target/site/pkg");
 
@@ -101,12 +100,7 @@ test("the sign-in page and Settings > SMS load only the islands bundle, and othe
 
   // Settings > SMS as an admin sees it once Twilio is set up: with the
   // status and `Check now`.
-  const t = twilio();
-  const admin = await apiSession("admin@firstload.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  await apiSessionWithTwilio("admin@firstload.test");
   await signIn(page, "admin@firstload.test");
   await expect(page).toHaveURL(/campaigns$/);
   const session = testInfo.outputPath("session.json");

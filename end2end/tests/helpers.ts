@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { type APIRequestContext, test as base, expect, type Page, request } from "@playwright/test";
+import { twilio } from "./twilio";
 
 /**
  * Playwright's `test`, with every page watched for Content-Security-Policy
@@ -93,6 +94,21 @@ export async function apiSession(email: string): Promise<APIRequestContext> {
   const signedIn = await api.post("/api/sign_in", { form: { email, password: PASSWORD } });
   expect(signedIn.ok(), await signedIn.text()).toBeTruthy();
   return api;
+}
+
+/**
+ * An Org Admin's API session, their organisation's Twilio set up with the
+ * simulator's credentials (saved through the server function, so checked
+ * with Twilio like any save).
+ */
+export async function apiSessionWithTwilio(email: string): Promise<APIRequestContext> {
+  const t = twilio();
+  const admin = await apiSession(email);
+  const saved = await admin.post("/api/save_twilio_integration", {
+    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
+  });
+  expect(saved.ok(), await saved.text()).toBeTruthy();
+  return admin;
 }
 
 /** The operator's `outreach` command line, against the specs' server's database. */

@@ -1,16 +1,10 @@
 // Outreach > Opt-outs: a number added by hand is listed with who added it,
 // left out of a new campaign's audience, and removed only when its person
 // asked to be messaged again.
-import { apiSession, audit, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, audit, expect, hydrated, signIn, test } from "./helpers";
 
 test("an opt-out added by hand is honoured by the campaign wizard and removed only on request", async ({ page }) => {
-  const t = twilio();
-  const admin = await apiSession("admin@optouts.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  await apiSessionWithTwilio("admin@optouts.test");
 
   await signIn(page, "campaigner@optouts.test");
   await expect(page).toHaveURL(/campaigns$/);

@@ -1,8 +1,7 @@
 // Quiet hours: an Org Admin sets them on Settings > Organisation; a
 // campaign started inside them waits, its page says what waits and until
 // when, and an Org Admin's exemption lets it finish.
-import { apiSession, audit, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSession, apiSessionWithTwilio, audit, expect, hydrated, signIn, test } from "./helpers";
 
 /** A time of day `hours` from now in UTC (the organisation's zone), as a time field takes it. */
 function clockIn(hours: number): string {
@@ -10,12 +9,7 @@ function clockIn(hours: number): string {
 }
 
 test("messages wait through quiet hours, the page says until when, and an exemption sends them", async ({ page }) => {
-  const t = twilio();
-  const admin = await apiSession("admin@quiethours.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  await apiSessionWithTwilio("admin@quiethours.test");
 
   await signIn(page, "admin@quiethours.test");
   await page.getByRole("link", { name: "Settings" }).click();

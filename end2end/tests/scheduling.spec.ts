@@ -1,8 +1,7 @@
 // The wizard's Review step offers `Send now` and `Schedule`: a scheduled
 // campaign waits as a draft, shows its time on its page and on the list,
 // and can be unscheduled until it starts.
-import { apiSession, audit, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, audit, expect, hydrated, signIn, test } from "./helpers";
 
 /// Tomorrow's date as a date field takes it (the organisation's time zone
 /// is UTC: it was never changed).
@@ -11,12 +10,7 @@ function tomorrow(): string {
 }
 
 test("a campaigner schedules a campaign in the wizard, sees its time, and unschedules it", async ({ page }) => {
-  const t = twilio();
-  const admin = await apiSession("admin@schedules.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  await apiSessionWithTwilio("admin@schedules.test");
 
   await signIn(page, "campaigner@schedules.test");
   await page.getByRole("link", { name: "New campaign" }).click();

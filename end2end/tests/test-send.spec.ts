@@ -1,16 +1,10 @@
 // `Send a test` on the wizard's Message and Review steps: the message as the
 // first recipient would get it, to the campaigner's own number, with
 // Twilio's answer shown for each number.
-import { apiSession, audit, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, audit, expect, hydrated, signIn, test } from "./helpers";
 
 test("a campaigner sends a test of the message to their own phone before creating the campaign", async ({ page }) => {
-  const t = twilio();
-  const admin = await apiSession("admin@testsends.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  await apiSessionWithTwilio("admin@testsends.test");
 
   await signIn(page, "campaigner@testsends.test");
   await page.getByRole("link", { name: "New campaign" }).click();
