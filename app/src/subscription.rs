@@ -62,15 +62,18 @@ fn Requested(at: String, by: String) -> impl IntoView {
 #[island(lazy)]
 fn RequestAccessForm() -> impl IntoView {
     let action = ServerAction::<RequestAccess>::new();
+    // Granted in the meantime: the page has more to show now.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(subscription)) = action.value().get()
+            && !matches!(subscription, Subscription::Requested { .. })
+        {
+            _ = window().location().reload();
+        }
+    });
     move || {
         match action.value().get() {
         Some(Ok(Subscription::Requested { at, by })) => view! { <Requested at by/> }.into_any(),
-        // Granted in the meantime: the page has more to show now.
-        #[cfg(feature = "hydrate")]
-        Some(Ok(_)) => {
-            _ = window().location().reload();
-            ().into_any()
-        }
         result => view! {
             <ActionForm action=action>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>

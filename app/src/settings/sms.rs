@@ -667,6 +667,14 @@ fn ConfiguredIntegration(
 #[island(lazy)]
 fn TwilioStatus(health: HealthView, checked_at: String) -> impl IntoView {
     let check = ServerAction::<CheckTwilioNow>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(result)) = check.value().get()
+            && !matches!(result, CheckResult::Inconclusive { .. })
+        {
+            _ = window().location().reload();
+        }
+    });
     let (badge, reason) = match health {
         HealthView::Valid => (
             view! { <span class="badge ok">"Valid"</span> }.into_any(),
@@ -682,13 +690,7 @@ fn TwilioStatus(health: HealthView, checked_at: String) -> impl IntoView {
             Ok(CheckResult::Inconclusive { reason }) => view! {
                 <p class="notice" role="status">{format!("Could not check just now: {reason} The saved status is unchanged.")}</p>
             }.into_any(),
-            Ok(_) => {
-                #[cfg(feature = "hydrate")]
-                {
-                    _ = window().location().reload();
-                }
-                view! { <p class="muted small" role="status">"Checked with Twilio just now."</p> }.into_any()
-            }
+            Ok(_) => view! { <p class="muted small" role="status">"Checked with Twilio just now."</p> }.into_any(),
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
         })
     };
