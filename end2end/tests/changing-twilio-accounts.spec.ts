@@ -31,6 +31,9 @@ async function auditBothSchemes(page: Page) {
 }
 
 test("an account whose token is dead and whose service is gone is replaced with Change Twilio account", async ({ page }) => {
+  // Six axe audits (three states, two colour schemes): 16 s alone, over 30 s
+  // beside another spec on two cores.
+  test.setTimeout(60_000);
   const old = await newAccount();
   const fresh = await newAccount();
   await saveEverything(await apiSession(ADMIN), old);
