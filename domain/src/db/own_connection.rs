@@ -30,11 +30,26 @@ pub struct OwnConnection {
 /// group, which was a tenth of the writer thread's time.
 const KEPT_PREPARED: usize = 256;
 
+/// Settings of this connection alone, after the pool's. A group's
+/// multi-row statements each keep a statement journal (the pages they
+/// change, to undo that statement alone if it fails inside the group's
+/// transaction). SQLite writes one past 64 KiB to a temporary file, which
+/// it opens for the statement: a fifth of the writer thread's time went to
+/// opening and writing those files (BENCHMARKS.md). Kept in memory instead,
+/// a journal holds the pages of one statement of at most `MOST_PER_GROUP`
+/// writes, and is freed when the statement ends. The pool's connections
+/// keep temporary files: their sorts can be as large as a whole export.
+const OWN_SETTINGS: &str = "PRAGMA temp_store = MEMORY";
+
 impl OwnConnection {
     pub fn open(file: &Path) -> anyhow::Result<Self> {
         let conn = rusqlite::Connection::open(file)
             .with_context(|| format!("could not open the database {}", file.display()))?;
-        for setting in SQLITE_SETTINGS.split(';').map(str::trim) {
+        for setting in SQLITE_SETTINGS
+            .split(';')
+            .chain([OWN_SETTINGS])
+            .map(str::trim)
+        {
             if setting.is_empty() {
                 continue;
             }
@@ -205,6 +220,10 @@ mod tests {
         let foreign_keys: Vec<i64> =
             at_once(conn.fetch("PRAGMA foreign_keys", Vec::new(), false)).unwrap();
         assert_eq!(foreign_keys, [1]);
+        // Its own: statement journals in memory (2), not in files.
+        let temp_store: Vec<i64> =
+            at_once(conn.fetch("PRAGMA temp_store", Vec::new(), false)).unwrap();
+        assert_eq!(temp_store, [2]);
     }
 
     /// `$n` is the n-th argument wherever it first appears, as through
