@@ -19,7 +19,7 @@ use crate::{
     db::is_unique_violation,
     organisations::OrganisationId,
     outbound::NewMessage,
-    quiet_hours::recipient_zone::ZoneFinder,
+    quiet_hours::recipient_zone,
 };
 pub use model::{CampaignStatus, MessageState};
 
@@ -675,7 +675,6 @@ pub fn render_messages(
     recipients: Vec<(String, String)>,
 ) -> anyhow::Result<Vec<NewMessage>> {
     let template = Template::parse(body);
-    let mut zones = ZoneFinder::new();
     recipients
         .into_iter()
         .map(|(phone, json)| {
@@ -686,7 +685,7 @@ pub fn render_messages(
                     MAX_RENDERED_CHARS,
                 )
                 .context("a stored recipient's message is longer than Twilio accepts")?;
-            let local_zone = zones.zone_of(&phone);
+            let local_zone = recipient_zone::zone_of(&phone);
             Ok(NewMessage {
                 phone,
                 body,
