@@ -35,7 +35,7 @@ enum ByCode {
 /// What each calling code decided, for the whole process. Deciding a code
 /// whose countries share it compares their clocks hour by hour over two
 /// years: decided again for each chunk of 500 recipients queued, that was a
-/// tenth of the sending process's time in a 40,000-recipient campaign
+/// twentieth of the sending process's time in a 40,000-recipient campaign
 /// (BENCHMARKS.md). Calling codes are below 1000.
 static BY_CODE: [OnceLock<ByCode>; 1000] = [const { OnceLock::new() }; 1000];
 
