@@ -1,18 +1,11 @@
 // A running campaign can be paused, resumed and cancelled from its page;
 // what was not sent when it was cancelled is never sent.
-import { request } from "@playwright/test";
-import { expect, hydrated, PASSWORD, signIn, test, words } from "./helpers";
+import { apiSession, apiSessionWithTwilio, expect, hydrated, signIn, test, words } from "./helpers";
 import { twilio } from "./twilio";
 
 test("a campaigner pauses, resumes and cancels a running campaign", async ({ page }) => {
   test.setTimeout(60_000);
-  const t = twilio();
-  const api = await request.newContext({ baseURL: test.info().project.use.baseURL });
-  expect((await api.post("/api/sign_in", { form: { email: "admin@controls.test", password: PASSWORD } })).ok()).toBeTruthy();
-  const saved = await api.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  const api = await apiSessionWithTwilio("admin@controls.test");
   // 300 recipients at the default 10 messages a second: half a minute of
   // sending, so that a slow machine still pauses, resumes and cancels it
   // before the end (80, 8 seconds, left too little room in one CI run). Numbers
@@ -53,8 +46,7 @@ test("a campaigner pauses, resumes and cancels a running campaign", async ({ pag
 
 test("the campaign list follows a running campaign without a reload", async ({ page }) => {
   const t = twilio();
-  const api = await request.newContext({ baseURL: test.info().project.use.baseURL });
-  expect((await api.post("/api/sign_in", { form: { email: "admin@controls.test", password: PASSWORD } })).ok()).toBeTruthy();
+  const api = await apiSession("admin@controls.test");
   // The other spec in this file may have saved them already: either way they are valid.
   const settings = await (await api.post("/api/sms_settings")).json();
   if (!settings.integration) {

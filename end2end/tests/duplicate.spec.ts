@@ -1,15 +1,9 @@
 // `Duplicate` on a campaign's page makes a draft copy with its channel,
 // message and audience, and opens it.
-import { apiSession, expect, hydrated, signIn, test } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, expect, hydrated, signIn, test } from "./helpers";
 
 test("Duplicate opens a draft copy of the campaign with its message and audience", async ({ page }) => {
-  const t = twilio();
-  const admin = await apiSession("admin@duplicate.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  const admin = await apiSessionWithTwilio("admin@duplicate.test");
   const created = await admin.post("/api/create_campaign", {
     data: { name: "Harvest appeal", channel: "sms", audience: "+14155552671\n+12127365000\n", body: "Harvest supper on Friday" },
   });

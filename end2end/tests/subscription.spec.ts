@@ -1,17 +1,11 @@
 // Prerequisites: "Your organisation must have an active Outreach
 // subscription". Withdrawn while a campaign runs, it pauses the campaign;
 // granted again, a member resumes it.
-import { apiSession, expect, hydrated, outreach, signIn, test, words } from "./helpers";
-import { twilio } from "./twilio";
+import { apiSessionWithTwilio, expect, hydrated, outreach, signIn, test, words } from "./helpers";
 
 test("a campaign paused by a withdrawn subscription says why, and resumes once it is granted again", async ({ page }) => {
   test.setTimeout(60_000);
-  const t = twilio();
-  const admin = await apiSession("admin@lapsing.test");
-  const saved = await admin.post("/api/save_twilio_integration", {
-    form: { section: "everything", account_sid: t.account_sid, auth_token: t.auth_token, messaging_service_sid: t.messaging_service_sid, version: "0" },
-  });
-  expect(saved.ok(), await saved.text()).toBeTruthy();
+  const admin = await apiSessionWithTwilio("admin@lapsing.test");
   // 300 recipients at 10 a second: still running when the subscription goes.
   const audience = ["phone", ...Array.from({ length: 300 }, (_, i) => `+1212736${String(3000 + i)}`)].join("\n");
   const created = await admin.post("/api/create_campaign", {
