@@ -39,6 +39,10 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
         "How long one group's transaction took once it had its turn at writing, by kind.",
     ),
     (
+        GROUP_COMMIT_TURN_WAIT_SECONDS,
+        "How long a group waited for its turn at writing while other writers (queuing recipients, folding counts) held it, by kind.",
+    ),
+    (
         GROUP_COMMIT_WRITES,
         "Writes committed together in one group, by kind.",
     ),
@@ -53,6 +57,7 @@ pub const SENDING_PASS_SECONDS: &str = "outreach_sending_pass_duration_seconds";
 pub const HTTP_REQUESTS: &str = "outreach_http_requests_total";
 pub const GROUP_COMMIT_WAIT_SECONDS: &str = "outreach_group_commit_wait_seconds";
 pub const GROUP_COMMIT_SECONDS: &str = "outreach_group_commit_duration_seconds";
+pub const GROUP_COMMIT_TURN_WAIT_SECONDS: &str = "outreach_group_commit_turn_wait_seconds";
 pub const GROUP_COMMIT_WRITES: &str = "outreach_group_commit_writes";
 
 pub fn message_sent() {
@@ -95,6 +100,12 @@ pub fn http_request(route: String, status: u16) {
 pub fn group_commit_wait(kind: &'static str, queued: std::time::Instant) {
     metrics::histogram!(GROUP_COMMIT_WAIT_SECONDS, "kind" => kind)
         .record(queued.elapsed().as_secs_f64());
+}
+
+/// A group of this kind got its turn at writing, `asked` ago.
+pub fn group_commit_turn(kind: &'static str, asked: std::time::Instant) {
+    metrics::histogram!(GROUP_COMMIT_TURN_WAIT_SECONDS, "kind" => kind)
+        .record(asked.elapsed().as_secs_f64());
 }
 
 /// A group of `writes` writes of this kind committed, `started` ago.

@@ -172,7 +172,9 @@ fn commit_on_own_connection<W: Write>(
     let mut group = Vec::with_capacity(MOST_PER_GROUP);
     while next_group(&mut waiting, &mut group) {
         let together = {
+            let asked = std::time::Instant::now();
             let _turn = turn.blocking_lock();
+            crate::metrics::group_commit_turn(what, asked);
             let started = std::time::Instant::now();
             let writes: Vec<&W> = group.iter().map(|queued| &queued.write).collect();
             let outputs = conn.in_transaction(|conn| at_once(W::apply_all(&writes, conn)));
@@ -239,7 +241,9 @@ async fn apply_together<W: Write>(
     what: &'static str,
     writes: &[&W],
 ) -> anyhow::Result<Vec<W::Output>> {
+    let asked = std::time::Instant::now();
     let _turn = super::write_turn(pool).await;
+    crate::metrics::group_commit_turn(what, asked);
     let started = std::time::Instant::now();
     let mut tx = super::begin_write(pool)
         .await

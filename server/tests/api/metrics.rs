@@ -153,6 +153,15 @@ async fn operators_scrape_sends_failures_callbacks_queue_twilio_latency_passes_a
         .is_some_and(|n| n >= 1.0),
         "{metrics}"
     );
+    // Each group took its turn at writing, waiting for it or not.
+    assert!(
+        sample(
+            &metrics,
+            r#"outreach_group_commit_turn_wait_seconds_count{kind="twilio_answers_and_callbacks"}"#
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
     assert!(
         sample(
             &metrics,
