@@ -132,9 +132,17 @@ fn own_connection(pool: &Pool, what: &'static str) -> Option<(OwnConnection, Arc
     if Backend::of_url(&url).ok()? != Backend::Sqlite {
         return None;
     }
-    let opened = super::sqlite_file(&url).and_then(|file| OwnConnection::open(&file));
+    let turn = super::turn_of(&url)?;
+    let opened = super::sqlite_file(&url).and_then(|file| {
+        let mut conn = OwnConnection::open(&file)?;
+        if let Err(e) = conn.checkpoint_elsewhere(&file, Arc::clone(&turn), what) {
+            // Its commits then checkpoint, as the pool's do.
+            tracing::warn!(error = ?e, what, "a group commit's checkpoints stay on its thread");
+        }
+        Ok(conn)
+    });
     match opened {
-        Ok(conn) => Some((conn, super::turn_of(&url)?)),
+        Ok(conn) => Some((conn, turn)),
         Err(e) => {
             tracing::warn!(error = ?e, what, "a group commit could not open its own connection; it writes through the pool");
             None
@@ -329,6 +337,70 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(stored, ["A", "B", "C", "D", "E", "F", "G"]);
+    }
+
+    /// Adds a row of 16 KB: four pages of the WAL or more.
+    struct LargeRow;
+
+    impl Write for LargeRow {
+        type Output = ();
+
+        async fn apply_all<'c, S: Statements>(
+            writes: &'c [&'c Self],
+            conn: &'c mut S,
+        ) -> anyhow::Result<Vec<()>> {
+            for _ in writes {
+                conn.execute(
+                    "INSERT INTO large_rows (content) VALUES (randomblob(16000))",
+                    Vec::new(),
+                    true,
+                )
+                .await?;
+            }
+            Ok(vec![(); writes.len()])
+        }
+    }
+
+    /// The group commit's checkpoints run on a thread of their own; the
+    /// WAL still starts again from its beginning once checkpointed, so it
+    /// stays short however much is written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_short_while_only_the_group_commit_writes() {
+        let (pool, scratch) = fresh_database().await;
+        let Some(file) = scratch.sqlite_file.clone() else {
+            return; // SQLite only.
+        };
+        sqlx::query("CREATE TABLE large_rows (content BLOB NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let writer = GroupCommit::start(pool.clone(), "test_writes");
+
+        // 3,000 rows: 12,000 pages and more, 48 MB, if never checkpointed.
+        for _ in 0..3_000 {
+            writer.write(LargeRow).await.unwrap();
+        }
+
+        let size = |suffix: &str| {
+            let mut name = file.clone().into_os_string();
+            name.push(suffix);
+            std::fs::metadata(name).map_or(0, |meta| meta.len())
+        };
+        // By a thread of its own (named as Linux keeps it, 15 bytes).
+        let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect();
+        assert!(
+            threads.iter().any(|name| name == "test_writes-che"),
+            "{threads:?}"
+        );
+        // The rows are in the database file: checkpointed.
+        assert!(size("") > 40_000_000, "database file: {} bytes", size(""));
+        // At most about 3,000 pages (12 MB) and what a checkpoint holding
+        // writers back finds: far shorter than what was written.
+        assert!(size("-wal") < 24_000_000, "WAL: {} bytes", size("-wal"));
     }
 
     #[tokio::test]

@@ -9,10 +9,19 @@
 //! runs from BEGIN to COMMIT on the one thread, through rusqlite on the
 //! SQLite library sqlx links, with the pool's connection settings.
 
-use std::{future::Future, path::Path};
+use std::{
+    ffi::{c_char, c_int, c_void},
+    future::Future,
+    path::Path,
+    sync::{
+        Arc,
+        mpsc::{Receiver, SyncSender, sync_channel},
+    },
+};
 
 use anyhow::Context;
 use futures_util::FutureExt;
+use rusqlite::ffi;
 
 use super::{
     Backend, SQLITE_SETTINGS,
@@ -20,8 +29,21 @@ use super::{
 };
 
 pub struct OwnConnection {
+    // Declared before `checkpoints`, so closed (and its WAL hook gone)
+    // before the hook's sender is dropped.
     conn: rusqlite::Connection,
+    /// Where this connection's WAL hook asks for checkpoints, once they
+    /// are handed to a thread of their own (`checkpoint_elsewhere`).
+    checkpoints: Option<Box<SyncSender<()>>>,
 }
+
+/// The WAL's length, in pages, at which a checkpoint is due: SQLite's own
+/// default for its automatic checkpoints.
+const CHECKPOINT_AT_PAGES: c_int = 1_000;
+
+/// The WAL's length, in pages, past which a checkpoint holds writers back
+/// until it is done (see `checkpoint_when_asked`).
+const LONG_WAL_PAGES: i64 = 3 * CHECKPOINT_AT_PAGES as i64;
 
 /// How many statements the connection keeps prepared. It runs nothing but
 /// a group's statements, whose text changes with the group's size: kept,
@@ -58,7 +80,55 @@ impl OwnConnection {
             statement.query([])?.next()?;
         }
         conn.set_prepared_statement_cache_capacity(KEPT_PREPARED);
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            checkpoints: None,
+        })
+    }
+
+    /// Hands this connection's checkpoints to a thread of their own, with
+    /// a connection of its own to `file`. A checkpoint copies the WAL's
+    /// pages back into the database file and syncs it. SQLite runs one
+    /// inside the commit that takes the WAL past 1,000 pages, so the group
+    /// commit's thread did them, a fifth of its time, while every write
+    /// waiting for the next group waited for the checkpoint too
+    /// (BENCHMARKS.md). Now the commit only asks for one, and the thread
+    /// copies while groups go on being committed; the `turn` at writing is
+    /// taken only if the WAL gets long (see `checkpoint_when_asked`).
+    pub fn checkpoint_elsewhere(
+        &mut self,
+        file: &Path,
+        turn: Arc<tokio::sync::Mutex<()>>,
+        what: &'static str,
+    ) -> anyhow::Result<()> {
+        let checkpointer = Self::open(file)?;
+        // One request waiting is enough: the next checkpoint takes every
+        // page committed by then.
+        let (asks, asked) = sync_channel(1);
+        std::thread::Builder::new()
+            .name(format!("{what}-checkpoints"))
+            .spawn(move || checkpoint_when_asked(checkpointer, &turn, what, &asked))
+            .context("could not start the checkpoints' thread")?;
+        let asks = Box::new(asks);
+        let arg = std::ptr::from_ref::<SyncSender<()>>(&asks)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: `arg` points into the box kept in `self.checkpoints`,
+        // which is dropped after `self.conn` is closed, so the hook never
+        // sees it freed. The hook only reads through it. Setting a WAL hook
+        // turns this connection's automatic checkpoints off.
+        unsafe {
+            ffi::sqlite3_wal_hook(self.conn.handle(), Some(ask_for_checkpoint), arg);
+        }
+        self.checkpoints = Some(asks);
+        Ok(())
+    }
+
+    /// A passive checkpoint: as many pages as no reader still needs,
+    /// without waiting for anyone. Returns the WAL's length in pages.
+    fn checkpoint(&self) -> rusqlite::Result<i64> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
     }
 
     /// Runs `apply` in a transaction, committed if it succeeds and rolled
@@ -94,6 +164,55 @@ impl OwnConnection {
         run: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
     ) -> anyhow::Result<T> {
         Ok(run(&mut *self.conn.prepare_cached(sql)?)?)
+    }
+}
+
+/// SQLite's WAL hook, called after each commit with the WAL's length: asks
+/// the checkpoints' thread for a checkpoint once one is due. It must not
+/// unwind into SQLite: `try_send` cannot panic.
+unsafe extern "C" fn ask_for_checkpoint(
+    asks: *mut c_void,
+    _db: *mut ffi::sqlite3,
+    _database: *const c_char,
+    pages: c_int,
+) -> c_int {
+    if pages >= CHECKPOINT_AT_PAGES {
+        // SAFETY: set by `checkpoint_elsewhere` to its boxed sender, which
+        // outlives the connection.
+        let asks = unsafe { &*asks.cast::<SyncSender<()>>() };
+        // Full: a checkpoint is asked for already.
+        let _ = asks.try_send(());
+    }
+    ffi::SQLITE_OK
+}
+
+/// The checkpoints' thread, until the connection that asks is closed.
+///
+/// The WAL starts again from its beginning only when a write begins after
+/// a checkpoint copied all of it; otherwise it grows. Every commit asks
+/// again while the WAL is 1,000 pages or more, and each checkpoint copies
+/// only what was committed since the last, so one soon copies all before
+/// the next group commits. Should the WAL still reach `LONG_WAL_PAGES`, a
+/// checkpoint takes the `turn` at writing, so that nothing is committed
+/// before it is done.
+fn checkpoint_when_asked(
+    conn: OwnConnection,
+    turn: &tokio::sync::Mutex<()>,
+    what: &'static str,
+    asked: &Receiver<()>,
+) {
+    while asked.recv().is_ok() {
+        let copied = conn.checkpoint().and_then(|pages| {
+            if pages >= LONG_WAL_PAGES {
+                let _turn = turn.blocking_lock();
+                conn.checkpoint()?;
+            }
+            Ok(())
+        });
+        if let Err(e) = copied {
+            // The next commit asks again; meanwhile the WAL grows.
+            tracing::warn!(error = %e, what, "a checkpoint failed");
+        }
     }
 }
 
