@@ -74,6 +74,8 @@ fn RequestAccessForm() -> impl IntoView {
     move || {
         match action.value().get() {
         Some(Ok(Subscription::Requested { at, by })) => view! { <Requested at by/> }.into_any(),
+        // Granted: nothing to press while the page reloads (the Effect above).
+        Some(Ok(_)) => ().into_any(),
         result => view! {
             <ActionForm action=action>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
