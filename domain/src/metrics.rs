@@ -40,7 +40,7 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     (
         GROUP_COMMIT_TURN_WAIT_SECONDS,
-        "How long a group waited for its turn at writing while other writers (queuing recipients, folding counts) held it, by kind.",
+        "How long a group waited for its turn at writing while other writes (queuing recipients, folding counts, a checkpoint of a long WAL) had it, by kind.",
     ),
     (
         GROUP_COMMIT_WRITES,

@@ -632,8 +632,9 @@ impl SendingEngine {
         }
     }
 
-    /// Writes what `verdict` decided about Twilio's answer, the send's `slot`
-    /// held until then (but see an acceptance's).
+    /// Writes what `verdict` decided about Twilio's answer. The send's
+    /// `slot` is held until it is written, except after an acceptance
+    /// (see there).
     async fn record(
         &self,
         sender: &Sender,
