@@ -166,8 +166,15 @@ LUA
 rate() { # rate URL [wrk args]: requests per second, 32 connections, 5 s
   wrk -t2 -c32 -d5s "${@:2}" "$1" | awk '/Requests\/sec/ { print $2 }'
 }
-sends=$(rate "http://127.0.0.1:$sim_port/2010-04-01/Accounts/$sid/Messages.json" -s "$work/send.lua")
-cheap=$(rate "http://127.0.0.1:$port/healthz")
+# Each rate is the better of two, measured in turns: with one 5 s reading
+# of each, the ceiling came out anywhere from 11,000 to 16,000 messages/s on
+# the same machine and build, and a low ceiling flatters the ratio
+# (BENCHMARKS.md, "A faster machine, the same ratio").
+sends=0 cheap=0
+for _ in 1 2; do
+  sends=$(printf '%s\n' "$sends" "$(rate "http://127.0.0.1:$sim_port/2010-04-01/Accounts/$sid/Messages.json" -s "$work/send.lua")" | sort -g | tail -1)
+  cheap=$(printf '%s\n' "$cheap" "$(rate "http://127.0.0.1:$port/healthz")" | sort -g | tail -1)
+done
 python3 - "$sends" "$cheap" "$(cat "$work/end_to_end")" <<'PY'
 import sys
 sends, cheap, ours = (float(x) for x in sys.argv[1:])
