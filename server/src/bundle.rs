@@ -8,18 +8,21 @@
 //! browsers that accept them, with no compression work per request.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::Arc,
 };
 
 use axum::{
     Router,
-    extract::Request,
-    http::{HeaderValue, header},
+    extract::{Path as UrlPath, Request},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use bytes::Bytes;
 use leptos::config::LeptosOptions;
 use md5::{Digest, Md5};
 use tower_http::services::ServeDir;
@@ -35,33 +38,188 @@ pub fn hash_file(name: &str) -> PathBuf {
 
 pub fn router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
     let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let immutable = if options.hash_files {
-        named_after_their_content(&dir)
+    let prefix = format!("/{}", options.site_pkg_dir);
+    if options.hash_files {
+        from_memory(&dir, &prefix)
     } else {
-        HashSet::new()
-    };
-    serve(&dir, &format!("/{}", options.site_pkg_dir), immutable)
+        from_disk(&dir, &prefix)
+    }
 }
 
-/// The files in `dir` whose name carries the hash of what they hold
-/// (`name.<hash>.ext`, the base64url MD5 cargo-leptos names them with):
-/// those never change, whatever is built later. cargo-leptos rewrites some
-/// files after naming them (the main JavaScript, to import the loader of
-/// the split bundle, whose own name depends on what it loads): their name
-/// no longer says what they hold, so browsers ask again for them.
-fn named_after_their_content(dir: &Path) -> HashSet<String> {
+/// A development build's files, read from disk at each request:
+/// `cargo leptos watch` rewrites them under the running server, with the
+/// same names. Browsers ask again every time.
+fn from_disk<S: Clone + Send + Sync + 'static>(dir: &Path, prefix: &str) -> Router<S> {
+    Router::new()
+        .nest_service(prefix, ServeDir::new(dir))
+        .layer(middleware::from_fn(
+            |request: Request, next: Next| async move {
+                let mut response = next.run(request).await;
+                if response.status().is_success() {
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                }
+                response
+            },
+        ))
+}
+
+/// A release build's files, read once when the server starts: they do not
+/// change while it runs (a new build is a new deployment). Read from disk
+/// at each request, on tokio's blocking threads, a 22 KB script answered at
+/// 0.62-0.76 of `/login`'s rate (BENCHMARKS.md, "Static files").
+fn from_memory<S: Clone + Send + Sync + 'static>(dir: &Path, prefix: &str) -> Router<S> {
+    let assets = Arc::new(read_assets(dir));
+    Router::new().route(
+        &format!("{prefix}/{{*name}}"),
+        get(move |UrlPath(name): UrlPath<String>, headers: HeaderMap| {
+            let assets = Arc::clone(&assets);
+            async move { answer(&assets, &name, &headers) }
+        }),
+    )
+}
+
+/// One of the bundle's files, with its precompressed copies.
+struct Asset {
+    content_type: HeaderValue,
+    /// The MD5 of the uncompressed content: what a browser that kept the
+    /// file sends back in `If-None-Match`.
+    etag: HeaderValue,
+    /// Named after its content (`content_hash_in_name`): cached for good.
+    /// cargo-leptos rewrites some files after naming them (the main
+    /// JavaScript, to import the loader of the split bundle, whose own name
+    /// depends on what it loads): their name no longer says what they
+    /// hold, so browsers ask again for them.
+    immutable: bool,
+    identity: Bytes,
+    brotli: Option<Bytes>,
+    gzip: Option<Bytes>,
+}
+
+/// Every file in `dir`, by name, with the `.br` and `.gz` copies of it
+/// that `scripts/compress-bundle.sh` made. A file that cannot be read is
+/// left out, and answered 404.
+fn read_assets(dir: &Path) -> HashMap<String, Asset> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return HashSet::new();
+        return HashMap::new();
     };
-    entries
+    let names: Vec<String> = entries
         .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let hash = content_hash_in_name(&name)?;
-            let content = std::fs::read(entry.path()).ok()?;
-            (URL_SAFE_NO_PAD.encode(Md5::digest(&content)) == hash).then_some(name)
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    let read = |name: &str| std::fs::read(dir.join(name)).ok().map(Bytes::from);
+    names
+        .iter()
+        .filter(|name| !name.ends_with(".br") && !name.ends_with(".gz"))
+        .filter_map(|name| {
+            let identity = read(name)?;
+            let hash = URL_SAFE_NO_PAD.encode(Md5::digest(&identity));
+            let content_type = mime_guess::from_path(name)
+                .first_raw()
+                .unwrap_or("application/octet-stream");
+            let asset = Asset {
+                content_type: HeaderValue::from_static(content_type),
+                etag: HeaderValue::from_str(&format!("\"{hash}\""))
+                    .expect("base64url is a valid header value"),
+                immutable: content_hash_in_name(name) == Some(hash.as_str()),
+                identity,
+                brotli: read(&format!("{name}.br")),
+                gzip: read(&format!("{name}.gz")),
+            };
+            Some((name.clone(), asset))
         })
         .collect()
+}
+
+fn answer(assets: &HashMap<String, Asset>, name: &str, request: &HeaderMap) -> Response {
+    let Some(asset) = assets.get(name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if asset.immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            // Same name, new content after a rebuild: ask first.
+            "no-cache"
+        }),
+    );
+    headers.insert(header::ETAG, asset.etag.clone());
+    if asset.brotli.is_some() || asset.gzip.is_some() {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    let kept = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag.as_bytes() == asset.etag.as_bytes());
+    if kept {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    let accepted = request
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let (encoding, body) =
+        match preferred_encoding(accepted, asset.brotli.is_some(), asset.gzip.is_some()) {
+            Encoding::Brotli => (Some("br"), asset.brotli.clone()),
+            Encoding::Gzip => (Some("gzip"), asset.gzip.clone()),
+            Encoding::Identity => (None, None),
+        };
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    headers.insert(header::CONTENT_TYPE, asset.content_type.clone());
+    (headers, body.unwrap_or_else(|| asset.identity.clone())).into_response()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// The copy to send for an `Accept-Encoding` header: of the copies there
+/// are, the one the browser weighs highest, brotli first when it weighs
+/// both alike (it is the smaller). `q=0` refuses a coding, and `*` stands
+/// for the codings it does not name. Without an acceptable copy, the file
+/// goes uncompressed.
+fn preferred_encoding(accepted: &str, brotli: bool, gzip: bool) -> Encoding {
+    let weight_of = |coding: &str| -> f32 {
+        let mut wildcard = 0.0;
+        for item in accepted.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q = parts
+                .filter_map(|param| param.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if name.eq_ignore_ascii_case(coding) {
+                return q;
+            }
+            if name == "*" {
+                wildcard = q;
+            }
+        }
+        wildcard
+    };
+    let mut best = (Encoding::Identity, 0.0);
+    for (encoding, coding, there) in [
+        (Encoding::Brotli, "br", brotli),
+        (Encoding::Gzip, "gzip", gzip),
+    ] {
+        let weight = weight_of(coding);
+        if there && weight > best.1 {
+            best = (encoding, weight);
+        }
+    }
+    best.0
 }
 
 /// The hash in `name.<hash>.ext`: 22 base64url characters (128 bits).
@@ -75,44 +233,6 @@ fn content_hash_in_name(name: &str) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
     .then_some(hash)
-}
-
-/// Serves `dir` at `prefix`; the files named in `immutable` are cached for
-/// good, the others are revalidated.
-fn serve<S: Clone + Send + Sync + 'static>(
-    dir: &Path,
-    prefix: &str,
-    immutable: HashSet<String>,
-) -> Router<S> {
-    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    let immutable: Arc<HashSet<String>> = Arc::new(immutable);
-    let prefix = format!("{prefix}/");
-    Router::new()
-        .nest_service(&prefix[..prefix.len() - 1], files)
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            let immutable = immutable.clone();
-            let name = request
-                .uri()
-                .path()
-                .strip_prefix(&prefix)
-                .map(str::to_owned);
-            async move {
-                let forever = name.is_some_and(|name| immutable.contains(&name));
-                let mut response = next.run(request).await;
-                if response.status().is_success() {
-                    response.headers_mut().insert(
-                        header::CACHE_CONTROL,
-                        HeaderValue::from_static(if forever {
-                            "public, max-age=31536000, immutable"
-                        } else {
-                            // Same name, new content after a rebuild: ask first.
-                            "no-cache"
-                        }),
-                    );
-                }
-                response
-            }
-        }))
 }
 
 #[cfg(test)]
@@ -156,7 +276,7 @@ mod tests {
         // Named after other content: rewritten since it was named.
         let rewritten = write_hashed(dir.path(), "outreach", "js", b"import './a.js'");
         std::fs::write(dir.path().join(&rewritten), "import './b.js'").unwrap();
-        let router: Router = serve(dir.path(), "/pkg", named_after_their_content(dir.path()));
+        let router: Router = from_memory(dir.path(), "/pkg");
 
         let brotli = get(&router, &format!("/pkg/{css}"), Some("gzip, br")).await;
         assert_eq!(brotli.headers()[header::CONTENT_ENCODING], "br");
@@ -194,8 +314,116 @@ mod tests {
         assert_eq!(stale.headers()[header::CACHE_CONTROL], "no-cache");
 
         let missing = get(&router, "/pkg/nothing.js", None).await;
-        assert_eq!(missing.status(), axum::http::StatusCode::NOT_FOUND);
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert!(missing.headers().get(header::CACHE_CONTROL).is_none());
+    }
+
+    /// A browser that kept a file asks whether it changed (always, for a
+    /// file whose name says nothing of its content): the same content is
+    /// answered 304, without a body.
+    #[tokio::test]
+    async fn a_kept_file_is_answered_not_modified_and_a_changed_one_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("outreach.js"), "import './a.js'").unwrap();
+        std::fs::write(dir.path().join("outreach.js.br"), "brotli bytes").unwrap();
+        let router: Router = from_memory(dir.path(), "/pkg");
+
+        let first = get(&router, "/pkg/outreach.js", Some("br")).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(first.headers()[header::CONTENT_TYPE], "text/javascript");
+        assert_eq!(first.headers()[header::VARY], "accept-encoding");
+        let etag = first.headers()[header::ETAG].clone();
+        // The tag is the uncompressed content's, whichever copy went out.
+        let plain = get(&router, "/pkg/outreach.js", None).await;
+        assert_eq!(plain.headers()[header::ETAG], etag);
+
+        let ask = |tag: HeaderValue| {
+            let router = router.clone();
+            async move {
+                router
+                    .oneshot(
+                        Request::get("/pkg/outreach.js")
+                            .header(header::IF_NONE_MATCH, tag)
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let kept = ask(etag.clone()).await;
+        assert_eq!(kept.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(kept.headers()[header::CACHE_CONTROL], "no-cache");
+        assert!(
+            kept.into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .is_empty()
+        );
+
+        let changed = ask(HeaderValue::from_static("\"an older build's\"")).await;
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_eq!(
+            &changed.into_body().collect().await.unwrap().to_bytes()[..],
+            b"import './a.js'"
+        );
+
+        // HEAD answers as GET does, without the body.
+        let head = router
+            .clone()
+            .oneshot(
+                Request::head("/pkg/outreach.js")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.headers()[header::ETAG], etag);
+        assert!(
+            head.into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .is_empty()
+        );
+    }
+
+    /// In development, `cargo leptos watch` rewrites the files under the
+    /// running server: each request reads its file, and browsers ask again.
+    #[tokio::test]
+    async fn a_development_builds_files_are_read_at_each_request() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("outreach.css"), "old{}").unwrap();
+        let router: Router = from_disk(dir.path(), "/pkg");
+        let before = get(&router, "/pkg/outreach.css", None).await;
+        assert_eq!(before.headers()[header::CACHE_CONTROL], "no-cache");
+        std::fs::write(dir.path().join("outreach.css"), "new{}").unwrap();
+        let after = get(&router, "/pkg/outreach.css", None).await;
+        assert_eq!(
+            &after.into_body().collect().await.unwrap().to_bytes()[..],
+            b"new{}"
+        );
+    }
+
+    #[test]
+    fn the_copy_sent_is_the_one_the_browser_weighs_highest_brotli_first() {
+        use Encoding::{Brotli, Gzip, Identity};
+        assert_eq!(
+            preferred_encoding("gzip, deflate, br, zstd", true, true),
+            Brotli
+        );
+        assert_eq!(preferred_encoding("gzip, deflate, br", false, true), Gzip);
+        assert_eq!(preferred_encoding("br;q=0.5, gzip", true, true), Gzip);
+        assert_eq!(preferred_encoding("br;q=0, gzip;q=0", true, true), Identity);
+        assert_eq!(preferred_encoding("*", true, true), Brotli);
+        assert_eq!(preferred_encoding("*;q=0.1, br;q=0", true, true), Gzip);
+        assert_eq!(preferred_encoding("identity", true, true), Identity);
+        assert_eq!(preferred_encoding("", true, true), Identity);
+        assert_eq!(preferred_encoding("BR", true, false), Brotli);
     }
 
     #[test]
