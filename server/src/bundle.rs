@@ -5,7 +5,8 @@
 //! Leptos the main ones), so a browser may keep
 //! those for a year without asking again; brotli and
 //! gzip copies made at build time (`scripts/compress-bundle.sh`) go to
-//! browsers that accept them, with no compression work per request.
+//! browsers that accept them, with no compression work per request. A
+//! release build's files are read once, at start, and answered from memory.
 
 use std::{
     collections::HashMap,
@@ -68,7 +69,9 @@ fn from_disk<S: Clone + Send + Sync + 'static>(dir: &Path, prefix: &str) -> Rout
 /// A release build's files, read once when the server starts: they do not
 /// change while it runs (a new build is a new deployment). Read from disk
 /// at each request, on tokio's blocking threads, a 22 KB script answered at
-/// 0.62-0.76 of `/login`'s rate (BENCHMARKS.md, "Static files").
+/// 0.62-0.92 of `/login`'s rate; from memory, at 3.7-3.8 (BENCHMARKS.md,
+/// "The bundle served from memory"). Requests name a file of the map, never
+/// a path on disk.
 fn from_memory<S: Clone + Send + Sync + 'static>(dir: &Path, prefix: &str) -> Router<S> {
     let assets = Arc::new(read_assets(dir));
     Router::new().route(
@@ -97,18 +100,13 @@ struct Asset {
     gzip: Option<Bytes>,
 }
 
-/// Every file in `dir`, by name, with the `.br` and `.gz` copies of it
-/// that `scripts/compress-bundle.sh` made. A file that cannot be read is
+/// Every file under `dir`, by its path there (`snippets/…/inline0.js`, as
+/// wasm-bindgen writes for some crates), with the `.br` and `.gz` copies of
+/// it that `scripts/compress-bundle.sh` made. A file that cannot be read is
 /// left out, and answered 404.
 fn read_assets(dir: &Path) -> HashMap<String, Asset> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return HashMap::new();
-    };
-    let names: Vec<String> = entries
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect();
+    let mut names = Vec::new();
+    list_files(dir, "", &mut names);
     let read = |name: &str| std::fs::read(dir.join(name)).ok().map(Bytes::from);
     names
         .iter()
@@ -131,6 +129,25 @@ fn read_assets(dir: &Path) -> HashMap<String, Asset> {
             Some((name.clone(), asset))
         })
         .collect()
+}
+
+/// The files under `dir` (links followed), as paths relative to it with
+/// `/` between their parts, after `prefix`.
+fn list_files(dir: &Path, prefix: &str, names: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = entry.path();
+        if path.is_dir() {
+            list_files(&path, &format!("{prefix}{name}/"), names);
+        } else if path.is_file() {
+            names.push(format!("{prefix}{name}"));
+        }
+    }
 }
 
 fn answer(assets: &HashMap<String, Asset>, name: &str, request: &HeaderMap) -> Response {
@@ -297,6 +314,17 @@ mod tests {
         assert_eq!(
             &plain.into_body().collect().await.unwrap().to_bytes()[..],
             b"body{}"
+        );
+
+        // wasm-bindgen's snippets live in folders.
+        std::fs::create_dir_all(dir.path().join("snippets/app-1a2b")).unwrap();
+        std::fs::write(dir.path().join("snippets/app-1a2b/inline0.js"), "export {}").unwrap();
+        let router: Router = from_memory(dir.path(), "/pkg");
+        let snippet = get(&router, "/pkg/snippets/app-1a2b/inline0.js", None).await;
+        assert_eq!(snippet.status(), StatusCode::OK);
+        assert_eq!(
+            &snippet.into_body().collect().await.unwrap().to_bytes()[..],
+            b"export {}"
         );
 
         // A page's piece of the split bundle, too.
