@@ -131,8 +131,11 @@ fn read_assets(dir: &Path) -> HashMap<String, Asset> {
         .collect()
 }
 
-/// The files under `dir` (links followed), as paths relative to it with
-/// `/` between their parts, after `prefix`.
+/// The files under `dir`, as paths relative to it with `/` between their
+/// parts, after `prefix`. Links to files are followed, as `ServeDir`
+/// follows them; links to folders are not: one pointing back up would
+/// copy the whole bundle into memory once for each level the system
+/// resolves.
 fn list_files(dir: &Path, prefix: &str, names: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -142,7 +145,7 @@ fn list_files(dir: &Path, prefix: &str, names: &mut Vec<String>) {
             continue;
         };
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
             list_files(&path, &format!("{prefix}{name}/"), names);
         } else if path.is_file() {
             names.push(format!("{prefix}{name}"));
@@ -319,7 +322,17 @@ mod tests {
         // wasm-bindgen's snippets live in folders.
         std::fs::create_dir_all(dir.path().join("snippets/app-1a2b")).unwrap();
         std::fs::write(dir.path().join("snippets/app-1a2b/inline0.js"), "export {}").unwrap();
+        // A link to a folder (here, back up) is not walked.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("snippets/up")).unwrap();
         let router: Router = from_memory(dir.path(), "/pkg");
+        #[cfg(unix)]
+        assert_eq!(
+            get(&router, &format!("/pkg/snippets/up/{css}"), None)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
         let snippet = get(&router, "/pkg/snippets/app-1a2b/inline0.js", None).await;
         assert_eq!(snippet.status(), StatusCode::OK);
         assert_eq!(
