@@ -47,6 +47,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Rout
     }
 }
 
+/// Files named after their content never change: kept for a year.
+const CACHED_FOR_GOOD: &str = "public, max-age=31536000, immutable";
+/// Same name, new content after a rebuild: browsers ask first.
+const ASK_FIRST: &str = "no-cache";
+
 /// A development build's files, read from disk at each request:
 /// `cargo leptos watch` rewrites them under the running server, with the
 /// same names. Browsers ask again every time.
@@ -59,7 +64,7 @@ fn from_disk<S: Clone + Send + Sync + 'static>(dir: &Path, prefix: &str) -> Rout
                 if response.status().is_success() {
                     response
                         .headers_mut()
-                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static(ASK_FIRST));
                 }
                 response
             },
@@ -161,10 +166,9 @@ fn answer(assets: &HashMap<String, Asset>, name: &str, request: &HeaderMap) -> R
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if asset.immutable {
-            "public, max-age=31536000, immutable"
+            CACHED_FOR_GOOD
         } else {
-            // Same name, new content after a rebuild: ask first.
-            "no-cache"
+            ASK_FIRST
         }),
     );
     headers.insert(header::ETAG, asset.etag.clone());
@@ -185,17 +189,24 @@ fn answer(assets: &HashMap<String, Asset>, name: &str, request: &HeaderMap) -> R
         .get(header::ACCEPT_ENCODING)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    let (encoding, body) =
-        match preferred_encoding(accepted, asset.brotli.is_some(), asset.gzip.is_some()) {
-            Encoding::Brotli => (Some("br"), asset.brotli.clone()),
-            Encoding::Gzip => (Some("gzip"), asset.gzip.clone()),
-            Encoding::Identity => (None, None),
-        };
-    if let Some(encoding) = encoding {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    let encoding = preferred_encoding(accepted, asset.brotli.is_some(), asset.gzip.is_some());
+    if let Some(coding) = encoding.coding() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
     headers.insert(header::CONTENT_TYPE, asset.content_type.clone());
-    (headers, body.unwrap_or_else(|| asset.identity.clone())).into_response()
+    (headers, asset.copy(encoding).clone()).into_response()
+}
+
+impl Asset {
+    /// The copy in `encoding`; the file itself when there is none.
+    fn copy(&self, encoding: Encoding) -> &Bytes {
+        match encoding {
+            Encoding::Brotli => self.brotli.as_ref(),
+            Encoding::Gzip => self.gzip.as_ref(),
+            Encoding::Identity => None,
+        }
+        .unwrap_or(&self.identity)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +214,17 @@ enum Encoding {
     Brotli,
     Gzip,
     Identity,
+}
+
+impl Encoding {
+    /// Its name in `Accept-Encoding` and `Content-Encoding`.
+    fn coding(self) -> Option<&'static str> {
+        match self {
+            Self::Brotli => Some("br"),
+            Self::Gzip => Some("gzip"),
+            Self::Identity => None,
+        }
+    }
 }
 
 /// The copy to send for an `Accept-Encoding` header: of the copies there
@@ -230,11 +252,8 @@ fn preferred_encoding(accepted: &str, brotli: bool, gzip: bool) -> Encoding {
         wildcard
     };
     let mut best = (Encoding::Identity, 0.0);
-    for (encoding, coding, there) in [
-        (Encoding::Brotli, "br", brotli),
-        (Encoding::Gzip, "gzip", gzip),
-    ] {
-        let weight = weight_of(coding);
+    for (encoding, there) in [(Encoding::Brotli, brotli), (Encoding::Gzip, gzip)] {
+        let weight = encoding.coding().map_or(0.0, weight_of);
         if there && weight > best.1 {
             best = (encoding, weight);
         }
