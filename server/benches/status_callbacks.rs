@@ -43,27 +43,34 @@ async fn main() {
     .unwrap();
     let sids: Vec<String> = (0..count).map(|i| format!("SM{i:032x}")).collect();
     let mut tx = domain::db::begin_write(pool).await.unwrap();
+    let mut ids = Vec::with_capacity(count);
     for (i, sid) in sids.iter().enumerate() {
-        sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbound_messages (campaign_id, phone, body, state, twilio_sid, twilio_status, status_rank, created_at, updated_at)
-             VALUES (1, $1, 'Hello', 'sent', $2, 'sent', 4, 0, $3)",
+             VALUES (1, $1, 'Hello', 'sent', $2, 'sent', 4, 0, $3) RETURNING id",
         )
         .bind(format!("+4479{i:09}"))
         .bind(sid)
         .bind(domain::clock::now())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
+        ids.push(id);
     }
     tx.commit().await.unwrap();
 
+    // Each message's callbacks come to the URL its send asked for.
     let hook = format!(
         "{address}/webhooks/twilio/status/{}",
         organisation.public_id
     );
-    let requests: Vec<(Vec<(String, String)>, String)> = sids
+    // (URL, parameters, signature) of each callback.
+    type Callback = (String, Vec<(String, String)>, String);
+    let requests: Vec<Callback> = sids
         .iter()
-        .map(|sid| {
+        .zip(&ids)
+        .map(|(sid, id)| {
+            let url = format!("{hook}?m={id}");
             let params: Vec<(String, String)> = [
                 ("AccountSid", account.sid.as_str()),
                 ("ApiVersion", "2010-04-01"),
@@ -78,8 +85,8 @@ async fn main() {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-            let signature = twilio_signature(account.auth_token.as_bytes(), &hook, &params);
-            (params, signature)
+            let signature = twilio_signature(account.auth_token.as_bytes(), &url, &params);
+            (url, params, signature)
         })
         .collect();
     let queue = Arc::new(std::sync::Mutex::new(requests));
@@ -89,14 +96,13 @@ async fn main() {
         .map(|_| {
             let queue = queue.clone();
             let client = client.clone();
-            let hook = hook.clone();
             tokio::spawn(async move {
                 loop {
-                    let Some((params, signature)) = queue.lock().unwrap().pop() else {
+                    let Some((url, params, signature)) = queue.lock().unwrap().pop() else {
                         return;
                     };
                     let answer = client
-                        .post(&hook)
+                        .post(&url)
                         .header("X-Twilio-Signature", signature)
                         .form(&params)
                         .send()

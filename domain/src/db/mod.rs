@@ -607,6 +607,31 @@ pub mod testing {
             .collect()
     }
 
+    /// A scratch database with the migrations before the one `description`
+    /// names (its file name's words) applied: for tests of what a migration
+    /// does to rows stored before it. `migrate` applies the rest.
+    pub async fn database_before(description: &str) -> (Pool, ScratchDatabase) {
+        let scratch = scratch_database().await;
+        let pool = open(&scratch.url).await.expect("the database opens");
+        let migrator = Backend::of(&pool).migrator();
+        let version = migrator
+            .iter()
+            .find(|m| m.description == description)
+            .unwrap_or_else(|| panic!("no migration named {description:?}"))
+            .version;
+        let mut conn = pool.acquire().await.expect("a connection");
+        conn.ensure_migrations_table()
+            .await
+            .expect("the migrations table");
+        for migration in migrator.iter().filter(|m| m.version < version) {
+            conn.apply(migration)
+                .await
+                .unwrap_or_else(|e| panic!("migration {}: {e}", migration.version));
+        }
+        drop(conn);
+        (pool, scratch)
+    }
+
     /// A migrated scratch database.
     pub async fn fresh_database() -> (Pool, ScratchDatabase) {
         let scratch = scratch_database().await;

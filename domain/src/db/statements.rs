@@ -103,7 +103,7 @@ macro_rules! plain_column {
         }
     )*};
 }
-plain_column!(i64, String, Option<String>);
+plain_column!(i64, String, Option<i64>, Option<String>);
 
 macro_rules! id_column {
     ($($type:ident),*) => {$(
@@ -148,6 +148,7 @@ macro_rules! tuple_columns {
 }
 tuple_columns!(
     (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3),
     (A 0, B 1, C 2, D 3, E 4),
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
 );

@@ -78,8 +78,8 @@ impl group_commit::Write for DeliveryWrite {
 
     /// The group's answers first, together, then its callbacks, together:
     /// Twilio answers a send before it posts the send's callbacks, and a
-    /// callback that overtook its answer finds its message by the URL's
-    /// hint either way (see `record_delivery_events`). Then each claim: they
+    /// callback that overtook its answer finds its message by its URL
+    /// either way (see `record_delivery_events`). Then each claim: they
     /// take queued messages, which no answer or callback is about.
     async fn apply_all<'c, S: Statements>(
         writes: &'c [&'c Self],
@@ -165,9 +165,8 @@ mod tests {
     }
 
     /// A group holding the three kinds gives what they give one by one, in
-    /// the order they came: a callback that overtook its message's answer
-    /// (found by the URL's hint), one that followed it (by the SID), and a
-    /// claim of the queued message.
+    /// the order they came: a callback that overtook its message's answer,
+    /// one that followed it, and a claim of the queued message.
     #[tokio::test]
     async fn claims_answers_and_callbacks_in_one_group_give_what_they_give_one_by_one() {
         let (one_by_one, _dir_a) = crate::db::testing::fresh_database().await;

@@ -75,12 +75,20 @@ async fn sent_message(app: &TestApp) -> (String, String) {
         states(app).await[0].1 == "sent"
     })
     .await;
-    let public_id = app
-        .organisation(domain::ids::OrganisationId(1))
-        .await
-        .public_id;
     let sid = app.twilio.messages()[0].sid.clone();
-    (format!("/webhooks/twilio/status/{public_id}"), sid)
+    (status_path(app), sid)
+}
+
+/// Where Twilio posts the first message's callbacks: the path and query of
+/// the URL the send asked for (`…/webhooks/twilio/status/{public id}?m=…`).
+fn status_path(app: &TestApp) -> String {
+    let url = app.twilio.messages()[0]
+        .status_callback
+        .clone()
+        .expect("every send asks for its callbacks");
+    let path = &url[url.find("/webhooks/").expect("a webhook URL")..];
+    assert!(path.contains("?m="), "{path}");
+    path.to_owned()
 }
 
 fn delivered<'a>(app: &'a TestApp, sid: &'a str) -> Vec<(&'static str, &'a str)> {
@@ -134,7 +142,7 @@ async fn forged_unsigned_and_altered_callbacks_get_403_and_write_nothing() {
     let mut added = params.clone();
     added.push(("ErrorCode", "30003"));
     let extended = post(&app, &path, &added, Some(genuine.clone())).await;
-    let elsewhere = post(&app, &format!("{path}?m=1"), &params, Some(genuine)).await;
+    let elsewhere = post(&app, &path.replace("?m=", "?m=9"), &params, Some(genuine)).await;
 
     for (what, posted) in [
         ("forged", forged),
@@ -198,6 +206,36 @@ async fn unknown_statuses_are_kept_raw_and_change_nothing() {
     assert_eq!(posted.status, StatusCode::OK);
     assert_eq!(event_count(&app).await, 1);
     assert_eq!(states(&app).await[0].1, "sent");
+}
+
+/// Every message Outreach sends names itself in its callback URL. A
+/// callback without that (say, a Messaging Service's own callback URL
+/// pointed here) is about no message Outreach sent: it is kept as Twilio
+/// posted it, answered 200 so that Twilio does not retry, and moves nothing.
+#[tokio::test]
+async fn a_callback_to_a_url_naming_no_message_is_kept_raw_and_moves_nothing() {
+    let app = spawn_app().await;
+    let (path, sid) = sent_message(&app).await;
+    let (without_message, _) = path.split_once('?').unwrap();
+    let params = delivered(&app, &sid);
+
+    let posted = post_signed(&app, without_message, &params).await;
+
+    assert_eq!(posted.status, StatusCode::OK);
+    let kept: (String, Option<i64>) =
+        sqlx::query_as("SELECT message_status, message_id FROM delivery_events")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, ("delivered".to_owned(), None));
+    assert_eq!(states(&app).await[0].1, "sent");
+    // The same callback to the message's own URL moves it.
+    assert_eq!(
+        post_signed(&app, &path, &params).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(states(&app).await[0].1, "delivered");
+    assert_eq!(event_count(&app).await, 2);
 }
 
 #[tokio::test]
@@ -420,11 +458,7 @@ async fn a_token_saved_a_moment_ago_verifies_callbacks_at_once_and_the_old_one_n
         states(&app).await[0].1 == "sent"
     })
     .await;
-    let public_id = app
-        .organisation(domain::ids::OrganisationId(1))
-        .await
-        .public_id;
-    let path = format!("/webhooks/twilio/status/{public_id}");
+    let path = status_path(&app);
     let sid = app.twilio.messages()[0].sid.clone();
     let sent = [
         ("AccountSid", app.account.sid.as_str()),
