@@ -50,11 +50,22 @@ pub struct Claim {
     pub lease_secs: i64,
 }
 
+/// What a claim took: the messages to send, and how many it withheld
+/// instead because their recipient opted out after the audience was
+/// checked (a STOP reply during a long campaign, say).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Claimed {
+    pub to_send: Vec<ClaimedMessage>,
+    pub withheld: usize,
+}
+
 impl Claim {
     /// Durably claims the messages, inside `conn`'s open transaction,
     /// before anything is sent: a crash after the commit leaves them
     /// `sending` with a lease, never forgotten and never blindly resent.
-    pub async fn apply<S: Statements>(&self, conn: &mut S) -> anyhow::Result<Vec<ClaimedMessage>> {
+    /// Those whose recipient has opted out meanwhile become `opted_out`
+    /// in the same transaction and are not returned to be sent.
+    pub async fn apply<S: Statements>(&self, conn: &mut S) -> anyhow::Result<Claimed> {
         let sql = claim_sql(&self.recipients, conn.backend());
         let mut args = vec![
             Arg::from(self.now),
@@ -70,7 +81,7 @@ impl Claim {
             .fetch(&sql, args, true)
             .await
             .context("could not claim messages")?;
-        Ok(rows
+        let mut to_send: Vec<ClaimedMessage> = rows
             .into_iter()
             .map(
                 |(id, campaign_id, organisation_id, phone, body, claimed_at, expires_at)| {
@@ -85,8 +96,57 @@ impl Claim {
                     }
                 },
             )
-            .collect())
+            .collect();
+        let withheld = withhold_opted_out(conn, &mut to_send, self.now).await?;
+        Ok(Claimed { to_send, withheld })
     }
+}
+
+/// Of these messages just claimed (one campaign's), those whose recipient
+/// is an opt-out of the organisation become `opted_out` and leave the
+/// list; returns how many. A read first: almost always nobody has opted
+/// out. Each statement's text changes with the number claimed: not kept
+/// prepared, where it would push out the statements run for every message.
+async fn withhold_opted_out<S: Statements>(
+    conn: &mut S,
+    claimed: &mut Vec<ClaimedMessage>,
+    now: UnixTime,
+) -> anyhow::Result<usize> {
+    let Some(organisation) = claimed.first().map(|m| m.organisation_id) else {
+        return Ok(0);
+    };
+    let look = format!(
+        "SELECT phone FROM opt_outs WHERE organisation_id = $1 AND phone IN ({})",
+        crate::db::placeholder_list(2, claimed.len())
+    );
+    let mut args = vec![Arg::from(organisation)];
+    args.extend(claimed.iter().map(|m| Arg::from(m.phone.as_str())));
+    let opted_out: std::collections::HashSet<String> = conn
+        .fetch::<String>(&look, args, false)
+        .await
+        .context("could not look for opted-out recipients")?
+        .into_iter()
+        .collect();
+    if opted_out.is_empty() {
+        return Ok(0);
+    }
+    let (withheld, to_send): (Vec<_>, Vec<_>) = std::mem::take(claimed)
+        .into_iter()
+        .partition(|m| opted_out.contains(&m.phone));
+    *claimed = to_send;
+    let sql = format!(
+        "UPDATE outbound_messages{} SET state = 'opted_out', lease_until = NULL, updated_at = $1,
+             error_message = 'Not sent: the recipient opted out before their message went.'
+         WHERE state = 'sending' AND id IN ({})",
+        conn.backend().by_id_only(),
+        crate::db::placeholder_list(2, withheld.len())
+    );
+    let mut args = vec![Arg::from(now)];
+    args.extend(withheld.iter().map(|m| Arg::from(m.id)));
+    conn.execute(&sql, args, false)
+        .await
+        .context("could not withhold opted-out recipients")?;
+    Ok(withheld.len())
 }
 
 /// A claimed message's row, in `claim_sql`'s order.
@@ -245,63 +305,6 @@ pub async fn withdraw_cancelled(pool: &Pool, now: UnixTime) -> anyhow::Result<u6
     .await
     .context("could not withdraw the cancelled campaigns' messages")?
     .rows_affected())
-}
-
-/// Of these claimed messages, those whose recipient has opted out since the
-/// audience was checked (a STOP reply during a long campaign, say) are
-/// marked `opted_out`; their ids are returned so they are not sent.
-pub async fn withhold_opted_out(
-    pool: &Pool,
-    organisation: OrganisationId,
-    claimed: &[ClaimedMessage],
-    now: UnixTime,
-) -> anyhow::Result<Vec<MessageId>> {
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    // A read first: almost always nobody has opted out, and a write would
-    // take SQLite's write lock for nothing, every pass.
-    let look = format!(
-        "SELECT COUNT(*) FROM opt_outs WHERE organisation_id = $1 AND phone IN ({})",
-        crate::db::placeholder_list(2, claimed.len())
-    );
-    // Its text changes with the number claimed: not kept prepared, where
-    // it would push out the statements run for every message.
-    let mut any = sqlx::query_scalar::<_, i64>(&look)
-        .persistent(false)
-        .bind(organisation);
-    for message in claimed {
-        any = any.bind(&message.phone);
-    }
-    if any
-        .fetch_one(pool)
-        .await
-        .context("could not look for opted-out recipients")?
-        == 0
-    {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "UPDATE outbound_messages{} SET state = 'opted_out', lease_until = NULL, updated_at = $1,
-             error_message = 'Not sent: the recipient opted out before their message went.'
-         WHERE state = 'sending' AND id IN ({})
-           AND phone IN (SELECT phone FROM opt_outs WHERE organisation_id = $2)
-         RETURNING id",
-        Backend::of(pool).by_id_only(),
-        crate::db::placeholder_list(3, claimed.len())
-    );
-    let mut query = sqlx::query_scalar::<_, MessageId>(&sql)
-        .persistent(false)
-        .bind(now)
-        .bind(organisation);
-    for message in claimed {
-        query = query.bind(message.id);
-    }
-    let _turn = crate::db::write_turn(pool).await;
-    query
-        .fetch_all(pool)
-        .await
-        .context("could not withhold opted-out recipients")
 }
 
 /// Twilio created the message (201, or found by a look-up). A callback

@@ -936,6 +936,30 @@ pub async fn change_status(
         == 1)
 }
 
+/// What the sender the engine makes from a saved integration depends on.
+/// Every save writes a new envelope (a fresh nonce) and a new version; a
+/// recheck or a rejection while sending changes the health. While the
+/// stamp is the same, so is the sender: the engine keeps it in memory
+/// instead of reading the integration and decrypting the token every pass.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntegrationStamp {
+    pub version: i64,
+    pub health: String,
+    pub auth_token_envelope: String,
+    pub messaging_service_sid: Option<String>,
+}
+
+/// Without the envelope: it is encrypted, but logs have no use for it.
+impl std::fmt::Debug for IntegrationStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationStamp")
+            .field("version", &self.version)
+            .field("health", &self.health)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A running campaign, as the engine claims its messages.
 #[derive(Debug, Clone)]
 pub struct RunningCampaign {
@@ -943,6 +967,9 @@ pub struct RunningCampaign {
     pub id: CampaignId,
     /// Its organisation's quiet hours, unless it is exempt.
     pub quiet_hours: Option<super::quiet_hours::CampaignQuietHours>,
+    /// Its organisation's saved integration as it is now, if any: the
+    /// engine keeps a sender while this stays the same.
+    pub integration: Option<IntegrationStamp>,
 }
 
 #[derive(FromRow)]
@@ -954,6 +981,10 @@ struct RunningCampaignRow {
     time_zone: String,
     quiet_hours_exempt: i64,
     recipient_zones: String,
+    integration_version: Option<i64>,
+    integration_health: Option<String>,
+    auth_token_envelope: Option<String>,
+    messaging_service_sid: Option<String>,
 }
 
 impl RunningCampaignRow {
@@ -972,13 +1003,18 @@ impl RunningCampaignRow {
 }
 
 /// The engine's reads of running campaigns, which run on every pass (a few
-/// times a second), go through the index of running campaigns
-/// (`campaigns_running`), not through every campaign ever stored.
+/// hundred times a second while sending), go through the index of running
+/// campaigns (`campaigns_running`), not through every campaign ever
+/// stored. The organisation's integration stamp comes with them: one read
+/// a pass instead of two.
 const RUNNING_CAMPAIGNS: &str =
     "SELECT c.organisation_id, c.id, o.quiet_hours_from, o.quiet_hours_until, o.time_zone,
-            c.quiet_hours_exempt, c.recipient_zones
+            c.quiet_hours_exempt, c.recipient_zones,
+            i.version AS integration_version, i.health AS integration_health,
+            i.auth_token_envelope, i.messaging_service_sid
      FROM campaigns c
      JOIN organisations o ON o.id = c.organisation_id
+     LEFT JOIN twilio_integrations i ON i.organisation_id = c.organisation_id
      WHERE c.status = 'running' AND o.subscription_state = 'active'
      ORDER BY c.started_at, c.id";
 
@@ -1014,10 +1050,23 @@ pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<RunningCampaig
         .context("could not list running campaigns")?;
     Ok(rows
         .into_iter()
-        .map(|row| RunningCampaign {
-            organisation: row.organisation_id,
-            id: row.id,
-            quiet_hours: row.quiet_hours(),
+        .map(|row| {
+            let quiet_hours = row.quiet_hours();
+            let integration = match (row.integration_version, row.integration_health) {
+                (Some(version), Some(health)) => Some(IntegrationStamp {
+                    version,
+                    health,
+                    auth_token_envelope: row.auth_token_envelope.unwrap_or_default(),
+                    messaging_service_sid: row.messaging_service_sid,
+                }),
+                _ => None,
+            };
+            RunningCampaign {
+                organisation: row.organisation_id,
+                id: row.id,
+                quiet_hours,
+                integration,
+            }
         })
         .collect())
 }
@@ -1448,6 +1497,13 @@ mod tests {
             assert!(
                 plan.iter()
                     .any(|step| step.contains("INDEX campaigns_running")),
+                "{query}: {plan:?}"
+            );
+            // Each organisation and integration found by its key.
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN o") || step.starts_with("SCAN i")),
                 "{query}: {plan:?}"
             );
             assert!(

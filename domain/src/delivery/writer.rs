@@ -9,7 +9,7 @@
 
 use crate::db::statements::Statements;
 use crate::db::{Pool, group_commit};
-use crate::outbound::{AcceptedAnswer, Claim, ClaimedMessage};
+use crate::outbound::{AcceptedAnswer, Claim, Claimed};
 
 use super::events::{DeliveryEvent, Recorded, record_delivery_events};
 
@@ -28,7 +28,7 @@ pub enum DeliveryWrite {
 pub enum Written {
     Answer,
     Callback(Recorded),
-    Claim(Vec<ClaimedMessage>),
+    Claim(Claimed),
 }
 
 /// The queue the three kinds share, one per process.
@@ -47,7 +47,7 @@ pub async fn record_answer(writer: &DeliveryWriter, answer: AcceptedAnswer) -> a
 
 /// Claims queued messages (see `Claim::apply`); returns them once the
 /// claim is committed.
-pub async fn claim(writer: &DeliveryWriter, claim: Claim) -> anyhow::Result<Vec<ClaimedMessage>> {
+pub async fn claim(writer: &DeliveryWriter, claim: Claim) -> anyhow::Result<Claimed> {
     match writer.write(DeliveryWrite::Claim(claim)).await? {
         Written::Claim(claimed) => Ok(claimed),
         _ => unreachable!("a claim's write gives its messages"),
@@ -118,6 +118,7 @@ mod tests {
     use crate::db::own_connection::{OwnConnection, at_once};
     use crate::ids::MessageId;
     use crate::organisations::OrganisationId;
+    use crate::outbound::ClaimedMessage;
 
     /// An organisation's running campaign with two messages being sent
     /// (their ids) and a third still queued.
@@ -245,7 +246,10 @@ mod tests {
             alone,
             [
                 Written::Callback(Recorded::Applied),
-                Written::Claim(vec![claimed]),
+                Written::Claim(Claimed {
+                    to_send: vec![claimed],
+                    withheld: 0,
+                }),
                 Written::Answer,
                 Written::Answer,
                 Written::Callback(Recorded::Applied),
@@ -292,5 +296,69 @@ mod tests {
             assert_eq!(on_own, grouped);
             assert_eq!(rows(own).await, rows(&together).await);
         }
+    }
+
+    /// A recipient who opted out after the audience was checked (a STOP
+    /// during a long campaign) is withheld by the claim itself: marked
+    /// `opted_out` in the claim's transaction, and not handed out to send.
+    /// Another organisation's opt-out of the same number changes nothing.
+    #[tokio::test]
+    async fn a_claim_withholds_recipients_who_opted_out_since() {
+        let (pool, _dir) = crate::db::testing::fresh_database().await;
+        let (organisation, _) = two_messages_being_sent(&pool).await;
+        let other = crate::organisations::testing::organisation(&pool, "Globex").await;
+        let campaign = crate::ids::CampaignId(
+            sqlx::query_scalar("SELECT id FROM campaigns")
+                .fetch_one(&pool)
+                .await
+                .unwrap(),
+        );
+        sqlx::query(
+            "INSERT INTO outbound_messages (campaign_id, phone, body, state, created_at)
+             VALUES ($1, '+14155552680', 'Hello', 'queued', 1)",
+        )
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        crate::opt_outs::insert(&mut conn, organisation, "+14155552679", "reply", 50)
+            .await
+            .unwrap();
+        crate::opt_outs::insert(&mut conn, other, "+14155552680", "reply", 50)
+            .await
+            .unwrap();
+        drop(conn);
+
+        let writer = start(pool.clone());
+        let claimed = claim(
+            &writer,
+            Claim {
+                campaign,
+                recipients: crate::outbound::Recipients::All,
+                limit: 5,
+                now: 100,
+                lease_secs: 60,
+            },
+        )
+        .await
+        .unwrap();
+
+        let phones: Vec<&str> = claimed.to_send.iter().map(|m| m.phone.as_str()).collect();
+        assert_eq!((phones, claimed.withheld), (vec!["+14155552680"], 1));
+        let states: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT phone, state, lease_until FROM outbound_messages
+             WHERE phone IN ('+14155552679', '+14155552680') ORDER BY phone",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            states,
+            [
+                ("+14155552679".to_owned(), "opted_out".to_owned(), None),
+                ("+14155552680".to_owned(), "sending".to_owned(), Some(160)),
+            ]
+        );
     }
 }

@@ -37,7 +37,7 @@ use crate::{
     outbound::{self, AcceptedAnswer, ClaimedMessage},
     services::Services,
     sms_settings::integration::{
-        self, IntegrationStamp, configuration, fetch_effective_integration, saved_auth_token,
+        self, configuration, fetch_effective_integration, saved_auth_token,
     },
     twilio::{
         AcceptedMessage, MessageSearch, OutgoingMessage, SendError, TwilioClient, TwilioError,
@@ -161,7 +161,7 @@ struct Sender {
 type Senders = HashMap<OrganisationId, Result<Arc<Sender>, String>>;
 
 /// Senders kept from pass to pass, each with the stamp of what it was made from.
-type KeptSenders = HashMap<OrganisationId, (IntegrationStamp, Arc<Sender>)>;
+type KeptSenders = HashMap<OrganisationId, (campaigns::IntegrationStamp, Arc<Sender>)>;
 
 #[derive(Clone)]
 pub struct SendingEngine {
@@ -376,8 +376,6 @@ impl SendingEngine {
                 .or_default()
                 .push(campaign);
         }
-        let sending: Vec<OrganisationId> = by_organisation.keys().copied().collect();
-        let stamps = integration::integration_stamps(&self.pool, &sending).await?;
         let mut dispatched = 0;
         // Every slot in flight is not idle: the next pass is due as soon
         // as some come back, not a quarter of a second later.
@@ -392,7 +390,7 @@ impl SendingEngine {
             if wanted == 0 {
                 continue;
             }
-            let stamp = stamps.get(&organisation);
+            let stamp = campaigns[0].integration.as_ref();
             let sender = match self.kept_sender(&mut senders, organisation, stamp).await {
                 Ok(sender) => sender,
                 Err(reason) => {
@@ -403,9 +401,9 @@ impl SendingEngine {
                     continue;
                 }
             };
-            let mut claimed = Vec::new();
+            let mut claimed = outbound::Claimed::default();
             for campaign in &campaigns {
-                if claimed.len() == wanted {
+                if claimed.to_send.len() + claimed.withheld == wanted {
                     break;
                 }
                 claim_for_campaign(
@@ -418,13 +416,12 @@ impl SendingEngine {
                 )
                 .await?;
             }
-            let withheld =
-                outbound::withhold_opted_out(&self.pool, organisation, &claimed, now).await?;
-            claimed.retain(|message| !withheld.contains(&message.id));
-            let unused = wanted - claimed.len();
+            // Withheld messages (opted out) were not sent: their allowance
+            // goes back too.
+            let unused = wanted - claimed.to_send.len();
             self.with_pace(organisation, |pace| pace.put_back(unused));
-            dispatched += claimed.len() + withheld.len();
-            for message in claimed {
+            dispatched += claimed.to_send.len() + claimed.withheld;
+            for message in claimed.to_send {
                 let permit = self.slots.clone().acquire_owned().await?;
                 let engine = self.clone();
                 let sender = sender.clone();
@@ -539,7 +536,7 @@ impl SendingEngine {
         &self,
         senders: &mut Senders,
         organisation: OrganisationId,
-        stamp: Option<&IntegrationStamp>,
+        stamp: Option<&campaigns::IntegrationStamp>,
     ) -> Result<Arc<Sender>, String> {
         let kept = |kept: &mut KeptSenders| match (kept.get(&organisation), stamp) {
             (Some((kept_for, sender)), Some(stamp)) if kept_for == stamp => {
@@ -874,7 +871,7 @@ pub fn validity_period(expires_at: clock::UnixTime, now: clock::UnixTime) -> u32
 pub async fn claim_for_campaign(
     deliveries: &DeliveryWriter,
     campaign: &campaigns::RunningCampaign,
-    claimed: &mut Vec<ClaimedMessage>,
+    claimed: &mut outbound::Claimed,
     wanted: usize,
     now: clock::UnixTime,
     lease_secs: i64,
@@ -888,7 +885,7 @@ pub async fn claim_for_campaign(
             .collect(),
     };
     for recipients in zones {
-        let remaining = wanted.saturating_sub(claimed.len());
+        let remaining = wanted.saturating_sub(claimed.to_send.len() + claimed.withheld);
         if remaining == 0 {
             break;
         }
@@ -899,7 +896,9 @@ pub async fn claim_for_campaign(
             now,
             lease_secs,
         };
-        claimed.extend(writer::claim(deliveries, claim).await?);
+        let taken = writer::claim(deliveries, claim).await?;
+        claimed.to_send.extend(taken.to_send);
+        claimed.withheld += taken.withheld;
     }
     Ok(())
 }

@@ -78,13 +78,17 @@ async fn running(app: &TestApp, id: i64) -> RunningCampaign {
 /// The numbers the engine's claim takes at `now`.
 async fn claimed_at(app: &TestApp, id: i64, now: UnixTime) -> BTreeSet<String> {
     let campaign = running(app, id).await;
-    let mut claimed = Vec::new();
+    let mut claimed = Default::default();
     // Claims go through a process's writer, as the engine's do.
     let deliveries = writer::start(app.pool.clone());
     claim_for_campaign(&deliveries, &campaign, &mut claimed, 100, now, 60)
         .await
         .unwrap();
-    claimed.into_iter().map(|message| message.phone).collect()
+    claimed
+        .to_send
+        .into_iter()
+        .map(|message| message.phone)
+        .collect()
 }
 
 fn set(numbers: &[&str]) -> BTreeSet<String> {
