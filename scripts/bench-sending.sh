@@ -113,7 +113,9 @@ post("/api/run_campaign", {"id": campaign}, cookie)
 print(f"Run campaign (the first 500 recipients queued, the engine queues the rest) answered in {(time.monotonic() - start) * 1000:.0f} ms")
 sent_at = None
 while True:
-    time.sleep(0.5)
+    # Often enough that the moment of completion is known to a tenth of a
+    # second (at 0.5 s, a 13 s run read up to 4 % slow).
+    time.sleep(0.1)
     _, listed = post("/api/list_campaigns", {}, cookie)
     row = next(c for c in json.loads(listed) if c["id"] == campaign)
     counts = dict(row["messages"])
