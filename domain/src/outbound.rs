@@ -59,6 +59,19 @@ pub struct Claimed {
     pub withheld: usize,
 }
 
+impl Claimed {
+    /// How many messages were taken from the queue, sent or withheld.
+    pub fn taken(&self) -> usize {
+        self.to_send.len() + self.withheld
+    }
+
+    /// Adds what another claim (another zone, another campaign) took.
+    pub fn add(&mut self, other: Claimed) {
+        self.to_send.extend(other.to_send);
+        self.withheld += other.withheld;
+    }
+}
+
 impl Claim {
     /// Durably claims the messages, inside `conn`'s open transaction,
     /// before anything is sent: a crash after the commit leaves them

@@ -1052,13 +1052,20 @@ pub async fn running_campaigns(pool: &Pool) -> anyhow::Result<Vec<RunningCampaig
         .into_iter()
         .map(|row| {
             let quiet_hours = row.quiet_hours();
-            let integration = match (row.integration_version, row.integration_health) {
-                (Some(version), Some(health)) => Some(IntegrationStamp {
-                    version,
-                    health,
-                    auth_token_envelope: row.auth_token_envelope.unwrap_or_default(),
-                    messaging_service_sid: row.messaging_service_sid,
-                }),
+            // All three are NULL together: the organisation has no integration.
+            let integration = match (
+                row.integration_version,
+                row.integration_health,
+                row.auth_token_envelope,
+            ) {
+                (Some(version), Some(health), Some(auth_token_envelope)) => {
+                    Some(IntegrationStamp {
+                        version,
+                        health,
+                        auth_token_envelope,
+                        messaging_service_sid: row.messaging_service_sid,
+                    })
+                }
                 _ => None,
             };
             RunningCampaign {

@@ -390,6 +390,7 @@ impl SendingEngine {
             if wanted == 0 {
                 continue;
             }
+            // Each of the organisation's campaigns came with the same stamp.
             let stamp = campaigns[0].integration.as_ref();
             let sender = match self.kept_sender(&mut senders, organisation, stamp).await {
                 Ok(sender) => sender,
@@ -403,7 +404,7 @@ impl SendingEngine {
             };
             let mut claimed = outbound::Claimed::default();
             for campaign in &campaigns {
-                if claimed.to_send.len() + claimed.withheld == wanted {
+                if claimed.taken() == wanted {
                     break;
                 }
                 claim_for_campaign(
@@ -420,7 +421,7 @@ impl SendingEngine {
             // goes back too.
             let unused = wanted - claimed.to_send.len();
             self.with_pace(organisation, |pace| pace.put_back(unused));
-            dispatched += claimed.to_send.len() + claimed.withheld;
+            dispatched += claimed.taken();
             for message in claimed.to_send {
                 let permit = self.slots.clone().acquire_owned().await?;
                 let engine = self.clone();
@@ -885,7 +886,7 @@ pub async fn claim_for_campaign(
             .collect(),
     };
     for recipients in zones {
-        let remaining = wanted.saturating_sub(claimed.to_send.len() + claimed.withheld);
+        let remaining = wanted.saturating_sub(claimed.taken());
         if remaining == 0 {
             break;
         }
@@ -896,9 +897,7 @@ pub async fn claim_for_campaign(
             now,
             lease_secs,
         };
-        let taken = writer::claim(deliveries, claim).await?;
-        claimed.to_send.extend(taken.to_send);
-        claimed.withheld += taken.withheld;
+        claimed.add(writer::claim(deliveries, claim).await?);
     }
     Ok(())
 }
