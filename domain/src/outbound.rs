@@ -959,7 +959,8 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
 }
 
 /// The rows to add up for message counts: the folded counts and the
-/// changes not folded yet (see the large_campaigns migration), of the
+/// changes not folded yet (see the large_campaigns migration; none on
+/// SQLite, which counts in place), of the
 /// campaigns matching `filter` (on `campaign_id`), as (campaign_id, state,
 /// local_zone, n).
 fn counts_where(filter: &str) -> String {
@@ -1027,7 +1028,9 @@ const CHANGES_PER_FOLD: i64 = 2_000;
 
 /// Folds noted count changes into the campaigns' counts, a chunk per
 /// transaction, until none are left; returns how many were folded. The
-/// housekeeping engine calls it beside sending, a few times a second.
+/// housekeeping engine calls it beside sending, a few times a second. Only
+/// PostgreSQL notes changes; SQLite counts in place (the counts_in_place
+/// migration), and its first read finds nothing.
 pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
     const OLDEST: &str = "id IN (SELECT id FROM message_count_changes ORDER BY id LIMIT $1)";
     let mut folded = 0;
@@ -1191,6 +1194,96 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    /// The counts by (state, zone), as readers see them, and counted
+    /// message by message.
+    async fn counts_both_ways(pool: &crate::db::Pool) -> [Vec<(String, String, i64)>; 2] {
+        let counted = sqlx::query_as(
+            "SELECT state, local_zone, messages FROM campaign_message_counts
+             WHERE messages <> 0 ORDER BY state, local_zone",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let one_by_one = sqlx::query_as(
+            "SELECT state, COALESCE(local_zone, ''), COUNT(*) FROM outbound_messages
+             GROUP BY state, COALESCE(local_zone, '') ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        [counted, one_by_one]
+    }
+
+    /// SQLite counts in place since the counts_in_place migration. The
+    /// upgrade folds what was noted before it; nothing is noted after, and
+    /// the counts always match the messages.
+    #[tokio::test]
+    async fn the_upgrade_counts_in_place_what_was_noted() {
+        use crate::db::{Backend, testing};
+        if testing::backend() != Backend::Sqlite {
+            return; // PostgreSQL notes changes for the fold (large_campaigns).
+        }
+        let (pool, _dir) = testing::database_before("counts in place").await;
+        let ids = messages_being_sent(&pool, 5).await;
+        let set = |state: &'static str, id: super::MessageId| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("UPDATE outbound_messages SET state = $1 WHERE id = $2")
+                    .bind(state)
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        let changes = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM message_count_changes")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        // Some changes folded before the upgrade, some not.
+        set("sent", ids[0]).await;
+        set("sent", ids[1]).await;
+        assert!(super::fold_count_changes(&pool).await.unwrap() > 0);
+        set("delivered", ids[0]).await;
+        set("failed", ids[2]).await;
+        assert_eq!(changes().await, 2);
+
+        crate::db::migrate(&pool).await.unwrap();
+
+        assert_eq!(changes().await, 0);
+        let [counted, one_by_one] = counts_both_ways(&pool).await;
+        assert_eq!(counted, one_by_one);
+        // A message queued in another zone and more moves, counted at once.
+        sqlx::query(
+            "INSERT INTO outbound_messages
+                 (campaign_id, phone, body, state, status_rank, reconcile_attempts, created_at, local_zone)
+             SELECT campaign_id, '+12125550100', body, 'queued', 0, 0, 2, 'America/New_York'
+             FROM outbound_messages WHERE id = $1",
+        )
+        .bind(ids[0])
+        .execute(&pool)
+        .await
+        .unwrap();
+        set("delivered", ids[1]).await;
+        set("undelivered", ids[3]).await;
+        assert_eq!(changes().await, 0);
+        assert_eq!(super::fold_count_changes(&pool).await.unwrap(), 0);
+        let [counted, one_by_one] = counts_both_ways(&pool).await;
+        assert_eq!(counted, one_by_one);
+        assert_eq!(
+            counted,
+            [
+                ("delivered".to_owned(), String::new(), 2),
+                ("failed".to_owned(), String::new(), 1),
+                ("queued".to_owned(), "America/New_York".to_owned(), 1),
+                ("sending".to_owned(), String::new(), 1),
+                ("undelivered".to_owned(), String::new(), 1),
+            ]
+        );
     }
 
     /// A sending campaign's messages, as claimed: `sending`, no SID.

@@ -8,6 +8,7 @@
 use domain::{
     campaigns::store::{RECIPIENTS_PER_CHUNK, complete_finished_campaigns, queue_next_chunks},
     clock,
+    db::Backend,
     outbound::{MESSAGES_PER_SETTLEMENT, fold_count_changes, withdraw_cancelled},
 };
 use model::{CampaignStatus, MessageState};
@@ -150,7 +151,13 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
     let counted = counted_one_by_one(&app, id).await;
     assert_eq!(page_counts(&app, &admin, id).await, counted);
     // Folding the noted changes into the counts changes nothing they say.
-    assert!(fold_count_changes(&app.pool).await.unwrap() > 0);
+    // PostgreSQL notes each change for the fold; SQLite, with one writer
+    // at a time, counts in place and has none to fold.
+    let folded = fold_count_changes(&app.pool).await.unwrap();
+    match Backend::of(&app.pool) {
+        Backend::Postgres => assert!(folded > 0),
+        Backend::Sqlite => assert_eq!(folded, 0),
+    }
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM message_count_changes")
         .fetch_one(&app.pool)
         .await
