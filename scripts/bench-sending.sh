@@ -137,7 +137,8 @@ print(f"campaign completed (every status callback verified and stored) in {total
       f"{n / total:,.0f} messages/s end to end, {sim['callbacks_posted'] / total:,.0f} callbacks/s alongside")
 print(f"final counts: {counts}")
 for label, pid in processes:
-    print(f"{label}: peak memory (VmHWM) {peak_kib(pid) / 1024:.0f} MiB, CPU {cpu_seconds(pid):.0f} s")
+    cpu = cpu_seconds(pid)
+    print(f"{label}: peak memory (VmHWM) {peak_kib(pid) / 1024:.0f} MiB, CPU {cpu:.1f} s ({cpu / n * 1e6:.0f} µs a message)")
 if os.environ.get("BENCH_DATABASE") == "postgres":
     # The cluster's postmaster and its backends (ended ones counted in
     # the postmaster's children's time).
