@@ -96,7 +96,8 @@ impl<W: Write> GroupCommit<W> {
         match own_connection(&pool, what) {
             Some((conn, turn)) => {
                 std::thread::Builder::new()
-                    .name(format!("{what}-writer"))
+                    // The role first: Linux keeps 15 characters of a name.
+                    .name(format!("writer:{what}"))
                     .spawn(move || commit_on_own_connection(conn, turn, what, waiting))
                     .expect("could not start a group commit's thread");
             }
@@ -393,7 +394,7 @@ mod tests {
             .map(|name| name.trim().to_owned())
             .collect();
         assert!(
-            threads.iter().any(|name| name == "test_writes-che"),
+            threads.iter().any(|name| name == "checkpoints:tes"),
             "{threads:?}"
         );
         // The rows are in the database file: checkpointed.

@@ -106,7 +106,9 @@ impl OwnConnection {
         // page committed by then.
         let (asks, asked) = sync_channel(1);
         std::thread::Builder::new()
-            .name(format!("{what}-checkpoints"))
+            // Linux keeps 15 characters of a thread's name: the role
+            // first, so that `ps` and `perf` tell it from the writer.
+            .name(format!("checkpoints:{what}"))
             .spawn(move || checkpoint_when_asked(checkpointer, &turn, what, &asked))
             .context("could not start the checkpoints' thread")?;
         let asks = Box::new(asks);
