@@ -1028,9 +1028,9 @@ const CHANGES_PER_FOLD: i64 = 2_000;
 
 /// Folds noted count changes into the campaigns' counts, a chunk per
 /// transaction, until none are left; returns how many were folded. The
-/// housekeeping engine calls it beside sending, a few times a second. Only
-/// PostgreSQL notes changes; SQLite counts in place (the counts_in_place
-/// migration), and its first read finds nothing.
+/// housekeeping engine calls it beside sending, a few times a second, where
+/// changes are noted (`Backend::notes_count_changes`: PostgreSQL). On
+/// SQLite it only has work in a database not yet upgraded.
 pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
     const OLDEST: &str = "id IN (SELECT id FROM message_count_changes ORDER BY id LIMIT $1)";
     let mut folded = 0;

@@ -115,6 +115,16 @@ impl Backend {
         }
     }
 
+    /// Whether a message's count changes are noted for the engine to fold
+    /// (PostgreSQL, the large_campaigns migration), rather than counted in
+    /// place by the triggers (SQLite, the counts_in_place migration).
+    pub fn notes_count_changes(self) -> bool {
+        match self {
+            Self::Sqlite => false,
+            Self::Postgres => true,
+        }
+    }
+
     /// Appended to a `SELECT … LIMIT n` that picks rows to claim: on
     /// PostgreSQL another process skips the rows this one is claiming
     /// instead of waiting for them, then claiming them again. SQLite has a

@@ -326,7 +326,9 @@ impl SendingEngine {
         if expired > 0 {
             tracing::info!(expired, "messages expired unsent");
         }
-        outbound::fold_count_changes(&self.pool).await?;
+        if crate::db::Backend::of(&self.pool).notes_count_changes() {
+            outbound::fold_count_changes(&self.pool).await?;
+        }
         Ok(queued + withdrawn + expired)
     }
 
