@@ -175,7 +175,7 @@ type ClaimedRow = (
 
 /// The claim's statement. Each of its look-ups reads the next queued
 /// messages in order through an index (`outbound_messages_queued` for
-/// every zone, `outbound_messages_by_state` for one), never all of a
+/// every zone, `outbound_messages_queued_in_zone` for one), never all of a
 /// campaign's queued messages: claims run many times a second.
 fn claim_sql(recipients: &Recipients, backend: Backend) -> String {
     let in_zone = match recipients {
@@ -862,6 +862,13 @@ pub async fn withdraw_queued(
     .rows_affected())
 }
 
+/// Found through `outbound_messages_unknown`, which holds only those.
+const SETTLE_UNKNOWN: &str =
+    "UPDATE outbound_messages SET state = $1, error_message = $2, lease_until = NULL,
+         reconcile_attempts = 0, updated_at = $3
+     WHERE state = 'unknown' AND campaign_id =
+         (SELECT id FROM campaigns WHERE id = $4 AND organisation_id = $5)";
+
 /// Moves every `unknown` message of the organisation's campaign to `state`
 /// (queued again, or failed with `reason`); returns how many moved.
 pub async fn settle_unknown(
@@ -872,28 +879,27 @@ pub async fn settle_unknown(
     reason: Option<&str>,
     now: UnixTime,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE outbound_messages SET state = $1, error_message = $2, lease_until = NULL,
-             reconcile_attempts = 0, updated_at = $3
-         WHERE state = 'unknown' AND campaign_id =
-             (SELECT id FROM campaigns WHERE id = $4 AND organisation_id = $5)",
-    )
-    .bind(state)
-    .bind(reason)
-    .bind(now)
-    .bind(campaign)
-    .bind(organisation)
-    .execute(conn)
-    .await
-    .context("could not apply the decision")?
-    .rows_affected())
+    Ok(sqlx::query(SETTLE_UNKNOWN)
+        .bind(state)
+        .bind(reason)
+        .bind(now)
+        .bind(campaign)
+        .bind(organisation)
+        .execute(conn)
+        .await
+        .context("could not apply the decision")?
+        .rows_affected())
 }
 
+const FAILURES_BY_CODE: &str = "SELECT error_code, COUNT(*) FROM outbound_messages
+     WHERE campaign_id = $1 AND state IN ('undelivered', 'failed') AND error_code IS NOT NULL
+     GROUP BY error_code";
+
 /// What the failure guard looks at for one campaign: how many messages it
-/// has (up to `first_messages`), how many reached a final state, and the
-/// carrier failures among them by error code. Each count is an index search
-/// on `(campaign_id, state)`; the guard stops asking once the first
-/// messages have settled, so the counts stay near `first_messages`.
+/// has (up to `first_messages`), how many reached a final state (from its
+/// counts), and the carrier failures among them by error code (through
+/// `outbound_messages_failed`, which holds only failures). The guard
+/// stops asking once the first messages have settled.
 pub async fn failure_guard_counts(
     pool: &Pool,
     campaign: CampaignId,
@@ -907,28 +913,28 @@ pub async fn failure_guard_counts(
     .fetch_one(pool)
     .await
     .context("could not count the campaign's first messages")?;
-    let settled = sqlx::query_as::<_, (MessageState, Option<i64>, i64)>(
-        "SELECT state, error_code, COUNT(*) FROM outbound_messages
-         WHERE campaign_id = $1 AND state IN ('delivered', 'undelivered', 'failed')
-         GROUP BY state, error_code",
-    )
+    let settled = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ({COUNTS}) c
+         WHERE state IN ('delivered', 'undelivered', 'failed')",
+        COUNTS = counts_where("campaign_id = $1")
+    ))
     .bind(campaign)
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await
     .context("could not count the campaign's settled messages")?;
-    let mut counts = crate::failure_guard::GuardCounts {
+    let failures = sqlx::query_as::<_, (i64, i64)>(FAILURES_BY_CODE)
+        .bind(campaign)
+        .fetch_all(pool)
+        .await
+        .context("could not count the campaign's failures")?;
+    Ok(crate::failure_guard::GuardCounts {
         window,
-        ..Default::default()
-    };
-    for (state, code, n) in settled {
-        counts.settled += n;
-        if let (MessageState::Undelivered | MessageState::Failed, Some(code)) = (state, code)
-            && crate::failure_guard::is_carrier_error(code)
-        {
-            counts.failures.push((code, n));
-        }
-    }
-    Ok(counts)
+        settled,
+        failures: failures
+            .into_iter()
+            .filter(|(code, _)| crate::failure_guard::is_carrier_error(*code))
+            .collect(),
+    })
 }
 
 /// How many messages wait in each unsettled state (queued, sending,
@@ -963,7 +969,7 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
 /// SQLite, which counts in place), of the
 /// campaigns matching `filter` (on `campaign_id`), as (campaign_id, state,
 /// local_zone, n).
-fn counts_where(filter: &str) -> String {
+pub(crate) fn counts_where(filter: &str) -> String {
     format!(
         "SELECT campaign_id, state, local_zone, messages AS n
            FROM campaign_message_counts WHERE {filter}
@@ -1155,6 +1161,55 @@ mod tests {
         }
     }
 
+    /// Claims for one zone, settling a campaign's `unknown` messages and
+    /// the failure guard's failures each read only the messages they ask
+    /// about, through an index of only those: never every message of the
+    /// campaign (its numbers' index), nor an index every message is in.
+    #[tokio::test]
+    async fn look_ups_of_a_few_messages_read_only_those() {
+        let (pool, _dir) = fresh_database().await;
+        if crate::db::Backend::of(&pool) != crate::db::Backend::Sqlite {
+            return; // PostgreSQL's plans depend on table sizes.
+        }
+        for (query, index) in [
+            (
+                super::claim_sql(&super::Recipients::InZone(None), crate::db::Backend::Sqlite),
+                "outbound_messages_queued_in_zone (campaign_id=? AND local_zone=?)",
+            ),
+            (
+                super::claim_sql(
+                    &super::Recipients::InZone(Some("America/Chicago".to_owned())),
+                    crate::db::Backend::Sqlite,
+                ),
+                "outbound_messages_queued_in_zone (campaign_id=? AND local_zone=?)",
+            ),
+            (
+                super::SETTLE_UNKNOWN.to_owned(),
+                "outbound_messages_unknown (campaign_id=?)",
+            ),
+            (
+                super::FAILURES_BY_CODE.to_owned(),
+                "outbound_messages_failed (campaign_id=? AND error_code>?)",
+            ),
+        ] {
+            let plan = sqlite_plan(&pool, &query).await;
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH outbound_messages USING ")
+                        && step.ends_with(index)),
+                "{query}: {plan:?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN outbound_messages")
+                        || step.contains("sqlite_autoindex_outbound_messages")
+                        || step.contains("TEMP B-TREE")),
+                "{query}: {plan:?}"
+            );
+        }
+    }
+
     /// Withdrawing what a cancel left and expiring what waited too long
     /// run beside sending, every quarter of a second: they look up queued
     /// messages campaign by campaign, never through every message (or
@@ -1172,7 +1227,7 @@ mod tests {
             let plan = sqlite_plan(&pool, &query).await;
             assert!(
                 plan.iter().any(|step| step
-                    == "SEARCH outbound_messages USING COVERING INDEX outbound_messages_by_state (campaign_id=? AND state=?)"),
+                    == "SEARCH outbound_messages USING COVERING INDEX outbound_messages_queued (campaign_id=?)"),
                 "{plan:?}"
             );
             assert!(

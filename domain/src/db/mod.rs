@@ -597,7 +597,7 @@ pub mod testing {
     }
 
     /// SQLite's plan for `sql` (EXPLAIN QUERY PLAN), a line per step, e.g.
-    /// "SEARCH m USING INDEX outbound_messages_by_state (campaign_id=?)".
+    /// "SEARCH m USING INDEX outbound_messages_queued (campaign_id=?)".
     /// Its `$n` parameters are bound to NULL: plans do not depend on values.
     pub async fn sqlite_plan(pool: &Pool, sql: &str) -> Vec<String> {
         let parameters = (1..100)
