@@ -891,6 +891,7 @@ pub async fn settle_unknown(
         .rows_affected())
 }
 
+/// Found through `outbound_messages_failed`, which holds only failures.
 const FAILURES_BY_CODE: &str = "SELECT error_code, COUNT(*) FROM outbound_messages
      WHERE campaign_id = $1 AND state IN ('undelivered', 'failed') AND error_code IS NOT NULL
      GROUP BY error_code";

@@ -1090,8 +1090,9 @@ pub async fn complete_finished_campaigns(
     pool: &Pool,
     now: UnixTime,
 ) -> anyhow::Result<Vec<CampaignId>> {
-    // A read first: this runs every pass, and while campaigns are sending
-    // none is finished; an UPDATE would take SQLite's write lock anyway.
+    // A read first: this runs ten times a second, and while campaigns are
+    // sending none is finished; an UPDATE would take SQLite's write lock
+    // anyway.
     let any = sqlx::query_scalar::<_, i64>(&format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM campaigns WHERE {} LIMIT 1) c",
         finished()
