@@ -1342,6 +1342,47 @@ mod tests {
         );
     }
 
+    /// The failure guard adds up each error code's failures, whether
+    /// Twilio called them `undelivered` or `failed`, and counts every
+    /// settled message, carrier failure or not.
+    #[tokio::test]
+    async fn the_failure_guard_counts_each_code_once_across_both_failed_states() {
+        let (pool, _dir) = fresh_database().await;
+        let ids = messages_being_sent(&pool, 9).await;
+        for (id, state, code) in [
+            (ids[0], "undelivered", Some(30005)),
+            (ids[1], "failed", Some(30005)),
+            (ids[2], "undelivered", Some(30005)),
+            (ids[3], "failed", Some(30003)),
+            (ids[4], "failed", Some(30003)),
+            // Not a carrier's error: settled, and not a carrier failure.
+            (ids[5], "failed", Some(21610)),
+            (ids[6], "delivered", None),
+            (ids[7], "sent", None),
+        ] {
+            sqlx::query("UPDATE outbound_messages SET state = $1, error_code = $2 WHERE id = $3")
+                .bind(state)
+                .bind(code)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let campaign: crate::ids::CampaignId =
+            sqlx::query_scalar("SELECT campaign_id FROM outbound_messages WHERE id = $1")
+                .bind(ids[0])
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let mut counts = super::failure_guard_counts(&pool, campaign, 5)
+            .await
+            .unwrap();
+        counts.failures.sort();
+        assert_eq!(counts.window, 5);
+        assert_eq!(counts.settled, 7);
+        assert_eq!(counts.failures, [(30003, 2), (30005, 3)]);
+    }
+
     /// A sending campaign's messages, as claimed: `sending`, no SID.
     /// Returns their ids.
     async fn messages_being_sent(pool: &crate::db::Pool, count: usize) -> Vec<super::MessageId> {
