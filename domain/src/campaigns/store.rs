@@ -1022,12 +1022,18 @@ const RUNNING_CAMPAIGNS: &str =
 /// a sent message may wait for its receipt): none queued, being sent or
 /// unknown, by the campaign's counts, and none sent in the last day still
 /// waiting for its receipt, by `outbound_messages_awaiting_receipt`. Both
-/// are a few rows' reads however many messages the campaign has.
+/// are a few rows' reads however many messages the campaign has. A
+/// campaign with messages queued, as a sending one has for most of its
+/// run, is passed over at one look-up in `outbound_messages_queued`:
+/// PostgreSQL's counts include the changes not yet folded, thousands of
+/// rows while sending.
 fn finished() -> String {
     format!(
         "status = 'running' AND queued_through IS NULL
-       AND (SELECT COALESCE(SUM(n), 0) FROM ({COUNTS}) counted
-            WHERE state IN ('queued', 'sending', 'unknown')) = 0
+       AND CASE WHEN EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
+                             AND m.state = 'queued') THEN FALSE
+                ELSE (SELECT COALESCE(SUM(n), 0) FROM ({COUNTS}) counted
+                      WHERE state IN ('queued', 'sending', 'unknown')) = 0 END
        AND NOT EXISTS (SELECT 1 FROM outbound_messages m WHERE m.campaign_id = campaigns.id
                        AND m.state = 'sent' AND m.claimed_at > $1 - $2)",
         COUNTS = crate::outbound::counts_where("campaign_id = campaigns.id")
