@@ -162,7 +162,7 @@ struct State {
 #[derive(Clone)]
 pub struct Simulator {
     state: Arc<Mutex<State>>,
-    http: reqwest::Client,
+    callbacks: CallbackClient,
     /// Twilio posts callbacks with limited parallelism.
     callback_slots: Arc<tokio::sync::Semaphore>,
 }
@@ -171,10 +171,7 @@ impl Default for Simulator {
     fn default() -> Self {
         Self {
             state: Arc::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .build()
-                .expect("an HTTP client"),
+            callbacks: CallbackClient::default(),
             callback_slots: Arc::new(tokio::sync::Semaphore::new(32)),
         }
     }
@@ -492,16 +489,7 @@ impl Simulator {
                 });
                 let Some(token) = token else { return };
                 let signature = sign(&token, &url, &params);
-                let answer = simulator
-                    .http
-                    .post(&url)
-                    .header("X-Twilio-Signature", signature)
-                    .header(header::USER_AGENT, "TwilioProxy/1.1")
-                    .form(&params)
-                    .send()
-                    .await
-                    .ok()
-                    .map(|r| r.status().as_u16());
+                let answer = simulator.callbacks.post(&url, signature, &params).await;
                 simulator.with_state(|s| {
                     s.posted.push(PostedCallback {
                         message_sid: message.sid.clone(),
@@ -910,6 +898,77 @@ fn messages_page(state: &State, account: &SimAccount, query: &str) -> Value {
 
 /// Twilio's request signature, computed here independently of Outreach's
 /// verifier so that a mistake in one is not mirrored by the other.
+/// Posts status callbacks. Plain HTTP (the callback URL of a local
+/// Outreach) goes through hyper's pooled client: reqwest's layers around it
+/// (the URL parsed twice, redirects, retries, the proxy check, a timeout
+/// each) were a quarter of the simulator's CPU while a campaign was sent,
+/// work the ceiling's load generator does not do (BENCHMARKS.md). HTTPS,
+/// which only a simulator pointed at a remote Outreach posts to, goes
+/// through reqwest.
+#[derive(Clone)]
+struct CallbackClient {
+    plain: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<Bytes>,
+    >,
+    tls: reqwest::Client,
+}
+
+/// A callback that has not been answered by then has failed.
+const CALLBACK_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Default for CallbackClient {
+    fn default() -> Self {
+        Self {
+            plain: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .build_http(),
+            tls: reqwest::Client::builder()
+                .timeout(CALLBACK_TIMEOUT)
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+}
+
+impl CallbackClient {
+    /// Posts `params` as a form, signed; the answer's status, or `None` when
+    /// none came (refused, timed out, not a URL).
+    async fn post(&self, url: &str, signature: String, params: &[(&str, String)]) -> Option<u16> {
+        let body = serde_urlencoded::to_string(params).ok()?;
+        if !url.starts_with("http://") {
+            return self
+                .tls
+                .post(url)
+                .header("X-Twilio-Signature", signature)
+                .header(header::USER_AGENT, "TwilioProxy/1.1")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .ok()
+                .map(|r| r.status().as_u16());
+        }
+        let request = axum::http::Request::post(url)
+            .header("X-Twilio-Signature", signature)
+            .header(header::USER_AGENT, "TwilioProxy/1.1")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(http_body_util::Full::new(Bytes::from(body)))
+            .ok()?;
+        tokio::time::timeout(CALLBACK_TIMEOUT, async {
+            let answer = self.plain.request(request).await.ok()?;
+            let status = answer.status().as_u16();
+            // Read to the end, so that the connection goes back to the pool.
+            http_body_util::BodyExt::collect(answer.into_body()).await.ok()?;
+            Some(status)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
 fn sign(token: &str, url: &str, params: &[(&str, String)]) -> String {
     let mut sorted: Vec<_> = params.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.cmp(&b.1)));
