@@ -489,7 +489,11 @@ impl Simulator {
                 });
                 let Some(token) = token else { return };
                 let signature = sign(&token, &url, &params);
-                let answer = simulator.callbacks.post(&url, signature, &params).await;
+                // Boxed: every accepted message's task is spawned at once and
+                // waits for a slot, and an unboxed post would make each of
+                // them as large as a request in flight (60 MiB more at
+                // 100,000 messages).
+                let answer = Box::pin(simulator.callbacks.post(&url, signature, &params)).await;
                 simulator.with_state(|s| {
                     s.posted.push(PostedCallback {
                         message_sid: message.sid.clone(),
@@ -920,10 +924,14 @@ const CALLBACK_TIMEOUT: Duration = Duration::from_secs(15);
 impl Default for CallbackClient {
     fn default() -> Self {
         Self {
-            plain: hyper_util::client::legacy::Client::builder(
-                hyper_util::rt::TokioExecutor::new(),
-            )
-            .build_http(),
+            plain: {
+                let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                // As reqwest does: a request is not held back for the
+                // answer to the last one's segments (Nagle).
+                connector.set_nodelay(true);
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(connector)
+            },
             tls: reqwest::Client::builder()
                 .timeout(CALLBACK_TIMEOUT)
                 .build()
@@ -960,7 +968,9 @@ impl CallbackClient {
             let answer = self.plain.request(request).await.ok()?;
             let status = answer.status().as_u16();
             // Read to the end, so that the connection goes back to the pool.
-            http_body_util::BodyExt::collect(answer.into_body()).await.ok()?;
+            http_body_util::BodyExt::collect(answer.into_body())
+                .await
+                .ok()?;
             Some(status)
         })
         .await
