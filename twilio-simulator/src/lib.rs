@@ -900,8 +900,6 @@ fn messages_page(state: &State, account: &SimAccount, query: &str) -> Value {
     })
 }
 
-/// Twilio's request signature, computed here independently of Outreach's
-/// verifier so that a mistake in one is not mirrored by the other.
 /// Posts status callbacks. Plain HTTP (the callback URL of a local
 /// Outreach) goes through hyper's pooled client: reqwest's layers around it
 /// (the URL parsed twice, redirects, retries, the proxy check, a timeout
@@ -979,6 +977,8 @@ impl CallbackClient {
     }
 }
 
+/// Twilio's request signature, computed here independently of Outreach's
+/// verifier so that a mistake in one is not mirrored by the other.
 fn sign(token: &str, url: &str, params: &[(&str, String)]) -> String {
     let mut sorted: Vec<_> = params.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.cmp(&b.1)));
