@@ -921,19 +921,15 @@ const CALLBACK_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Default for CallbackClient {
     fn default() -> Self {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        // As reqwest sets it: a small request is written at once, not held
+        // back until the previous one's segments are acknowledged (Nagle).
+        connector.set_nodelay(true);
         Self {
-            plain: {
-                let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-                // As reqwest does: a request is not held back for the
-                // answer to the last one's segments (Nagle).
-                connector.set_nodelay(true);
+            plain:
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build(connector)
-            },
-            tls: reqwest::Client::builder()
-                .timeout(CALLBACK_TIMEOUT)
-                .build()
-                .expect("an HTTP client"),
+                    .build(connector),
+            tls: reqwest::Client::new(),
         }
     }
 }
@@ -943,26 +939,20 @@ impl CallbackClient {
     /// none came (refused, timed out, not a URL).
     async fn post(&self, url: &str, signature: String, params: &[(&str, String)]) -> Option<u16> {
         let body = serde_urlencoded::to_string(params).ok()?;
-        if !url.starts_with("http://") {
-            return self
-                .tls
-                .post(url)
-                .header("X-Twilio-Signature", signature)
-                .header(header::USER_AGENT, "TwilioProxy/1.1")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .ok()
-                .map(|r| r.status().as_u16());
-        }
         let request = axum::http::Request::post(url)
             .header("X-Twilio-Signature", signature)
             .header(header::USER_AGENT, "TwilioProxy/1.1")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(http_body_util::Full::new(Bytes::from(body)))
+            .body(Bytes::from(body))
             .ok()?;
+        let plain = request.uri().scheme() == Some(&axum::http::uri::Scheme::HTTP);
         tokio::time::timeout(CALLBACK_TIMEOUT, async {
+            if !plain {
+                let request = reqwest::Request::try_from(request).ok()?;
+                let answer = self.tls.execute(request).await.ok()?;
+                return Some(answer.status().as_u16());
+            }
+            let request = request.map(http_body_util::Full::new);
             let answer = self.plain.request(request).await.ok()?;
             let status = answer.status().as_u16();
             // Read to the end, so that the connection goes back to the pool.
