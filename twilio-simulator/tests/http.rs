@@ -61,3 +61,128 @@ async fn a_dropped_answer_reaches_the_client_as_a_broken_connection_but_the_mess
     assert!(body["sid"].as_str().unwrap().starts_with("SM"));
     assert_eq!(simulator.messages().len(), 2);
 }
+
+/// Sends one message whose status callbacks go to `callback_url`, and
+/// waits until the simulator has posted both (`sent`, `delivered`).
+async fn callbacks_posted_to(callback_url: &str) -> Vec<twilio_simulator::PostedCallback> {
+    let simulator = Simulator::new();
+    let account = simulator.add_account("Full");
+    let service = simulator.add_service(&account.sid, &["+15005550006"]);
+    let running = simulator
+        .start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            running.url, account.sid
+        ))
+        .basic_auth(&account.sid, Some(&account.auth_token))
+        .form(&[
+            ("To", "+15551234567"),
+            ("Body", "Hello"),
+            ("MessagingServiceSid", service.sid.as_str()),
+            ("StatusCallback", callback_url),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    for _ in 0..200 {
+        let posted = simulator.posted_callbacks();
+        if posted.len() == 2 {
+            return posted;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the callbacks were not posted: {:?}",
+        simulator.posted_callbacks()
+    );
+}
+
+/// A receiver of status callbacks over plain HTTP: what each post carried
+/// (its signature header, user agent and form), answered 200.
+async fn callback_receiver() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = received.clone();
+    let router = axum::Router::new().route(
+        "/status",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let kept = kept.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                kept.lock().unwrap().push((
+                    header("x-twilio-signature"),
+                    header("user-agent"),
+                    body,
+                ));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (address, received)
+}
+
+#[tokio::test]
+async fn status_callbacks_over_plain_http_are_posted_signed_as_forms_and_answered() {
+    let (address, received) = callback_receiver().await;
+    let posted = callbacks_posted_to(&format!("http://{address}/status")).await;
+
+    let statuses: Vec<(&str, Option<u16>)> = posted
+        .iter()
+        .map(|p| (p.status.as_str(), p.answer))
+        .collect();
+    assert_eq!(statuses, [("sent", Some(200)), ("delivered", Some(200))]);
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    for ((signature, user_agent, form), status) in received.iter().zip(["sent", "delivered"]) {
+        assert!(!signature.is_empty(), "every callback is signed");
+        assert_eq!(user_agent, "TwilioProxy/1.1");
+        let form: Vec<(String, String)> = serde_urlencoded::from_str(form).unwrap();
+        assert!(form.contains(&("MessageStatus".to_owned(), status.to_owned())));
+    }
+}
+
+/// An HTTPS callback URL goes through the TLS client: what reaches the
+/// server first is a TLS handshake, never the form in the clear. (The
+/// server below speaks no TLS, so no answer is recorded.)
+#[tokio::test]
+async fn status_callbacks_to_an_https_url_are_posted_over_tls() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let first_bytes = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut bytes = [0u8; 3];
+            socket.read_exact(&mut bytes).await.unwrap();
+            seen.push(bytes);
+        }
+        seen
+    });
+    let posted = callbacks_posted_to(&format!("https://{address}/status")).await;
+
+    assert!(posted.iter().all(|p| p.answer.is_none()), "{posted:?}");
+    // A TLS record: a handshake (22), version 3.x.
+    let first_bytes = tokio::time::timeout(std::time::Duration::from_secs(5), first_bytes)
+        .await
+        .expect("each callback opened a connection")
+        .unwrap();
+    for bytes in first_bytes {
+        assert_eq!(bytes[..2], [22, 3], "{bytes:?}");
+    }
+}
