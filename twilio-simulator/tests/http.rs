@@ -24,6 +24,23 @@ async fn send(
     Ok((status, response.json().await?))
 }
 
+/// A started simulator with a full account and a Messaging Service.
+async fn started() -> (
+    Simulator,
+    twilio_simulator::SimAccount,
+    String,
+    twilio_simulator::RunningSimulator,
+) {
+    let simulator = Simulator::new();
+    let account = simulator.add_account("Full");
+    let service = simulator.add_service(&account.sid, &["+15005550006"]);
+    let running = simulator
+        .start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    (simulator, account, service.sid, running)
+}
+
 #[tokio::test]
 async fn twilio_authenticates_before_it_routes() {
     let simulator = Simulator::new();
@@ -44,19 +61,13 @@ async fn twilio_authenticates_before_it_routes() {
 
 #[tokio::test]
 async fn a_dropped_answer_reaches_the_client_as_a_broken_connection_but_the_message_exists() {
-    let simulator = Simulator::new();
-    let account = simulator.add_account("Full");
-    let service = simulator.add_service(&account.sid, &["+15005550006"]);
-    let running = simulator
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (simulator, account, service, running) = started().await;
 
     simulator.fault_next_sends(&[SendFault::DropAnswer]);
-    assert!(send(&running.url, &account, &service.sid).await.is_err());
+    assert!(send(&running.url, &account, &service).await.is_err());
     assert_eq!(simulator.messages().len(), 1, "Twilio created the message");
 
-    let (status, body) = send(&running.url, &account, &service.sid).await.unwrap();
+    let (status, body) = send(&running.url, &account, &service).await.unwrap();
     assert_eq!(status, 201);
     assert!(body["sid"].as_str().unwrap().starts_with("SM"));
     assert_eq!(simulator.messages().len(), 2);
@@ -65,13 +76,7 @@ async fn a_dropped_answer_reaches_the_client_as_a_broken_connection_but_the_mess
 /// Sends one message whose status callbacks go to `callback_url`, and
 /// waits until the simulator has posted both (`sent`, `delivered`).
 async fn callbacks_posted_to(callback_url: &str) -> Vec<twilio_simulator::PostedCallback> {
-    let simulator = Simulator::new();
-    let account = simulator.add_account("Full");
-    let service = simulator.add_service(&account.sid, &["+15005550006"]);
-    let running = simulator
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (simulator, account, service, running) = started().await;
     let answer = reqwest::Client::new()
         .post(format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",
@@ -81,7 +86,7 @@ async fn callbacks_posted_to(callback_url: &str) -> Vec<twilio_simulator::Posted
         .form(&[
             ("To", "+15551234567"),
             ("Body", "Hello"),
-            ("MessagingServiceSid", service.sid.as_str()),
+            ("MessagingServiceSid", service.as_str()),
             ("StatusCallback", callback_url),
         ])
         .send()
