@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use domain::twilio::{AccountStatus, AccountType, TwilioClient, TwilioError};
+use domain::twilio::{
+    AccountStatus, AccountType, OutgoingMessage, SendError, TwilioClient, TwilioError,
+};
 
 use crate::helpers::{mg, sid, token, world};
 
@@ -167,4 +169,173 @@ async fn transport_errors_name_no_url_number_or_credential() {
     ] {
         assert!(!error.contains(secret), "{error} names {secret}");
     }
+}
+
+/// A campaign's message, as the engine hands it to Create Message.
+fn outgoing<'a>(service: &'a str, status_callback: &'a str) -> OutgoingMessage<'a> {
+    OutgoingMessage {
+        to: "+14155552671",
+        body: "Polls are open until 8pm & close at 8:30",
+        messaging_service_sid: service,
+        status_callback,
+        validity_period: Some(3_600),
+    }
+}
+
+/// Create Message has a client of its own (hyper's, not reqwest's): what
+/// it posts is what Twilio reads, signed in with the account's token, and
+/// Twilio's answer is read back.
+#[tokio::test]
+async fn a_send_posts_the_message_as_twilio_reads_it_and_reads_the_answer() {
+    let w = world().await;
+    let callback = "https://outreach.example/webhooks/twilio/status/acme?m=7";
+
+    let accepted = w
+        .services
+        .twilio
+        .send_message(
+            &sid(&w.account.sid),
+            &token(&w.account.auth_token),
+            &outgoing(&w.service.sid, callback),
+        )
+        .await
+        .unwrap();
+
+    let messages = w.simulator.messages();
+    assert_eq!(messages.len(), 1);
+    let sent = &messages[0];
+    assert_eq!(accepted.sid, sent.sid);
+    assert_eq!(accepted.status, "accepted");
+    assert_eq!(
+        (
+            sent.to.as_str(),
+            sent.body.as_str(),
+            sent.messaging_service_sid.as_str()
+        ),
+        (
+            "+14155552671",
+            "Polls are open until 8pm & close at 8:30",
+            w.service.sid.as_str()
+        )
+    );
+    assert_eq!(sent.status_callback.as_deref(), Some(callback));
+    assert_eq!(sent.validity_period, Some(3_600));
+}
+
+#[tokio::test]
+async fn a_send_with_a_wrong_token_is_rejected_as_credentials() {
+    let w = world().await;
+    let wrong = "0".repeat(32);
+
+    let answer = w
+        .services
+        .twilio
+        .send_message(
+            &sid(&w.account.sid),
+            &token(&wrong),
+            &outgoing(&w.service.sid, ""),
+        )
+        .await;
+
+    assert_eq!(
+        answer,
+        Err(SendError::Rejected(TwilioError::CredentialsRejected))
+    );
+    assert!(w.simulator.messages().is_empty());
+}
+
+/// Whether a failed send may be sent again rests on this: only a
+/// connection that never opened proves Twilio never saw the message.
+#[tokio::test]
+async fn a_send_that_never_connected_was_not_sent_and_a_late_answer_is_an_unknown_outcome() {
+    let w = world().await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = TwilioClient::new(&nowhere, &nowhere, Duration::from_secs(2)).unwrap();
+    let message = outgoing(&w.service.sid, "");
+
+    let refused = unreachable
+        .send_message(
+            &sid(&w.account.sid),
+            &token(&w.account.auth_token),
+            &message,
+        )
+        .await;
+    assert_eq!(
+        refused,
+        Err(SendError::NotSent("the connection failed".into()))
+    );
+
+    w.simulator.set_latency(Duration::from_millis(500));
+    let impatient =
+        TwilioClient::new(&w.twilio_url, &w.twilio_url, Duration::from_millis(100)).unwrap();
+    let late = impatient
+        .send_message(
+            &sid(&w.account.sid),
+            &token(&w.account.auth_token),
+            &message,
+        )
+        .await;
+    assert_eq!(
+        late,
+        Err(SendError::OutcomeUnknown("the request timed out".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_send_follows_no_redirect_so_credentials_never_go_elsewhere() {
+    let w = world().await;
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_url = format!("http://{}", elsewhere.local_addr().unwrap());
+    let redirector = redirecting_to(elsewhere_url).await;
+    let client = TwilioClient::new(&redirector, &redirector, Duration::from_secs(2)).unwrap();
+
+    let answer = client
+        .send_message(
+            &sid(&w.account.sid),
+            &token(&w.account.auth_token),
+            &outgoing(&w.service.sid, ""),
+        )
+        .await;
+
+    assert!(
+        matches!(answer, Err(SendError::Rejected(_))),
+        "a redirect is not an acceptance: {answer:?}"
+    );
+    let reached = tokio::time::timeout(Duration::from_millis(300), elsewhere.accept()).await;
+    assert!(reached.is_err(), "the redirect was followed");
+}
+
+/// Twilio is reached over https: the send's connection starts with a TLS
+/// handshake, and the form (with its Basic credentials) never goes out in
+/// the clear.
+#[tokio::test]
+async fn a_send_to_an_https_url_opens_tls_first() {
+    use tokio::io::AsyncReadExt;
+
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let client = TwilioClient::new(&url, &url, Duration::from_secs(2)).unwrap();
+    let first_bytes = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut read = [0u8; 5];
+        socket.read_exact(&mut read).await.unwrap();
+        // Closed without answering: the handshake fails.
+        read
+    });
+
+    let answer = client
+        .send_message(
+            &sid(&w.account.sid),
+            &token(&w.account.auth_token),
+            &outgoing(&w.service.sid, ""),
+        )
+        .await;
+
+    let record = first_bytes.await.unwrap();
+    // A TLS handshake record (22), version 3.x.
+    assert_eq!(&record[..2], &[22, 3], "not TLS: {record:?}");
+    assert!(answer.is_err(), "nothing answered: {answer:?}");
 }
