@@ -1,10 +1,11 @@
 use std::time::Duration;
 
 use domain::twilio::{
-    AccountStatus, AccountType, OutgoingMessage, SendError, TwilioClient, TwilioError,
+    AcceptedMessage, AccountStatus, AccountType, OutgoingMessage, SendError, TwilioClient,
+    TwilioError,
 };
 
-use crate::helpers::{mg, sid, token, world};
+use crate::helpers::{World, mg, sid, token, world};
 
 #[tokio::test]
 async fn the_sender_pool_is_read_across_pages() {
@@ -182,6 +183,17 @@ fn outgoing<'a>(service: &'a str, status_callback: &'a str) -> OutgoingMessage<'
     }
 }
 
+/// Sends `message` through `client` as the world's account.
+async fn send(
+    client: &TwilioClient,
+    w: &World,
+    message: &OutgoingMessage<'_>,
+) -> Result<AcceptedMessage, SendError> {
+    client
+        .send_message(&sid(&w.account.sid), &token(&w.account.auth_token), message)
+        .await
+}
+
 /// Create Message has a client of its own (hyper's, not reqwest's): what
 /// it posts is what Twilio reads, signed in with the account's token, and
 /// Twilio's answer is read back.
@@ -190,14 +202,7 @@ async fn a_send_posts_the_message_as_twilio_reads_it_and_reads_the_answer() {
     let w = world().await;
     let callback = "https://outreach.example/webhooks/twilio/status/acme?m=7";
 
-    let accepted = w
-        .services
-        .twilio
-        .send_message(
-            &sid(&w.account.sid),
-            &token(&w.account.auth_token),
-            &outgoing(&w.service.sid, callback),
-        )
+    let accepted = send(&w.services.twilio, &w, &outgoing(&w.service.sid, callback))
         .await
         .unwrap();
 
@@ -255,13 +260,7 @@ async fn a_send_that_never_connected_was_not_sent_and_a_late_answer_is_an_unknow
     let unreachable = TwilioClient::new(&nowhere, &nowhere, Duration::from_secs(2)).unwrap();
     let message = outgoing(&w.service.sid, "");
 
-    let refused = unreachable
-        .send_message(
-            &sid(&w.account.sid),
-            &token(&w.account.auth_token),
-            &message,
-        )
-        .await;
+    let refused = send(&unreachable, &w, &message).await;
     assert_eq!(
         refused,
         Err(SendError::NotSent("the connection failed".into()))
@@ -270,13 +269,7 @@ async fn a_send_that_never_connected_was_not_sent_and_a_late_answer_is_an_unknow
     w.simulator.set_latency(Duration::from_millis(500));
     let impatient =
         TwilioClient::new(&w.twilio_url, &w.twilio_url, Duration::from_millis(100)).unwrap();
-    let late = impatient
-        .send_message(
-            &sid(&w.account.sid),
-            &token(&w.account.auth_token),
-            &message,
-        )
-        .await;
+    let late = send(&impatient, &w, &message).await;
     assert_eq!(
         late,
         Err(SendError::OutcomeUnknown("the request timed out".into()))
@@ -291,13 +284,7 @@ async fn a_send_follows_no_redirect_so_credentials_never_go_elsewhere() {
     let redirector = redirecting_to(elsewhere_url).await;
     let client = TwilioClient::new(&redirector, &redirector, Duration::from_secs(2)).unwrap();
 
-    let answer = client
-        .send_message(
-            &sid(&w.account.sid),
-            &token(&w.account.auth_token),
-            &outgoing(&w.service.sid, ""),
-        )
-        .await;
+    let answer = send(&client, &w, &outgoing(&w.service.sid, "")).await;
 
     assert!(
         matches!(answer, Err(SendError::Rejected(_))),
@@ -326,13 +313,7 @@ async fn a_send_to_an_https_url_opens_tls_first() {
         read
     });
 
-    let answer = client
-        .send_message(
-            &sid(&w.account.sid),
-            &token(&w.account.auth_token),
-            &outgoing(&w.service.sid, ""),
-        )
-        .await;
+    let answer = send(&client, &w, &outgoing(&w.service.sid, "")).await;
 
     let record = first_bytes.await.unwrap();
     // A TLS handshake record (22), version 3.x.
