@@ -18,7 +18,7 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -30,10 +30,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
+
+mod callbacks;
 
 #[derive(Debug, Clone)]
 pub struct SimAccount {
@@ -159,22 +160,12 @@ struct State {
 }
 
 /// Cheap to clone; every clone controls the same simulated Twilio.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Simulator {
     state: Arc<Mutex<State>>,
-    callbacks: CallbackClient,
-    /// Twilio posts callbacks with limited parallelism.
-    callback_slots: Arc<tokio::sync::Semaphore>,
-}
-
-impl Default for Simulator {
-    fn default() -> Self {
-        Self {
-            state: Arc::default(),
-            callbacks: CallbackClient::default(),
-            callback_slots: Arc::new(tokio::sync::Semaphore::new(32)),
-        }
-    }
+    /// Where accepted messages' reports go (`callbacks`), started with the
+    /// first of them on the runtime that accepted it.
+    carrier: Arc<OnceLock<flume::Sender<callbacks::Report>>>,
 }
 
 pub struct RunningSimulator {
@@ -423,7 +414,7 @@ impl Simulator {
             }
         });
         if let Some((message, outcome)) = accepted {
-            self.spawn_callbacks(message, outcome);
+            self.report(message, outcome);
         }
         if fault == Some(SendFault::DropAnswer) {
             return dropped_answer(status);
@@ -431,16 +422,18 @@ impl Simulator {
         json_response(status, &body)
     }
 
-    /// Posts the message's status callbacks, signed as Twilio signs them.
-    fn spawn_callbacks(&self, message: SimMessage, outcome: Outcome) {
+    /// Hands the message to the carrier, which settles its outcome and
+    /// posts its status callbacks, signed as Twilio signs them, once the
+    /// plan's delay has passed.
+    fn report(&self, message: SimMessage, outcome: Outcome) {
         let plan = self.with_state(|s| s.callbacks.clone());
-        let mut statuses: Vec<(&str, Option<u64>)> = match outcome {
+        let mut statuses: Vec<(&'static str, Option<u64>)> = match outcome {
             Outcome::Delivered => vec![("sent", None), ("delivered", None)],
             Outcome::Undelivered(code) => vec![("sent", None), ("undelivered", Some(code))],
             Outcome::Failed(code) => vec![("failed", Some(code))],
             Outcome::Refused(_) => return,
         };
-        let (final_status, final_code) = *statuses.last().expect("at least one status");
+        let outcome = *statuses.last().expect("at least one status");
         let url = message.status_callback.clone().filter(|_| plan.enabled);
         if plan.out_of_order {
             statuses.reverse();
@@ -448,61 +441,19 @@ impl Simulator {
         if plan.duplicates {
             statuses = statuses.into_iter().flat_map(|s| [s, s]).collect();
         }
-        let simulator = self.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(plan.delay).await;
-            // The carrier's outcome is settled whether or not anyone hears.
-            simulator.with_state(|s| {
-                if let Some(record) = s
-                    .message_index
-                    .get(&message.sid)
-                    .and_then(|&at| s.messages.get_mut(at))
-                {
-                    record.status = final_status.to_owned();
-                    record.error_code = final_code;
-                }
-            });
-            let Some(url) = url else { return };
-            for (status, code) in statuses {
-                let Ok(_slot) = simulator.callback_slots.acquire().await else {
-                    return;
-                };
-                let mut params = vec![
-                    ("AccountSid", message.account_sid.clone()),
-                    ("ApiVersion", "2010-04-01".to_owned()),
-                    ("From", message.from.clone()),
-                    ("MessageSid", message.sid.clone()),
-                    ("MessageStatus", status.to_owned()),
-                    ("MessagingServiceSid", message.messaging_service_sid.clone()),
-                    ("SmsSid", message.sid.clone()),
-                    ("SmsStatus", status.to_owned()),
-                    ("To", message.to.clone()),
-                ];
-                if let Some(code) = code {
-                    params.push(("ErrorCode", code.to_string()));
-                }
-                // Twilio signs with the account's current token.
-                let token = simulator.with_state(|s| {
-                    s.accounts
-                        .get(&message.account_sid)
-                        .map(|a| a.auth_token.clone())
-                });
-                let Some(token) = token else { return };
-                let signature = sign(&token, &url, &params);
-                // Boxed: every accepted message's task is spawned at once and
-                // waits for a slot, and an unboxed post would make each of
-                // them as large as a request in flight (60 MiB more at
-                // 100,000 messages).
-                let answer = Box::pin(simulator.callbacks.post(&url, signature, &params)).await;
-                simulator.with_state(|s| {
-                    s.posted.push(PostedCallback {
-                        message_sid: message.sid.clone(),
-                        status: status.to_owned(),
-                        answer,
-                    })
-                });
-            }
-        });
+        let report = callbacks::Report {
+            message,
+            statuses,
+            outcome,
+            url,
+            due: tokio::time::Instant::now() + plan.delay,
+        };
+        let carrier = self
+            .carrier
+            .get_or_init(|| callbacks::start(self.state.clone()));
+        // The carrier's tasks end only with the runtime they were started
+        // on; a simulator that outlived it reports nothing more.
+        let _ = carrier.send(report);
     }
 
     /// Controls for tests driving a simulator in another process (the
@@ -898,88 +849,6 @@ fn messages_page(state: &State, account: &SimAccount, query: &str) -> Value {
         "start": 0,
         "uri": format!("{uri}?PageSize={page_size}&Page=0"),
     })
-}
-
-/// Posts status callbacks. Plain HTTP (the callback URL of a local
-/// Outreach) goes through hyper's pooled client: reqwest's layers around it
-/// (the URL parsed twice, redirects, retries, the proxy check, a timeout
-/// each) were a quarter of the simulator's CPU while a campaign was sent,
-/// work the ceiling's load generator does not do (BENCHMARKS.md). HTTPS,
-/// which only a simulator pointed at a remote Outreach posts to, goes
-/// through reqwest.
-#[derive(Clone)]
-struct CallbackClient {
-    plain: hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        http_body_util::Full<Bytes>,
-    >,
-    tls: reqwest::Client,
-}
-
-/// A callback that has not been answered by then has failed.
-const CALLBACK_TIMEOUT: Duration = Duration::from_secs(15);
-
-impl Default for CallbackClient {
-    fn default() -> Self {
-        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        // As reqwest sets it: a small request is written at once, not held
-        // back until the previous one's segments are acknowledged (Nagle).
-        connector.set_nodelay(true);
-        Self {
-            plain:
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build(connector),
-            tls: reqwest::Client::new(),
-        }
-    }
-}
-
-impl CallbackClient {
-    /// Posts `params` as a form, signed; the answer's status, or `None` when
-    /// none came (refused, timed out, not a URL).
-    async fn post(&self, url: &str, signature: String, params: &[(&str, String)]) -> Option<u16> {
-        let body = serde_urlencoded::to_string(params).ok()?;
-        let request = axum::http::Request::post(url)
-            .header("X-Twilio-Signature", signature)
-            .header(header::USER_AGENT, "TwilioProxy/1.1")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Bytes::from(body))
-            .ok()?;
-        let plain = request.uri().scheme() == Some(&axum::http::uri::Scheme::HTTP);
-        tokio::time::timeout(CALLBACK_TIMEOUT, async {
-            if !plain {
-                let request = reqwest::Request::try_from(request).ok()?;
-                let answer = self.tls.execute(request).await.ok()?;
-                return Some(answer.status().as_u16());
-            }
-            let request = request.map(http_body_util::Full::new);
-            let answer = self.plain.request(request).await.ok()?;
-            let status = answer.status().as_u16();
-            // Read to the end, so that the connection goes back to the pool.
-            http_body_util::BodyExt::collect(answer.into_body())
-                .await
-                .ok()?;
-            Some(status)
-        })
-        .await
-        .ok()
-        .flatten()
-    }
-}
-
-/// Twilio's request signature, computed here independently of Outreach's
-/// verifier so that a mistake in one is not mirrored by the other.
-fn sign(token: &str, url: &str, params: &[(&str, String)]) -> String {
-    let mut sorted: Vec<_> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.cmp(&b.1)));
-    let mut data = url.to_owned();
-    for (name, value) in sorted {
-        data.push_str(name);
-        data.push_str(value);
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).expect("any key length");
-    mac.update(data.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
 }
 
 fn not_found(path: &str) -> (StatusCode, Value) {

@@ -191,3 +191,131 @@ async fn status_callbacks_to_an_https_url_are_posted_over_tls() {
         assert_eq!(bytes[..2], [22, 3], "{bytes:?}");
     }
 }
+
+/// A receiver of callbacks that speaks HTTP/1.1 by hand, to control the
+/// connection: it answers every request with `answer` and, when `close`,
+/// closes the connection after each answer without saying so. Counts the
+/// connections opened and the requests read.
+async fn raw_receiver(
+    answer: &'static [u8],
+    close: bool,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let (opened, read) = (connections.clone(), requests.clone());
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            opened.fetch_add(1, SeqCst);
+            let read = read.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    // One request: its head, then its Content-Length.
+                    let (head, length) = loop {
+                        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+                            let length: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .map_or(0, |v| v.trim().parse().unwrap());
+                            break (end + 4, length);
+                        }
+                        if socket.read_buf(&mut buffer).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                    };
+                    while buffer.len() < head + length {
+                        if socket.read_buf(&mut buffer).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                    }
+                    buffer.drain(..head + length);
+                    read.fetch_add(1, SeqCst);
+                    socket.write_all(answer).await.unwrap();
+                    if close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (address, connections, requests)
+}
+
+fn answers(posted: &[twilio_simulator::PostedCallback]) -> Vec<(&str, Option<u16>)> {
+    posted
+        .iter()
+        .map(|p| (p.status.as_str(), p.answer))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_messages_callbacks_share_one_kept_alive_connection() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (address, connections, requests) =
+        raw_receiver(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+    let posted = callbacks_posted_to(&format!("http://{address}/status?m=1")).await;
+
+    assert_eq!(
+        answers(&posted),
+        [("sent", Some(200)), ("delivered", Some(200))]
+    );
+    assert_eq!(requests.load(SeqCst), 2);
+    assert_eq!(connections.load(SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_kept_connection_the_receiver_closed_is_replaced_and_the_callback_still_posted() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (address, connections, requests) =
+        raw_receiver(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true).await;
+    let posted = callbacks_posted_to(&format!("http://{address}/status")).await;
+
+    assert_eq!(
+        answers(&posted),
+        [("sent", Some(200)), ("delivered", Some(200))]
+    );
+    assert_eq!(requests.load(SeqCst), 2, "each callback posted once");
+    assert_eq!(connections.load(SeqCst), 2);
+}
+
+#[tokio::test]
+async fn answers_whose_end_is_not_given_by_a_length_are_read_for_their_status_only() {
+    use std::sync::atomic::Ordering::SeqCst;
+    for answer in [
+        &b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n"[..],
+        &b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno"[..],
+        &b"HTTP/1.0 500 Internal Server Error\r\n\r\nno"[..],
+    ] {
+        let (address, connections, requests) = raw_receiver(answer, false).await;
+        let posted = callbacks_posted_to(&format!("http://{address}/status")).await;
+
+        assert_eq!(
+            answers(&posted),
+            [("sent", Some(500)), ("delivered", Some(500))],
+            "{}",
+            String::from_utf8_lossy(answer)
+        );
+        assert_eq!(requests.load(SeqCst), 2);
+        assert_eq!(connections.load(SeqCst), 2, "none is kept");
+    }
+}
+
+#[tokio::test]
+async fn callbacks_to_nobody_listening_are_recorded_unanswered() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let posted = callbacks_posted_to(&format!("http://{address}/status")).await;
+
+    assert_eq!(answers(&posted), [("sent", None), ("delivered", None)]);
+}
