@@ -190,11 +190,13 @@ impl Poster {
             return self.post_tls(url, signature, body).await;
         }
         let authority = uri.authority()?;
+        // Credentials in the URL are not the receiver's name.
+        let host_and_port = authority.as_str().rsplit('@').next().unwrap_or_default();
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         self.request.clear();
         self.request.extend_from_slice(
             format!(
-                "POST {path} HTTP/1.1\r\nHost: {authority}\r\n\
+                "POST {path} HTTP/1.1\r\nHost: {host_and_port}\r\n\
                  X-Twilio-Signature: {signature}\r\nUser-Agent: TwilioProxy/1.1\r\n\
                  Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
                 body.len()
