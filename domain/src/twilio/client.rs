@@ -458,7 +458,7 @@ impl TwilioClient {
                 }
             })?;
             let status = response.status();
-            let body = read_body(response.into_body())
+            let body = read_answer(response.into_body())
                 .await
                 .map_err(|_| SendError::OutcomeUnknown("the answer was cut off".to_owned()))?;
             Ok((status, body))
@@ -562,31 +562,25 @@ impl TwilioClient {
             .await
             .map_err(|e| TwilioError::Unreachable(describe_transport_error(&e)))?;
         let status = response.status();
-        let body = read_answer(response)
+        // Into its body: reqwest's timeouts stay on it.
+        let body = read_answer(reqwest::Body::from(response))
             .await
             .map_err(|e| TwilioError::Unreachable(describe_transport_error(&e)))?;
         Ok((status, body))
     }
 }
 
-/// Reads an answer up to [`MAX_ANSWER_BYTES`]; a longer one is cut off (and
-/// then fails to parse), never read whole into memory.
-async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_ANSWER_BYTES - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() == MAX_ANSWER_BYTES {
-            break;
-        }
-    }
-    Ok(body)
-}
-
-/// As `read_answer`, for an answer to Create Message.
-async fn read_body(mut body: hyper::body::Incoming) -> Result<Vec<u8>, hyper::Error> {
+/// Reads an answer's body (reqwest's or hyper's) up to
+/// [`MAX_ANSWER_BYTES`]; a longer one is cut off (and then fails to parse),
+/// never read whole into memory.
+async fn read_answer<B>(body: B) -> Result<Vec<u8>, B::Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
     let mut read = Vec::new();
     while let Some(frame) = body.frame().await {
+        // Trailers are not part of the answer.
         let Ok(chunk) = frame?.into_data() else {
             continue;
         };

@@ -320,3 +320,63 @@ async fn a_send_to_an_https_url_opens_tls_first() {
     assert_eq!(&record[..2], &[22, 3], "not TLS: {record:?}");
     assert!(answer.is_err(), "nothing answered: {answer:?}");
 }
+
+/// A server whose every answer is `status` with a body that never ends.
+async fn answering_endlessly(status: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                );
+                let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+/// An answer is read up to a mebibyte, on both clients: one that never
+/// ends is given up on then, not read until the client's timeout (or
+/// memory) runs out.
+#[tokio::test]
+async fn an_answer_that_never_ends_is_cut_off_not_read_forever() {
+    let w = world().await;
+    let patient = Duration::from_secs(60);
+    let fetches = answering_endlessly("200 OK").await;
+    let fetching = TwilioClient::new(&fetches, &fetches, patient).unwrap();
+    let sends = answering_endlessly("201 Created").await;
+    let sending = TwilioClient::new(&sends, &sends, patient).unwrap();
+
+    let fetched = tokio::time::timeout(
+        Duration::from_secs(20),
+        fetching.fetch_account(&sid(&w.account.sid), &token(&w.account.auth_token)),
+    )
+    .await
+    .expect("the fetch gave up on its own");
+    let sent = tokio::time::timeout(
+        Duration::from_secs(20),
+        send(&sending, &w, &outgoing(&w.service.sid, "")),
+    )
+    .await
+    .expect("the send gave up on its own");
+
+    assert!(
+        matches!(&fetched, Err(e) if !e.to_string().contains("timed out")),
+        "{fetched:?}"
+    );
+    assert!(
+        matches!(&sent, Err(SendError::OutcomeUnknown(why)) if !why.contains("timed out")),
+        "{sent:?}"
+    );
+}
