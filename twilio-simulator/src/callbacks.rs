@@ -55,9 +55,9 @@ pub(crate) struct Report {
     pub due: Instant,
 }
 
-/// Starts the carrier on the current runtime; reports sent to the answer
-/// are settled once due and their callbacks posted. The tasks end when the
-/// answer is dropped.
+/// Starts the carrier on the current runtime. Reports sent to the returned
+/// sender are settled once due and their callbacks posted; the tasks end
+/// when that sender is dropped.
 pub(crate) fn start(state: Arc<Mutex<State>>) -> flume::Sender<Report> {
     let (reports, due_reports) = flume::unbounded();
     let (to_post, posts) = flume::unbounded();
