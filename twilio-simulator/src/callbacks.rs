@@ -15,6 +15,7 @@
 //! goes through reqwest.
 
 use std::{
+    io::Write,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -28,7 +29,7 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{PostedCallback, SimMessage, State};
+use crate::{PostedCallback, SimMessage, State, with_state};
 
 /// Callbacks posted at once, like the ceiling's `wrk -c32`.
 const POSTERS: usize = 32;
@@ -67,12 +68,6 @@ pub(crate) fn start(state: Arc<Mutex<State>>) -> flume::Sender<Report> {
         tokio::spawn(post_callbacks(state.clone(), posts.clone(), tls.clone()));
     }
     reports
-}
-
-fn with_state<T>(state: &Mutex<State>, f: impl FnOnce(&mut State) -> T) -> T {
-    f(&mut state
-        .lock()
-        .expect("the simulator's state is never poisoned"))
 }
 
 /// Reports come in the order messages were accepted. With one delay for
@@ -194,16 +189,14 @@ impl Poster {
         let host_and_port = authority.as_str().rsplit('@').next().unwrap_or_default();
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         self.request.clear();
-        self.request.extend_from_slice(
-            format!(
-                "POST {path} HTTP/1.1\r\nHost: {host_and_port}\r\n\
-                 X-Twilio-Signature: {signature}\r\nUser-Agent: TwilioProxy/1.1\r\n\
-                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
+        // Written straight into the kept buffer: a Vec's writes cannot fail.
+        let _ = write!(
+            self.request,
+            "POST {path} HTTP/1.1\r\nHost: {host_and_port}\r\n\
+             X-Twilio-Signature: {signature}\r\nUser-Agent: TwilioProxy/1.1\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         );
-        self.request.extend_from_slice(body.as_bytes());
         let posted = tokio::time::timeout(CALLBACK_TIMEOUT, async {
             let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
             let port = uri.port_u16().unwrap_or(80);

@@ -36,6 +36,14 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 mod callbacks;
 
+/// Runs `f` on the simulator's state, locked: shared by the handlers and
+/// the carrier's tasks.
+fn with_state<T>(state: &Mutex<State>, f: impl FnOnce(&mut State) -> T) -> T {
+    f(&mut state
+        .lock()
+        .expect("the simulator's state is never poisoned"))
+}
+
 #[derive(Debug, Clone)]
 pub struct SimAccount {
     pub sid: String,
@@ -192,10 +200,7 @@ impl Simulator {
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self
-            .state
-            .lock()
-            .expect("the simulator's state is never poisoned"))
+        with_state(&self.state, f)
     }
 
     /// Seeds an account with a random SID and token; returns the account.
@@ -451,8 +456,9 @@ impl Simulator {
         let carrier = self
             .carrier
             .get_or_init(|| callbacks::start(self.state.clone()));
-        // The carrier's tasks end only with the runtime they were started
-        // on; a simulator that outlived it reports nothing more.
+        // The carrier's tasks end with the last clone of this simulator or
+        // with the runtime they were started on; a simulator that outlived
+        // that runtime reports nothing more.
         let _ = carrier.send(report);
     }
 
