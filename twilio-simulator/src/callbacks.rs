@@ -112,6 +112,9 @@ async fn post_callbacks(
     };
     while let Ok(report) = reports.recv_async().await {
         let Some(url) = &report.url else { continue };
+        // Parsed once for all of the message's callbacks; a URL that is
+        // not one gets no answer for any of them.
+        let uri: Option<Uri> = url.parse().ok();
         let message = &report.message;
         for &(status, code) in &report.statuses {
             let code = code.map(|code| code.to_string());
@@ -137,7 +140,10 @@ async fn post_callbacks(
             });
             let Some(token) = token else { break };
             let signature = sign(&token, url, &params);
-            let answer = poster.post(url, &signature, &params).await;
+            let answer = match &uri {
+                Some(uri) => poster.post(url, uri, &signature, &params).await,
+                None => None,
+            };
             with_state(&state, |s| {
                 s.posted.push(PostedCallback {
                     message_sid: message.sid.clone(),
@@ -174,13 +180,18 @@ struct Poster {
 }
 
 impl Poster {
-    /// Posts `params` as a form, signed; the answer's status, or `None`
-    /// when none came (refused, timed out, not a URL).
-    async fn post(&mut self, url: &str, signature: &str, params: &[(&str, &str)]) -> Option<u16> {
+    /// Posts `params` as a form, signed, to `url` (parsed: `uri`); the
+    /// answer's status, or `None` when none came (refused, timed out).
+    async fn post(
+        &mut self,
+        url: &str,
+        uri: &Uri,
+        signature: &str,
+        params: &[(&str, &str)],
+    ) -> Option<u16> {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
-        let uri: Uri = url.parse().ok()?;
         if uri.scheme() != Some(&axum::http::uri::Scheme::HTTP) {
             return self.post_tls(url, signature, body).await;
         }
