@@ -84,23 +84,46 @@ async fn a_timeout_is_reported_as_unreachable() {
     );
 }
 
-/// A server that answers every request with a redirect to `elsewhere`.
-async fn redirecting_to(elsewhere: String) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// A server on this machine (its URL) that reads the start of each
+/// request and leaves the answer to `answer`, each connection on a task
+/// of its own.
+async fn answering_with<F, A>(answer: F) -> String
+where
+    F: Fn(tokio::net::TcpStream) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = ()> + Send + 'static,
+{
+    use tokio::io::AsyncReadExt;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let mut request = [0u8; 4096];
-            let _ = socket.read(&mut request).await;
-            let answer = format!(
-                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/2010-04-01/Accounts/x.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            let _ = socket.write_all(answer.as_bytes()).await;
+            let answer = std::sync::Arc::clone(&answer);
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                answer(socket).await;
+            });
         }
     });
     url
+}
+
+/// A server that answers every request with a redirect to `elsewhere`.
+async fn redirecting_to(elsewhere: String) -> String {
+    use tokio::io::AsyncWriteExt;
+
+    let answer = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/2010-04-01/Accounts/x.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    answering_with(move |mut socket| {
+        let answer = answer.clone();
+        async move {
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -323,27 +346,19 @@ async fn a_send_to_an_https_url_opens_tls_first() {
 
 /// A server whose every answer is `status` with a body that never ends.
 async fn answering_endlessly(status: &'static str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = [0u8; 4096];
-                let _ = socket.read(&mut request).await;
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                );
-                let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
-                if socket.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
-            });
+    answering_with(move |mut socket| async move {
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
         }
-    });
-    url
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+    })
+    .await
 }
 
 /// An answer is read up to a mebibyte, on both clients: one that never
