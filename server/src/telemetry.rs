@@ -1,6 +1,8 @@
 //! Logging: human-readable by default, JSON with `OUTREACH_LOG_FORMAT=json`,
 //! filtered by `RUST_LOG` (default `info`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 pub fn init(format: crate::config::LogFormat) {
@@ -15,8 +17,13 @@ pub fn init(format: crate::config::LogFormat) {
             .with(fmt::layer().json().with_writer(std::io::stderr))
             .try_init()
     } else {
+        // Colours for a person at a terminal only: a log file or the
+        // journal would keep the escape codes, and formatting them was a
+        // few percent of every request's work.
+        let colours = std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
         registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(fmt::layer().with_ansi(colours).with_writer(std::io::stderr))
             .try_init()
     };
     // A second initialisation (in tests) keeps the first subscriber.

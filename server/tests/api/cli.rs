@@ -435,6 +435,59 @@ fn serve_refuses_plain_http_on_a_network_address_unless_told_otherwise() {
     }
 }
 
+/// Logs into a file, a pipe or the journal are plain text: colour codes
+/// are for a person at a terminal.
+#[test]
+fn logs_not_written_to_a_terminal_carry_no_colour_codes() {
+    use std::io::BufRead;
+
+    let cli = Cli::new();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_outreach"))
+        .arg("serve")
+        .env("OUTREACH_DATABASE_URL", cli.database_url())
+        .env(
+            "OUTREACH_MASTER_KEY",
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+        )
+        .env("OUTREACH_PUBLIC_URL", "https://outreach.example.org")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .env_remove("OUTREACH_LOG_FORMAT")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Lines until the server says it listens (or its stderr ends).
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(server.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        let listening = line.contains("Outreach is listening");
+        lines.push(line);
+        if listening {
+            break;
+        }
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    let listening = lines
+        .iter()
+        .find(|line| line.contains("Outreach is listening"))
+        .unwrap_or_else(|| panic!("no listening line in {lines:#?}"));
+    assert!(
+        listening.contains("public_url=https://outreach.example.org"),
+        "{listening:?}"
+    );
+    assert!(
+        lines.iter().all(|line| !line.contains('\u{1b}')),
+        "{lines:#?}"
+    );
+}
+
 #[test]
 fn demo_mode_refuses_to_listen_beyond_this_machine() {
     let cli = Cli::new();
