@@ -939,9 +939,11 @@ pub async fn failure_guard_counts(
 }
 
 /// How many messages wait in each unsettled state (queued, sending,
-/// unknown), across the database: read from the campaigns' counts.
+/// unknown), across the database: read from the campaigns' counts. The
+/// recipients of running campaigns not stored as messages yet (see
+/// `queue_next_chunks`) wait as queued, as their campaign pages show them.
 pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>> {
-    let counted = sqlx::query_as::<_, (MessageState, i64)>(&format!(
+    let mut counted = sqlx::query_as::<_, (MessageState, i64)>(&format!(
         "SELECT state, CAST(SUM(n) AS BIGINT) FROM ({COUNTS}) c
          WHERE state IN ('queued', 'sending', 'unknown') GROUP BY state",
         COUNTS = counts_where("TRUE")
@@ -949,6 +951,28 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
     .fetch_all(pool)
     .await
     .context("could not count the queue")?;
+    let unqueued: i64 = sqlx::query_scalar(&format!(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN a.recipients > COALESCE(m.n, 0)
+                                       THEN a.recipients - COALESCE(m.n, 0) ELSE 0 END), 0) AS BIGINT)
+         FROM campaigns c
+         JOIN audiences a ON a.id = c.audience_id
+         LEFT JOIN (SELECT campaign_id, SUM(n) AS n FROM ({COUNTS}) x GROUP BY campaign_id) m
+           ON m.campaign_id = c.id
+         WHERE c.queued_through IS NOT NULL",
+        COUNTS = counts_where("campaign_id IN (SELECT id FROM campaigns WHERE queued_through IS NOT NULL)")
+    ))
+    .fetch_one(pool)
+    .await
+    .context("could not count the recipients still to queue")?;
+    if unqueued > 0 {
+        match counted
+            .iter_mut()
+            .find(|(state, _)| *state == MessageState::Queued)
+        {
+            Some((_, n)) => *n += unqueued,
+            None => counted.push((MessageState::Queued, unqueued)),
+        }
+    }
     Ok([
         MessageState::Queued,
         MessageState::Sending,

@@ -9,7 +9,7 @@ use domain::{
     campaigns::store::{RECIPIENTS_PER_CHUNK, complete_finished_campaigns, queue_next_chunks},
     clock,
     db::Backend,
-    outbound::{MESSAGES_PER_SETTLEMENT, fold_count_changes, withdraw_cancelled},
+    outbound::{MESSAGES_PER_SETTLEMENT, fold_count_changes, queue_depth, withdraw_cancelled},
 };
 use model::{CampaignStatus, MessageState};
 use reqwest::StatusCode;
@@ -58,6 +58,17 @@ async fn page_counts(app: &TestApp, cookie: &str, id: i64) -> Vec<(MessageState,
     details(app, cookie, id, 1).await.campaign.messages
 }
 
+/// What `/metrics` reports as waiting to be queued (`outreach_queue_depth`).
+async fn queued_depth(app: &TestApp) -> i64 {
+    queue_depth(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(state, _)| *state == MessageState::Queued)
+        .map(|(_, n)| n)
+        .unwrap()
+}
+
 /// The messages counted one by one, as the counts must always say.
 async fn counted_one_by_one(app: &TestApp, id: i64) -> Vec<(MessageState, i64)> {
     let mut counted: Vec<(MessageState, i64)> = sqlx::query_as(
@@ -100,6 +111,8 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
         page_counts(&app, &admin, id).await,
         [(MessageState::Queued, RECIPIENTS as i64)]
     );
+    // Operators see the same backlog.
+    assert_eq!(queued_depth(&app).await, RECIPIENTS as i64);
     // All it has queued so far are settled: it is not complete while
     // recipients remain to be queued.
     sqlx::query("UPDATE outbound_messages SET state = 'delivered' WHERE campaign_id = $1")
@@ -122,6 +135,10 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
             ),
             (MessageState::Delivered, RECIPIENTS_PER_CHUNK)
         ]
+    );
+    assert_eq!(
+        queued_depth(&app).await,
+        RECIPIENTS as i64 - RECIPIENTS_PER_CHUNK
     );
 
     assert_eq!(
@@ -164,6 +181,10 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
         .unwrap();
     assert_eq!(left, 0);
     assert_eq!(page_counts(&app, &admin, id).await, counted);
+    assert_eq!(
+        queued_depth(&app).await,
+        RECIPIENTS as i64 - RECIPIENTS_PER_CHUNK
+    );
 
     // Once every message is settled, it completes.
     sqlx::query("UPDATE outbound_messages SET state = 'delivered' WHERE campaign_id = $1")
@@ -182,6 +203,7 @@ async fn a_large_campaign_starts_at_once_and_is_queued_a_chunk_per_transaction()
         page_counts(&app, &admin, id).await,
         [(MessageState::Delivered, RECIPIENTS as i64)]
     );
+    assert_eq!(queued_depth(&app).await, 0);
 }
 
 #[tokio::test]
