@@ -939,9 +939,9 @@ pub async fn failure_guard_counts(
 }
 
 /// How many messages wait in each unsettled state (queued, sending,
-/// unknown), across the database: read from the campaigns' counts. The
-/// recipients of running campaigns not stored as messages yet (see
-/// `queue_next_chunks`) wait as queued, as their campaign pages show them.
+/// unknown), across the database: read from the campaigns' counts, with
+/// the recipients not stored as messages yet counted as queued (see
+/// `campaigns::store::not_queued_yet`).
 pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>> {
     let mut counted = sqlx::query_as::<_, (MessageState, i64)>(&format!(
         "SELECT state, CAST(SUM(n) AS BIGINT) FROM ({COUNTS}) c
@@ -951,19 +951,25 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
     .fetch_all(pool)
     .await
     .context("could not count the queue")?;
-    let unqueued: i64 = sqlx::query_scalar(&format!(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN a.recipients > COALESCE(m.n, 0)
-                                       THEN a.recipients - COALESCE(m.n, 0) ELSE 0 END), 0) AS BIGINT)
+    // Each campaign still being queued: its audience and its messages.
+    let queuing = sqlx::query_as::<_, (i64, i64)>(&format!(
+        "SELECT COALESCE(a.recipients, 0), CAST(COALESCE(m.n, 0) AS BIGINT)
          FROM campaigns c
-         JOIN audiences a ON a.id = c.audience_id
+         LEFT JOIN audiences a ON a.id = c.audience_id
          LEFT JOIN (SELECT campaign_id, SUM(n) AS n FROM ({COUNTS}) x GROUP BY campaign_id) m
            ON m.campaign_id = c.id
          WHERE c.queued_through IS NOT NULL",
-        COUNTS = counts_where("campaign_id IN (SELECT id FROM campaigns WHERE queued_through IS NOT NULL)")
+        COUNTS = counts_where(
+            "campaign_id IN (SELECT id FROM campaigns WHERE queued_through IS NOT NULL)"
+        )
     ))
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await
     .context("could not count the recipients still to queue")?;
+    let unqueued: i64 = queuing
+        .into_iter()
+        .map(|(audience, stored)| crate::campaigns::store::not_queued_yet(audience, stored))
+        .sum();
     if unqueued > 0 {
         match counted
             .iter_mut()
