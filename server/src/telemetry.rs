@@ -17,14 +17,17 @@ pub fn init(format: crate::config::LogFormat) {
             .with(fmt::layer().json().with_writer(std::io::stderr))
             .try_init()
     } else {
-        // Colours for a person at a terminal only: a log file or the
+        let layer = fmt::layer().with_writer(std::io::stderr);
+        // Colours for a person at a terminal only (and not there either
+        // with NO_COLOR, tracing-subscriber's default): a log file or the
         // journal would keep the escape codes, and formatting them was a
         // few percent of every request's work.
-        let colours = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-        registry
-            .with(fmt::layer().with_ansi(colours).with_writer(std::io::stderr))
-            .try_init()
+        let layer = if std::io::stderr().is_terminal() {
+            layer
+        } else {
+            layer.with_ansi(false)
+        };
+        registry.with(layer).try_init()
     };
     // A second initialisation (in tests) keeps the first subscriber.
     let _ = result;
