@@ -938,10 +938,17 @@ pub async fn failure_guard_counts(
     })
 }
 
+/// How many of a campaign's recipients, while it is still being queued
+/// (see `campaigns::store::queue_next_chunks`), are not stored as messages
+/// yet: they wait as the queued ones do, on its page and in `/metrics`.
+pub(crate) fn not_queued_yet(audience_size: i64, messages_stored: i64) -> i64 {
+    (audience_size - messages_stored).max(0)
+}
+
 /// How many messages wait in each unsettled state (queued, sending,
 /// unknown), across the database: read from the campaigns' counts, with
 /// the recipients not stored as messages yet counted as queued (see
-/// `campaigns::store::not_queued_yet`).
+/// `not_queued_yet`).
 pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>> {
     let mut counted = sqlx::query_as::<_, (MessageState, i64)>(&format!(
         "SELECT state, CAST(SUM(n) AS BIGINT) FROM ({COUNTS}) c
@@ -968,7 +975,7 @@ pub async fn queue_depth(pool: &Pool) -> anyhow::Result<Vec<(MessageState, i64)>
     .context("could not count the recipients still to queue")?;
     let unqueued: i64 = queuing
         .into_iter()
-        .map(|(audience, stored)| crate::campaigns::store::not_queued_yet(audience, stored))
+        .map(|(audience, stored)| not_queued_yet(audience, stored))
         .sum();
     if unqueued > 0 {
         match counted

@@ -393,17 +393,10 @@ const SUMMARY_SELECT: &str =
         c.audience_id, COALESCE(a.recipients, 0) AS audience_size
      FROM campaigns c LEFT JOIN audiences a ON a.id = c.audience_id";
 
-/// How many of a campaign's recipients, while it is still being queued
-/// (see `queue_next_chunks`), are not stored as messages yet: they wait as
-/// the queued ones do, on its page and in `/metrics`.
-pub(crate) fn not_queued_yet(audience_size: i64, messages_stored: i64) -> i64 {
-    (audience_size - messages_stored).max(0)
-}
-
 fn summary(row: SummaryRow, mut messages: BTreeMap<MessageState, i64>) -> CampaignSummary {
     if row.queuing != 0 {
         *messages.entry(MessageState::Queued).or_default() +=
-            not_queued_yet(row.audience_size, messages.values().sum());
+            crate::outbound::not_queued_yet(row.audience_size, messages.values().sum());
     }
     CampaignSummary {
         id: row.id,
