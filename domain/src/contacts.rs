@@ -219,7 +219,7 @@ pub struct ImportCounts {
 /// Rows per multi-row INSERT, and per transaction: a large import never
 /// holds the database's write lock for long.
 const CONTACTS_PER_INSERT: usize = 500;
-const CONTACTS_PER_TRANSACTION: usize = 5_000;
+const CONTACTS_PER_TRANSACTION: usize = 1_000;
 
 /// Adds the audience's recipients as contacts; a number that is already a
 /// contact is updated: the names and fields the file has replace theirs,
@@ -469,6 +469,61 @@ async fn export_csv_in_pages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large import takes its turn at writing for each transaction, so
+    /// a writer that asked meanwhile (another organisation's save, the
+    /// engine's) goes between two of them, not after the whole import.
+    #[tokio::test]
+    async fn another_writer_goes_between_an_imports_transactions() {
+        let (pool, _dir) = crate::db::testing::fresh_database().await;
+        let Some(held) = crate::db::write_turn(&pool).await else {
+            return; // PostgreSQL locks rows: no turns to take.
+        };
+        let organisation: OrganisationId = sqlx::query_scalar(
+            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+             VALUES ('Acme', 'p', 'active', 0) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let file: String = std::iter::once("phone".to_owned())
+            .chain((0..3 * CONTACTS_PER_TRANSACTION).map(|n| format!("+1415555{n:04}")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let audience =
+            crate::campaigns::audience::parse_audience(&file, "US", &Default::default()).unwrap();
+        assert_eq!(audience.recipients.len(), 3 * CONTACTS_PER_TRANSACTION);
+        let pause = || tokio::time::sleep(std::time::Duration::from_millis(200));
+        // The import asks for its first turn while the test holds one…
+        let import = tokio::spawn({
+            let pool = pool.clone();
+            async move { import(&pool, organisation, &audience, 0).await }
+        });
+        pause().await;
+        // …and another writer asks after it.
+        let other = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                let mut tx = crate::db::begin_write(&pool).await.unwrap();
+                let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                seen
+            }
+        });
+        pause().await;
+        assert!(!import.is_finished(), "the import waits for its turn");
+        drop(held);
+        assert_eq!(
+            other.await.unwrap(),
+            CONTACTS_PER_TRANSACTION as i64,
+            "the other writer wrote after the import's first transaction, before its second"
+        );
+        let counts = import.await.unwrap().unwrap();
+        assert_eq!(counts.added, 3 * CONTACTS_PER_TRANSACTION as u64);
+    }
 
     /// Read a page of two at a time, the export is the same file as read
     /// at once: every field any contact has in the header, every contact

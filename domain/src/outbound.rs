@@ -1090,7 +1090,6 @@ pub async fn fold_count_changes(pool: &Pool) -> anyhow::Result<u64> {
         if pending == 0 {
             return Ok(folded);
         }
-        let _turn = crate::db::write_turn(pool).await;
         let mut tx = crate::db::begin_write(pool)
             .await
             .context("could not start a transaction")?;

@@ -519,7 +519,7 @@ pub async fn remove(
 /// holds the organisation's row first.
 /// Records the change in the audit log and commits it with the change.
 async fn finish_team_change(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    mut tx: crate::db::WriteTransaction,
     actor: Actor<'_>,
     action: &str,
     now: UnixTime,
@@ -541,7 +541,7 @@ async fn finish_team_change(
 async fn begin_team_change(
     pool: &Pool,
     organisation: OrganisationId,
-) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+) -> anyhow::Result<crate::db::WriteTransaction> {
     let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;

@@ -815,7 +815,6 @@ async fn queue_chunk(pool: &Pool, id: CampaignId, now: UnixTime) -> anyhow::Resu
     let messages = tokio::task::spawn_blocking(move || render_messages(&body, recipients))
         .await
         .context("rendering the messages failed")??;
-    let _turn = crate::db::write_turn(pool).await;
     let mut tx = crate::db::begin_write(pool)
         .await
         .context("could not start a transaction")?;

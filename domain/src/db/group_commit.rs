@@ -251,10 +251,10 @@ async fn apply_together<W: Write>(
     writes: &[&W],
 ) -> anyhow::Result<Vec<W::Output>> {
     let asked = std::time::Instant::now();
-    let _turn = super::write_turn(pool).await;
+    let turn = super::write_turn(pool).await;
     crate::metrics::group_commit_turn(what, asked);
     let started = std::time::Instant::now();
-    let mut tx = super::begin_write(pool)
+    let mut tx = super::begin_write_in_turn(pool, turn)
         .await
         .context("could not start a transaction")?;
     let outputs = W::apply_all(writes, &mut *tx).await?;
@@ -264,7 +264,6 @@ async fn apply_together<W: Write>(
 }
 
 async fn apply_alone<W: Write>(pool: &Pool, write: &W) -> anyhow::Result<W::Output> {
-    let _turn = super::write_turn(pool).await;
     let mut tx = super::begin_write(pool)
         .await
         .context("could not start a transaction")?;

@@ -137,19 +137,24 @@ impl Backend {
     }
 }
 
-/// A turn at writing, for the writers that run many times a second: the
-/// engine's claims and bookkeeping, and the group commits of Twilio's
-/// answers and status callbacks. Hold it across the write (or the write
-/// transaction) and no longer; never ask for a second turn while holding one.
+/// A turn at writing. Every write transaction (`begin_write`) holds one
+/// until it ends, and so do the writes outside a transaction that run many
+/// times a second (the engine's bookkeeping). Hold it across the write and
+/// no longer; never ask for a second turn while holding one, and never
+/// begin a write transaction while holding one (use `begin_write_in_turn`).
 ///
 /// SQLite writes one transaction at a time, and a connection that finds
-/// the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 ms… between
-/// tries), so busy writers of one process colliding lose milliseconds each
-/// time while the lock sits free: during a large campaign that was about a
-/// quarter of a second of sleeping per second, and every callback waiting
-/// on it. Here they queue in order and the next starts as soon as the last
-/// has committed. Other writers (a person saving a form) still meet the
-/// busy handler, rarely. PostgreSQL locks rows, not the database: None.
+/// the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms
+/// between tries), so writers of one process colliding lose milliseconds
+/// each time while the lock sits free: during a large campaign that was
+/// about a quarter of a second of sleeping per second, and every callback
+/// waiting on it. And a writer that commits and begins again at once (an
+/// import of a million contacts, one transaction after another) takes the
+/// lock back before a sleeper wakes: another organisation's save waited
+/// up to half a second for it. Here writers queue in order, and the next
+/// starts as soon as the last has committed. A single statement outside a
+/// transaction that runs rarely (a person renaming a list) still meets the
+/// busy handler. PostgreSQL locks rows, not the database: None.
 pub async fn write_turn(pool: &Pool) -> Option<tokio::sync::OwnedMutexGuard<()>> {
     let turn = turn_of(pool.connect_options().database_url.as_str())?;
     Some(turn.lock_owned().await)
@@ -167,11 +172,59 @@ pub async fn write_turn(pool: &Pool) -> Option<tokio::sync::OwnedMutexGuard<()>>
 /// Every transaction starts here, whether or not it reads first today:
 /// clippy.toml forbids `Pool::begin`, so a read added at the top of a
 /// transaction later cannot bring the failure back.
+///
+/// On SQLite the transaction holds the write turn (`write_turn`) until it
+/// commits or rolls back, so writers take the lock in the order they came.
+pub async fn begin_write(pool: &Pool) -> sqlx::Result<WriteTransaction> {
+    let turn = write_turn(pool).await;
+    begin_write_in_turn(pool, turn).await
+}
+
+/// `begin_write` for a caller that took the turn itself (to measure its
+/// wait); the transaction keeps it until it ends.
 #[allow(clippy::disallowed_methods)] // The one place that may.
-pub async fn begin_write(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
-    match Backend::of(pool) {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => pool.begin().await,
+pub async fn begin_write_in_turn(
+    pool: &Pool,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+) -> sqlx::Result<WriteTransaction> {
+    let tx = match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    };
+    Ok(WriteTransaction { tx, _turn: turn })
+}
+
+/// A write transaction and its turn at writing. It reads and writes as its
+/// connection (`&mut *tx`); dropped without `commit` it rolls back.
+pub struct WriteTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    // Declared after `tx`, so dropped after it: the next writer's turn
+    // starts once this transaction has ended, not while it still holds
+    // the lock.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.tx
     }
 }
 

@@ -244,6 +244,6 @@ macro_rules! through_connection {
     )*};
 }
 through_connection!(
-    sqlx::Transaction<'_, sqlx::Any>,
+    super::WriteTransaction,
     sqlx::pool::PoolConnection<sqlx::Any>
 );
