@@ -111,6 +111,27 @@ print(f"imports of 100,000 each, up to {total:,} contacts: "
 print(f"another process meanwhile waited for the write lock: {percentiles(waits)}")
 print(f"another organisation adding an opt-out meanwhile: {percentiles(saves)}")
 
+# Other large writes of one organisation, with the other organisation's
+# saves beside each.
+def beside_saves(label, path, form):
+    saves.clear()
+    busy = threading.Event()
+    busy.set()
+    saving = threading.Thread(target=neighbour_saves, args=(busy.is_set,))
+    saving.start()
+    _, data, elapsed = request(path, form, cookie)
+    busy.clear()
+    saving.join()
+    print(f"{label}: {elapsed:.2f} s; another organisation adding an opt-out meanwhile: {percentiles(saves)}")
+    return data
+_, data, _ = request("/api/create_list", {"name": "Everyone"}, cookie)
+everyone = json.loads(data)
+beside_saves(f"adding {BATCH:,} contacts to a list (import_into_list)", "/api/import_into_list",
+             {"id": everyone, "file": batch(0)})
+beside_saves(f"importing {BATCH:,} opt-outs", "/api/import_opt_outs",
+             {"numbers": "\n".join(f"+44740{n:07d}" for n in range(total - BATCH, total))})
+beside_saves(f"deleting a list of {BATCH:,}", "/api/delete_list", {"id": everyone})
+
 def timed(form, runs=20):
     times = []
     for _ in range(runs):

@@ -139,6 +139,13 @@ pub async fn list(
 /// Adds opt-outs on someone's word (by hand or from a file), recording who;
 /// numbers already opted out keep their first reason. Returns how many
 /// were new.
+///
+/// A large file is written a transaction of `ROWS_PER_TRANSACTION` at a
+/// time, so that it never holds SQLite's write lock for long (100,000 in
+/// one transaction held it about 180 ms; BENCHMARKS.md). The audit log's
+/// entry, with the count of new opt-outs, commits with the last of them.
+/// A failure part-way keeps the opt-outs added before it, each with its
+/// source, time and who added it; importing again adds the rest.
 pub async fn add(
     pool: &Pool,
     organisation: OrganisationId,
@@ -148,43 +155,47 @@ pub async fn add(
     now: UnixTime,
 ) -> anyhow::Result<u64> {
     const ROWS_PER_INSERT: usize = 500;
-    let mut tx = crate::db::begin_write(pool)
-        .await
-        .context("could not start a transaction")?;
+    const ROWS_PER_TRANSACTION: usize = 5_000;
     let mut added = 0;
-    for chunk in phones.chunks(ROWS_PER_INSERT) {
-        let values = Backend::of(pool).placeholder_rows(chunk.len(), 5);
-        let sql = format!(
-            "INSERT INTO opt_outs (organisation_id, phone, source, created_at, added_by) VALUES {values}
-             ON CONFLICT (organisation_id, phone) DO NOTHING"
-        );
-        let mut query = sqlx::query(&sql);
-        for phone in chunk {
-            query = query
-                .bind(organisation)
-                .bind(phone.as_str().to_owned())
-                .bind(source)
-                .bind(now)
-                .bind(by.to_owned());
-        }
-        added += query
-            .execute(&mut *tx)
+    let batches = phones.chunks(ROWS_PER_TRANSACTION).count();
+    for (at, batch) in phones.chunks(ROWS_PER_TRANSACTION).enumerate() {
+        let mut tx = crate::db::begin_write(pool)
             .await
-            .context("could not add the opt-outs")?
-            .rows_affected();
+            .context("could not start a transaction")?;
+        for chunk in batch.chunks(ROWS_PER_INSERT) {
+            let values = Backend::of(pool).placeholder_rows(chunk.len(), 5);
+            let sql = format!(
+                "INSERT INTO opt_outs (organisation_id, phone, source, created_at, added_by) VALUES {values}
+                 ON CONFLICT (organisation_id, phone) DO NOTHING"
+            );
+            let mut query = sqlx::query(&sql);
+            for phone in chunk {
+                query = query
+                    .bind(organisation)
+                    .bind(phone.as_str().to_owned())
+                    .bind(source)
+                    .bind(now)
+                    .bind(by.to_owned());
+            }
+            added += query
+                .execute(&mut *tx)
+                .await
+                .context("could not add the opt-outs")?
+                .rows_affected();
+        }
+        if at + 1 == batches && added > 0 {
+            let action = match (source, phones) {
+                (BY_HAND, [phone]) => format!("Added an opt-out for {}", phone.as_str()),
+                _ => format!(
+                    "Imported {} opt-out{} ({added} new)",
+                    phones.len(),
+                    if phones.len() == 1 { "" } else { "s" }
+                ),
+            };
+            audit::record(&mut tx, organisation, Topic::OptOuts, by, &action, now).await?;
+        }
+        tx.commit().await.context("could not commit the opt-outs")?;
     }
-    let action = match (source, phones) {
-        (BY_HAND, [phone]) => format!("Added an opt-out for {}", phone.as_str()),
-        _ => format!(
-            "Imported {} opt-out{} ({added} new)",
-            phones.len(),
-            if phones.len() == 1 { "" } else { "s" }
-        ),
-    };
-    if added > 0 {
-        audit::record(&mut tx, organisation, Topic::OptOuts, by, &action, now).await?;
-    }
-    tx.commit().await.context("could not commit the opt-outs")?;
     Ok(added)
 }
 

@@ -205,6 +205,43 @@ async fn members_join_from_a_file_leave_and_outlive_their_list_as_contacts() {
     assert_eq!(contacts, 1);
 }
 
+/// A large file joins the list a few thousand members a transaction (so
+/// it never holds the database for long), and every member joins; a
+/// large list leaves the same way when it is deleted, its contacts kept.
+#[tokio::test]
+async fn a_list_larger_than_a_transaction_gains_and_loses_every_member() {
+    let app = spawn_app().await;
+    let acme = app.create_organisation("Acme", true).await;
+    app.create_user(&acme, "carol@acme.test", Role::Campaigner)
+        .await;
+    let carol = app.signed_in("carol@acme.test").await;
+    let list = created(&app, &carol, "Everyone").await;
+    let file: String = std::iter::once("phone".to_owned())
+        .chain((0..12_000).map(|n| format!("+447400{n:06}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    let done = fill(&app, &carol, list, &file).await;
+    assert_eq!((done.imported, done.new), (true, 12_000));
+    let view: ListDetailsView = details(&app, &carol, list).await.json().await.unwrap();
+    assert_eq!(view.list.members, 12_000);
+
+    let deleted = app
+        .call("delete_list", Some(&carol), &[("id", &list.to_string())])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert!(lists(&app, &carol).await.is_empty());
+    let pool = &app.pool;
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM list_members").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM contacts").await, 12_000);
+}
+
 #[tokio::test]
 async fn a_campaign_sent_to_two_lists_messages_each_member_once_with_their_fields() {
     let app = spawn_app().await;

@@ -125,6 +125,36 @@ async fn removing_an_opt_out_needs_the_persons_request_and_is_recorded() {
     assert_eq!(log.entries[0].actor, "carol@acme.test");
 }
 
+/// A large file is stored a few thousand opt-outs a transaction (so it
+/// never holds the database for long): every number is added, and the
+/// audit log says so once.
+#[tokio::test]
+async fn an_import_larger_than_a_transaction_adds_every_number_and_is_logged_once() {
+    let app = spawn_app().await;
+    let (alice, carol) = acme(&app).await;
+    let numbers: String = (0..12_000)
+        .map(|n| format!("+447400{n:06}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    let response = app
+        .call("import_opt_outs", Some(&carol), &[("numbers", &numbers)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let result: ImportResult = response.json().await.unwrap();
+
+    assert_eq!(result.added, 12_000);
+    assert_eq!(list(&app, &carol, "").await.total, 12_000);
+    let log = app.audit_log(&alice).await;
+    let imports: Vec<&str> = log
+        .entries
+        .iter()
+        .map(|entry| entry.action.as_str())
+        .filter(|action| action.starts_with("Imported"))
+        .collect();
+    assert_eq!(imports, ["Imported 12000 opt-outs (12000 new)"]);
+}
+
 #[tokio::test]
 async fn an_import_adds_new_numbers_and_says_what_it_skipped_and_the_export_lists_them() {
     let app = spawn_app().await;
