@@ -176,6 +176,67 @@ async fn contacts_are_searched_by_number_or_name_paged_marked_when_opted_out_and
     assert_eq!(opt_outs, 1);
 }
 
+/// A name search finds the names a contact has now, in any case, across
+/// first and last name, in its own organisation only; the same whether it
+/// reads the names' index (three or more characters, on SQLite) or scans.
+#[tokio::test]
+async fn a_name_search_follows_renames_and_deletions_within_its_organisation() {
+    let app = spawn_app().await;
+    let carol = member(&app, "Acme", "carol@acme.test").await;
+    let olga = member(&app, "Other", "olga@other.test").await;
+    let file = "phone,first_name,last_name\n\
+                +447400123001,Ada,Lovelace\n\
+                +447400123002,Grace,Hopper\n\
+                +447400123003,\"Ro\"\"ck\",Émile\n";
+    assert_eq!(imported(&app, &carol, file, false).await.new, 3);
+    imported(
+        &app,
+        &olga,
+        "phone,first_name,last_name\n+447400123001,Ada,Lovelace\n",
+        false,
+    )
+    .await;
+    let found = |cookie: &str, search: &'static str| {
+        let (app, cookie) = (&app, cookie.to_owned());
+        async move {
+            let page = list(app, &cookie, search, None).await;
+            assert_eq!(page.total, Some(page.rows.len() as i64), "{search}");
+            page.rows
+                .into_iter()
+                .map(|row| row.name)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    for search in ["LOVE", "a lov", "ada lovelace", "Lo"] {
+        assert_eq!(found(&carol, search).await, ["Ada Lovelace"], "{search}");
+    }
+    assert_eq!(found(&carol, "ro\"ck").await, ["Ro\"ck Émile"]);
+    assert_eq!(found(&carol, "ÉMILE").await, ["Ro\"ck Émile"]);
+    assert_eq!(found(&carol, "ada lovelace!").await, Vec::<String>::new());
+    assert_eq!(found(&olga, "love").await, ["Ada Lovelace"]);
+
+    // Renamed by a second file: found by the new name only.
+    let renamed = "phone,first_name,last_name\n+447400123001,Augusta,King\n";
+    assert_eq!(imported(&app, &carol, renamed, false).await.updated, 1);
+    assert_eq!(found(&carol, "love").await, Vec::<String>::new());
+    assert_eq!(found(&carol, "augusta k").await, ["Augusta King"]);
+    // A file that names it again as it is changes nothing.
+    assert_eq!(imported(&app, &carol, renamed, false).await.updated, 1);
+    assert_eq!(found(&carol, "gusta").await, ["Augusta King"]);
+    assert_eq!(found(&olga, "love").await, ["Ada Lovelace"]);
+
+    let deleted = app
+        .call(
+            "delete_contact",
+            Some(&carol),
+            &[("phone", "+447400123002")],
+        )
+        .await;
+    assert!(deleted.status().is_success() || deleted.status().is_redirection());
+    assert_eq!(found(&carol, "hopper").await, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn contacts_export_as_csv_with_formulas_neutralised_for_their_own_organisation_only() {
     let app = spawn_app().await;
