@@ -21,6 +21,8 @@ INSERT INTO contacts_by_name (contacts_by_name, rank) VALUES ('automerge', 0);
 
 INSERT INTO contacts_by_name (rowid, organisation, name)
 SELECT id, '~' || organisation_id || '~', first_name || ' ' || last_name FROM contacts;
+-- The stored contacts' entries as one segment, merged once here.
+INSERT INTO contacts_by_name (contacts_by_name) VALUES ('optimize');
 
 CREATE TRIGGER contacts_by_name_insert AFTER INSERT ON contacts
 BEGIN
