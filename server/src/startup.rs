@@ -112,6 +112,8 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        // Numbers are parsed by people's requests and by STOP replies.
+        tokio::task::spawn_blocking(domain::campaigns::audience::E164Phone::load_rules);
         let background = if self.role.sends() {
             vec![
                 crate::recheck::spawn(self.state.services.clone(), self.recheck_interval),
