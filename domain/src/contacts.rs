@@ -541,13 +541,7 @@ mod tests {
         let Some(held) = crate::db::write_turn(&pool).await else {
             return; // PostgreSQL locks rows: no turns to take.
         };
-        let organisation: OrganisationId = sqlx::query_scalar(
-            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
-             VALUES ('Acme', 'p', 'active', 0) RETURNING id",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let organisation = crate::organisations::testing::organisation(&pool, "Acme").await;
         let file: String = std::iter::once("phone".to_owned())
             .chain((0..3 * CONTACTS_PER_TRANSACTION).map(|n| format!("+1415555{n:04}")))
             .collect::<Vec<_>>()
@@ -727,30 +721,20 @@ mod tests {
         );
         assert_eq!(Search::parse("Ada L"), Search::Name("ada l".into()));
         assert_eq!(Search::parse("+-"), Search::All);
-        // Wildcards typed are looked for as themselves.
-        let organisation = OrganisationId(7);
-        assert_eq!(
-            Search::Name("50%_off".into())
-                .filter(Backend::Postgres, organisation, 2)
+        let bound = |name: &str, backend| {
+            Search::Name(name.into())
+                .filter(backend, OrganisationId(7), 2)
                 .bound
-                .unwrap(),
-            "%50\\%\\_off%"
-        );
+                .unwrap()
+        };
+        // Wildcards typed are looked for as themselves.
+        assert_eq!(bound("50%_off", Backend::Postgres), "%50\\%\\_off%");
         // So are the names index's quotes.
         assert_eq!(
-            Search::Name("o\"neil".into())
-                .filter(Backend::Sqlite, organisation, 2)
-                .bound
-                .unwrap(),
+            bound("o\"neil", Backend::Sqlite),
             "organisation : \"~7~\" AND name : \"o\"\"neil\""
         );
         // Two characters are too few for it: they scan.
-        assert_eq!(
-            Search::Name("al".into())
-                .filter(Backend::Sqlite, organisation, 2)
-                .bound
-                .unwrap(),
-            "%al%"
-        );
+        assert_eq!(bound("al", Backend::Sqlite), "%al%");
     }
 }
