@@ -199,8 +199,9 @@ pub async fn begin_write_in_turn(
 pub struct WriteTransaction {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     // Declared after `tx`, so dropped after it: the next writer's turn
-    // starts once this transaction has ended, not while it still holds
-    // the lock.
+    // starts once this transaction has committed or rolled back. (Dropped
+    // without either, after an error, sqlx only queues its rollback, and
+    // the next writer may wait a moment in SQLite's busy handler.)
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
