@@ -106,20 +106,16 @@ impl Search {
                 .replace('_', "\\_");
             format!("%{escaped}%")
         };
-        let scan = |condition: String, bound: String| Filter {
+        let scan = |condition: String, bound: Option<String>| Filter {
             from: "contacts c".to_owned(),
             condition,
-            bound: Some(bound),
+            bound,
         };
         match self {
-            Self::All => Filter {
-                from: "contacts c".to_owned(),
-                condition: String::new(),
-                bound: None,
-            },
+            Self::All => scan(String::new(), None),
             Self::Number(digits) => scan(
                 format!(" AND c.phone LIKE ${n} ESCAPE '\\'"),
-                pattern(digits),
+                Some(pattern(digits)),
             ),
             // SQLite reads the contacts whose names contain the text from
             // their names' index (the contacts_found_by_name migration).
@@ -137,7 +133,7 @@ impl Search {
             // expression (pg_trgm).
             Self::Name(name) => scan(
                 format!(" AND LOWER(c.first_name || ' ' || c.last_name) LIKE ${n} ESCAPE '\\'"),
-                pattern(name),
+                Some(pattern(name)),
             ),
         }
     }
