@@ -582,13 +582,7 @@ mod tests {
     #[tokio::test]
     async fn contacts_stored_before_the_upgrade_are_found_by_name() {
         let (pool, _dir) = crate::db::testing::database_before("contacts found by name").await;
-        let organisation: OrganisationId = sqlx::query_scalar(
-            "INSERT INTO organisations (name, public_id, subscription_state, created_at)
-             VALUES ('Acme', 'acme', 'active', 0) RETURNING id",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let organisation = crate::organisations::testing::organisation(&pool, "Acme").await;
         for (phone, first, last) in [
             ("+447400123001", "Ada", "Lovelace"),
             ("+447400123002", "Grace", "Hopper"),
