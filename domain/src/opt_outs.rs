@@ -157,8 +157,8 @@ pub async fn add(
     const ROWS_PER_INSERT: usize = 500;
     const ROWS_PER_TRANSACTION: usize = 5_000;
     let mut added = 0;
-    let batches = phones.chunks(ROWS_PER_TRANSACTION).count();
-    for (at, batch) in phones.chunks(ROWS_PER_TRANSACTION).enumerate() {
+    let mut batches = phones.chunks(ROWS_PER_TRANSACTION).peekable();
+    while let Some(batch) = batches.next() {
         let mut tx = crate::db::begin_write(pool)
             .await
             .context("could not start a transaction")?;
@@ -183,7 +183,7 @@ pub async fn add(
                 .context("could not add the opt-outs")?
                 .rows_affected();
         }
-        if at + 1 == batches && added > 0 {
+        if batches.peek().is_none() && added > 0 {
             let action = match (source, phones) {
                 (BY_HAND, [phone]) => format!("Added an opt-out for {}", phone.as_str()),
                 _ => format!(
