@@ -8,6 +8,7 @@
 # While importing, two other writers write every 20 ms: another process's
 # connection, which reports how long it waited for the write lock, and
 # another organisation's member adding an opt-out through the product,
+# and another renaming a list (one statement, no transaction), each of
 # which reports how long each took (beside the same without imports).
 # Usage: scripts/bench-contacts.sh [total contacts]  (after `scripts/build-release.sh`)
 set -euo pipefail
@@ -57,6 +58,7 @@ def sign_in(email):
     return response.getheader("set-cookie").split(";")[0]
 cookie = sign_in("bench@bench.test")
 neighbour = sign_in("neighbour@bench.test")
+neighbours_list = json.loads(request("/api/create_list", {"name": "Volunteers"}, neighbour)[1])
 
 def batch(first):
     rows = ["phone,first_name,last_name,ward"]
@@ -82,6 +84,14 @@ def neighbour_saves(until):
         _, _, elapsed = request("/api/add_opt_out", {"phone": f"+44770{next(opted_out):07d}"}, neighbour)
         saves.append(elapsed)
         time.sleep(0.02)
+# The same organisation's other member renames a list every 20 ms: a
+# write of one statement outside a transaction.
+renames, renamed = [], iter(range(10_000_000))
+def neighbour_renames(until):
+    while until():
+        _, _, elapsed = request("/api/rename_list", {"id": neighbours_list, "name": f"Volunteers {next(renamed)}"}, neighbour)
+        renames.append(elapsed)
+        time.sleep(0.02)
 def percentiles(times):
     times = sorted(times)
     return (f"median {statistics.median(times) * 1000:.1f} ms, 99th percentile "
@@ -89,12 +99,18 @@ def percentiles(times):
 alone_until = time.monotonic() + 2
 neighbour_saves(lambda: time.monotonic() < alone_until)
 print(f"another organisation adding an opt-out, nothing else running: {percentiles(saves)}")
+alone_until = time.monotonic() + 2
+neighbour_renames(lambda: time.monotonic() < alone_until)
+print(f"another organisation renaming a list, nothing else running: {percentiles(renames)}")
 saves.clear()
+renames.clear()
 importing.set()
 writer = threading.Thread(target=other_writer)
 writer.start()
 saving = threading.Thread(target=neighbour_saves, args=(importing.is_set,))
 saving.start()
+renaming = threading.Thread(target=neighbour_renames, args=(importing.is_set,))
+renaming.start()
 imports = []
 for first in range(0, total, BATCH):
     _, data, elapsed = request("/api/import_contacts", {"file": batch(first)}, cookie)
@@ -106,23 +122,30 @@ for first in range(0, total, BATCH):
 importing.clear()
 writer.join()
 saving.join()
+renaming.join()
 print(f"imports of 100,000 each, up to {total:,} contacts: "
       f"median {statistics.median(imports):.2f} s, slowest {max(imports):.2f} s")
 print(f"another process meanwhile waited for the write lock: {percentiles(waits)}")
 print(f"another organisation adding an opt-out meanwhile: {percentiles(saves)}")
+print(f"another organisation renaming a list meanwhile: {percentiles(renames)}")
 
 # Other large writes of one organisation, with the other organisation's
 # saves beside each.
 def beside_saves(label, path, form):
     saves.clear()
+    renames.clear()
     busy = threading.Event()
     busy.set()
     saving = threading.Thread(target=neighbour_saves, args=(busy.is_set,))
+    renaming = threading.Thread(target=neighbour_renames, args=(busy.is_set,))
     saving.start()
+    renaming.start()
     _, data, elapsed = request(path, form, cookie)
     busy.clear()
     saving.join()
-    print(f"{label}: {elapsed:.2f} s; another organisation adding an opt-out meanwhile: {percentiles(saves)}")
+    renaming.join()
+    print(f"{label}: {elapsed:.2f} s; another organisation meanwhile adding an opt-out: {percentiles(saves)}; "
+          f"renaming a list: {percentiles(renames)}")
     return data
 _, data, _ = request("/api/create_list", {"name": "Everyone"}, cookie)
 everyone = json.loads(data)
