@@ -157,7 +157,9 @@ pub async fn end_session(pool: &Pool, user: &SignedInUser, id: &str) -> anyhow::
     let Some(hash) = from_hex(id) else {
         return Ok(false);
     };
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     let ended = sessions::end_of(&mut conn, user.user_id, &hash).await?;
     Ok(ended)
 }

@@ -13,7 +13,7 @@ use sqlx::FromRow;
 use crate::{
     campaigns::audience::Audience,
     clock::UnixTime,
-    db::{Backend, Pool},
+    db::{Backend, InTurn, Pool},
     ids::OrganisationId,
     spreadsheet::{csv_in_parts, safe_cell},
 };
@@ -420,6 +420,7 @@ pub async fn delete(
             .bind(organisation)
             .bind(phone)
             .execute(pool)
+            .in_turn(pool)
             .await
             .context("could not delete the contact")?
             .rows_affected()
@@ -534,10 +535,10 @@ mod tests {
     #[tokio::test]
     async fn another_writer_goes_between_an_imports_transactions() {
         let (pool, _dir) = crate::db::testing::fresh_database().await;
+        let organisation = crate::organisations::testing::organisation(&pool, "Acme").await;
         let Some(held) = crate::db::write_turn(&pool).await else {
             return; // PostgreSQL locks rows: no turns to take.
         };
-        let organisation = crate::organisations::testing::organisation(&pool, "Acme").await;
         let file: String = std::iter::once("phone".to_owned())
             .chain((0..3 * CONTACTS_PER_TRANSACTION).map(|n| format!("+1415555{n:04}")))
             .collect::<Vec<_>>()

@@ -6,7 +6,10 @@
 
 use anyhow::Context;
 
-use crate::{clock::UnixTime, db::Pool};
+use crate::{
+    clock::UnixTime,
+    db::{InTurn, Pool},
+};
 
 /// This process, as a lease holder: its id and a random part, so a
 /// restarted process with a reused pid is someone else.
@@ -48,6 +51,7 @@ pub async fn hold(
     .bind(now + ttl_secs)
     .bind(now)
     .fetch_optional(pool)
+    .in_turn(pool)
     .await
     .with_context(|| format!("could not take the {name} lease"))?;
     Ok(held.is_some())
@@ -60,6 +64,7 @@ pub async fn release(pool: &Pool, name: &str, holder: &Holder) -> anyhow::Result
         .bind(name)
         .bind(holder.as_str())
         .execute(pool)
+        .in_turn(pool)
         .await
         .with_context(|| format!("could not release the {name} lease"))?;
     Ok(())

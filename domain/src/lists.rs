@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use crate::{
     clock::UnixTime,
     contacts::{FIRST_NAME, LAST_NAME},
-    db::{Backend, Pool, is_unique_violation},
+    db::{Backend, InTurn, Pool, is_unique_violation},
     ids::OrganisationId,
 };
 
@@ -123,6 +123,7 @@ pub async fn create(
     .bind(name.as_str())
     .bind(now)
     .fetch_one(pool)
+    .in_turn(pool)
     .await
     .map_err(|e| name_error(e, name))
 }
@@ -147,6 +148,7 @@ pub async fn rename(
             .bind(id)
             .bind(organisation)
             .execute(pool)
+            .in_turn(pool)
             .await
             .map_err(|e| name_error(e, name))?;
     if renamed.rows_affected() == 0 {
@@ -193,6 +195,7 @@ pub async fn delete(pool: &Pool, organisation: OrganisationId, id: i64) -> Resul
         .bind(id)
         .bind(organisation)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not delete the list")?;
     if deleted.rows_affected() == 0 {
@@ -271,6 +274,7 @@ pub async fn remove_member(
     .bind(organisation)
     .bind(phone)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not remove the member")?
     .rows_affected()

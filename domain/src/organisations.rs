@@ -7,7 +7,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use crate::db::Pool;
+use crate::db::{InTurn, Pool};
 use crate::{clock::UnixTime, db::is_unique_violation};
 
 pub use crate::ids::OrganisationId;
@@ -174,6 +174,7 @@ pub async fn insert_organisation(
     .bind(state.as_str())
     .bind(now)
     .fetch_one(pool)
+    .in_turn(pool)
     .await;
     match result {
         Ok(row) => Ok(row.try_into()?),
@@ -260,6 +261,7 @@ pub async fn set_subscription(
     .bind(active)
     .bind(name.as_str())
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not update the subscription")?;
     Ok(updated.rows_affected() == 1)
@@ -285,6 +287,7 @@ pub async fn request_access(
     .bind(requested_by)
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not record the access request")?;
     fetch_organisation(pool, id).await
@@ -404,6 +407,7 @@ pub async fn set_default_country(
         .bind(&code.0)
         .bind(id)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not set the default country")?;
     Ok(())

@@ -9,7 +9,7 @@ use anyhow::Context;
 use sqlx::FromRow;
 
 use crate::db::statements::{Arg, Statements};
-use crate::db::{Backend, DbConnection, Pool, group_commit};
+use crate::db::{Backend, DbConnection, InTurn, Pool, group_commit};
 use crate::{
     clock::UnixTime,
     db::is_unique_violation,
@@ -223,7 +223,6 @@ pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
     if !any_of(pool, &overdue, now).await? {
         return Ok(0);
     }
-    let _turn = crate::db::write_turn(pool).await;
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET state = 'expired', lease_until = NULL, updated_at = $1,
              error_message = 'Not sent: its campaign''s validity ran out before its turn.'
@@ -232,6 +231,7 @@ pub async fn expire_overdue(pool: &Pool, now: UnixTime) -> anyhow::Result<u64> {
     .bind(now)
     .bind(MESSAGES_PER_SETTLEMENT)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not expire overdue messages")?
     .rows_affected())
@@ -308,13 +308,13 @@ pub async fn withdraw_cancelled(pool: &Pool, now: UnixTime) -> anyhow::Result<u6
     if !any_of(pool, &left, now).await? {
         return Ok(0);
     }
-    let _turn = crate::db::write_turn(pool).await;
     Ok(sqlx::query(&format!(
         "UPDATE outbound_messages SET {WITHDRAWN} WHERE id IN ({left})"
     ))
     .bind(now)
     .bind(MESSAGES_PER_SETTLEMENT)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not withdraw the cancelled campaigns' messages")?
     .rows_affected())
@@ -432,6 +432,7 @@ pub async fn release(pool: &Pool, id: MessageId, now: UnixTime) -> anyhow::Resul
     .bind(now)
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not put the message back in the queue")?;
     Ok(())
@@ -513,7 +514,9 @@ pub async fn adopt_found(
     twilio_status: &str,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     let adopted = record_accepted(&mut conn, id, sid, twilio_status, now).await;
     drop(conn);
     match adopted {
@@ -540,6 +543,7 @@ pub async fn extend_lease(
     .bind(now + lease_secs)
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not extend the lease")?;
     Ok(())
@@ -569,6 +573,7 @@ pub async fn postpone_reconciliation(
     .bind(max_attempts)
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not postpone the reconciliation")?;
     Ok(())

@@ -11,7 +11,7 @@ use sqlx::FromRow;
 
 use secrecy::ExposeSecret;
 
-use crate::db::Pool;
+use crate::db::{InTurn, Pool};
 use crate::{
     clock::UnixTime,
     limits::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS},
@@ -276,6 +276,7 @@ pub(crate) async fn record_attempt(
     sqlx::query("DELETE FROM sign_in_attempts WHERE attempted_at <= $1")
         .bind(since)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not purge old sign-in attempts")?;
     // Parallel guesses are counted one after another, on both databases.
@@ -345,6 +346,7 @@ pub(crate) async fn forget_attempt(pool: &Pool, attempt: i64) -> anyhow::Result<
     sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1")
         .bind(attempt)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not forget a sign-in attempt")?;
     Ok(())
@@ -411,7 +413,9 @@ async fn session_user(
         return Ok(None);
     };
     if note_use && now - last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
-        let mut conn = pool.acquire().await.context("no database connection")?;
+        let mut conn = crate::db::write_connection(pool)
+            .await
+            .context("no database connection")?;
         sessions::note_use(&mut conn, &hash, now).await?;
     }
     Ok(Some(SignedInUser {
@@ -425,7 +429,9 @@ async fn session_user(
 
 /// Ends the session server-side: the cookie is worthless afterwards.
 pub async fn sign_out(pool: &Pool, token: &SessionToken) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     sessions::end(&mut conn, &token.hash()).await
 }
 

@@ -237,7 +237,9 @@ pub async fn insert_user(
 ) -> Result<UserId, CreateUserError> {
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     insert_hashed(&mut conn, organisation, email.as_str(), role, &hash, now)
         .await?
         .ok_or_else(|| CreateUserError::DuplicateEmail(email.to_string()))
@@ -507,7 +509,9 @@ pub async fn audit_created_by_operator(
     role: Role,
     now: UnixTime,
 ) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     audit_operator_change(
         &mut conn,
         organisation,

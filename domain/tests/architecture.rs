@@ -188,3 +188,47 @@ fn every_table_is_written_by_one_module() {
         BTreeSet::from(["outbound".to_owned()])
     );
 }
+
+/// A write outside a transaction on SQLite takes its turn at writing, as
+/// transactions do (`db::write_turn`): without it the statement meets
+/// SQLite's busy handler, which during another organisation's import kept
+/// a person renaming a list waiting up to a second (BENCHMARKS.md). So
+/// every statement that writes straight to the pool is run `.in_turn(pool)`.
+/// (Several statements that write together are a transaction.)
+#[test]
+fn every_write_outside_a_transaction_takes_its_turn() {
+    let mut checked = 0;
+    let mut unturned = Vec::new();
+    for (name, code) in modules() {
+        for (at, _) in code.match_indices("sqlx::query") {
+            let statement = &code[at..code[at..].find(".await").map_or(code.len(), |end| at + end)];
+            let sql = statement.split('"').nth(1).unwrap_or_default().trim_start();
+            let writes = ["INSERT ", "UPDATE ", "DELETE "]
+                .iter()
+                .any(|verb| sql.starts_with(verb));
+            let on_the_pool = ["(pool)", "(&pool)", "(self.pool)", "(&self.pool)"]
+                .iter()
+                .any(|executor| statement.contains(executor));
+            if !(writes && on_the_pool) {
+                continue;
+            }
+            checked += 1;
+            if !statement.contains(".in_turn(pool)") {
+                unturned.push(format!(
+                    "{name}: {}",
+                    sql.lines().next().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(
+        unturned.is_empty(),
+        "writes outside a transaction without their turn: {unturned:#?}"
+    );
+    // The check sees the writes it is about (it would pass vacuously
+    // otherwise): renaming a list is one.
+    assert!(
+        checked >= 20,
+        "only {checked} writes outside a transaction found"
+    );
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::audience::Audience;
-use crate::db::{Backend, Pool};
+use crate::db::{Backend, InTurn, Pool};
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 pub use crate::ids::AudienceId;
@@ -41,6 +41,7 @@ pub async fn write_audience(
     .bind(audience.recipients.len() as i64)
     .bind(now)
     .fetch_one(pool)
+    .in_turn(pool)
     .await
     .context("could not create the audience")?;
     for group in audience
@@ -146,6 +147,7 @@ pub async fn discard_unused_audiences(pool: &Pool, now: UnixTime) -> anyhow::Res
             .bind(audience)
             .bind((ROWS_PER_CHUNK * CHUNKS_PER_TRANSACTION) as i64)
             .execute(pool)
+            .in_turn(pool)
             .await
             .context("could not remove an unused audience's recipients")?
             .rows_affected();
@@ -161,6 +163,7 @@ pub async fn discard_unused_audiences(pool: &Pool, now: UnixTime) -> anyhow::Res
         )
         .bind(audience)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not remove an unused audience")?;
     }

@@ -44,7 +44,9 @@ pub async fn pause_campaign(
     id: CampaignId,
     now: UnixTime,
 ) -> Result<(), ControlError> {
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     let from = [CampaignStatus::Running];
     if change_status(
         &mut conn,
@@ -74,7 +76,9 @@ pub async fn resume_campaign(
         return Err(ControlError::NotFound);
     }
     may_run(configuration).map_err(ControlError::NotAllowed)?;
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     let from = [CampaignStatus::Paused];
     if change_status(
         &mut conn,
@@ -153,7 +157,9 @@ pub async fn decide_unknown_outcomes(
             )),
         ),
     };
-    let mut conn = pool.acquire().await.context("no database connection")?;
+    let mut conn = crate::db::write_connection(pool)
+        .await
+        .context("no database connection")?;
     Ok(
         crate::outbound::settle_unknown(
             &mut conn,

@@ -11,7 +11,7 @@ use super::{
     audiences::{self, AudienceId},
     message::{MAX_BODY_CHARS, Template, count_segments},
 };
-use crate::db::{DbConnection, Pool};
+use crate::db::{DbConnection, InTurn, Pool};
 use crate::limits::{MAX_CAMPAIGN_NAME_CHARS, MAX_RENDERED_CHARS};
 use crate::{
     capability::{RunPermission, SmsConfiguration, sms_capability},
@@ -210,6 +210,7 @@ pub async fn insert_campaign(
     .bind(segments)
     .bind(audience)
     .fetch_one(pool)
+    .in_turn(pool)
     .await;
     // On failure the written audience is nobody's: it is discarded later.
     let id = match inserted {
@@ -301,6 +302,7 @@ pub async fn duplicate_campaign(
         .bind(segments)
         .bind(audience)
         .fetch_one(pool)
+        .in_turn(pool)
         .await;
         match inserted {
             Ok(id) => {
@@ -574,6 +576,7 @@ pub async fn update_draft(
     .bind(id)
     .bind(organisation)
     .execute(pool)
+    .in_turn(pool)
     .await;
     match updated {
         Ok(result) if result.rows_affected() == 1 => Ok(()),
@@ -609,6 +612,7 @@ pub async fn delete_draft(
     .bind(id)
     .bind(organisation)
     .fetch_optional(pool)
+    .in_turn(pool)
     .await
     .context("could not delete the campaign")?;
     if status.is_some() {
@@ -1109,7 +1113,6 @@ pub async fn complete_finished_campaigns(
     if any == 0 {
         return Ok(Vec::new());
     }
-    let _turn = crate::db::write_turn(pool).await;
     let completed = sqlx::query_scalar::<_, CampaignId>(&format!(
         "UPDATE campaigns SET status = 'completed', finished_at = $1 WHERE {} RETURNING id",
         finished()
@@ -1117,6 +1120,7 @@ pub async fn complete_finished_campaigns(
     .bind(now)
     .bind(crate::outbound::NO_RECEIPT_AFTER_SECS)
     .fetch_all(pool)
+    .in_turn(pool)
     .await
     .context("could not complete campaigns")?;
     for campaign in &completed {
@@ -1162,13 +1166,13 @@ pub async fn pause_campaigns_without_subscription(
     if any == 0 {
         return Ok(Vec::new());
     }
-    let _turn = crate::db::write_turn(pool).await;
     sqlx::query_as::<_, (OrganisationId, CampaignId)>(&format!(
         "UPDATE campaigns SET status = 'paused', paused_reason = $1 WHERE {WITHOUT_SUBSCRIPTION}
          RETURNING organisation_id, id"
     ))
     .bind(PAUSED_WITHOUT_SUBSCRIPTION)
     .fetch_all(pool)
+    .in_turn(pool)
     .await
     .context("could not pause the campaigns of organisations without a subscription")
 }
@@ -1204,6 +1208,7 @@ pub async fn schedule_campaign(
     .bind(id)
     .bind(organisation)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not schedule the campaign")?
     .rows_affected();
@@ -1260,6 +1265,7 @@ pub async fn set_validity(
     .bind(id)
     .bind(organisation)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not set the campaign's validity")?
     .rows_affected();
@@ -1283,6 +1289,7 @@ pub async fn unschedule_campaign(
     .bind(id)
     .bind(organisation)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not unschedule the campaign")?
     .rows_affected();
@@ -1328,6 +1335,7 @@ pub async fn scheduled_start_refused(
     .bind(problem)
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not note why the campaign did not start")?;
     Ok(())
@@ -1372,6 +1380,7 @@ pub async fn failure_guard_passed(pool: &Pool, id: CampaignId) -> anyhow::Result
     )
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not note that the campaign passed the failure guard")?;
     Ok(())
@@ -1388,6 +1397,7 @@ pub async fn trip_failure_guard(pool: &Pool, id: CampaignId, reason: &str) -> an
     .bind(reason)
     .bind(id)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not pause the campaign for the failure guard")?
     .rows_affected()

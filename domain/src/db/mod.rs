@@ -138,10 +138,11 @@ impl Backend {
 }
 
 /// A turn at writing. Every write transaction (`begin_write`) holds one
-/// until it ends, and so do the writes outside a transaction that run many
-/// times a second (the engine's bookkeeping). Hold it across the write and
-/// no longer; never ask for a second turn while holding one, and never
-/// begin a write transaction while holding one (use `begin_write_in_turn`).
+/// until it ends, and so does every write outside a transaction (a single
+/// statement, `InTurn::in_turn`, or a function that writes on a connection,
+/// `write_connection`). Hold it across the write and no longer;
+/// never ask for a second turn while holding one, and never begin a write
+/// transaction while holding one (use `begin_write_in_turn`).
 ///
 /// SQLite writes one transaction at a time, and a connection that finds
 /// the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms
@@ -151,14 +152,28 @@ impl Backend {
 /// waiting on it. And a writer that commits and begins again at once (an
 /// import of a million contacts, one transaction after another) takes the
 /// lock back before a sleeper wakes: another organisation's save waited
-/// up to half a second for it. Here writers queue in order, and the next
-/// starts as soon as the last has committed. A single statement outside a
-/// transaction that runs rarely (a person renaming a list) still meets the
-/// busy handler. PostgreSQL locks rows, not the database: None.
+/// up to half a second for it, and a person renaming a list in a single
+/// statement up to a second (BENCHMARKS.md). Here writers queue in order,
+/// and the next starts as soon as the last has committed. PostgreSQL locks
+/// rows, not the database: None.
 pub async fn write_turn(pool: &Pool) -> Option<tokio::sync::OwnedMutexGuard<()>> {
     let turn = turn_of(pool.connect_options().database_url.as_str())?;
     Some(turn.lock_owned().await)
 }
+
+/// A write outside a transaction, run in its turn (`write_turn`):
+/// `sqlx::query(…).execute(pool).in_turn(pool).await`. The turn is taken
+/// when the write is awaited and given back as soon as it is done.
+pub trait InTurn: Future + Send + Sized {
+    fn in_turn(self, pool: &Pool) -> impl Future<Output = Self::Output> + Send {
+        async move {
+            let _turn = write_turn(pool).await;
+            self.await
+        }
+    }
+}
+
+impl<F: Future + Send> InTurn for F {}
 
 /// A transaction that will write. On SQLite it takes the write lock at
 /// BEGIN (`BEGIN IMMEDIATE`, waiting in the busy handler if another
@@ -226,6 +241,38 @@ impl std::ops::Deref for WriteTransaction {
 impl std::ops::DerefMut for WriteTransaction {
     fn deref_mut(&mut self) -> &mut DbConnection {
         &mut self.tx
+    }
+}
+
+/// A connection for writes outside a transaction that take a connection
+/// (`&mut DbConnection`), holding the write turn until it is dropped. One
+/// statement on the pool takes its turn with `InTurn::in_turn` instead.
+pub async fn write_connection(pool: &Pool) -> sqlx::Result<WriteConnection> {
+    // The turn first: a writer waiting for it holds no connection.
+    let turn = write_turn(pool).await;
+    Ok(WriteConnection {
+        conn: pool.acquire().await?,
+        _turn: turn,
+    })
+}
+
+pub struct WriteConnection {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    // After `conn`: given back once the connection is.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
     }
 }
 
@@ -909,5 +956,56 @@ mod tests {
         );
         drop(first);
         assert!(waiting.await.unwrap());
+    }
+
+    /// A statement outside a transaction (`in_turn`) and a connection for
+    /// such writes (`write_connection`) wait for the turn like a
+    /// transaction, and write once they have it.
+    #[tokio::test]
+    async fn writes_outside_a_transaction_wait_for_the_turn() {
+        let (pool, _dir) = testing::fresh_database().await;
+        let Some(held) = write_turn(&pool).await else {
+            assert_eq!(Backend::of(&pool), Backend::Postgres);
+            return;
+        };
+        let statement = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                sqlx::query(
+                    "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+                     VALUES ('Acme', 'acme', 'active', 0)",
+                )
+                .execute(&pool)
+                .in_turn(&pool)
+                .await
+                .unwrap();
+            }
+        });
+        let connection = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                let mut conn = write_connection(&pool).await.unwrap();
+                sqlx::query(
+                    "INSERT INTO organisations (name, public_id, subscription_state, created_at)
+                     VALUES ('Globex', 'globex', 'active', 0)",
+                )
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!statement.is_finished() && !connection.is_finished());
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM organisations")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(count().await, 0, "nothing written before the turn");
+        drop(held);
+        statement.await.unwrap();
+        connection.await.unwrap();
+        assert_eq!(count().await, 2);
     }
 }

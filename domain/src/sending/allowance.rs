@@ -4,7 +4,10 @@
 
 use anyhow::Context;
 
-use crate::{db::Pool, ids::OrganisationId};
+use crate::{
+    db::{InTurn, Pool},
+    ids::OrganisationId,
+};
 
 /// A bucket refilled at `rate` tokens a second that saves up a second's
 /// worth at most: after `elapsed_ms`, up to `wanted` whole tokens are
@@ -49,6 +52,7 @@ pub async fn take(
             .bind(rate.max(1.0))
             .bind(now_ms)
             .execute(pool)
+            .in_turn(pool)
             .await
             .context("could not create the sending allowance")?;
             continue;
@@ -58,7 +62,6 @@ pub async fn take(
             // Nothing changes until a whole token has built up.
             return Ok(0);
         }
-        let _turn = crate::db::write_turn(pool).await;
         let written = sqlx::query(
             "UPDATE send_allowances SET tokens = $1, refilled_at_ms = $2, version = version + 1
              WHERE organisation_id = $3 AND version = $4",
@@ -68,6 +71,7 @@ pub async fn take(
         .bind(organisation)
         .bind(version)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not take from the sending allowance")?
         .rows_affected();
@@ -88,7 +92,6 @@ pub async fn give_back(
     if unused == 0 {
         return Ok(());
     }
-    let _turn = crate::db::write_turn(pool).await;
     sqlx::query(
         "UPDATE send_allowances SET tokens = tokens + $1, version = version + 1
          WHERE organisation_id = $2",
@@ -96,6 +99,7 @@ pub async fn give_back(
     .bind(unused as f64)
     .bind(organisation)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not give back to the sending allowance")?;
     Ok(())

@@ -398,7 +398,7 @@ impl SendingEngine {
                 Ok(sender) => sender,
                 Err(reason) => {
                     self.with_pace(organisation, |pace| pace.put_back(wanted));
-                    let mut conn = self.pool.acquire().await?;
+                    let mut conn = crate::db::write_connection(&self.pool).await?;
                     campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
                     tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
                     continue;
@@ -685,7 +685,7 @@ impl SendingEngine {
             }
             Verdict::PauseOrganisation { reason } => {
                 outbound::release(&self.pool, message.id, now).await?;
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = crate::db::write_connection(&self.pool).await?;
                 campaigns::pause_running_campaigns(&mut conn, organisation, &reason).await?;
                 tracing::warn!(organisation_id = %organisation, reason, "campaigns paused");
                 Ok(())

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use super::validation::{Credentials, Problems, Typed, describe, validate_with_twilio};
 pub use crate::audit::AuditEvent;
 use crate::audit::Topic;
-use crate::db::{DbConnection, Pool};
+use crate::db::{DbConnection, InTurn, Pool};
 use crate::{
     capability::SmsConfiguration,
     clock::UnixTime,
@@ -692,6 +692,7 @@ pub async fn check_integration(
     .bind(organisation)
     .bind(integration.version)
     .execute(pool)
+    .in_turn(pool)
     .await
     .context("could not record the credential check")?;
     if integration.health == Health::Valid && health == "invalid" {
@@ -764,6 +765,7 @@ pub async fn rewrap_tokens(pool: &Pool, keyring: &Keyring) -> anyhow::Result<Rew
         .bind(organisation)
         .bind(&envelope)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not store a rewrapped token")?;
         report.rewrapped += 1;

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 
-use crate::db::Pool;
+use crate::db::{InTurn, Pool};
 use crate::{clock::UnixTime, organisations::OrganisationId};
 
 /// Checks with Twilio one organisation may ask for within the window.
@@ -24,6 +24,7 @@ pub async fn claim_twilio_check(
         .bind(organisation)
         .bind(since)
         .execute(pool)
+        .in_turn(pool)
         .await
         .context("could not purge old Twilio checks")?;
     // Parallel saves are counted one after another, on both databases.
