@@ -140,9 +140,11 @@ impl Backend {
 /// A turn at writing. Every write transaction (`begin_write`) holds one
 /// until it ends, and so does every write outside a transaction (a single
 /// statement, `InTurn::in_turn`, or a function that writes on a connection,
-/// `write_connection`). Hold it across the write and no longer;
-/// never ask for a second turn while holding one, and never begin a write
-/// transaction while holding one (use `begin_write_in_turn`).
+/// `write_connection`). Hold it across the write and no longer. It is not
+/// re-entrant: never ask for a second turn while holding one (a function
+/// holding it must not call one that writes in turn: it would wait for
+/// ever), and never begin a write transaction while holding one (use
+/// `begin_write_in_turn`).
 ///
 /// SQLite writes one transaction at a time, and a connection that finds
 /// the file locked sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms
