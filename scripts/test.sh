@@ -74,6 +74,17 @@ else
   failed=$((failed + 2))
 fi
 
+# What failed, in a few lines each, just above the summary: CI shows only
+# the end of a run's output, and the full logs stay in target/test-logs.
+for line in "${summary[@]}"; do
+  case $line in
+    FAILED*)
+      name=${line#FAILED  }
+      printf '\n--- %s (target/test-logs/%s.log):\n' "$name" "$name"
+      grep -v '^ *$' "$logs/$name.log" | grep -E -A6 '^ +Error:|panicked at|^error(\[E[0-9]+\])?:' | head -12
+      ;;
+  esac
+done
 printf '\n'
 printf '%s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
