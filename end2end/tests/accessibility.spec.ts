@@ -25,6 +25,7 @@ for (const colorScheme of ["light", "dark"] as const) {
     test("the campaign wizard passes axe", async ({ page }) => {
       await signIn(page, "campaigner@acme.test");
       await expect(page).toHaveURL(/campaigns$/);
+      await hydrated(page);
       await audit(page);
       await page.getByRole("link", { name: "New campaign" }).click();
       await hydrated(page);

@@ -78,8 +78,14 @@ export function words(text: string): RegExp {
 
 /** WCAG 2 A/AA checks (axe) of the page as it is now. */
 export async function audit(page: Page) {
+  // A page whose stylesheet or streamed parts have not arrived yet is a
+  // moment no one reads: audit the page once it has loaded.
+  await page.waitForLoadState("load");
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
-  expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`)).toEqual([]);
+  // Each violation with the elements it names, so a failure says where.
+  const where = (v: (typeof results.violations)[number]) =>
+    v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ") + (v.nodes.length > 3 ? `, and ${v.nodes.length - 3} more` : "");
+  expect(results.violations.map((v) => `${v.id}: ${v.help} (${where(v)})`)).toEqual([]);
 }
 
 /** The page is no wider than the window (nothing scrolls sideways). */
