@@ -48,7 +48,7 @@ pub async fn pause_campaign(
         .await
         .context("no database connection")?;
     let from = [CampaignStatus::Running];
-    if change_status(
+    let changed = change_status(
         &mut conn,
         organisation,
         id,
@@ -56,8 +56,10 @@ pub async fn pause_campaign(
         CampaignStatus::Paused,
         now,
     )
-    .await?
-    {
+    .await?;
+    // The refusal's read needs no turn at writing: give it back first.
+    drop(conn);
+    if changed {
         Ok(())
     } else {
         Err(refusal(pool, organisation, id, "running").await)
@@ -80,7 +82,7 @@ pub async fn resume_campaign(
         .await
         .context("no database connection")?;
     let from = [CampaignStatus::Paused];
-    if change_status(
+    let changed = change_status(
         &mut conn,
         organisation,
         id,
@@ -88,8 +90,10 @@ pub async fn resume_campaign(
         CampaignStatus::Running,
         now,
     )
-    .await?
-    {
+    .await?;
+    // The refusal's read needs no turn at writing: give it back first.
+    drop(conn);
+    if changed {
         Ok(())
     } else {
         Err(refusal(pool, organisation, id, "paused").await)
