@@ -78,8 +78,10 @@ export function words(text: string): RegExp {
 
 /** WCAG 2 A/AA checks (axe) of the page as it is now. */
 export async function audit(page: Page) {
-  // A page whose stylesheet or streamed parts have not arrived yet is a
-  // moment no one reads: audit the page once it has loaded.
+  // Before its stylesheet arrives a page is never painted, but axe can read
+  // it: in dark mode the unstyled links failed contrast against the white
+  // axe assumes, and CI once caught that moment after a sign-in. Audit the
+  // page once it has loaded.
   await page.waitForLoadState("load");
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
   // Each violation with the elements it names, so a failure says where.
