@@ -7,6 +7,7 @@
 //! database work is the event itself.
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -25,7 +26,7 @@ use domain::{
     delivery::{
         events::{DeliveryEvent, Recorded, StatusCallback},
         inbound::{InboundMessage, Keyword, classify, record_inbound_reply},
-        signature::verify_signature,
+        signature::{posted_pairs, verify_signature},
         writer::{self, DeliveryWriter},
     },
     organisations::{OrganisationId, fetch_organisation_by_public_id},
@@ -66,7 +67,7 @@ async fn status_callback(
             return refusal;
         }
     };
-    let callback = match StatusCallback::parse(params) {
+    let callback = match StatusCallback::parse(&params) {
         Ok(callback) => callback,
         Err(e) => {
             domain::metrics::status_callback(false);
@@ -75,8 +76,7 @@ async fn status_callback(
     };
     // `m` is the message the callback URL was made for (see sending).
     let message_id = uri.query().and_then(|query| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-            .ok()?
+        posted_pairs(query.as_bytes())
             .into_iter()
             .find(|(key, _)| key == "m")?
             .1
@@ -125,8 +125,7 @@ async fn inbound_message(
     let Verified {
         organisation,
         params,
-        account_sid,
-        auth_token,
+        key,
     } = match verify(&state, &keys, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
         Err(refusal) => return refusal,
@@ -135,7 +134,7 @@ async fn inbound_message(
         params
             .iter()
             .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| value.as_ref())
     };
     let (Some(message_sid), Some(from), Some(text)) =
         (field("MessageSid"), field("From"), field("Body"))
@@ -154,7 +153,7 @@ async fn inbound_message(
         Some(Keyword::OptOut | Keyword::OptIn) => state
             .services
             .twilio
-            .fetch_message(&account_sid, &auth_token, message_sid)
+            .fetch_message(key.account_sid(), key.auth_token(), message_sid)
             .await
             .inspect_err(|e| tracing::warn!(organisation_id = %organisation, error = %e, "could not look up an inbound message's time"))
             .ok()
@@ -183,19 +182,37 @@ async fn inbound_message(
 }
 
 /// A request Twilio signed, for this organisation.
-struct Verified {
+struct Verified<'body> {
     organisation: OrganisationId,
-    params: Vec<(String, String)>,
-    account_sid: AccountSid,
-    auth_token: AuthToken,
+    /// Borrowed from the body where decoding changes nothing.
+    params: Vec<(Cow<'body, str>, Cow<'body, str>)>,
+    /// The key it verified with: one with credentials.
+    key: Arc<WebhookKey>,
 }
 
 /// What verifying an organisation's webhooks needs: who it is and, once
 /// an integration is saved, the credentials Twilio signs with.
-#[derive(Clone)]
 struct WebhookKey {
     organisation: OrganisationId,
     credentials: Option<(AccountSid, AuthToken)>,
+}
+
+impl WebhookKey {
+    /// Only a key with credentials verifies anything, so a `Verified`
+    /// request's key has them.
+    fn credentials(&self) -> &(AccountSid, AuthToken) {
+        self.credentials
+            .as_ref()
+            .expect("a key that verified a signature has credentials")
+    }
+
+    fn account_sid(&self) -> &AccountSid {
+        &self.credentials().0
+    }
+
+    fn auth_token(&self) -> &AuthToken {
+        &self.credentials().1
+    }
 }
 
 /// Organisations' webhook keys, read from the database at most every few
@@ -204,21 +221,24 @@ struct WebhookKey {
 /// again against the database's, so a token saved since is used at once;
 /// a removed integration stops verifying within `KEPT_FOR`.
 #[derive(Clone, Default)]
-pub struct WebhookKeys(Arc<Mutex<HashMap<String, (Instant, WebhookKey)>>>);
+pub struct WebhookKeys(Arc<Mutex<HashMap<String, KeptKey>>>);
+
+/// A key and when it was read. Shared, not copied, with each callback.
+type KeptKey = (Instant, Arc<WebhookKey>);
 
 const KEPT_FOR: Duration = Duration::from_secs(5);
 /// Organisations kept at most: a flood of made-up ids cannot grow it.
 const MOST_KEPT: usize = 10_000;
 
 impl WebhookKeys {
-    fn kept(&self, public_id: &str) -> Option<WebhookKey> {
+    fn kept(&self, public_id: &str) -> Option<Arc<WebhookKey>> {
         let keys = self.0.lock().expect("never poisoned");
         keys.get(public_id)
             .filter(|(read_at, _)| read_at.elapsed() < KEPT_FOR)
             .map(|(_, key)| key.clone())
     }
 
-    fn keep(&self, public_id: &str, key: WebhookKey) {
+    fn keep(&self, public_id: &str, key: Arc<WebhookKey>) {
         let mut keys = self.0.lock().expect("never poisoned");
         if keys.len() >= MOST_KEPT {
             keys.retain(|_, (read_at, _)| read_at.elapsed() < KEPT_FOR);
@@ -231,36 +251,38 @@ impl WebhookKeys {
 }
 
 /// The organisation's key as saved now. `Ok(None)`: no such organisation.
-async fn read_key(state: &AppState, public_id: &str) -> anyhow::Result<Option<WebhookKey>> {
+async fn read_key(state: &AppState, public_id: &str) -> anyhow::Result<Option<Arc<WebhookKey>>> {
     let pool = &state.services.pool;
     let Some(integration) = fetch_integration_by_public_id(pool, public_id).await? else {
         // Only without an integration is the organisation looked up on its own.
         return Ok(fetch_organisation_by_public_id(pool, public_id)
             .await?
-            .map(|organisation| WebhookKey {
-                organisation: organisation.id,
-                credentials: None,
+            .map(|organisation| {
+                Arc::new(WebhookKey {
+                    organisation: organisation.id,
+                    credentials: None,
+                })
             }));
     };
     // A token no key decrypts verifies nothing (and is logged once per read).
     let token = saved_auth_token(&state.services.keyring, &integration).ok();
-    Ok(Some(WebhookKey {
+    Ok(Some(Arc::new(WebhookKey {
         organisation: integration.organisation_id,
         credentials: token.map(|token| (integration.account_sid, token)),
-    }))
+    })))
 }
 
 /// The organisation and the posted parameters, if the request is Twilio's:
 /// 404 for an unknown organisation, 400 for a body that is not a form, 403
 /// for a missing or wrong signature. Nothing is written before this passes.
-async fn verify(
+async fn verify<'body>(
     state: &AppState,
     keys: &WebhookKeys,
     public_id: &str,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Verified, Response> {
+    body: &'body [u8],
+) -> Result<Verified<'body>, Response> {
     let internal = |e: anyhow::Error| {
         tracing::error!(error = ?e, "could not verify a webhook");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -281,10 +303,10 @@ async fn verify(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let params: Vec<(String, String)> = is_form
-        .then(|| serde_urlencoded::from_bytes(body).ok())
-        .flatten()
-        .ok_or_else(|| (StatusCode::BAD_REQUEST, "Expected a form-encoded body").into_response())?;
+    if !is_form {
+        return Err((StatusCode::BAD_REQUEST, "Expected a form-encoded body").into_response());
+    }
+    let params = posted_pairs(body);
     let forbidden = || (StatusCode::FORBIDDEN, "Invalid Twilio signature").into_response();
     let signature = headers
         .get("x-twilio-signature")
@@ -309,17 +331,16 @@ async fn verify(
             key = fresh;
         }
     }
-    let (true, Some((account_sid, auth_token))) = (verified, key.credentials) else {
+    if !verified {
         tracing::warn!(
             organisation_id = %key.organisation,
             "refused a webhook with a wrong signature"
         );
         return Err(forbidden());
-    };
+    }
     Ok(Verified {
         organisation: key.organisation,
         params,
-        account_sid,
-        auth_token,
+        key,
     })
 }

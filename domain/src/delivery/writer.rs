@@ -192,14 +192,11 @@ mod tests {
             let params = [
                 ("MessageSid", sid(at)),
                 ("MessageStatus", status.to_owned()),
-            ]
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect();
+            ];
             DeliveryWrite::Callback(DeliveryEvent {
                 organisation,
                 message_id: Some(ids[at]),
-                callback: super::super::events::StatusCallback::parse(params).unwrap(),
+                callback: super::super::events::StatusCallback::parse(&params).unwrap(),
                 received_at: 100,
             })
         };
