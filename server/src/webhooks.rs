@@ -125,7 +125,7 @@ async fn inbound_message(
     let Verified {
         organisation,
         params,
-        key,
+        credentials,
     } = match verify(&state, &keys, &public_id, &uri, &headers, &body).await {
         Ok(verified) => verified,
         Err(refusal) => return refusal,
@@ -153,7 +153,7 @@ async fn inbound_message(
         Some(Keyword::OptOut | Keyword::OptIn) => state
             .services
             .twilio
-            .fetch_message(key.account_sid(), key.auth_token(), message_sid)
+            .fetch_message(&credentials.account_sid, &credentials.auth_token, message_sid)
             .await
             .inspect_err(|e| tracing::warn!(organisation_id = %organisation, error = %e, "could not look up an inbound message's time"))
             .ok()
@@ -186,33 +186,23 @@ struct Verified<'body> {
     organisation: OrganisationId,
     /// Borrowed from the body where decoding changes nothing.
     params: Vec<(Cow<'body, str>, Cow<'body, str>)>,
-    /// The key it verified with: one with credentials.
-    key: Arc<WebhookKey>,
+    credentials: Arc<WebhookCredentials>,
 }
 
 /// What verifying an organisation's webhooks needs: who it is and, once
 /// an integration is saved, the credentials Twilio signs with.
+#[derive(Clone)]
 struct WebhookKey {
     organisation: OrganisationId,
-    credentials: Option<(AccountSid, AuthToken)>,
+    credentials: Option<Arc<WebhookCredentials>>,
 }
 
-impl WebhookKey {
-    /// Only a key with credentials verifies anything, so a `Verified`
-    /// request's key has them.
-    fn credentials(&self) -> &(AccountSid, AuthToken) {
-        self.credentials
-            .as_ref()
-            .expect("a key that verified a signature has credentials")
-    }
-
-    fn account_sid(&self) -> &AccountSid {
-        &self.credentials().0
-    }
-
-    fn auth_token(&self) -> &AuthToken {
-        &self.credentials().1
-    }
+/// The account Twilio signs an organisation's webhooks for, and its token.
+/// Shared, not copied, with each callback: no copy of the token per
+/// request.
+struct WebhookCredentials {
+    account_sid: AccountSid,
+    auth_token: AuthToken,
 }
 
 /// Organisations' webhook keys, read from the database at most every few
@@ -221,24 +211,21 @@ impl WebhookKey {
 /// again against the database's, so a token saved since is used at once;
 /// a removed integration stops verifying within `KEPT_FOR`.
 #[derive(Clone, Default)]
-pub struct WebhookKeys(Arc<Mutex<HashMap<String, KeptKey>>>);
-
-/// A key and when it was read. Shared, not copied, with each callback.
-type KeptKey = (Instant, Arc<WebhookKey>);
+pub struct WebhookKeys(Arc<Mutex<HashMap<String, (Instant, WebhookKey)>>>);
 
 const KEPT_FOR: Duration = Duration::from_secs(5);
 /// Organisations kept at most: a flood of made-up ids cannot grow it.
 const MOST_KEPT: usize = 10_000;
 
 impl WebhookKeys {
-    fn kept(&self, public_id: &str) -> Option<Arc<WebhookKey>> {
+    fn kept(&self, public_id: &str) -> Option<WebhookKey> {
         let keys = self.0.lock().expect("never poisoned");
         keys.get(public_id)
             .filter(|(read_at, _)| read_at.elapsed() < KEPT_FOR)
             .map(|(_, key)| key.clone())
     }
 
-    fn keep(&self, public_id: &str, key: Arc<WebhookKey>) {
+    fn keep(&self, public_id: &str, key: WebhookKey) {
         let mut keys = self.0.lock().expect("never poisoned");
         if keys.len() >= MOST_KEPT {
             keys.retain(|_, (read_at, _)| read_at.elapsed() < KEPT_FOR);
@@ -251,25 +238,28 @@ impl WebhookKeys {
 }
 
 /// The organisation's key as saved now. `Ok(None)`: no such organisation.
-async fn read_key(state: &AppState, public_id: &str) -> anyhow::Result<Option<Arc<WebhookKey>>> {
+async fn read_key(state: &AppState, public_id: &str) -> anyhow::Result<Option<WebhookKey>> {
     let pool = &state.services.pool;
     let Some(integration) = fetch_integration_by_public_id(pool, public_id).await? else {
         // Only without an integration is the organisation looked up on its own.
         return Ok(fetch_organisation_by_public_id(pool, public_id)
             .await?
-            .map(|organisation| {
-                Arc::new(WebhookKey {
-                    organisation: organisation.id,
-                    credentials: None,
-                })
+            .map(|organisation| WebhookKey {
+                organisation: organisation.id,
+                credentials: None,
             }));
     };
     // A token no key decrypts verifies nothing (and is logged once per read).
     let token = saved_auth_token(&state.services.keyring, &integration).ok();
-    Ok(Some(Arc::new(WebhookKey {
+    Ok(Some(WebhookKey {
         organisation: integration.organisation_id,
-        credentials: token.map(|token| (integration.account_sid, token)),
-    })))
+        credentials: token.map(|auth_token| {
+            Arc::new(WebhookCredentials {
+                account_sid: integration.account_sid,
+                auth_token,
+            })
+        }),
+    }))
 }
 
 /// The organisation and the posted parameters, if the request is Twilio's:
@@ -318,8 +308,9 @@ async fn verify<'body>(
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
     let signed_with = |key: &WebhookKey| {
-        key.credentials.as_ref().is_some_and(|(_, token)| {
-            verify_signature(token.expose_secret().as_bytes(), &url, &params, signature)
+        key.credentials.as_ref().is_some_and(|credentials| {
+            let token = credentials.auth_token.expose_secret().as_bytes();
+            verify_signature(token, &url, &params, signature)
         })
     };
     let mut verified = signed_with(&key);
@@ -331,16 +322,16 @@ async fn verify<'body>(
             key = fresh;
         }
     }
-    if !verified {
+    let (true, Some(credentials)) = (verified, key.credentials) else {
         tracing::warn!(
             organisation_id = %key.organisation,
             "refused a webhook with a wrong signature"
         );
         return Err(forbidden());
-    }
+    };
     Ok(Verified {
         organisation: key.organisation,
         params,
-        key,
+        credentials,
     })
 }
